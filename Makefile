@@ -1,0 +1,23 @@
+# The two commands of the README: `make up` runs the system locally, `make test` tests it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: up test system-deps clean
+
+up: $(STAMP)
+	$(BIN)/eb_tools local
+
+test: $(STAMP) system-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(STAMP): pyproject.toml requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Real servers for the tests: Debian's packages, installed when running as root.
+system-deps:
+	@bash scripts/system-deps.sh

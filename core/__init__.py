@@ -1,0 +1,1 @@
+"""Code shared by the web and worker apps: settings, secrets, database, storage, queue."""

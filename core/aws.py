@@ -1,0 +1,30 @@
+"""boto3 clients configured from Settings: region, local endpoint, short timeouts."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from core.settings import Settings
+
+_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+
+
+@lru_cache(maxsize=64)
+def _client(service: str, region: str, endpoint_url: str | None) -> Any:
+    config = _CONFIG
+    if service == "s3" and endpoint_url:
+        # A local endpoint is an IP address: bucket names cannot go into the host.
+        config = config.merge(Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+    elif service == "s3":
+        config = config.merge(Config(signature_version="s3v4"))
+    return boto3.session.Session().client(
+        service, region_name=region, endpoint_url=endpoint_url, config=config
+    )
+
+
+def client(settings: Settings, service: str) -> Any:
+    """A cached, thread-safe boto3 client for `service` (clients are; sessions are not)."""
+    return _client(service, settings.aws_region, settings.aws_endpoint_url)

@@ -1,0 +1,93 @@
+"""The task envelope and the enqueue helper shared by the web and worker apps.
+
+A message on the worker queue is a versioned JSON envelope. The idempotency key
+travels with it, so a task the queue delivers twice runs its side effect once.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from core.aws import client
+from core.settings import Settings
+
+ENVELOPE_VERSION = 1
+MAX_KEY_LENGTH = 191  # the ledger's primary key column
+SQS_BATCH_LIMIT = 10
+
+
+class EnvelopeError(ValueError):
+    """A message body that is not a valid envelope; the text says what is wrong."""
+
+
+class QueueNotConfigured(RuntimeError):
+    pass
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    task: str
+    args: dict[str, Any]
+    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    enqueued_at: str = field(default_factory=_now)
+    trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    v: int = ENVELOPE_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, body: str | bytes) -> "Envelope":
+        """Parse and validate a message body; raise EnvelopeError naming the problem."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise EnvelopeError("body is not JSON") from None
+        if not isinstance(data, dict):
+            raise EnvelopeError("body is not a JSON object")
+        if data.get("v") != ENVELOPE_VERSION:
+            raise EnvelopeError(f"unsupported envelope version {data.get('v')!r}")
+        expected = {"task": str, "args": dict, "idempotency_key": str, "enqueued_at": str, "trace_id": str}
+        for name, kind in expected.items():
+            if not isinstance(data.get(name), kind):
+                raise EnvelopeError(f"field {name!r} is missing or not a {kind.__name__}")
+        unknown = set(data) - set(expected) - {"v"}
+        if unknown:
+            raise EnvelopeError(f"unknown fields {sorted(unknown)}")
+        if not data["task"] or not 0 < len(data["idempotency_key"]) <= MAX_KEY_LENGTH:
+            raise EnvelopeError("task name or idempotency key is empty or too long")
+        return cls(**data)
+
+
+def enqueue(settings: Settings, *envelopes: Envelope) -> list[str]:
+    """Send envelopes to the worker queue in one batch; return their message ids."""
+    if not settings.worker_queue_url:
+        raise QueueNotConfigured("WORKER_QUEUE_URL is not set")
+    if not envelopes:
+        return []
+    entries = [
+        {
+            "Id": str(index),
+            "MessageBody": envelope.to_json(),
+            "MessageAttributes": {"task": {"DataType": "String", "StringValue": envelope.task}},
+        }
+        for index, envelope in enumerate(envelopes)
+    ]
+    sqs = client(settings, "sqs")
+    by_id: dict[str, str] = {}
+    for start in range(0, len(entries), SQS_BATCH_LIMIT):
+        response = sqs.send_message_batch(
+            QueueUrl=settings.worker_queue_url, Entries=entries[start : start + SQS_BATCH_LIMIT]
+        )
+        if response.get("Failed"):
+            failed = response["Failed"][0]
+            raise RuntimeError(f"SQS refused message {failed['Id']}: {failed.get('Code')}")
+        by_id.update((item["Id"], item["MessageId"]) for item in response["Successful"])
+    return [by_id[str(index)] for index in range(len(envelopes))]

@@ -1,0 +1,92 @@
+"""Secrets from Secrets Manager and SSM Parameter Store, fetched once and cached.
+
+Values never go to logs or reprs; errors name the secret, not its value.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from typing import NamedTuple
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from core.aws import client
+from core.settings import ConfigError, Settings
+
+_cache: dict[tuple[str, str], object] = {}
+_lock = threading.Lock()
+
+
+class DbCredentials(NamedTuple):
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"DbCredentials(username={self.username!r}, password=<hidden>)"
+
+
+def db_credentials(settings: Settings, secret_arn: str) -> DbCredentials:
+    """The username/password of the RDS-managed secret (a JSON SecretString)."""
+
+    def fetch() -> DbCredentials:
+        response = client(settings, "secretsmanager").get_secret_value(SecretId=secret_arn)
+        try:
+            data = json.loads(response["SecretString"])
+            return DbCredentials(str(data["username"]), str(data["password"]))
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(
+                f"DB_SECRET_ARN: secret {secret_arn} is not JSON with username and password"
+            ) from None
+
+    return _cached(("secretsmanager", secret_arn), "DB_SECRET_ARN", secret_arn, fetch)
+
+
+def parameter(settings: Settings, name: str, property_name: str) -> str:
+    """A SecureString parameter from SSM, decrypted."""
+
+    def fetch() -> str:
+        response = client(settings, "ssm").get_parameter(Name=name, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+
+    return _cached(("ssm", name), property_name, name, fetch)  # type: ignore[return-value]
+
+
+def _cached(key: tuple[str, str], property_name: str, ident: str, fetch) -> object:
+    with _lock:
+        if key not in _cache:
+            try:
+                _cache[key] = fetch()
+            except (ClientError, BotoCoreError) as exc:
+                reason = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+                raise ConfigError(f"{property_name}: cannot read {ident} ({reason})") from None
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Forget cached secrets (tests, and a rotation handler if one is added)."""
+    with _lock:
+        _cache.clear()
+
+
+def app_secret_key(settings: Settings) -> str:
+    """The Flask secret key: from SSM in AWS; in a local run, one kept in the data folder."""
+    if settings.secret_key_parameter:
+        return parameter(settings, settings.secret_key_parameter, "SECRET_KEY_PARAMETER")
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        # Several local workers may start at once: write aside, then link atomically.
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"secret_key.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,67 @@
+"""The emulated AWS endpoint: moto's server app with this project's extensions in front.
+
+One HTTP endpoint on 127.0.0.1 answers every service, as moto's server does;
+AWS_ENDPOINT_URL pointed at it routes boto3, the app and the `eb` CLI alike.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Mapping
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
+
+# The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
+LOCAL_CREDENTIALS: Mapping[str, str] = {"testing": "testing"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class _QuietHandler(MotoRequestHandler):
+    """moto's handler without a log line per request: the `eb` CLI polls a lot."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class LocalCloud:
+    """A threaded server for the emulated AWS endpoint; `start()` returns once it listens."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 credentials: Mapping[str, str] = LOCAL_CREDENTIALS) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.credentials = credentials
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "LocalCloud":
+        app = S3PostPolicyMiddleware(DomainDispatcherApplication(create_backend_app), self.credentials)
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-cloud", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Block until stop() is called from another thread (or the process ends)."""
+        assert self._thread is not None, "start() first"
+        self._thread.join()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None

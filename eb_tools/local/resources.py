@@ -1,0 +1,57 @@
+"""Create the AWS resources of the `local` stage inside the emulated cloud.
+
+Idempotent: every call may run against a cloud that already has some of them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import boto3
+
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class LocalStage:
+    uploads_bucket: str
+    backup_bucket: str
+    queue_url: str
+    dead_letter_queue_url: str
+    mail_from: str
+
+    def environment(self) -> dict[str, str]:
+        """The environment properties the apps read, as provisioning would set them."""
+        return {
+            "STAGE": "local",
+            "UPLOADS_BUCKET": self.uploads_bucket,
+            "BACKUP_BUCKET": self.backup_bucket,
+            "WORKER_QUEUE_URL": self.queue_url,
+            "MAIL_FROM": self.mail_from,
+        }
+
+
+def provision(endpoint_url: str, web_origin: str, name: str = "local", max_retries: int = 10) -> LocalStage:
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=REGION)
+    s3 = session.client("s3", endpoint_url=endpoint_url)
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    ses = session.client("ses", endpoint_url=endpoint_url)
+    uploads, backups = f"{name}-uploads", f"{name}-backups"
+    for bucket in (uploads, backups):
+        s3.create_bucket(Bucket=bucket)
+    # The browser POSTs uploads straight to the bucket: allow the web origin, nothing else.
+    s3.put_bucket_cors(Bucket=uploads, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": [web_origin], "AllowedMethods": ["POST", "GET"],
+        "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000,
+    }]})
+    dlq_url = sqs.create_queue(QueueName=f"{name}-worker-dlq",
+                               Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(QueueName=f"{name}-worker", Attributes={
+        "VisibilityTimeout": "300",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_retries)}),
+    })["QueueUrl"]
+    mail_from = f"no-reply@{name}.example.com"
+    ses.verify_email_identity(EmailAddress=mail_from)  # SES's sandbox refuses unverified senders
+    return LocalStage(uploads, backups, queue_url, dlq_url, mail_from)

@@ -1,0 +1,37 @@
+"""gunicorn settings for both tiers (the Procfile's `web:` process).
+
+Settings are validated here, in the master, before any worker forks: a malformed
+environment property stops start-up with one line instead of a crash loop.
+"""
+import multiprocessing
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from core.settings import ConfigError, Settings  # noqa: E402
+
+try:
+    _settings = Settings.from_env()
+except ConfigError as exc:
+    print(f"config error: {exc}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+# nginx on the instance proxies to 127.0.0.1:8000, as the EB Python platform expects.
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A worker-tier task may take as long as sqsd's InactivityTimeout allows; web requests must not.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180" if _settings.role == "worker" else "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+forwarded_allow_ips = "127.0.0.1"
+# gunicorn 24+ opens a control socket under $HOME; nothing here uses it.
+control_socket_disable = True

@@ -1,0 +1,99 @@
+"""Session-wide real servers (redis-server, MariaDB, the emulated AWS endpoint) and app factories."""
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Callable, Iterator
+
+import boto3
+import pytest
+from flask import Flask
+
+# Tests never reach real AWS: fixed local credentials, no profile.
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+
+from core import db, migrate  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from eb_tools.local.cloud import LocalCloud  # noqa: E402
+from tests.servers import MariaDBServer, RedisServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory) -> Iterator[MariaDBServer]:
+    server = MariaDBServer(tmp_path_factory.mktemp("mariadb")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[LocalCloud]:
+    server = LocalCloud().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(mariadb: MariaDBServer) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield mariadb.create_database(name)
+    mariadb.drop_database(name)
+
+
+def aws_client(cloud: LocalCloud, service: str):
+    return boto3.client(service, endpoint_url=cloud.url, region_name="us-east-1")
+
+
+@pytest.fixture
+def aws(cloud: LocalCloud) -> dict[str, str]:
+    """A fresh uploads bucket and worker queue in the emulated cloud."""
+    suffix = uuid.uuid4().hex[:10]
+    bucket = f"uploads-{suffix}"
+    aws_client(cloud, "s3").create_bucket(Bucket=bucket)
+    queue_url = aws_client(cloud, "sqs").create_queue(QueueName=f"worker-{suffix}")["QueueUrl"]
+    return {"UPLOADS_BUCKET": bucket, "WORKER_QUEUE_URL": queue_url}
+
+
+@pytest.fixture
+def env(database_url: str, redis_server: RedisServer, cloud: LocalCloud, aws: dict[str, str],
+        tmp_path) -> dict[str, str]:
+    """The environment properties of one stage, as Elastic Beanstalk would set them."""
+    return {
+        "APP_ROLE": "web",
+        "STAGE": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "AWS_ENDPOINT_URL": cloud.url,
+        "AWS_REGION": "us-east-1",
+        "SECRET_KEY": "test-secret-key",
+        "LOCAL_DATA_DIR": str(tmp_path / "data"),
+        **aws,
+    }
+
+
+@pytest.fixture
+def make_app(env: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+    """Build web apps like EB instances of one stage: same settings, own engines."""
+    databases: list[db.Database] = []
+
+    def factory(**overrides: str) -> Flask:
+        from web import create_app
+
+        settings = Settings.from_env({**env, **overrides})
+        database = db.from_settings(settings)
+        if not databases:
+            migrate.upgrade(database)
+        databases.append(database)
+        return create_app(settings, database)
+
+    yield factory
+    for database in databases:
+        database.dispose()

@@ -1,0 +1,84 @@
+"""Sessions in a shared Redis: any instance serves any user; ids rotate on login and logout."""
+from __future__ import annotations
+
+import redis
+
+from tests.helpers import csrf_token, session_id, sign_up
+
+
+def test_session_from_one_instance_is_valid_on_another(make_app):
+    first, second = make_app(), make_app()
+    browser = first.test_client()
+    sign_up(browser, "grace@example.com")
+    sid = session_id(browser)
+
+    other = second.test_client()
+    other.set_cookie("session", sid)
+    page = other.get("/uploads")
+    assert page.status_code == 200
+    assert "grace@example.com" in page.get_data(as_text=True)
+
+
+def test_login_rotates_the_session_id(make_app, redis_server):
+    app = make_app()
+    sign_up(app.test_client(), "linus@example.com")
+    browser = app.test_client()
+    token = csrf_token(browser, "/login")
+    anonymous_sid = session_id(browser)
+    assert anonymous_sid
+
+    response = browser.post("/login", data={"email": "linus@example.com", "password": "correct horse",
+                                            "csrf_token": token})
+    assert response.status_code == 302
+    new_sid = session_id(browser)
+    assert new_sid and new_sid != anonymous_sid
+    store = redis.Redis.from_url(redis_server.url)
+    assert not store.exists(f"session:{anonymous_sid}")
+    assert store.exists(f"session:{new_sid}")
+
+    fixated = app.test_client()
+    fixated.set_cookie("session", anonymous_sid)
+    assert fixated.get("/uploads").status_code == 302  # the pre-login id is worth nothing
+
+
+def test_logout_ends_the_session(make_app, redis_server):
+    app = make_app()
+    browser = app.test_client()
+    token = sign_up(browser, "ken@example.com")
+    sid = session_id(browser)
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert not redis.Redis.from_url(redis_server.url).exists(f"session:{sid}")
+    replay = app.test_client()
+    replay.set_cookie("session", sid)
+    assert replay.get("/uploads").status_code == 302
+
+
+def test_session_cookie_flags(make_app):
+    set_cookie = make_app().test_client().get("/login").headers["Set-Cookie"]
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
+        assert flag in set_cookie
+
+
+def test_wrong_password_and_missing_csrf_are_refused(make_app):
+    app = make_app()
+    sign_up(app.test_client(), "alan@example.com")
+    browser = app.test_client()
+    token = csrf_token(browser)
+    wrong = browser.post("/login", data={"email": "alan@example.com", "password": "not the one!",
+                                         "csrf_token": token})
+    assert wrong.status_code == 400 and "Wrong email or password" in wrong.get_data(as_text=True)
+    forged = app.test_client().post("/login", data={"email": "alan@example.com", "password": "correct horse"})
+    assert forged.status_code == 400 and "CSRF" in forged.get_data(as_text=True)
+    assert browser.get("/uploads").status_code == 302  # still logged out
+
+
+def test_duplicate_sign_up_is_a_form_error(make_app):
+    app = make_app()
+    sign_up(app.test_client(), "barbara@example.com")
+    browser = app.test_client()
+    token = csrf_token(browser, "/signup")
+    again = browser.post("/signup", data={"email": "Barbara@example.com", "password": "another pass",
+                                          "csrf_token": token})
+    assert again.status_code == 400
+    assert "already exists" in again.get_data(as_text=True)
+

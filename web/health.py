@@ -1,0 +1,69 @@
+"""Health checks: a cheap one for the load balancer, a deep one that names what is down."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from core.aws import client
+from web import context
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """No dependencies: a slow database must not make the load balancer drop instances."""
+    return jsonify(status="ok")
+
+
+@bp.get("/healthz/deep")
+def deep():
+    settings, database = context.settings(), context.database()
+    checks: dict[str, Callable[[], object]] = {
+        "database_writer": lambda: _select_one(database.writer),
+        "database_reader": lambda: _select_one(database.reader),
+        "redis": _redis,
+        "s3": lambda: client(settings, "s3").head_bucket(Bucket=settings.uploads_bucket),
+        "sqs": lambda: _sqs(settings),
+    }
+    results = {name: _run(check) for name, check in checks.items()}
+    failing = sorted(name for name, result in results.items() if not result["ok"])
+    body = {"status": "ok" if not failing else "failing", "failing": failing, "checks": results}
+    return jsonify(body), 200 if not failing else 503
+
+
+def _run(check: Callable[[], object]) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        detail = check()
+    except Exception as exc:  # each dependency reports its own failure by name
+        return {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    result: dict[str, object] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if isinstance(detail, str):
+        result["detail"] = detail
+    return result
+
+
+def _select_one(engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _redis() -> str:
+    store = current_app.config.get("SESSION_REDIS")
+    if store is None:
+        return "not configured (local file session store)"
+    store.ping()
+    return "pong"
+
+
+def _sqs(settings) -> str | None:
+    if not settings.worker_queue_url:
+        raise RuntimeError("WORKER_QUEUE_URL is not set")
+    client(settings, "sqs").get_queue_attributes(
+        QueueUrl=settings.worker_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return None

@@ -1,0 +1,150 @@
+"""Direct-to-S3 image uploads: presign, the browser POSTs to S3, then complete.
+
+POST /uploads answers a presigned POST whose policy fixes the key, the image
+content type and the size range; POST /uploads/<id>/complete checks the object
+really is in the bucket, records it and queues the worker's tasks. Completing
+twice is harmless: only the first call queues anything, and the queued tasks
+carry idempotency keys derived from the upload id.
+"""
+from __future__ import annotations
+
+import logging
+import unicodedata
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import Blueprint, abort, g, jsonify, render_template, request
+from sqlalchemy import select
+
+from core import storage
+from core.models import Upload, User, utcnow
+from core.queue import Envelope, QueueNotConfigured, enqueue
+from web import context
+from web.auth import login_required
+
+bp = Blueprint("uploads", __name__)
+log = logging.getLogger(__name__)
+
+MAX_FILENAME = 255
+
+
+@bp.get("/uploads")
+@login_required
+def page():
+    settings = context.settings()
+    with context.database().read() as db:
+        rows = db.scalars(
+            select(Upload)
+            .where(Upload.user_id == g.user_id, Upload.state != Upload.PENDING)
+            .order_by(Upload.created_at.desc(), Upload.id.desc())
+            .limit(100)
+        ).all()
+    images = [{"upload": row, "url": storage.public_url(settings, row.s3_key)} for row in rows]
+    return render_template(
+        "uploads.html",
+        images=images,
+        max_bytes=settings.upload_max_bytes,
+        accept=",".join(storage.IMAGE_TYPES),
+    )
+
+
+@bp.post("/uploads")
+@login_required
+def create():
+    settings = context.settings()
+    body = _json_object()
+    content_type = body.get("content_type")
+    if content_type not in storage.IMAGE_TYPES:
+        abort(400, f"content_type must be one of {', '.join(storage.IMAGE_TYPES)}.")
+    size = body.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        abort(400, "size must be the file's size in bytes, a positive whole number.")
+    if size > settings.upload_max_bytes:
+        abort(413, f"The file is {size} bytes; the limit is {settings.upload_max_bytes} bytes.")
+    filename = _display_name(body.get("filename"))
+    upload = Upload(
+        user_id=g.user_id,
+        s3_key=storage.new_key(g.user_id, content_type),
+        filename=filename,
+        content_type=content_type,
+        state=Upload.PENDING,
+    )
+    with context.database().write() as db:
+        db.add(upload)
+    post = storage.presigned_post(settings, upload.s3_key, content_type)
+    return jsonify(
+        id=upload.id,
+        key=upload.s3_key,
+        post=post,
+        max_bytes=settings.upload_max_bytes,
+        expires_in=settings.upload_url_expires,
+        complete_url=f"/uploads/{upload.id}/complete",
+    ), 201
+
+
+@bp.post("/uploads/<int:upload_id>/complete")
+@login_required
+def complete(upload_id: int):
+    settings = context.settings()
+    with context.database().write() as db:
+        upload = db.scalar(
+            select(Upload).where(Upload.id == upload_id, Upload.user_id == g.user_id).with_for_update()
+        )
+        if upload is None:  # unknown and someone else's look the same: no leak
+            abort(404, f"No upload {upload_id} of yours.")
+        if upload.state != Upload.PENDING:
+            return jsonify(_describe(upload, settings))
+        stored = storage.head(settings, upload.s3_key)
+        if stored is None:
+            abort(409, "The file is not in the bucket yet: send it to the presigned URL first.")
+        email = db.scalar(select(User.email).where(User.id == g.user_id))
+        try:
+            enqueue(
+                settings,
+                Envelope("image.variants", {"upload_id": upload.id}, idempotency_key=f"upload:{upload.id}:variants"),
+                Envelope(
+                    "email.send",
+                    {"to": email, "template": "upload_received", "upload_id": upload.id},
+                    idempotency_key=f"upload:{upload.id}:email",
+                ),
+            )
+        except (BotoCoreError, ClientError, QueueNotConfigured, RuntimeError):
+            log.exception("could not queue the tasks of upload %s", upload.id)
+            abort(503, "The upload is stored but could not be queued for processing; try again shortly.")
+        upload.state = Upload.UPLOADED
+        upload.size = stored.size
+        upload.completed_at = utcnow()
+    log.info("upload %s completed (%s bytes)", upload.id, stored.size)
+    return jsonify(_describe(upload, settings))
+
+
+def _describe(upload: Upload, settings) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "state": upload.state,
+        "size": upload.size,
+        "url": storage.public_url(settings, upload.s3_key),
+    }
+
+
+def _json_object() -> dict[str, Any]:
+    if not request.is_json:
+        abort(415, "Send a JSON body with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "The body is not a JSON object.")
+    return body
+
+
+def _display_name(raw: object) -> str:
+    """The user's filename, for display only: a bare name, no paths, no control characters."""
+    if not isinstance(raw, str) or not raw.strip():
+        abort(400, "filename must be a non-empty string.")
+    name = unicodedata.normalize("NFC", raw.strip())
+    if len(name) > MAX_FILENAME:
+        abort(400, f"filename is longer than {MAX_FILENAME} characters.")
+    if "/" in name or "\\" in name or name in (".", "..") or name.startswith(".."):
+        abort(400, "filename must be a bare file name, without a path.")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        abort(400, "filename contains control characters.")
+    return name
