@@ -45,6 +45,13 @@ def provision(endpoint_url: str, web_origin: str, name: str = "local", max_retri
         "AllowedOrigins": [web_origin], "AllowedMethods": ["POST", "GET"],
         "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000,
     }]})
+    # In AWS, CloudFront (origin access control) is the only reader of the bucket. Locally
+    # the browser reads the emulated S3 directly, so the served prefixes are made public.
+    s3.put_bucket_policy(Bucket=uploads, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "LocalCdn", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": [f"arn:aws:s3:::{uploads}/uploads/*", f"arn:aws:s3:::{uploads}/variants/*"]}],
+    }))
     dlq_url = sqs.create_queue(QueueName=f"{name}-worker-dlq",
                                Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

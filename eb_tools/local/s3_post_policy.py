@@ -22,7 +22,7 @@ from werkzeug.formparser import parse_form_data
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 # Fields S3 never requires a condition for (the S3 docs, "Creating a POST policy").
-UNCOVERED_FIELDS = {"x-amz-signature", "file", "policy"}
+UNCOVERED_FIELDS = {"x-amz-signature", "signature", "awsaccesskeyid", "file", "policy"}
 
 
 class PolicyError(Exception):
@@ -89,21 +89,33 @@ class S3PostPolicyMiddleware:
                               f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
 
     def _check_signature(self, policy_b64: str, fields: Mapping[str, str]) -> None:
+        if "awsaccesskeyid" in fields:  # Signature Version 2, still accepted by S3 for POST
+            secret = self._secret(fields["awsaccesskeyid"])
+            expected = base64.b64encode(hmac.new(secret.encode(), policy_b64.encode(), hashlib.sha1).digest())
+            self._compare(expected.decode(), fields.get("signature", ""))
+            return
         credential = fields.get("x-amz-credential", "")
         parts = credential.split("/")
         if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or len(parts) != 5:
             raise PolicyError(400, "InvalidArgument", "POST requires a valid AWS4-HMAC-SHA256 x-amz-credential.")
         access_key, date, region, service, _ = parts
+        key = f"AWS4{self._secret(access_key)}".encode()
+        for part in (date, region, service, "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, policy_b64.encode(), hashlib.sha256).hexdigest()
+        self._compare(expected, fields.get("x-amz-signature", ""))
+
+    def _secret(self, access_key: str) -> str:
         secret = self.credentials.get(access_key)
         if secret is None:
             raise PolicyError(403, "InvalidAccessKeyId",
                               "The AWS Access Key Id you provided does not exist in our records.",
                               AWSAccessKeyId=access_key)
-        key = f"AWS4{secret}".encode()
-        for part in (date, region, service, "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        expected = hmac.new(key, policy_b64.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, fields.get("x-amz-signature", "")):
+        return secret
+
+    @staticmethod
+    def _compare(expected: str, given: str) -> None:
+        if not hmac.compare_digest(expected.encode(), given.encode()):
             raise PolicyError(403, "SignatureDoesNotMatch",
                               "The request signature we calculated does not match the signature you "
                               "provided. Check your key and signing method.")

@@ -1,0 +1,85 @@
+"""Reads go to the reader engine, writes to the writer; migrations run once under a lock."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+from core import db, migrate
+from core.settings import Settings
+from tests.helpers import sign_up
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def count_statements(database: db.Database) -> dict[str, Counter]:
+    counts = {"writer": Counter(), "reader": Counter()}
+    for name in counts:
+        engine = getattr(database, name)
+
+        def record(conn, cursor, statement, *args, _name=name):
+            counts[_name][statement.split()[0].upper()] += 1
+
+        event.listen(engine, "before_cursor_execute", record)
+    return counts
+
+
+def test_reads_use_the_reader_and_writes_the_writer(make_app, env):
+    # The reader is a different host name for the same server, as a replica would be.
+    app = make_app(DB_READER_HOST="localhost")
+    database = app.extensions["database"]
+    assert database.reader.url.host == "localhost" and database.writer.url.host == "127.0.0.1"
+    counts = count_statements(database)
+    browser = app.test_client()
+    token = sign_up(browser, "reads@example.com")
+    assert counts["writer"]["INSERT"] == 1
+
+    counts["writer"].clear(), counts["reader"].clear()
+    assert browser.get("/uploads").status_code == 200
+    assert counts["reader"]["SELECT"] >= 1 and counts["writer"]["SELECT"] == 0
+
+    counts["writer"].clear(), counts["reader"].clear()
+    response = browser.post("/uploads", json={"filename": "a.png", "content_type": "image/png", "size": 5},
+                            headers={"X-CSRFToken": token})
+    assert response.status_code == 201
+    assert counts["writer"]["INSERT"] == 1 and sum(counts["reader"].values()) == 0
+
+
+def test_the_reader_refuses_writes(env):
+    settings = Settings.from_env({**env, "DB_READER_HOST": "localhost"})
+    database = db.from_settings(settings)
+    migrate.upgrade(database)
+    with pytest.raises(OperationalError, match="READ ONLY"):
+        with database.read() as session:
+            session.execute(text("INSERT INTO users (email, password_hash, created_at) VALUES ('x', 'y', NOW())"))
+    database.dispose()
+
+
+def test_reader_falls_back_to_the_writer(env):
+    writer, reader = db.urls(Settings.from_env(env))
+    assert reader == writer
+
+
+def test_concurrent_migrations_run_once(env):
+    """Several instances' hooks start together: all succeed, one applies, the schema is whole."""
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "core.migrate"], cwd=ROOT, env={**env, "PATH": "/usr/bin:/bin"},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    lines = [out.strip() for out, _ in outputs]
+    assert sum("upgraded from empty" in line for line in lines) == 1, lines
+    assert sum("already at head" in line for line in lines) == 3, lines
+    database = db.from_settings(Settings.from_env(env))
+    with database.read() as session:
+        assert session.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        tables = set(session.execute(text("SHOW TABLES")).scalars())
+    assert {"users", "uploads", "task_ledger"} <= tables
+    database.dispose()

@@ -1,0 +1,43 @@
+"""Health checks: /healthz stays cheap; /healthz/deep names the dependency that is down."""
+from __future__ import annotations
+
+from tests.servers import MariaDBServer, RedisServer
+
+
+def test_deep_health_reports_every_dependency(make_app):
+    response = make_app().test_client().get("/healthz/deep")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["failing"] == []
+    assert set(body["checks"]) == {"database_writer", "database_reader", "redis", "s3", "sqs"}
+
+
+def test_stopped_redis_is_named(make_app, tmp_path):
+    redis = RedisServer(tmp_path / "redis").start()
+    client = make_app(REDIS_URL=redis.url).test_client()
+    assert client.get("/healthz/deep").status_code == 200
+    redis.stop()
+    response = client.get("/healthz/deep")
+    assert response.status_code == 503
+    assert response.get_json()["failing"] == ["redis"]
+    assert client.get("/healthz").status_code == 200  # the load balancer keeps the instance
+
+
+def test_stopped_database_is_named(make_app, tmp_path):
+    server = MariaDBServer(tmp_path / "db").start()
+    try:
+        client = make_app(DATABASE_URL=server.create_database("app")).test_client()
+        assert client.get("/healthz/deep").status_code == 200
+    finally:
+        server.stop()
+    response = client.get("/healthz/deep")
+    assert response.status_code == 503
+    assert response.get_json()["failing"] == ["database_reader", "database_writer"]
+
+
+def test_missing_bucket_and_queue_are_named(make_app, cloud):
+    client = make_app(UPLOADS_BUCKET="no-such-bucket",
+                      WORKER_QUEUE_URL=f"{cloud.url}/123456789012/no-such-queue").test_client()
+    response = client.get("/healthz/deep")
+    assert response.status_code == 503
+    assert response.get_json()["failing"] == ["s3", "sqs"]

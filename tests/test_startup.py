@@ -1,0 +1,84 @@
+"""Start-up as Elastic Beanstalk does it: the Procfile's gunicorn, wsgi.py, APP_ROLE."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from eb_tools.local.cloud import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def procfile_web() -> list[str]:
+    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    argv = shlex.split(line.partition(":")[2])
+    return [str(BIN / argv[0]), *argv[1:]]
+
+
+def run_env(env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), **env, **extra}
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_procfile_serves_both_roles_under_gunicorn(env, role):
+    port = free_port()
+    proc = subprocess.Popen(procfile_web(), cwd=ROOT,
+                            env=run_env(env, APP_ROLE=role, GUNICORN_BIND=f"127.0.0.1:{port}",
+                                        GUNICORN_WORKERS="2"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "gunicorn did not answer in 30s"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        login = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
+        assert login.status_code == (200 if role == "web" else 404)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("DATABASE_URL", "postgres:/nope", "DATABASE_URL"),
+        ("DATABASE_URL", "mysql+pymysql://user:hunter2@/missing-host", "DATABASE_URL"),
+        ("APP_ROLE", "scheduler", "APP_ROLE"),
+        ("UPLOAD_MAX_BYTES", "ten megs", "UPLOAD_MAX_BYTES"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL"),
+    ],
+)
+def test_malformed_setting_stops_start_up_with_one_line(env, name, value, words):
+    for argv in (procfile_web(), [sys.executable, "-c", "import wsgi"]):
+        result = subprocess.run(argv, cwd=ROOT, env=run_env(env, **{name: value}, GUNICORN_BIND="127.0.0.1:0"),
+                                capture_output=True, text=True, timeout=60)
+        output = (result.stdout + result.stderr).strip()
+        assert result.returncode != 0
+        assert len(output.splitlines()) == 1, output
+        assert output.startswith("config error: ") and words in output
+        assert "Traceback" not in output and "hunter2" not in output
+
+
+def test_production_stage_requires_a_secret_key_parameter(env):
+    bare = {k: v for k, v in env.items() if k != "SECRET_KEY"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=run_env(bare, STAGE="production"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "config error: SECRET_KEY_PARAMETER: required when STAGE='production'; "
+        "set it to the name of an SSM SecureString parameter"
+    ]
