@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.queue import Envelope
 from tests.conftest import aws_client
-from tests.helpers import sign_up
+from tests.helpers import csrf_token, sign_up
 
 MAX = 50_000
 
@@ -141,8 +141,10 @@ def test_bad_presign_requests_get_clear_json_errors(user, body, kwargs, status, 
 
 def test_api_needs_login_and_csrf(make_app):
     anonymous = make_app().test_client()
-    response = anonymous.post("/uploads", json={"filename": "a.png", "content_type": "image/png", "size": 1})
-    assert response.status_code in (400, 401) and response.is_json
+    token = csrf_token(anonymous)
+    response = anonymous.post("/uploads", json={"filename": "a.png", "content_type": "image/png", "size": 1},
+                              headers={"X-CSRFToken": token})
+    assert response.status_code == 401 and response.get_json()["error"] == "Log in first."
     browser = make_app().test_client()
     sign_up(browser, "noheader@example.com")
     no_token = browser.post("/uploads", json={"filename": "a.png", "content_type": "image/png", "size": 1})
