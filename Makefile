@@ -4,13 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test system-deps clean
+.PHONY: up test bench system-deps
 
 up: $(STAMP)
 	$(BIN)/eb_tools local
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	$(BIN)/python benchmarks/worker_throughput.py
+	$(BIN)/python benchmarks/image_variants.py
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

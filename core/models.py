@@ -46,17 +46,24 @@ class Upload(Base):
 
 
 class TaskLedger(Base):
-    """One row per idempotency key: the worker runs a task's side effect once per key."""
+    """One row per idempotency key: the worker runs a task's side effect once per key.
+
+    in_progress: a worker holds the lease (owner, lease_until); done: finished, result
+    kept; failed: the last attempt raised, the next delivery retries; rejected: the
+    message can never succeed (bad envelope, unknown task, bad arguments, bad image),
+    result holds the reason.
+    """
 
     __tablename__ = "task_ledger"
 
-    IN_PROGRESS, DONE, FAILED = "in_progress", "done", "failed"
+    IN_PROGRESS, DONE, FAILED, REJECTED = "in_progress", "done", "failed", "rejected"
 
     key: Mapped[str] = mapped_column(String(191), primary_key=True)
     task: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -38,6 +38,12 @@ def new_key(user_id: int, content_type: str) -> str:
     return f"{user_prefix(user_id)}{secrets.token_hex(16)}{IMAGE_TYPES[content_type]}"
 
 
+def variant_key(original_key: str, width: int, extension: str) -> str:
+    """variants/<user>/<name>/w<width>.<ext> for uploads/<user>/<name>.<ext>."""
+    stem = original_key.removeprefix("uploads/").rsplit(".", 1)[0]
+    return f"variants/{stem}/w{width}.{extension}"
+
+
 def presigned_post(settings: Settings, key: str, content_type: str) -> dict[str, Any]:
     """URL and form fields for one browser POST of exactly this key and content type."""
     return client(settings, "s3").generate_presigned_post(

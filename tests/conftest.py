@@ -54,12 +54,16 @@ def aws_client(cloud: LocalCloud, service: str):
 
 @pytest.fixture
 def aws(cloud: LocalCloud) -> dict[str, str]:
-    """A fresh uploads bucket and worker queue in the emulated cloud."""
+    """Fresh buckets, worker queue and verified sender in the emulated cloud."""
     suffix = uuid.uuid4().hex[:10]
     bucket = f"uploads-{suffix}"
     aws_client(cloud, "s3").create_bucket(Bucket=bucket)
     queue_url = aws_client(cloud, "sqs").create_queue(QueueName=f"worker-{suffix}")["QueueUrl"]
-    return {"UPLOADS_BUCKET": bucket, "WORKER_QUEUE_URL": queue_url}
+    backups = f"backups-{suffix}"
+    aws_client(cloud, "s3").create_bucket(Bucket=backups)
+    sender = f"no-reply@{suffix}.example.com"
+    aws_client(cloud, "ses").verify_email_identity(EmailAddress=sender)
+    return {"UPLOADS_BUCKET": bucket, "BACKUP_BUCKET": backups, "WORKER_QUEUE_URL": queue_url, "MAIL_FROM": sender}
 
 
 @pytest.fixture
@@ -81,18 +85,19 @@ def env(database_url: str, redis_server: RedisServer, cloud: LocalCloud, aws: di
 
 @pytest.fixture
 def make_app(env: dict[str, str]) -> Iterator[Callable[..., Flask]]:
-    """Build web apps like EB instances of one stage: same settings, own engines."""
+    """Build apps like EB instances of one stage: same settings, own engines; APP_ROLE picks."""
     databases: list[db.Database] = []
 
     def factory(**overrides: str) -> Flask:
-        from web import create_app
+        import web
+        import worker
 
         settings = Settings.from_env({**env, **overrides})
         database = db.from_settings(settings)
         if not databases:
             migrate.upgrade(database)
         databases.append(database)
-        return create_app(settings, database)
+        return (worker if settings.role == "worker" else web).create_app(settings, database)
 
     yield factory
     for database in databases:

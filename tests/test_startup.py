@@ -46,7 +46,7 @@ def test_procfile_serves_both_roles_under_gunicorn(env, role):
                 time.sleep(0.2)
         assert response.status_code == 200
         login = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
-        assert login.status_code == (200 if role == "web" else 404)
+        assert login.status_code == (200 if role == "web" else 403)  # the worker serves sqsd only
     finally:
         proc.terminate()
         proc.wait(timeout=30)

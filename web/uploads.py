@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from core import storage
 from core.models import Upload, User, utcnow
-from core.queue import Envelope, QueueNotConfigured, enqueue
+from core.queue import QueueNotConfigured, enqueue
+from core.uploads import completion_tasks
 from web import context
 from web.auth import login_required
 
@@ -99,15 +100,7 @@ def complete(upload_id: int):
             abort(409, "The file is not in the bucket yet: send it to the presigned URL first.")
         email = db.scalar(select(User.email).where(User.id == g.user_id))
         try:
-            enqueue(
-                settings,
-                Envelope("image.variants", {"upload_id": upload.id}, idempotency_key=f"upload:{upload.id}:variants"),
-                Envelope(
-                    "email.send",
-                    {"to": email, "template": "upload_received", "upload_id": upload.id},
-                    idempotency_key=f"upload:{upload.id}:email",
-                ),
-            )
+            enqueue(settings, *completion_tasks(upload.id, email))
         except (BotoCoreError, ClientError, QueueNotConfigured, RuntimeError):
             log.exception("could not queue the tasks of upload %s", upload.id)
             abort(503, "The upload is stored but could not be queued for processing; try again shortly.")

@@ -1,24 +1,28 @@
-"""The Flask worker app (APP_ROLE=worker), served to Elastic Beanstalk's sqsd daemon.
+"""The Flask worker app (APP_ROLE=worker), served only to Elastic Beanstalk's sqsd daemon.
 
-Only the health route exists so far; the sqsd endpoint, task registry and
-periodic tasks come with the worker-environment work.
+Queued tasks arrive at / (sqsd's default HttpPath), periodic tasks from cron.yaml
+at /periodic/<name>. See worker/views.py for the answers and their meaning.
 """
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
 
+import worker.tasks  # noqa: F401  (registers the tasks)
 from core import db
 from core.settings import Settings
+from worker import views
 
 
 def create_app(settings: Settings | None = None, database: db.Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.extensions["settings"] = settings
     app.extensions["database"] = database or db.from_settings(settings)
+    app.register_blueprint(views.bp)
 
-    @app.get("/healthz")
-    def healthz():
-        return jsonify(status="ok")
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(error=exc.description, status=exc.code), exc.code
 
     return app

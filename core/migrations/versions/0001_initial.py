@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("result", sa.Text, nullable=True),
+        sa.Column("owner", sa.String(64), nullable=True),
         sa.Column("lease_until", sa.DateTime, nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),

@@ -1,0 +1,115 @@
+"""No-op tasks per second through the worker app, against a bare Flask endpoint.
+
+Both run under the project's gunicorn.conf.py with the same workers and threads;
+the worker app does what it does for every real message (sqsd header check,
+envelope validation, ledger claim and finish on a real MariaDB). Traffic goes to
+127.0.0.1 only, a fixed number of requests from a few client threads.
+
+    .venv/bin/python benchmarks/worker_throughput.py [--requests 2000] [--clients 8]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core import db, migrate  # noqa: E402
+from core.queue import Envelope  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from eb_tools.local.cloud import free_port  # noqa: E402
+from tests.servers import MariaDBServer  # noqa: E402
+from tests.sqsd_client import sqsd_headers  # noqa: E402
+
+
+def serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    proc = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", target], cwd=ROOT,
+                            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOG_LEVEL": "warning"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "healthz", timeout=1)
+            return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"gunicorn {target} did not start")
+
+
+def load(url: str, total: int, clients: int) -> float:
+    """Send `total` distinct no-op messages; return seconds taken. Every answer must be 200."""
+    bodies = [Envelope("bench.noop", {}).to_json() for _ in range(total)]
+    failures: list[int] = []
+    lock = threading.Lock()
+
+    def client(share: list[str]) -> None:
+        session = requests.Session()
+        for body in share:
+            status = session.post(url, data=body, headers=sqsd_headers(str(uuid.uuid4())), timeout=30).status_code
+            if status != 200:
+                with lock:
+                    failures.append(status)
+
+    threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} requests failed, e.g. HTTP {failures[0]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", default="2", help="gunicorn workers for both apps")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        mariadb = MariaDBServer(Path(tmp) / "db").start()
+        try:
+            env = {**os.environ, "APP_ROLE": "worker", "STAGE": "bench", "SECRET_KEY": "bench",
+                   "DATABASE_URL": mariadb.create_database("bench"), "GUNICORN_WORKERS": args.workers,
+                   "LOCAL_DATA_DIR": tmp}
+            database = db.from_settings(Settings.from_env(env))
+            migrate.upgrade(database)
+            database.dispose()
+            rows = []
+            for name, target in (("bare Flask POST", "benchmarks.noop_apps:bare_app()"),
+                                 ("worker app, no-op task", "benchmarks.noop_apps:worker_app()")):
+                proc, url = serve(target, env)
+                try:
+                    load(url, min(200, args.requests), args.clients)  # warm up pools and imports
+                    rows.append((name, load(url, args.requests, args.clients)))
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+        finally:
+            mariadb.stop()
+    bare_rate = args.requests / rows[0][1]
+    print(f"{'endpoint':<24} | {'requests':>8} | {'seconds':>7} | {'req/s':>7} | {'vs bare':>7}")
+    print("-" * 66)
+    for name, seconds in rows:
+        rate = args.requests / seconds
+        print(f"{name:<24} | {args.requests:>8} | {seconds:7.2f} | {rate:7.0f} | {rate / bare_rate:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""email.send: one message through SES per idempotency key."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+from sqlalchemy import select
+
+from core.aws import client
+from core.models import Upload
+from worker.registry import Reject, TaskContext, tasks
+
+# SES errors that no retry can fix: the message would go to the DLQ for nothing.
+PERMANENT_SES_ERRORS = {"MessageRejected", "MailFromDomainNotVerifiedException", "InvalidParameterValue"}
+
+
+def upload_received(ctx: TaskContext, upload_id: int) -> tuple[str, str]:
+    with ctx.database.read() as session:
+        filename = session.scalar(select(Upload.filename).where(Upload.id == upload_id))
+    if filename is None:
+        raise Reject(f"upload {upload_id} does not exist")
+    return "Your image was received", f"We received {filename} and are preparing it for the web.\n"
+
+
+def daily_digest(ctx: TaskContext, date: str, count: int) -> tuple[str, str]:
+    plural = "image" if count == 1 else "images"
+    return f"Your uploads on {date}", f"You uploaded {count} {plural} on {date}.\n"
+
+
+TEMPLATES: dict[str, Callable[..., tuple[str, str]]] = {
+    "upload_received": upload_received,
+    "daily_digest": daily_digest,
+}
+
+
+@tasks("email.send")
+def send_email(ctx: TaskContext, to: str, template: str, **params: Any) -> dict[str, str]:
+    build = TEMPLATES.get(template)
+    if build is None:
+        raise Reject(f"unknown email template {template!r}")
+    try:
+        inspect.signature(build).bind(ctx, **params)
+    except TypeError as exc:
+        raise Reject(f"wrong parameters for email template {template}: {exc}") from None
+    subject, body = build(ctx, **params)
+    try:
+        response = client(ctx.settings, "ses").send_email(
+            Source=ctx.settings.mail_from,
+            Destination={"ToAddresses": [to]},
+            Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
+                     "Body": {"Text": {"Data": body, "Charset": "UTF-8"}}},
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in PERMANENT_SES_ERRORS:
+            raise Reject(f"SES refused the message: {code}: {exc.response['Error'].get('Message', '')}") from None
+        raise
+    return {"message_id": response["MessageId"]}

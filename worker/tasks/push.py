@@ -1,0 +1,31 @@
+"""push.send: one notification through SNS (a mobile platform endpoint or a topic) per key."""
+from __future__ import annotations
+
+import json
+
+from botocore.exceptions import ClientError
+
+from core.aws import client
+from worker.registry import Reject, TaskContext, tasks
+
+PERMANENT_SNS_ERRORS = {"EndpointDisabled", "NotFound", "InvalidParameter", "InvalidParameterValue"}
+
+
+@tasks("push.send")
+def send_push(ctx: TaskContext, target_arn: str, message: str, title: str | None = None) -> dict[str, str]:
+    if not target_arn.startswith("arn:"):
+        raise Reject(f"target_arn {target_arn!r} is not an ARN")
+    payload = {"default": message}
+    if title:
+        payload["GCM"] = json.dumps({"notification": {"title": title, "body": message}})
+        payload["APNS"] = json.dumps({"aps": {"alert": {"title": title, "body": message}}})
+    try:
+        response = client(ctx.settings, "sns").publish(
+            TargetArn=target_arn, Message=json.dumps(payload), MessageStructure="json"
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in PERMANENT_SNS_ERRORS:
+            raise Reject(f"SNS refused the notification: {code}") from None
+        raise
+    return {"message_id": response["MessageId"]}

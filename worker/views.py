@@ -1,0 +1,97 @@
+"""The endpoints sqsd POSTs to: queued tasks at /, cron.yaml's periodic tasks at /periodic/<name>.
+
+Answers: 200 when the message is done, a duplicate, or rejected for good (so sqsd
+deletes it); 409 when another delivery of the same key is running; 500 when the
+task failed (sqsd retries after ErrorVisibilityTimeout; past MaxRetries the queue
+moves the message to the dead-letter queue). Nothing is lost: every message ends
+done, rejected with a reason in the ledger, or in the DLQ.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Callable
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+
+from core.queue import Envelope, EnvelopeError
+from core.models import TaskLedger
+from worker import ledger
+from worker.registry import Reject, TaskContext, periodic, tasks
+from worker.sqsd import SqsdMessage
+
+bp = Blueprint("sqsd", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.before_app_request
+def only_sqsd():
+    """Only sqsd on this instance may POST work; everything else is refused."""
+    if request.endpoint == "sqsd.healthz":
+        return None
+    message = SqsdMessage.from_headers(request.headers)
+    if message is None:
+        abort(403, "Only the sqsd daemon may call the worker.")
+    g.sqsd = message
+    return None
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.post("/")
+def run_task():
+    message: SqsdMessage = g.sqsd
+    settings = current_app.extensions["settings"]
+    database = current_app.extensions["database"]
+    try:
+        envelope = Envelope.from_json(request.get_data())
+    except EnvelopeError as exc:
+        reason = f"bad envelope: {exc}"
+        log.error("rejecting message %s: %s", message.msgid, reason)
+        ledger.reject(database, f"msg:{message.msgid}", "?", reason, settings.ledger_retention_days)
+        return jsonify(status="rejected", reason=reason)
+    return _execute(envelope.idempotency_key, envelope.task, envelope.trace_id,
+                    lambda: tasks.bind(envelope.task, envelope.args))
+
+
+@bp.post("/periodic/<name>")
+def run_periodic(name: str):
+    message: SqsdMessage = g.sqsd
+    if message.taskname and message.taskname != name:
+        abort(400, f"URL names periodic task {name!r} but X-Aws-Sqsd-Taskname says {message.taskname!r}.")
+    # One run per schedule slot: a redelivery of the same slot finds the key done.
+    key = f"cron:{name}:{message.scheduled_at or message.msgid}"
+    return _execute(key, f"periodic.{name}", None, lambda: periodic.bind(name, {}))
+
+
+def _execute(key: str, task: str, trace_id: str | None, bind: Callable[[], Callable[[TaskContext], Any]]):
+    settings = current_app.extensions["settings"]
+    database = current_app.extensions["database"]
+    try:
+        handler = bind()
+    except Reject as exc:
+        log.error("rejecting %s (%s): %s", key, task, exc)
+        ledger.reject(database, key, task, str(exc), settings.ledger_retention_days)
+        return jsonify(status="rejected", reason=str(exc))
+    owner = uuid.uuid4().hex
+    claimed = ledger.claim(database, key, task, owner, settings.task_lease_seconds, settings.ledger_retention_days)
+    if claimed in (ledger.Claim.DONE, ledger.Claim.REJECTED):
+        return jsonify(status="duplicate", previous=claimed.value)
+    if claimed is ledger.Claim.BUSY:
+        return jsonify(status="busy", reason="another delivery of this key is running"), 409
+    context = TaskContext(settings, database, g.sqsd, key, trace_id)
+    try:
+        result = handler(context)
+    except Reject as exc:
+        log.error("task %s (%s) rejected: %s", key, task, exc)
+        ledger.finish(database, key, owner, TaskLedger.REJECTED, str(exc))
+        return jsonify(status="rejected", reason=str(exc))
+    except Exception as exc:  # any failure is retried by sqsd, then dead-lettered
+        log.exception("task %s (%s) failed", key, task)
+        ledger.finish(database, key, owner, TaskLedger.FAILED, f"{type(exc).__name__}: {exc}")
+        return jsonify(status="failed", error=type(exc).__name__), 500
+    ledger.finish(database, key, owner, TaskLedger.DONE, result)
+    return jsonify(status="done", result=result)
