@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from sqlalchemy import select
 
@@ -224,3 +225,15 @@ def test_push_notification_is_sent_once(worker, cloud):
     assert len(published) == 1
     rejected = deliver(client, Envelope("push.send", {"target_arn": "not-an-arn", "message": "x"}))
     assert body(rejected)["status"] == "rejected"
+
+
+def test_expire_sessions_gives_every_session_a_ttl(worker, redis_server):
+    store = redis.Redis.from_url(redis_server.url)
+    store.set("session:immortal", b"x")
+    store.set("session:mortal", b"y", ex=60)
+    store.set("unrelated", b"z")
+    result = body(fire(worker.test_client(), "expire-sessions", scheduled_at=f"{uuid.uuid4()}"))["result"]
+    assert result["fixed"] >= 1
+    assert 0 < store.ttl("session:immortal") <= 14 * 24 * 3600
+    assert 0 < store.ttl("session:mortal") <= 60
+    assert store.ttl("unrelated") == -1
