@@ -87,6 +87,11 @@ class Settings:
             ledger_retention_days=get.integer("LEDGER_RETENTION_DAYS", 14, 1, 3650),
             image_max_pixels=get.integer("IMAGE_MAX_PIXELS", 40_000_000, 1, 1_000_000_000),
         )
+        if not settings.is_local and settings.database_url.get_backend_name() == "sqlite":
+            raise ConfigError(
+                f"DB_HOST: required when STAGE={stage!r}; set DB_HOST (the RDS writer endpoint) "
+                "or DATABASE_URL, or a local SQLite file would silently take the data"
+            )
         if not settings.is_local and not (settings.secret_key_parameter or settings.secret_key):
             raise ConfigError(
                 f"SECRET_KEY_PARAMETER: required when STAGE={stage!r}; "

@@ -1,6 +1,8 @@
 """The eb_tools command line: parse, call, print. The work lives in the subpackages."""
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
@@ -25,3 +27,40 @@ def local(root: Path, data_dir: Path, port: int, cloud_port: int) -> None:
     from eb_tools.local.run import run
 
     run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port)
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(path: Path, output: str) -> None:
+    """Validate the source bundle at PATH offline. Exit 0 when clean, 1 with findings."""
+    from eb_tools.check import run
+
+    findings = run(path.resolve())
+    failing = [f for f in findings if f.severity != "notice"]
+    if output == "json":
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        for finding in findings:
+            click.echo(finding.as_text())
+        click.echo(f"{len(failing)} problem(s) in {path}" if failing else f"{path}: bundle OK", err=True)
+    sys.exit(1 if failing else 0)
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
+@click.option("--working-tree", is_flag=True, help="Bundle the files on disk instead of git HEAD.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the zip [default: PATH/.elasticbeanstalk/app_versions].")
+def bundle(path: Path, working_tree: bool, output_dir: Path | None) -> None:
+    """Build the source bundle zip as `eb deploy` would, reproducibly."""
+    from eb_tools.bundle import BundleError, build
+
+    root = path.resolve()
+    try:
+        built = build(root, output_dir or root / ".elasticbeanstalk" / "app_versions", working_tree)
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"bundle:  {built.path}")
+    click.echo(f"size:    {built.size} bytes, {built.files} files")
+    click.echo(f"version: {built.label}")

@@ -52,12 +52,14 @@ def test_rds_linkage_builds_the_url_and_reads_credentials_from_the_secret(cloud,
 def test_secret_key_comes_from_an_ssm_securestring(cloud):
     name = f"/app/{uuid.uuid4().hex[:8]}/secret-key"
     aws_client(cloud, "ssm").put_parameter(Name=name, Value="from-ssm", Type="SecureString")
-    settings = Settings.from_env({"STAGE": "staging", "SECRET_KEY_PARAMETER": name, "AWS_ENDPOINT_URL": cloud.url})
+    settings = Settings.from_env({"STAGE": "staging", "SECRET_KEY_PARAMETER": name, "AWS_ENDPOINT_URL": cloud.url,
+                                  "DB_HOST": "writer.rds.internal"})
     assert secrets.app_secret_key(settings) == "from-ssm"
 
 
 def test_missing_secrets_are_one_clear_error(cloud):
-    settings = Settings.from_env({"STAGE": "staging", "SECRET_KEY_PARAMETER": "/nope", "AWS_ENDPOINT_URL": cloud.url})
+    settings = Settings.from_env({"STAGE": "staging", "SECRET_KEY_PARAMETER": "/nope", "AWS_ENDPOINT_URL": cloud.url,
+                                  "DB_HOST": "writer.rds.internal"})
     with pytest.raises(ConfigError, match=r"SECRET_KEY_PARAMETER: cannot read /nope \(ParameterNotFound\)"):
         secrets.app_secret_key(settings)
     arn = aws_client(cloud, "secretsmanager").create_secret(Name=f"bad-{uuid.uuid4().hex[:6]}",
@@ -83,6 +85,7 @@ def test_local_secret_key_is_kept_between_runs(tmp_path):
         ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE: 'maybe' is not a boolean"),
         ({"AWS_ENDPOINT_URL": "127.0.0.1:4566"}, "AWS_ENDPOINT_URL: '127.0.0.1:4566' is not a URL"),
         ({"APP_ROLE": "cron"}, "APP_ROLE: 'cron' is not one of web, worker"),
+        ({"STAGE": "production", "SECRET_KEY_PARAMETER": "/p"}, "DB_HOST: required when STAGE='production'"),
     ],
 )
 def test_malformed_values_name_the_property(env, message):

@@ -1,0 +1,9 @@
+"""`eb_tools check`: an offline validator of an Elastic Beanstalk source bundle.
+
+One module per concern under rules/, each yielding Findings of one shape; the
+runner discovers them. Modelled on cfn-lint's rules.
+"""
+from eb_tools.check.findings import Finding
+from eb_tools.check.runner import run
+
+__all__ = ["Finding", "run"]

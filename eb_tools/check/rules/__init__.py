@@ -1,0 +1,1 @@
+"""One module per concern. Each has RULES (id -> description) and check(context) -> findings."""

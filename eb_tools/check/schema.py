@@ -1,0 +1,78 @@
+"""The option schema (options.yaml, from the EB documentation) and value checking."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+SCHEMA_FILE = Path(__file__).with_name("options.yaml")
+DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+# A value computed by CloudFormation (`{"Fn::GetAtt": ...}` or a `{"Ref": ...}` mapping) is not checkable here.
+FUNCTION = re.compile(r"^`?\{\s*\"(Ref|Fn::[A-Za-z]+)\"")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    source: str
+    tier: str | None
+    free_form: bool
+    options: dict[str, str] = field(default_factory=dict)
+    tier_options: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def namespaces() -> dict[str, Namespace]:
+    data = yaml.safe_load(SCHEMA_FILE.read_text())
+    return {
+        name: Namespace(name, spec["source"], spec.get("tier"), bool(spec.get("free_form")),
+                        dict(spec.get("options") or {}), tuple(spec.get("tier_options") or ()))
+        for name, spec in data.items()
+    }
+
+
+def find(namespace: str) -> Namespace | None:
+    known = namespaces()
+    if namespace in known:
+        return known[namespace]
+    for name, spec in known.items():
+        if name.endswith(":*") and namespace.startswith(name[:-1]) and len(namespace) > len(name) - 1:
+            return spec
+    return None
+
+
+def value_error(kind: str, value: object) -> str | None:
+    """Why `value` does not fit the type `kind`, or None when it does."""
+    if isinstance(value, dict) or (isinstance(value, str) and FUNCTION.match(value.strip())):
+        return None
+    text = str(value).strip() if not isinstance(value, bool) else str(value).lower()
+    base, _, arg = kind.partition(" ")
+    if base == "bool":
+        return None if text.lower() in ("true", "false") else f"{text!r} is not true or false"
+    if base in ("int", "number"):
+        try:
+            number = int(text) if base == "int" else float(text)
+        except ValueError:
+            return f"{text!r} is not {'a whole number' if base == 'int' else 'a number'}"
+        low, _, high = arg.partition("..")
+        if (low and number < float(low)) or (high and number > float(high)):
+            return f"{text} is out of range {arg}"
+        return None
+    if base == "enum":
+        choices = arg.split("|")
+        return None if text in choices else f"{text!r} is not one of {', '.join(choices)}"
+    if base == "duration":
+        return None if DURATION.match(text) else f"{text!r} is not an ISO 8601 duration such as PT30M"
+    if base == "json":
+        try:
+            json.loads(text)
+        except ValueError:
+            return f"{text[:40]!r} is not JSON"
+        return None
+    if isinstance(value, (list, dict)):
+        return "a list or mapping where a single value is expected"
+    return None
