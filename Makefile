@@ -15,6 +15,7 @@ test: $(STAMP) system-deps
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/worker_throughput.py
 	$(BIN)/python benchmarks/image_variants.py
+	$(BIN)/python benchmarks/check_speed.py
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -113,3 +113,37 @@ def test_finding_shape():
     finding = Finding("Procfile", 1, "E402", "no 'web:' process", "add one")
     assert finding.as_dict() == {"file": "Procfile", "line": 1, "rule": "E402", "message": "no 'web:' process",
                                  "fix": "add one", "severity": "error"}
+
+
+def test_resources_go_through_cfn_lint(tmp_path):
+    bundle = make_bundle(tmp_path)
+    (bundle / ".ebextensions" / "03_resources.config").write_text(
+        "Resources:\n"
+        "  UploadsQueue:\n"
+        "    Type: AWS::SQS::Queue\n"
+        "    Properties:\n"
+        "      VisibilityTimeout: 60\n"
+        "  Alarm:\n"
+        "    Type: AWS::S3::Bucket\n"
+        "    Properties:\n"
+        "      BucketNam: typo\n"
+        "  Ingress:\n"
+        "    Type: AWS::EC2::SecurityGroupIngress\n"
+        "    Properties:\n"
+        "      GroupId: {\"Fn::GetAtt\": [AWSEBSecurityGroup, GroupId]}\n"
+        "      IpProtocol: tcp\n"
+        "      FromPort: 443\n"
+        "      ToPort: 443\n"
+        "      CidrIp: 0.0.0.0/0\n"
+    )
+    findings = run(bundle)
+    assert [(f.line, f.rule) for f in findings] == [(6, "E201")], [f.as_text() for f in findings]
+    assert "BucketNam" in findings[0].message
+
+
+def test_bundle_over_the_size_limit(tmp_path):
+    bundle = make_bundle(tmp_path)
+    with open(bundle / "dataset.bin", "wb") as sparse:  # sparse: no disk space used, nothing read
+        sparse.truncate(501 * 1024 * 1024)
+    findings = run(bundle)
+    assert [f.rule for f in findings] == ["E801"] and "dataset.bin" in findings[0].fix
