@@ -7,8 +7,11 @@ wrong arguments is rejected, not retried.
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+from botocore.exceptions import ClientError
 
 from core.db import Database
 from core.settings import Settings
@@ -19,6 +22,18 @@ Handler = Callable[..., Any]
 
 class Reject(Exception):
     """The task can never succeed (bad input): recorded as rejected with this reason, never retried."""
+
+
+@contextmanager
+def reject_on(codes: set[str], service: str) -> Iterator[None]:
+    """Turn an AWS error that no retry can fix into a Reject; others propagate and are retried."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") in codes:
+            raise Reject(f"{service} refused it: {error.get('Code')}: {error.get('Message', '')}") from None
+        raise
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
-from botocore.exceptions import ClientError
 from sqlalchemy import select
 
 from core.aws import client
 from core.models import Upload
-from worker.registry import Reject, TaskContext, tasks
+from worker.registry import Reject, TaskContext, reject_on, tasks
 
 # SES errors that no retry can fix: the message would go to the DLQ for nothing.
 PERMANENT_SES_ERRORS = {"MessageRejected", "MailFromDomainNotVerifiedException", "InvalidParameterValue"}
@@ -44,16 +43,11 @@ def send_email(ctx: TaskContext, to: str, template: str, **params: Any) -> dict[
     except TypeError as exc:
         raise Reject(f"wrong parameters for email template {template}: {exc}") from None
     subject, body = build(ctx, **params)
-    try:
+    with reject_on(PERMANENT_SES_ERRORS, "SES"):
         response = client(ctx.settings, "ses").send_email(
             Source=ctx.settings.mail_from,
             Destination={"ToAddresses": [to]},
             Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
                      "Body": {"Text": {"Data": body, "Charset": "UTF-8"}}},
         )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in PERMANENT_SES_ERRORS:
-            raise Reject(f"SES refused the message: {code}: {exc.response['Error'].get('Message', '')}") from None
-        raise
     return {"message_id": response["MessageId"]}

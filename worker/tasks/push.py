@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import json
 
-from botocore.exceptions import ClientError
-
 from core.aws import client
-from worker.registry import Reject, TaskContext, tasks
+from worker.registry import Reject, TaskContext, reject_on, tasks
 
 PERMANENT_SNS_ERRORS = {"EndpointDisabled", "NotFound", "InvalidParameter", "InvalidParameterValue"}
 
@@ -19,13 +17,8 @@ def send_push(ctx: TaskContext, target_arn: str, message: str, title: str | None
     if title:
         payload["GCM"] = json.dumps({"notification": {"title": title, "body": message}})
         payload["APNS"] = json.dumps({"aps": {"alert": {"title": title, "body": message}}})
-    try:
+    with reject_on(PERMANENT_SNS_ERRORS, "SNS"):
         response = client(ctx.settings, "sns").publish(
             TargetArn=target_arn, Message=json.dumps(payload), MessageStructure="json"
         )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in PERMANENT_SNS_ERRORS:
-            raise Reject(f"SNS refused the notification: {code}") from None
-        raise
     return {"message_id": response["MessageId"]}
