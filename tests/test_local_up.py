@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import requests
 from PIL import Image
 
@@ -30,8 +31,22 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
+def wait(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the worker"
+        time.sleep(0.25)
+
+
+def sent_emails(cloud: str) -> list[dict]:
+    """What the emulated SES has sent, from moto's model-data endpoint."""
+    data = requests.get(f"{cloud}/moto-api/data.json", timeout=5).json()
+    return data.get("ses", {}).get("Message", [])
+
+
 def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
     port, cloud_port = free_port(), free_port()
+    cloud = f"http://127.0.0.1:{cloud_port}"
     eb_tools = Path(sys.executable).parent / "eb_tools"
     proc = subprocess.Popen([str(eb_tools), "local", "--port", str(port), "--cloud-port", str(cloud_port),
                              "--data-dir", str(tmp_path / "state")], cwd=ROOT,
@@ -49,7 +64,7 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
         token = TOKEN.search(signed_up.text).group(1)
 
         image = io.BytesIO()
-        Image.new("RGB", (32, 32), "blue").save(image, "JPEG")
+        Image.new("RGB", (300, 200), "blue").save(image, "JPEG")
         created = browser.post(f"{base}/uploads", json={"filename": "blue.jpg", "content_type": "image/jpeg",
                                                         "size": len(image.getvalue())},
                                headers={"X-CSRFToken": token}, timeout=5).json()
@@ -61,11 +76,26 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
         listed = browser.get(f"{base}/uploads", timeout=5).text
         assert done.json()["url"] in listed
         assert requests.get(done.json()["url"], timeout=5).content == image.getvalue()
+
+        # The worker, fed by the sqsd emulator, makes the variants, the backup and the email.
+        s3 = boto3.client("s3", endpoint_url=cloud, region_name="us-east-1")
+        key = created["key"]
+        variants = f"variants/{key.removeprefix('uploads/').rsplit('.', 1)[0]}/"
+        wait(lambda: s3.list_objects_v2(Bucket="local-uploads", Prefix=variants).get("KeyCount") == 4)
+        listed = sorted(o["Key"].rsplit("/", 1)[1] for o in
+                        s3.list_objects_v2(Bucket="local-uploads", Prefix=variants)["Contents"])
+        assert listed == ["w200.jpg", "w200.webp", "w300.jpg", "w300.webp"]  # never upscaled past 300 px
+        wait(lambda: "Contents" in s3.list_objects_v2(Bucket="local-backups", Prefix=key))
+        assert s3.get_object(Bucket="local-backups", Key=key)["Body"].read() == image.getvalue()
+        wait(lambda: any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
+                         for m in sent_emails(cloud)))
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
+        print(output)  # shown by pytest when the test fails
     assert f"web app:     {base}" in output
-    for target in (base, f"http://127.0.0.1:{cloud_port}"):
+    worker = next(line.split()[2] for line in output.splitlines() if line.startswith("worker app:"))
+    for target in (base, worker, cloud):
         try:
             requests.get(target, timeout=1)
             raise AssertionError(f"{target} still answers after Ctrl-C")

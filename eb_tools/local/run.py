@@ -1,21 +1,26 @@
-"""`eb_tools local`: the emulated cloud, the local stage in it, and the app's processes.
+"""`eb_tools local`: the emulated cloud, the local stage in it, and the bundle's processes.
 
-This runs the web process from the Procfile under gunicorn, with the environment
-properties a provisioned stage would give it, and stops everything on Ctrl-C.
+Both tiers run from the Procfile under gunicorn with the environment properties a
+provisioned stage would give them (APP_ROLE picks web or worker); the sqsd
+emulator feeds the worker from the stage's queue and fires cron.yaml. Ctrl-C
+stops every process this started.
 """
 from __future__ import annotations
 
 import os
 import shlex
-import signal
-import subprocess
 import sys
+import time
 from pathlib import Path
 
+import boto3
 import click
+import requests
 
-from eb_tools.local.cloud import LOCAL_CREDENTIALS, LocalCloud
+from eb_tools.local.cloud import LOCAL_CREDENTIALS, LocalCloud, free_port
+from eb_tools.local.processes import Supervisor
 from eb_tools.local.resources import REGION, provision
+from eb_tools.local.sqsd import Sqsd, SqsdOptions, load_cron
 
 
 def procfile_command(root: Path, process: str = "web") -> list[str]:
@@ -27,45 +32,65 @@ def procfile_command(root: Path, process: str = "web") -> list[str]:
                                "'web: gunicorn --config gunicorn.conf.py wsgi:application'")
 
 
+def wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        name = supervisor.exited()
+        if name:
+            raise click.ClickException(f"the {name} process exited during start-up; see its output above")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"{url} did not answer within {timeout:.0f}s")
+
+
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     cloud = LocalCloud(port=cloud_port).start()
-    web_url = f"http://127.0.0.1:{web_port}"
-    stage = provision(cloud.url, web_url)
-    access_key, secret_key = next(iter(LOCAL_CREDENTIALS.items()))
-    env = {
-        **os.environ,
-        **stage.environment(),
-        "APP_ROLE": "web",
-        "LOCAL_DATA_DIR": str(data_dir.resolve()),
-        "AWS_ENDPOINT_URL": cloud.url,
-        "AWS_ACCESS_KEY_ID": access_key,
-        "AWS_SECRET_ACCESS_KEY": secret_key,
-        "AWS_REGION": REGION,
-        "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
-        "GUNICORN_BIND": f"127.0.0.1:{web_port}",
-        "GUNICORN_WORKERS": "2",
-    }
-    bin_dir = Path(sys.executable).parent
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    migrated = subprocess.run([sys.executable, "-m", "core.migrate"], cwd=root, env=env)
-    if migrated.returncode != 0:
-        cloud.stop()
-        raise click.ClickException("migrations failed; see the line above")
-    web = subprocess.Popen(procfile_command(root), cwd=root, env=env)
-    click.echo(f"local cloud: {cloud.url}")
-    click.echo(f"web app:     {web_url}   (Ctrl-C stops everything)")
-    previous = signal.signal(signal.SIGTERM, lambda *_: web.terminate())
+    supervisor = Supervisor()
+    sqsd: Sqsd | None = None
     try:
-        web.wait()
-    except KeyboardInterrupt:
-        pass
+        web_url = f"http://127.0.0.1:{web_port}"
+        stage = provision(cloud.url, web_url)
+        access_key, secret_key = next(iter(LOCAL_CREDENTIALS.items()))
+        bin_dir = Path(sys.executable).parent
+        env = {
+            **os.environ,
+            **stage.environment(),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "LOCAL_DATA_DIR": str(data_dir.resolve()),
+            "AWS_ENDPOINT_URL": cloud.url,
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": secret_key,
+            "AWS_REGION": REGION,
+            "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
+            "GUNICORN_WORKERS": "2",
+        }
+        migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, env)
+        if migrate.wait() != 0:
+            raise click.ClickException("migrations failed; see the line above")
+        del supervisor.processes["migrate"]
+        command = procfile_command(root)
+        worker_url = f"http://127.0.0.1:{free_port()}"
+        supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": web_url[7:]})
+        supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": worker_url[7:]})
+        wait_healthy(f"{web_url}/healthz", supervisor)
+        wait_healthy(f"{worker_url}/healthz", supervisor)
+        sqs = boto3.client("sqs", endpoint_url=cloud.url, region_name=REGION,
+                           aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+        sqsd = Sqsd(sqs, stage.queue_url, worker_url, SqsdOptions(wait_time_seconds=2),
+                    cron=load_cron(root / "cron.yaml")).start()
+        click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
+        click.echo(f"worker app:  {worker_url}   (fed by sqsd from {stage.queue_url})")
+        click.echo(f"web app:     {web_url}   (Ctrl-C stops everything)")
+        exited = supervisor.wait()
+        if exited:
+            raise click.ClickException(f"the {exited} process exited; stopping the others")
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        if web.poll() is None:
-            web.terminate()
-            try:
-                web.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                web.kill()
+        if sqsd is not None:
+            sqsd.stop()
+        supervisor.stop_all()
         cloud.stop()
