@@ -24,10 +24,11 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"eb_tools local exited with {proc.returncode}"
         try:
-            requests.get(url, timeout=1)
-            return
+            if requests.get(url, timeout=1).status_code == 200:
+                return
         except requests.ConnectionError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
@@ -54,6 +55,11 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", proc)
+        served = requests.get(f"{base}/login", timeout=5)
+        # nginx is in front (make test installs it) with the bundle's own headers and body limit
+        assert served.headers["X-Content-Type-Options"] == "nosniff" and served.headers["X-Frame-Options"] == "DENY"
+        too_big = requests.post(f"{base}/login", data=b"x" * (2 * 1024 * 1024), timeout=5)
+        assert too_big.status_code == 413 and "nginx" in too_big.text
         browser = requests.Session()
         for page in ("/signup", "/login"):
             assert browser.get(base + page, timeout=5).status_code == 200
@@ -93,7 +99,7 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
         print(output)  # shown by pytest when the test fails
-    assert f"web app:     {base}" in output
+    assert f"web app:     {base}   (nginx -> gunicorn" in output
     worker = next(line.split()[2] for line in output.splitlines() if line.startswith("worker app:"))
     for target in (base, worker, cloud):
         try:

@@ -1,8 +1,9 @@
 """`eb_tools local`: the emulated cloud, the local stage in it, and the bundle's processes.
 
 Both tiers run from the Procfile under gunicorn with the environment properties a
-provisioned stage would give them (APP_ROLE picks web or worker); the sqsd
-emulator feeds the worker from the stage's queue and fires cron.yaml. Ctrl-C
+provisioned stage would give them (APP_ROLE picks web or worker), the web app
+behind nginx with the bundle's .platform/nginx files when nginx is installed; the
+sqsd emulator feeds the worker from the stage's queue and fires cron.yaml. Ctrl-C
 stops every process this started.
 """
 from __future__ import annotations
@@ -17,6 +18,8 @@ import boto3
 import click
 import requests
 
+from eb_tools import nginx_conf
+from eb_tools.bundle import included_files
 from eb_tools.local.cloud import LOCAL_CREDENTIALS, LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.resources import REGION, provision
@@ -75,8 +78,16 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
         del supervisor.processes["migrate"]
         command = procfile_command(root)
         worker_url = f"http://127.0.0.1:{free_port()}"
-        supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": web_url[7:]})
+        nginx = nginx_conf.binary()
+        # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
+        app_bind = f"127.0.0.1:{free_port()}" if nginx else web_url[7:]
+        supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": app_bind})
         supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": worker_url[7:]})
+        if nginx:
+            prefix = (data_dir / "nginx").resolve()
+            nginx_conf.prepare(prefix, root, included_files(root), web_url[7:], app_bind)
+            supervisor.start("nginx", [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
+                                       "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, env)
         wait_healthy(f"{web_url}/healthz", supervisor)
         wait_healthy(f"{worker_url}/healthz", supervisor)
         sqs = boto3.client("sqs", endpoint_url=cloud.url, region_name=REGION,
@@ -85,7 +96,8 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
                     cron=load_cron(root / "cron.yaml")).start()
         click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
         click.echo(f"worker app:  {worker_url}   (fed by sqsd from {stage.queue_url})")
-        click.echo(f"web app:     {web_url}   (Ctrl-C stops everything)")
+        front = f"nginx -> gunicorn {app_bind}" if nginx else "gunicorn; install nginx to put it in front"
+        click.echo(f"web app:     {web_url}   ({front}; Ctrl-C stops everything)")
         exited = supervisor.wait()
         if exited:
             raise click.ClickException(f"the {exited} process exited; stopping the others")

@@ -1,0 +1,73 @@
+"""An nginx prefix laid out as on an Elastic Beanstalk Amazon Linux 2023 instance.
+
+The generated nginx.conf mirrors the platform's: the http-level `conf.d/*.conf`
+include and the server-level `conf.d/elasticbeanstalk/*.conf` include, next to
+EB's own proxy location to the app on port 8000 (here: any upstream). The
+bundle's `.platform/nginx/` files are copied over it, so a bundle's own
+nginx.conf replaces the generated one, as on EB. Used by `eb_tools check`
+(`nginx -t`) and by `eb_tools local` (nginx in front of the web app).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+BUNDLE_DIR = ".platform/nginx/"
+
+NGINX_CONF = """\
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+worker_processes 2;
+events {{ worker_connections 1024; }}
+http {{
+    server_tokens off;
+    include {prefix}/mime.types;
+    default_type application/octet-stream;
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/tmp;
+    proxy_temp_path {prefix}/tmp;
+    include conf.d/*.conf;
+    map $http_upgrade $connection_upgrade {{ default "upgrade"; }}
+    server {{
+        listen {listen} default_server;
+        client_header_timeout 60;
+        client_body_timeout 60;
+        keepalive_timeout 60;
+        include conf.d/elasticbeanstalk/*.conf;
+    }}
+}}
+"""
+APPLICATION_CONF = """\
+location / {{
+    proxy_pass          http://{upstream};
+    proxy_http_version  1.1;
+    proxy_set_header    Connection          $connection_upgrade;
+    proxy_set_header    Upgrade             $http_upgrade;
+    proxy_set_header    Host                $host;
+    proxy_set_header    X-Real-IP           $remote_addr;
+    proxy_set_header    X-Forwarded-For     $proxy_add_x_forwarded_for;
+}}
+"""
+
+
+def binary() -> str | None:
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str) -> dict[str, str]:
+    """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back."""
+    (prefix / "conf.d" / "elasticbeanstalk").mkdir(parents=True, exist_ok=True)
+    (prefix / "tmp").mkdir(exist_ok=True)
+    (prefix / "conf.d" / "elasticbeanstalk" / "00_application.conf").write_text(
+        APPLICATION_CONF.format(upstream=upstream))
+    mime = Path("/etc/nginx/mime.types")
+    (prefix / "mime.types").write_text(mime.read_text() if mime.exists() else "types { text/html html; }\n")
+    (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, listen=listen))
+    copies: dict[str, str] = {}
+    for path in files:
+        if path.startswith(BUNDLE_DIR) and path.endswith(".conf"):
+            target = prefix / path[len(BUNDLE_DIR):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / path, target)
+            copies[str(target)] = path
+    return copies
