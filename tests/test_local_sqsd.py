@@ -5,7 +5,9 @@ import json
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 import pytest
 from werkzeug.serving import make_server
@@ -46,6 +48,15 @@ class Recorder:
         return f"http://127.0.0.1:{self.port}"
 
 
+@contextmanager
+def running(daemon: Sqsd) -> Iterator[Sqsd]:
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
 def wait_until(condition, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -78,11 +89,8 @@ def test_delivers_with_sqsds_headers_and_deletes_on_200(queues):
         "priority": {"DataType": "Number", "StringValue": "5"},
         "blob": {"DataType": "Binary", "BinaryValue": b"\x00"},
     })
-    daemon = Sqsd(sqs, queue, app.url, SqsdOptions(http_path="/tasks", wait_time_seconds=1)).start()
-    try:
+    with running(Sqsd(sqs, queue, app.url, SqsdOptions(http_path="/tasks", wait_time_seconds=1))):
         wait_until(lambda: app.requests and count(sqs, queue) == 0)
-    finally:
-        daemon.stop()
     request = app.requests[0]
     headers = request["headers"]
     assert request["path"] == "/tasks" and request["body"] == '{"task": "x"}'
@@ -102,11 +110,8 @@ def test_failures_are_retried_then_dead_lettered(queues):
     app = Recorder(status=500)
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     options = SqsdOptions(max_retries=3, error_visibility_timeout=0, wait_time_seconds=1)
-    daemon = Sqsd(sqs, queue, app.url, options).start()
-    try:
+    with running(Sqsd(sqs, queue, app.url, options)):
         wait_until(lambda: count(sqs, dlq) == 1)
-    finally:
-        daemon.stop()
     assert [r["headers"]["X-Aws-Sqsd-Receive-Count"] for r in app.requests] == ["1", "2", "3"]
     assert count(sqs, queue) == 0
     redrive = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])
@@ -119,11 +124,8 @@ def test_no_answer_within_the_inactivity_timeout_is_a_retry(queues):
     app = Recorder(delay=2)
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     options = SqsdOptions(inactivity_timeout=1, error_visibility_timeout=0, wait_time_seconds=1)
-    daemon = Sqsd(sqs, queue, app.url, options).start()
-    try:
+    with running(Sqsd(sqs, queue, app.url, options)):
         wait_until(lambda: len(app.requests) >= 2)
-    finally:
-        daemon.stop()
     assert app.requests[1]["headers"]["X-Aws-Sqsd-Receive-Count"] == "2"
 
 
@@ -132,11 +134,8 @@ def test_http_connections_limits_requests_in_flight(queues):
     app = Recorder(delay=0.4)
     for index in range(6):
         sqs.send_message(QueueUrl=queue, MessageBody=str(index))
-    daemon = Sqsd(sqs, queue, app.url, SqsdOptions(http_connections=2, wait_time_seconds=1)).start()
-    try:
+    with running(Sqsd(sqs, queue, app.url, SqsdOptions(http_connections=2, wait_time_seconds=1))):
         wait_until(lambda: count(sqs, queue) == 0)
-    finally:
-        daemon.stop()
     assert sorted(r["body"] for r in app.requests) == [str(i) for i in range(6)]
     assert app.max_in_flight == 2
 
@@ -149,11 +148,8 @@ def test_cron_fires_due_tasks_with_the_periodic_headers(queues):
     daemon = Sqsd(sqs, queue, app.url, SqsdOptions(wait_time_seconds=1), cron=cron)
     assert daemon.fire_due(datetime(2026, 11, 25, 7, 6, 30, tzinfo=timezone.utc)) == []
     assert daemon.fire_due(datetime(2026, 11, 25, 7, 5, 42, tzinfo=timezone.utc)) == ["reconcile", "digest"]
-    daemon.start()
-    try:
+    with running(daemon):
         wait_until(lambda: len(app.requests) == 2 and count(sqs, queue) == 0)
-    finally:
-        daemon.stop()
     by_path = {r["path"]: r["headers"] for r in app.requests}
     assert set(by_path) == {"/periodic/reconcile", "/periodic/digest"}
     assert by_path["/periodic/digest"]["X-Aws-Sqsd-Taskname"] == "digest"
