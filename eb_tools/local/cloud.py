@@ -12,6 +12,9 @@ from typing import Mapping
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
+from eb_tools.local.iam import seed_elastic_beanstalk_policies
 from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
 
 # The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
@@ -35,8 +38,9 @@ class LocalCloud:
     """A threaded server for the emulated AWS endpoint; `start()` returns once it listens."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 credentials: Mapping[str, str] = LOCAL_CREDENTIALS) -> None:
+                 credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0) -> None:
         self.host = host
+        self.eb_transition_seconds = eb_transition_seconds
         self.port = port or free_port(host)
         self.credentials = credentials
         self._server: BaseWSGIServer | None = None
@@ -47,6 +51,9 @@ class LocalCloud:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "LocalCloud":
+        register_elasticbeanstalk()
+        seed_elastic_beanstalk_policies()
+        LocalEBBackend.transition_seconds = self.eb_transition_seconds
         app = S3PostPolicyMiddleware(DomainDispatcherApplication(create_backend_app), self.credentials)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-cloud", daemon=True)

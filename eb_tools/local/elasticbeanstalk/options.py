@@ -1,0 +1,75 @@
+"""Option settings as EB checks them: the same schema as `eb_tools check`, EB's error texts.
+
+EB merges, lowest first: platform defaults, the bundle's .ebextensions
+option_settings, then settings applied to the environment directly. A setting it
+cannot apply fails the operation with a ConfigurationValidationException.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Iterable
+
+import yaml
+
+from eb_tools.check import schema
+
+Key = tuple[str, str]
+
+
+def validate(settings: Iterable[tuple[str, str, object]], tier: str) -> list[str]:
+    """EB's messages for the settings it would refuse in an environment of `tier`."""
+    messages = []
+    for namespace, option, value in settings:
+        spec = schema.find(namespace)
+        if spec is None or (not spec.free_form and option not in spec.options):
+            messages.append(f"Invalid option specification (Namespace: '{namespace}', OptionName: '{option}'): "
+                            "Unknown configuration setting.")
+            continue
+        if spec.tier == "web" and tier == "Worker":
+            messages.append(f"Load Balancer {option} setting cannot be applied because AWSEBLoadBalancer "
+                            "doesn't exist." if namespace.startswith("aws:elb") else
+                            f"Invalid option specification (Namespace: '{namespace}', OptionName: '{option}'): "
+                            "not valid in a worker environment.")
+            continue
+        if spec.tier == "worker" and tier != "Worker":
+            messages.append(f"Invalid option specification (Namespace: '{namespace}', OptionName: '{option}'): "
+                            "only valid in a worker environment.")
+            continue
+        problem = None if spec.free_form else schema.value_error(spec.options[option], value)
+        if problem:
+            messages.append(f"Invalid option value: '{value}' (Namespace: '{namespace}', OptionName: '{option}'): "
+                            f"{problem}.")
+    return messages
+
+
+def from_api(option_settings: list[dict] | None) -> list[tuple[str, str, object]]:
+    return [(s.get("Namespace", ""), s.get("OptionName", ""), s.get("Value")) for s in option_settings or []]
+
+
+def from_bundle(data: bytes) -> tuple[list[tuple[str, str, object]], list[str]]:
+    """The option_settings of a source bundle's .ebextensions, and the errors reading them."""
+    settings: list[tuple[str, str, object]] = []
+    errors: list[str] = []
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return [], ["The source bundle is not a valid ZIP archive."]
+    names = sorted(n for n in archive.namelist() if n.startswith(".ebextensions/") and n.endswith(".config")
+                   and n.count("/") == 1)
+    for name in names:
+        try:
+            document = yaml.safe_load(archive.read(name)) or {}
+        except yaml.YAMLError as exc:
+            errors.append(f"The configuration file {name} in application version contains invalid YAML or "
+                          f"JSON. YAML exception: {str(exc).splitlines()[0]}")
+            continue
+        body = document.get("option_settings") if isinstance(document, dict) else None
+        if isinstance(body, dict):
+            for namespace, options in body.items():
+                for option, value in (options or {}).items():
+                    settings.append((str(namespace), str(option), value))
+        elif isinstance(body, list):
+            settings.extend((str(i.get("namespace")), str(i.get("option_name")), i.get("value")) for i in body
+                            if isinstance(i, dict))
+    return settings, errors
