@@ -326,7 +326,7 @@ class LocalEBBackend(BaseBackend):
         env_id = "e-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
         cname = f"{prefix}.{self.region_name}.elasticbeanstalk.com" if tier == "WebServer" else ""
         env = Environment(env_id, name, app_name, tier, platform, self.region_name, self.account_id, cname,
-                          None, description, {(n, o): v for n, o, v in settings}, tags=tags)
+                          version, description, {(n, o): v for n, o, v in settings}, tags=tags)
         self.environments[env_id] = env
         self._event(f"createEnvironment is starting.", env=env)
         if tier == "Worker":
@@ -339,12 +339,12 @@ class LocalEBBackend(BaseBackend):
     def _finish_launch(self, env: Environment, version: str | None, when: datetime) -> None:
         failure = self._deploy_problem(env, version) if version else None
         if failure:
+            env.version = None  # nothing was deployed
             env.status, env.health, env.health_status, env.updated = "Ready", "Red", "Severe", when
             self._event(failure, "ERROR", env=env, when=when, version=version)
             self._event("Create environment operation is complete, but with errors. For more information, "
                         "see troubleshooting documentation.", "ERROR", env=env, when=when)
             return
-        env.version = version
         env.status, env.health, env.health_status, env.updated = "Ready", "Green", "Ok", when
         if version:
             self._event("Application deployment completed successfully.", env=env, when=when, version=version)

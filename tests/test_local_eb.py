@@ -1,0 +1,220 @@
+"""The emulated Elastic Beanstalk, through boto3: shapes, states, events and AWS's errors."""
+from __future__ import annotations
+
+import io
+import time
+import uuid
+import zipfile
+from datetime import timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from tests.conftest import aws_client
+
+STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
+WORKER = {"Name": "Worker", "Type": "SQS/HTTP"}
+
+
+@pytest.fixture
+def eb(cloud):
+    previous, LocalEBBackend.transition_seconds = LocalEBBackend.transition_seconds, 0.2
+    yield aws_client(cloud, "elasticbeanstalk")
+    LocalEBBackend.transition_seconds = previous
+
+
+@pytest.fixture
+def app(eb, cloud) -> str:
+    name = f"app-{uuid.uuid4().hex[:6]}"
+    eb.create_application(ApplicationName=name, Description="test")
+    return name
+
+
+def bundle(**files: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("Procfile", "web: gunicorn wsgi:application\n")
+        for name, text in files.items():
+            archive.writestr(name.replace("__", "/").replace("_config", ".config"), text)
+    return out.getvalue()
+
+
+def version(eb, cloud, app: str, label: str, data: bytes | None = None, description: str = "") -> dict:
+    bucket = eb.create_storage_location()["S3Bucket"]
+    aws_client(cloud, "s3").put_object(Bucket=bucket, Key=f"{app}/{label}.zip", Body=data or bundle())
+    return eb.create_application_version(ApplicationName=app, VersionLabel=label, Description=description,
+                                         SourceBundle={"S3Bucket": bucket, "S3Key": f"{app}/{label}.zip"})
+
+
+def wait_ready(eb, name: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        env = eb.describe_environments(EnvironmentNames=[name], IncludeDeleted=False)["Environments"][0]
+        if env["Status"] in ("Ready", "Terminated"):
+            return env
+        assert time.monotonic() < deadline, env
+        time.sleep(0.05)
+
+
+def messages(eb, app: str, env: str | None = None, **extra) -> list[str]:
+    kwargs = {"ApplicationName": app, **({"EnvironmentName": env} if env else {}), **extra}
+    return [e["Message"] for e in reversed(eb.describe_events(**kwargs)["Events"])]
+
+
+def test_platform_catalogue(eb):
+    branches = eb.list_platform_branches(
+        Filters=[{"Attribute": "BranchName", "Operator": "=", "Values": ["Python 3.11 running on 64bit Amazon Linux 2023"]}]
+    )["PlatformBranchSummaryList"]
+    assert [b["BranchName"] for b in branches] == ["Python 3.11 running on 64bit Amazon Linux 2023"]
+    assert eb.list_platform_branches(Filters=[{"Attribute": "BranchName", "Operator": "=",
+                                               "Values": ["python-3.11"]}])["PlatformBranchSummaryList"] == []
+    arn = eb.list_platform_versions(Filters=[{"Type": "PlatformBranchName", "Operator": "=",
+                                              "Values": [branches[0]["BranchName"]]}])["PlatformSummaryList"][0]["PlatformArn"]
+    described = eb.describe_platform_version(PlatformArn=arn)["PlatformDescription"]
+    assert described["SolutionStackName"] == STACK and described["PlatformLifecycleState"] == "Recommended"
+    with pytest.raises(ClientError, match="No Platform named"):
+        eb.describe_platform_version(PlatformArn=arn.replace("3.11", "2.7"))
+
+
+def test_application_versions_need_their_bundle(eb, cloud, app):
+    created = version(eb, cloud, app, "v1", description="first")["ApplicationVersion"]
+    assert created["Status"] == "UNPROCESSED" and created["SourceBundle"]["S3Key"] == f"{app}/v1.zip"
+    version(eb, cloud, app, "v2")
+    with pytest.raises(ClientError) as missing:
+        eb.create_application_version(ApplicationName=app, VersionLabel="v3",
+                                      SourceBundle={"S3Bucket": "no-such-bucket", "S3Key": "x.zip"})
+    assert missing.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    assert "Unable to download from S3 location (Bucket: no-such-bucket  Key: x.zip)" in str(missing.value)
+    with pytest.raises(ClientError, match="Application Version v1 already exists."):
+        version(eb, cloud, app, "v1")
+    listed = eb.describe_application_versions(ApplicationName=app)["ApplicationVersions"]
+    assert [v["VersionLabel"] for v in listed] == ["v2", "v1"]
+    assert eb.describe_applications(ApplicationNames=[app])["Applications"][0]["Versions"] == ["v2", "v1"]
+    assert eb.describe_applications(ApplicationNames=["nope-app"])["Applications"] == []
+
+
+def test_web_and_worker_environments_launch(eb, cloud, app):
+    version(eb, cloud, app, "v1")
+    web = eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", CNAMEPrefix=f"{app}-web",
+                                SolutionStackName=STACK, VersionLabel="v1")
+    assert (web["Status"], web["Health"], web["CNAME"]) == ("Launching", "Grey", f"{app}-web.us-east-1.elasticbeanstalk.com")
+    worker = eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-worker", Tier=WORKER,
+                                   SolutionStackName=STACK, VersionLabel="v1")
+    assert worker["Tier"] == {"Name": "Worker", "Type": "SQS/HTTP", "Version": "1.0"} and "CNAME" not in worker
+    assert not eb.check_dns_availability(CNAMEPrefix=f"{app}-web")["Available"]
+    for name in (f"{app}-web", f"{app}-worker"):
+        ready = wait_ready(eb, name)
+        assert (ready["Status"], ready["Health"], ready["VersionLabel"]) == ("Ready", "Green", "v1")
+        assert f"Successfully launched environment: {name}" in messages(eb, app, name)
+    queues = eb.describe_environment_resources(EnvironmentName=f"{app}-worker")["EnvironmentResources"]["Queues"]
+    queue_name = queues[0]["URL"].rsplit("/", 1)[1]
+    assert aws_client(cloud, "sqs").get_queue_url(QueueName=queue_name)["QueueUrl"].endswith(queue_name)
+    with pytest.raises(ClientError, match=f"Environment {app}-web already exists."):
+        eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK)
+
+
+def test_deploy_events_and_cursor(eb, cloud, app):
+    version(eb, cloud, app, "v1")
+    version(eb, cloud, app, "v2")
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK, VersionLabel="v1")
+    launched = wait_ready(eb, f"{app}-web")
+    assert eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="v2")["Status"] == "Updating"
+    with pytest.raises(ClientError, match="invalid state for this operation. Must be Ready."):
+        eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="v2")
+    cursor = eb.describe_events(ApplicationName=app)["Events"][0]["EventDate"] + timedelta(milliseconds=1)
+    updated = wait_ready(eb, f"{app}-web")
+    assert updated["VersionLabel"] == "v2" and updated["DateUpdated"] > launched["DateUpdated"]
+    newer = [e["Message"] for e in eb.describe_events(ApplicationName=app, StartTime=cursor)["Events"]]
+    assert newer == ["Environment update completed successfully.",
+                     "New application version was deployed to running EC2 instances."]
+    assert eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"] == []
+
+
+def test_a_failing_version_rolls_back(eb, cloud, app):
+    version(eb, cloud, app, "good")
+    version(eb, cloud, app, "bad", description="[local:fail] broken build")
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK,
+                          VersionLabel="good")
+    wait_ready(eb, f"{app}-web")
+    eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="bad")
+    time.sleep(0.3)
+    env = wait_ready(eb, f"{app}-web")
+    assert (env["Health"], env["VersionLabel"]) == ("Red", "good")
+    errors = [e["Message"] for e in eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"]]
+    assert "Failed to deploy application." in errors
+    assert any(m.startswith("Update environment operation is complete, but with errors.") for m in errors)
+    health = eb.describe_environment_health(EnvironmentName=f"{app}-web", AttributeNames=["All"])
+    assert health["Color"] == "Red" and health["Causes"]
+    time.sleep(0.3)
+    assert wait_ready(eb, f"{app}-web")["Health"] == "Green"  # the previous version serves again
+
+
+def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb, cloud, app):
+    alb = "option_settings:\n  aws:elbv2:loadbalancer:\n    IdleTimeout: 120\n"
+    version(eb, cloud, app, "alb", bundle(**{".ebextensions__01_alb_config": alb}))
+    for name, tier in ((f"{app}-web", None), (f"{app}-wrk", WORKER)):
+        eb.create_environment(ApplicationName=app, EnvironmentName=name, SolutionStackName=STACK,
+                              VersionLabel="alb", **({"Tier": tier} if tier else {}))
+    assert wait_ready(eb, f"{app}-web")["Health"] == "Green"
+    worker = wait_ready(eb, f"{app}-wrk")
+    assert worker["Health"] == "Red" and "VersionLabel" not in worker
+    assert any("AWSEBLoadBalancer doesn't exist" in m for m in messages(eb, app, f"{app}-wrk"))
+    with pytest.raises(ClientError) as refused:
+        eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-w2", Tier=WORKER, SolutionStackName=STACK,
+                              OptionSettings=[{"Namespace": "aws:elbv2:loadbalancer", "OptionName": "IdleTimeout",
+                                               "Value": "60"}])
+    assert refused.value.response["Error"]["Code"] == "ConfigurationValidationException"
+
+
+def test_swap_cnames_between_web_environments_only(eb, cloud, app):
+    for name, tier in ((f"{app}-blue", None), (f"{app}-green", None), (f"{app}-wk", WORKER)):
+        eb.create_environment(ApplicationName=app, EnvironmentName=name, SolutionStackName=STACK,
+                              **({"Tier": tier} if tier else {"CNAMEPrefix": name}))
+    for name in (f"{app}-blue", f"{app}-green", f"{app}-wk"):
+        wait_ready(eb, name)
+    eb.swap_environment_cnames(SourceEnvironmentName=f"{app}-blue", DestinationEnvironmentName=f"{app}-green")
+    blue = eb.describe_environments(EnvironmentNames=[f"{app}-blue"])["Environments"][0]
+    assert blue["CNAME"].startswith(f"{app}-green.")
+    assert any(m.startswith("Completed swapping CNAMEs for environments") for m in messages(eb, app, f"{app}-blue"))
+    with pytest.raises(ClientError, match="worker environment"):
+        eb.swap_environment_cnames(SourceEnvironmentName=f"{app}-blue", DestinationEnvironmentName=f"{app}-wk")
+
+
+def test_errors_are_aws_shaped_and_fast(eb, app):
+    with pytest.raises(ClientError) as unknown:
+        eb.update_environment(EnvironmentName="nope-env", VersionLabel="v1")
+    assert unknown.value.response["Error"] == {
+        "Type": "Sender", "Code": "InvalidParameterValue", "Message": "No Environment found for EnvironmentName = 'nope-env'."}
+    with pytest.raises(eb.exceptions.InvalidRequestException):
+        eb.describe_environment_health(EnvironmentName="nope-env", AttributeNames=["All"])
+    started = time.monotonic()
+    with pytest.raises(ClientError) as missing:
+        eb.rebuild_environment(EnvironmentName="nope-env")
+    assert missing.value.response["Error"]["Code"] == "InvalidAction"
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert time.monotonic() - started < 2  # answered, not retried
+
+
+def test_terminate(eb, app):
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-tmp", SolutionStackName=STACK)
+    wait_ready(eb, f"{app}-tmp")
+    assert eb.terminate_environment(EnvironmentName=f"{app}-tmp")["Status"] == "Terminating"
+    time.sleep(0.3)
+    eb.describe_events(ApplicationName=app)  # any call applies what is due
+    assert eb.describe_environments(EnvironmentNames=[f"{app}-tmp"], IncludeDeleted=False)["Environments"] == []
+    assert "terminateEnvironment completed successfully." in messages(eb, app, f"{app}-tmp")
+
+
+def test_configuration_settings_and_validation(eb, app):
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-cfg", SolutionStackName=STACK,
+                          OptionSettings=[{"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"}])
+    settings = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=f"{app}-cfg")
+    options = settings["ConfigurationSettings"][0]["OptionSettings"]
+    assert {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"} in options
+    result = eb.validate_configuration_settings(ApplicationName=app, EnvironmentName=f"{app}-cfg", OptionSettings=[
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSzie", "Value": "2"},
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MaxSize", "Value": "0"},
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "1"},
+    ])["Messages"]
+    assert [(m["OptionName"], m["Severity"]) for m in result] == [("MinSzie", "error"), ("MaxSize", "error")]
