@@ -46,6 +46,11 @@ def sent_emails(cloud: str) -> list[dict]:
 
 
 def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
+    run_the_product_once(tmp_path)
+
+
+def run_the_product_once(tmp_path) -> tuple[str, bytes]:
+    """Start eb_tools local, use every part of the product, stop it; return the upload's key and bytes."""
     port, cloud_port = free_port(), free_port()
     cloud = f"http://127.0.0.1:{cloud_port}"
     eb_tools = Path(sys.executable).parent / "eb_tools"
@@ -95,6 +100,13 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
         assert s3.get_object(Bucket="local-backups", Key=key)["Body"].read() == image.getvalue()
         wait(lambda: any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
                          for m in sent_emails(cloud)))
+
+        # The local stage is an EB application with both environments on the bundle's version.
+        eb = boto3.client("elasticbeanstalk", endpoint_url=cloud, region_name="us-east-1")
+        envs = eb.describe_environments(IncludeDeleted=False)["Environments"]
+        assert sorted((e["Tier"]["Name"], e["Status"], e["Health"]) for e in envs) == [
+            ("WebServer", "Ready", "Green"), ("Worker", "Ready", "Green")]
+        assert len({e["VersionLabel"] for e in envs}) == 1
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
@@ -107,3 +119,32 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
             raise AssertionError(f"{target} still answers after Ctrl-C")
         except requests.ConnectionError:
             pass
+    return key, image.getvalue()
+
+
+def test_a_second_run_resumes_the_first(tmp_path):
+    """Stop, start again on the same folder: the account, the image and its variants are still there."""
+    key, original = run_the_product_once(tmp_path)
+    port, cloud_port = free_port(), free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
+                             "--cloud-port", str(cloud_port), "--data-dir", str(tmp_path / "state")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/healthz", proc)
+        browser = requests.Session()
+        token = TOKEN.search(browser.get(f"{base}/login", timeout=5).text).group(1)
+        page = browser.post(f"{base}/login", data={"email": "local@example.com", "password": "local pass 1",
+                                                   "csrf_token": token}, timeout=5)
+        assert page.status_code == 200 and "blue.jpg" in page.text
+        image_url = next(u for u in re.findall(r'src="([^"]+)"', page.text) if key in u)
+        assert requests.get(image_url, timeout=5).content == original
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{cloud_port}", region_name="us-east-1")
+        assert s3.list_objects_v2(Bucket="local-uploads", Prefix="variants/")["KeyCount"] == 4
+        eb = boto3.client("elasticbeanstalk", endpoint_url=f"http://127.0.0.1:{cloud_port}", region_name="us-east-1")
+        assert eb.describe_application_versions()["ApplicationVersions"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+        print(output)
+    assert "restored from the last run" in output and not output.count(" 0 objects and messages restored")

@@ -23,7 +23,8 @@ from eb_tools.bundle import included_files
 from eb_tools.local.cloud import LOCAL_CREDENTIALS, LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.resources import REGION, provision
-from eb_tools.local.sqsd import Sqsd, SqsdOptions, load_cron
+from eb_tools.local import eb_stage, state
+from eb_tools.local.sqsd import Sqsd, load_cron
 
 
 def procfile_command(root: Path, process: str = "web") -> list[str]:
@@ -52,18 +53,27 @@ def wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:
 
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    cloud = LocalCloud(port=cloud_port).start()
+    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=1.0).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
+    saved: dict[str, object] | None = None  # what to keep in data_dir at the end, once the stage exists
     try:
         web_url = f"http://127.0.0.1:{web_port}"
         stage = provision(cloud.url, web_url)
         access_key, secret_key = next(iter(LOCAL_CREDENTIALS.items()))
-        bin_dir = Path(sys.executable).parent
+        session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                        region_name=REGION)
+        restored = state.restore(session, cloud.url, data_dir / "cloud")
+        deployed = eb_stage.deploy(session, cloud.url, root, data_dir, stage)
+        eb_bucket = session.client("elasticbeanstalk", endpoint_url=cloud.url).create_storage_location()["S3Bucket"]
+        saved = {"session": session, "endpoint": cloud.url, "folder": data_dir / "cloud",
+                 "buckets": [stage.uploads_bucket, stage.backup_bucket, eb_bucket],
+                 "queues": [url.rsplit("/", 1)[1] for url in (stage.queue_url, stage.dead_letter_queue_url)],
+                 "application": deployed.application}
         env = {
             **os.environ,
             **stage.environment(),
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "LOCAL_DATA_DIR": str(data_dir.resolve()),
             "AWS_ENDPOINT_URL": cloud.url,
             "AWS_ACCESS_KEY_ID": access_key,
@@ -72,29 +82,13 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
             "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
             "GUNICORN_WORKERS": "2",
         }
-        migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, env)
-        if migrate.wait() != 0:
-            raise click.ClickException("migrations failed; see the line above")
-        del supervisor.processes["migrate"]
-        command = procfile_command(root)
-        worker_url = f"http://127.0.0.1:{free_port()}"
-        nginx = nginx_conf.binary()
-        # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
-        app_bind = f"127.0.0.1:{free_port()}" if nginx else web_url[7:]
-        supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": app_bind})
-        supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": worker_url[7:]})
-        if nginx:
-            prefix = (data_dir / "nginx").resolve()
-            nginx_conf.prepare(prefix, root, included_files(root), web_url[7:], app_bind)
-            supervisor.start("nginx", [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
-                                       "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, env)
-        wait_healthy(f"{web_url}/healthz", supervisor)
-        wait_healthy(f"{worker_url}/healthz", supervisor)
-        sqs = boto3.client("sqs", endpoint_url=cloud.url, region_name=REGION,
-                           aws_access_key_id=access_key, aws_secret_access_key=secret_key)
-        sqsd = Sqsd(sqs, stage.queue_url, worker_url, SqsdOptions(wait_time_seconds=2),
+        worker_url, app_bind, nginx = start_processes(supervisor, root, data_dir, env, web_url)
+        sqsd = Sqsd(session.client("sqs", endpoint_url=cloud.url), stage.queue_url, worker_url, deployed.sqsd,
                     cron=load_cron(root / "cron.yaml")).start()
         click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
+        click.echo(f"state:       {data_dir}   ({restored} objects and messages restored from the last run)")
+        click.echo(f"version:     {deployed.label} on {deployed.web} and {deployed.worker} "
+                   f"(application {deployed.application})")
         click.echo(f"worker app:  {worker_url}   (fed by sqsd from {stage.queue_url})")
         front = f"nginx -> gunicorn {app_bind}" if nginx else "gunicorn; install nginx to put it in front"
         click.echo(f"web app:     {web_url}   ({front}; Ctrl-C stops everything)")
@@ -105,4 +99,30 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
         if sqsd is not None:
             sqsd.stop()
         supervisor.stop_all()
+        if saved is not None:
+            state.save(**saved)  # type: ignore[arg-type]
         cloud.stop()
+
+
+def start_processes(supervisor: Supervisor, root: Path, data_dir: Path, env: dict[str, str],
+                    web_url: str) -> tuple[str, str, str | None]:
+    """Migrate, then both tiers from the Procfile, nginx in front of the web one when installed."""
+    migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, env)
+    if migrate.wait() != 0:
+        raise click.ClickException("migrations failed; see the line above")
+    del supervisor.processes["migrate"]
+    command = procfile_command(root)
+    worker_url = f"http://127.0.0.1:{free_port()}"
+    nginx = nginx_conf.binary()
+    # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
+    app_bind = f"127.0.0.1:{free_port()}" if nginx else web_url[7:]
+    supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": app_bind})
+    supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": worker_url[7:]})
+    if nginx:
+        prefix = (data_dir / "nginx").resolve()
+        nginx_conf.prepare(prefix, root, included_files(root), web_url[7:], app_bind)
+        supervisor.start("nginx", [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
+                                   "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, env)
+    wait_healthy(f"{web_url}/healthz", supervisor)
+    wait_healthy(f"{worker_url}/healthz", supervisor)
+    return worker_url, app_bind, nginx
