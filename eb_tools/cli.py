@@ -22,11 +22,13 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Web app port.")
 @click.option("--cloud-port", type=click.IntRange(1, 65535), default=4566, show_default=True,
               help="Port of the emulated AWS endpoint.")
-def local(root: Path, data_dir: Path, port: int, cloud_port: int) -> None:
+@click.option("--eb-seconds", type=click.FloatRange(0, 600), default=1.0, show_default=True,
+              help="How long an emulated EB launch, update or termination takes.")
+def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: float) -> None:
     """Run the whole system on this machine, with no AWS account."""
     from eb_tools.local.run import run
 
-    run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port)
+    run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port, eb_seconds)
 
 
 @main.command()

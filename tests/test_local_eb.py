@@ -114,11 +114,12 @@ def test_web_and_worker_environments_launch(eb, cloud, app):
         eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK)
 
 
-def test_deploy_events_and_cursor(eb, cloud, app):
+def test_deploy_events_and_cursor(eb, cloud, app, monkeypatch):
     version(eb, cloud, app, "v1")
     version(eb, cloud, app, "v2")
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK, VersionLabel="v1")
     launched = wait_ready(eb, f"{app}-web")
+    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)  # time for the second call to find it Updating
     assert eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="v2")["Status"] == "Updating"
     with pytest.raises(ClientError, match="invalid state for this operation. Must be Ready."):
         eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="v2")
@@ -131,23 +132,27 @@ def test_deploy_events_and_cursor(eb, cloud, app):
     assert eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"] == []
 
 
-def test_a_failing_version_rolls_back(eb, cloud, app):
+def test_a_failing_version_rolls_back(eb, cloud, app, monkeypatch):
     version(eb, cloud, app, "good")
     version(eb, cloud, app, "bad", description="[local:fail] broken build")
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK,
                           VersionLabel="good")
     wait_ready(eb, f"{app}-web")
+    # Slow the clock: the Red spell between the failure and the recovery lasts one transition.
+    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)
     eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="bad")
-    time.sleep(0.3)
     env = wait_ready(eb, f"{app}-web")
     assert (env["Health"], env["VersionLabel"]) == ("Red", "good")
+    health = eb.describe_environment_health(EnvironmentName=f"{app}-web", AttributeNames=["All"])
+    assert health["Color"] == "Red" and health["Causes"]
     errors = [e["Message"] for e in eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"]]
     assert "Failed to deploy application." in errors
     assert any(m.startswith("Update environment operation is complete, but with errors.") for m in errors)
-    health = eb.describe_environment_health(EnvironmentName=f"{app}-web", AttributeNames=["All"])
-    assert health["Color"] == "Red" and health["Causes"]
-    time.sleep(0.3)
-    assert wait_ready(eb, f"{app}-web")["Health"] == "Green"  # the previous version serves again
+    deadline = time.monotonic() + 10
+    while eb.describe_environments(EnvironmentNames=[f"{app}-web"])["Environments"][0]["Health"] != "Green":
+        assert time.monotonic() < deadline, "the previous version never served again"
+        time.sleep(0.1)
+    assert "Environment health has transitioned from Severe to Ok." in messages(eb, app, f"{app}-web")
 
 
 def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb, cloud, app):

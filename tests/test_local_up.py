@@ -26,7 +26,7 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout}s")

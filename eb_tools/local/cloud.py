@@ -21,10 +21,14 @@ from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
 LOCAL_CREDENTIALS: Mapping[str, str] = {"testing": "testing"}
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def free_port(host: str = "127.0.0.1", exclude: frozenset[int] = frozenset()) -> int:
+    """A port nothing listens on now and that is not in `exclude` (ports promised to others)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in exclude:
+            return port
 
 
 class _QuietHandler(MotoRequestHandler):

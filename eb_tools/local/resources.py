@@ -19,6 +19,7 @@ class LocalStage:
     queue_url: str
     dead_letter_queue_url: str
     mail_from: str
+    secret_key_parameter: str
 
     def environment(self) -> dict[str, str]:
         """The environment properties the apps read, as provisioning would set them."""
@@ -28,15 +29,18 @@ class LocalStage:
             "BACKUP_BUCKET": self.backup_bucket,
             "WORKER_QUEUE_URL": self.queue_url,
             "MAIL_FROM": self.mail_from,
+            "SECRET_KEY_PARAMETER": self.secret_key_parameter,
         }
 
 
-def provision(endpoint_url: str, web_origin: str, name: str = "local", max_retries: int = 10) -> LocalStage:
+def provision(endpoint_url: str, web_origin: str, secret_key: str, name: str = "local",
+              max_retries: int = 10) -> LocalStage:
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=REGION)
     s3 = session.client("s3", endpoint_url=endpoint_url)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     ses = session.client("ses", endpoint_url=endpoint_url)
+    ssm = session.client("ssm", endpoint_url=endpoint_url)
     uploads, backups = f"{name}-uploads", f"{name}-backups"
     for bucket in (uploads, backups):
         s3.create_bucket(Bucket=bucket)
@@ -61,4 +65,6 @@ def provision(endpoint_url: str, web_origin: str, name: str = "local", max_retri
     })["QueueUrl"]
     mail_from = f"no-reply@{name}.example.com"
     ses.verify_email_identity(EmailAddress=mail_from)  # SES's sandbox refuses unverified senders
-    return LocalStage(uploads, backups, queue_url, dlq_url, mail_from)
+    parameter = f"/{name}/app/secret-key"  # the app reads it from SSM, as in AWS
+    ssm.put_parameter(Name=parameter, Value=secret_key, Type="SecureString", Overwrite=True)
+    return LocalStage(uploads, backups, queue_url, dlq_url, mail_from, parameter)

@@ -9,6 +9,7 @@ stops every process this started.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import sys
 import time
@@ -51,15 +52,24 @@ def wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:
     raise click.ClickException(f"{url} did not answer within {timeout:.0f}s")
 
 
-def run(root: Path, data_dir: Path, web_port: int, cloud_port: int) -> None:
+def local_secret_key(data_dir: Path) -> str:
+    """The local stage's Flask secret key: made once, kept in the data folder, put in SSM each run."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=1.0).start()
+    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
     saved: dict[str, object] | None = None  # what to keep in data_dir at the end, once the stage exists
     try:
         web_url = f"http://127.0.0.1:{web_port}"
-        stage = provision(cloud.url, web_url)
+        stage = provision(cloud.url, web_url, local_secret_key(data_dir))
         access_key, secret_key = next(iter(LOCAL_CREDENTIALS.items()))
         session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                                         region_name=REGION)
@@ -112,10 +122,11 @@ def start_processes(supervisor: Supervisor, root: Path, data_dir: Path, env: dic
         raise click.ClickException("migrations failed; see the line above")
     del supervisor.processes["migrate"]
     command = procfile_command(root)
-    worker_url = f"http://127.0.0.1:{free_port()}"
+    promised = frozenset({int(web_url.rsplit(":", 1)[1])})  # nginx binds the web port only later
+    worker_url = f"http://127.0.0.1:{free_port(exclude=promised)}"
     nginx = nginx_conf.binary()
     # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
-    app_bind = f"127.0.0.1:{free_port()}" if nginx else web_url[7:]
+    app_bind = f"127.0.0.1:{free_port(exclude=promised | {int(worker_url.rsplit(':', 1)[1])})}" if nginx else web_url[7:]
     supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": app_bind})
     supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": worker_url[7:]})
     if nginx:
