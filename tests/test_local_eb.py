@@ -193,6 +193,13 @@ def test_errors_are_aws_shaped_and_fast(eb, app):
         "Type": "Sender", "Code": "InvalidParameterValue", "Message": "No Environment found for EnvironmentName = 'nope-env'."}
     with pytest.raises(eb.exceptions.InvalidRequestException):
         eb.describe_environment_health(EnvironmentName="nope-env", AttributeNames=["All"])
+    with pytest.raises(ClientError) as no_version:
+        eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-x", SolutionStackName=STACK,
+                              VersionLabel="nope-version")
+    assert no_version.value.response["Error"]["Message"] == "No Application Version named 'nope-version' found."
+    with pytest.raises(ClientError, match="No Application named 'nope-app' found."):
+        eb.create_application_version(ApplicationName="nope-app", VersionLabel="v1",
+                                      SourceBundle={"S3Bucket": "b", "S3Key": "k"})
     started = time.monotonic()
     with pytest.raises(ClientError) as missing:
         eb.rebuild_environment(EnvironmentName="nope-env")
