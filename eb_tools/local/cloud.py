@@ -64,11 +64,6 @@ class LocalCloud:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Block until stop() is called from another thread (or the process ends)."""
-        assert self._thread is not None, "start() first"
-        self._thread.join()
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
