@@ -95,7 +95,11 @@ def complete(upload_id: int):
             abort(404, f"No upload {upload_id} of yours.")
         if upload.state != Upload.PENDING:
             return jsonify(_describe(upload, settings))
-        stored = storage.head(settings, upload.s3_key)
+        try:
+            stored = storage.head(settings, upload.s3_key)
+        except (BotoCoreError, ClientError):
+            log.exception("could not check the object of upload %s", upload.id)
+            abort(503, "The storage could not be reached to check the upload; try again shortly.")
         if stored is None:
             abort(409, "The file is not in the bucket yet: send it to the presigned URL first.")
         email = db.scalar(select(User.email).where(User.id == g.user_id))
