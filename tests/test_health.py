@@ -12,6 +12,16 @@ def test_deep_health_reports_every_dependency(make_app):
     assert set(body["checks"]) == {"database_writer", "database_reader", "redis", "s3", "sqs"}
 
 
+def test_details_only_for_requests_from_inside(make_app):
+    client = make_app(UPLOADS_BUCKET="no-such-bucket").test_client()
+    inside = client.get("/healthz/deep").get_json()
+    assert "NoSuchBucket" in inside["checks"]["s3"]["error"] or "404" in inside["checks"]["s3"]["error"]
+    outside = client.get("/healthz/deep", environ_base={"REMOTE_ADDR": "8.8.8.8"})
+    assert outside.status_code == 503 and outside.get_json()["failing"] == ["s3"]
+    assert outside.get_json()["checks"]["s3"] == {"ok": False}
+    assert "error" not in str(outside.get_json()["checks"])
+
+
 def test_stopped_redis_is_named(make_app, tmp_path):
     redis = RedisServer(tmp_path / "redis").start()
     client = make_app(REDIS_URL=redis.url).test_client()
