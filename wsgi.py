@@ -5,6 +5,7 @@ import sys
 
 from flask import Flask
 
+from core import logs
 from core.settings import ConfigError, Settings
 
 # gunicorn: a worker exiting with this code makes the master stop instead of respawning.
@@ -13,6 +14,7 @@ WORKER_BOOT_ERROR = 3
 
 def build() -> Flask:
     settings = Settings.from_env()
+    logs.configure(settings.log_level)
     if settings.role == "worker":
         from worker import create_app
     else:

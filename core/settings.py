@@ -49,6 +49,7 @@ class Settings:
     task_lease_seconds: int = 240
     ledger_retention_days: int = 14
     image_max_pixels: int = 40_000_000
+    log_level: str = "INFO"
 
     @property
     def is_local(self) -> bool:
@@ -86,6 +87,7 @@ class Settings:
             task_lease_seconds=get.integer("TASK_LEASE_SECONDS", 240, 1, 24 * 3600),
             ledger_retention_days=get.integer("LEDGER_RETENTION_DAYS", 14, 1, 3650),
             image_max_pixels=get.integer("IMAGE_MAX_PIXELS", 40_000_000, 1, 1_000_000_000),
+            log_level=get.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         )
         if not settings.is_local and settings.database_url.get_backend_name() == "sqlite":
             raise ConfigError(

@@ -82,3 +82,17 @@ def test_production_stage_requires_a_secret_key_parameter(env):
         "config error: SECRET_KEY_PARAMETER: required when STAGE='production'; "
         "set it to the name of an SSM SecureString parameter"
     ]
+
+
+def test_app_info_logs_reach_stderr(env):
+    """An upload's or a task's INFO line must be written: EB streams stderr to CloudWatch."""
+    code = "import logging, wsgi; logging.getLogger('web.uploads').info('upload 7 completed'); " \
+           "logging.getLogger('botocore.credentials').info('Found credentials')"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env(env), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "[INFO] web.uploads: upload 7 completed" in result.stderr
+    assert "Found credentials" not in result.stderr
+    quiet = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env(env, LOG_LEVEL="WARNING"),
+                           capture_output=True, text=True, timeout=60)
+    assert "upload 7 completed" not in quiet.stderr
