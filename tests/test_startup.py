@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -12,14 +11,14 @@ import pytest
 import requests
 
 from eb_tools.local.cloud import free_port
+from eb_tools.local.run import procfile_command
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def procfile_web() -> list[str]:
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
-    argv = shlex.split(line.partition(":")[2])
+    argv = procfile_command(ROOT)
     return [str(BIN / argv[0]), *argv[1:]]
 
 

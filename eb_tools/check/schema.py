@@ -76,3 +76,33 @@ def value_error(kind: str, value: object) -> str | None:
     if isinstance(value, (list, dict)):
         return "a list or mapping where a single value is expected"
     return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one option setting; callers word it their way (check, the EB emulation)."""
+
+    kind: str  # namespace | tier | option | value
+    spec: Namespace | None = None
+    detail: str = ""
+
+
+def check_option(namespace: str, option: str, value: object, tier: str | None = None) -> Problem | None:
+    """Check one setting. tier: "web" or "worker" for an environment, None for the bundle both tiers share."""
+    spec = find(namespace)
+    if spec is None:
+        return Problem("namespace")
+    if tier is None:
+        tier_specific = bool(spec.tier) or option in spec.tier_options
+    else:
+        tier_specific = spec.tier is not None and spec.tier != tier
+    if tier_specific:
+        return Problem("tier", spec)
+    if spec.free_form:
+        return Problem("value", spec, "a list or mapping where a string is expected") if isinstance(
+            value, (list, dict)) else None
+    kind = spec.options.get(option)
+    if kind is None:
+        return Problem("option", spec)
+    detail = value_error(kind, value)
+    return Problem("value", spec, detail) if detail else None

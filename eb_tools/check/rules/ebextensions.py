@@ -102,33 +102,28 @@ def _option_settings(path: str, body: object, line: int) -> Iterator[Finding]:
 
 def _option(path: str, namespace: str, ns_line: int, option: str, value: object, line: int,
             value_line: int | None = None) -> Iterator[Finding]:
-    spec = schema.find(namespace)
+    problem = schema.check_option(namespace, option, value)
+    if problem is None:
+        return
+    spec = problem.spec
     if spec is None:
         hint = _did_you_mean(namespace, list(schema.namespaces()))
         yield Finding(path, ns_line, "E102", f"unknown namespace {namespace!r}{hint}",
                       "use a namespace from the EB configuration options reference")
-        return
-    if spec.tier or option in spec.tier_options:
+    elif problem.kind == "tier":
         reason = (f"the namespace exists only in {spec.tier} environments" if spec.tier
                   else "it is chosen per tier when an environment is created")
         consequence = "; deploying the bundle to the worker fails" if spec.tier == "web" else ""
         yield Finding(path, line, "E105", f"{namespace} {option} is tier-specific: {reason}{consequence}", TIER_FIX)
-        return
-    if spec.free_form:
-        if isinstance(value, (LineDict, LineList)):
-            yield Finding(path, line, "E104", f"{namespace} {option}: a list or mapping where a string is expected",
-                          "quote the value")
-        return
-    kind = spec.options.get(option)
-    if kind is None:
+    elif problem.kind == "option":
         hint = _did_you_mean(option, list(spec.options))
         yield Finding(path, line, "E103", f"unknown option {option!r} in {namespace}{hint}",
                       f"options of this namespace: see {spec.source}")
-        return
-    problem = schema.value_error(kind, value)
-    if problem:
-        yield Finding(path, value_line or line, "E104", f"{namespace} {option}: {problem}",
-                      f"expected {kind} ({spec.source})")
+    elif spec.free_form:
+        yield Finding(path, line, "E104", f"{namespace} {option}: {problem.detail}", "quote the value")
+    else:
+        yield Finding(path, value_line or line, "E104", f"{namespace} {option}: {problem.detail}",
+                      f"expected {spec.options[option]} ({spec.source})")
 
 
 def _entries(path, body, line, rule, keys, validate) -> Iterator[Finding]:

@@ -18,28 +18,23 @@ Key = tuple[str, str]
 
 
 def validate(settings: Iterable[tuple[str, str, object]], tier: str) -> list[str]:
-    """EB's messages for the settings it would refuse in an environment of `tier`."""
+    """EB's messages for the settings it would refuse in an environment of `tier` (WebServer/Worker)."""
+    tier_name = "worker" if tier == "Worker" else "web"
     messages = []
     for namespace, option, value in settings:
-        spec = schema.find(namespace)
-        if spec is None or (not spec.free_form and option not in spec.options):
-            messages.append(f"Invalid option specification (Namespace: '{namespace}', OptionName: '{option}'): "
-                            "Unknown configuration setting.")
+        problem = schema.check_option(namespace, option, value, tier_name)
+        where = f"(Namespace: '{namespace}', OptionName: '{option}')"
+        if problem is None:
             continue
-        if spec.tier == "web" and tier == "Worker":
+        if problem.kind in ("namespace", "option"):
+            messages.append(f"Invalid option specification {where}: Unknown configuration setting.")
+        elif problem.kind == "tier" and namespace.startswith("aws:elb"):
             messages.append(f"Load Balancer {option} setting cannot be applied because AWSEBLoadBalancer "
-                            "doesn't exist." if namespace.startswith("aws:elb") else
-                            f"Invalid option specification (Namespace: '{namespace}', OptionName: '{option}'): "
-                            "not valid in a worker environment.")
-            continue
-        if spec.tier == "worker" and tier != "Worker":
-            messages.append(f"Invalid option specification (Namespace: '{namespace}', OptionName: '{option}'): "
-                            "only valid in a worker environment.")
-            continue
-        problem = None if spec.free_form else schema.value_error(spec.options[option], value)
-        if problem:
-            messages.append(f"Invalid option value: '{value}' (Namespace: '{namespace}', OptionName: '{option}'): "
-                            f"{problem}.")
+                            "doesn't exist.")
+        elif problem.kind == "tier":
+            messages.append(f"Invalid option specification {where}: not valid in a {tier_name} environment.")
+        else:
+            messages.append(f"Invalid option value: '{value}' {where}: {problem.detail}.")
     return messages
 
 
