@@ -4,12 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# checkov pins an old boto3 (and packaging<24), so it cannot share .venv: it gets a venv of its own,
+# which tests/test_templates.py runs on the generated templates. The stamp names the version, so a new pin reinstalls.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
 .PHONY: up test bench system-deps
 
 up: $(STAMP)
 	$(BIN)/eb_tools local
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(CHECKOV_STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
@@ -22,6 +28,14 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -e '.[dev]'
 	touch $(STAMP)
+
+# The venv checkov runs from (see CHECKOV_VERSION).
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	rm -f $(CHECKOV_VENV)/.installed-*
+	touch $@
 
 # Real servers for the tests: Debian's packages, installed when running as root.
 system-deps:
