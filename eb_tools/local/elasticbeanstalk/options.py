@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Iterable
+from collections.abc import Iterable
 
 import yaml
 
 from eb_tools.check import schema
 
-Key = tuple[str, str]
+Setting = tuple[str, str, object]  # namespace, option name, value
 
 
-def validate(settings: Iterable[tuple[str, str, object]], tier: str) -> list[str]:
+def validate(settings: Iterable[Setting], tier: str) -> list[str]:
     """EB's messages for the settings it would refuse in an environment of `tier` (WebServer/Worker)."""
     tier_name = "worker" if tier == "Worker" else "web"
     messages = []
@@ -38,13 +38,19 @@ def validate(settings: Iterable[tuple[str, str, object]], tier: str) -> list[str
     return messages
 
 
-def from_api(option_settings: list[dict] | None) -> list[tuple[str, str, object]]:
+def from_api(option_settings: list[dict[str, str]] | None) -> list[Setting]:
+    """OptionSettings as the API carries them (Namespace, OptionName, Value)."""
     return [(s.get("Namespace", ""), s.get("OptionName", ""), s.get("Value")) for s in option_settings or []]
 
 
-def from_bundle(data: bytes) -> tuple[list[tuple[str, str, object]], list[str]]:
+def keys_from_api(options_to_remove: list[dict[str, str]] | None) -> list[tuple[str, str]]:
+    """OptionsToRemove as the API carries them (Namespace, OptionName)."""
+    return [(o.get("Namespace", ""), o.get("OptionName", "")) for o in options_to_remove or []]
+
+
+def from_bundle(data: bytes) -> tuple[list[Setting], list[str]]:
     """The option_settings of a source bundle's .ebextensions, and the errors reading them."""
-    settings: list[tuple[str, str, object]] = []
+    settings: list[Setting] = []
     errors: list[str] = []
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))

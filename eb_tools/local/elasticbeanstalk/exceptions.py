@@ -1,0 +1,36 @@
+"""EB's errors, with the codes the EB API answers (moto serializes a ServiceException as an AWS error)."""
+from __future__ import annotations
+
+from moto.core.exceptions import ServiceException
+
+
+class InvalidParameterValue(ServiceException):
+    code = "InvalidParameterValue"
+
+
+class InvalidParameterCombination(ServiceException):
+    code = "InvalidParameterCombination"
+
+
+class MissingParameter(ServiceException):
+    code = "MissingParameter"
+
+
+class ConfigurationValidation(ServiceException):
+    code = "ConfigurationValidationException"
+
+
+class InvalidRequest(ServiceException):
+    """What the enhanced-health operations answer where others answer InvalidParameterValue."""
+
+    code = "InvalidRequestException"
+
+
+class ResourceNotFound(ServiceException):
+    code = "ResourceNotFoundException"
+
+
+class InvalidAction(ServiceException):
+    """An operation the emulation lacks: answered at once, where moto's HTML 500 makes the eb CLI retry."""
+
+    code = "InvalidAction"
