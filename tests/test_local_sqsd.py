@@ -5,17 +5,19 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from eb_tools.aws import wait_until
 from eb_tools.cron import Schedule
+from eb_tools.cronfile import CronTask
 from eb_tools.local.cloud import free_port
-from eb_tools.local.sqsd import CronTask, Sqsd, SqsdOptions
+from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.conftest import aws_client
 
 
@@ -57,13 +59,6 @@ def running(daemon: Sqsd) -> Iterator[Sqsd]:
         daemon.stop()
 
 
-def wait_until(condition, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def queues(cloud):
     sqs = aws_client(cloud, "sqs")
@@ -90,7 +85,7 @@ def test_delivers_with_sqsds_headers_and_deletes_on_200(queues):
         "blob": {"DataType": "Binary", "BinaryValue": b"\x00"},
     })
     with running(Sqsd(sqs, queue, app.url, SqsdOptions(http_path="/tasks", wait_time_seconds=1))):
-        wait_until(lambda: app.requests and count(sqs, queue) == 0)
+        wait_until(lambda: app.requests and count(sqs, queue) == 0, 20, "the message answered and deleted")
     request = app.requests[0]
     headers = request["headers"]
     assert request["path"] == "/tasks" and request["body"] == '{"task": "x"}'
@@ -111,7 +106,7 @@ def test_failures_are_retried_then_dead_lettered(queues):
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     options = SqsdOptions(max_retries=3, error_visibility_timeout=0, wait_time_seconds=1)
     with running(Sqsd(sqs, queue, app.url, options)):
-        wait_until(lambda: count(sqs, dlq) == 1)
+        wait_until(lambda: count(sqs, dlq) == 1, 20, "the message in the dead-letter queue")
     assert [r["headers"]["X-Aws-Sqsd-Receive-Count"] for r in app.requests] == ["1", "2", "3"]
     assert count(sqs, queue) == 0
     redrive = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])
@@ -125,7 +120,7 @@ def test_no_answer_within_the_inactivity_timeout_is_a_retry(queues):
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     options = SqsdOptions(inactivity_timeout=1, error_visibility_timeout=0, wait_time_seconds=1)
     with running(Sqsd(sqs, queue, app.url, options)):
-        wait_until(lambda: len(app.requests) >= 2)
+        wait_until(lambda: len(app.requests) >= 2, 20, "a redelivery after the error")
     assert app.requests[1]["headers"]["X-Aws-Sqsd-Receive-Count"] == "2"
 
 
@@ -135,7 +130,7 @@ def test_http_connections_limits_requests_in_flight(queues):
     for index in range(6):
         sqs.send_message(QueueUrl=queue, MessageBody=str(index))
     with running(Sqsd(sqs, queue, app.url, SqsdOptions(http_connections=2, wait_time_seconds=1))):
-        wait_until(lambda: count(sqs, queue) == 0)
+        wait_until(lambda: count(sqs, queue) == 0, 20, "the queue drained")
     assert sorted(r["body"] for r in app.requests) == [str(i) for i in range(6)]
     assert app.max_in_flight == 2
 
@@ -146,10 +141,10 @@ def test_cron_fires_due_tasks_with_the_periodic_headers(queues):
     cron = [CronTask("reconcile", "/periodic/reconcile", Schedule.parse("*/5 * * * *")),
             CronTask("digest", "/periodic/digest", Schedule.parse("5 7 * * *"))]
     daemon = Sqsd(sqs, queue, app.url, SqsdOptions(wait_time_seconds=1), cron=cron)
-    assert daemon.fire_due(datetime(2026, 11, 25, 7, 6, 30, tzinfo=timezone.utc)) == []
-    assert daemon.fire_due(datetime(2026, 11, 25, 7, 5, 42, tzinfo=timezone.utc)) == ["reconcile", "digest"]
+    assert daemon.fire_due(datetime(2026, 11, 25, 7, 6, 30, tzinfo=UTC)) == []
+    assert daemon.fire_due(datetime(2026, 11, 25, 7, 5, 42, tzinfo=UTC)) == ["reconcile", "digest"]
     with running(daemon):
-        wait_until(lambda: len(app.requests) == 2 and count(sqs, queue) == 0)
+        wait_until(lambda: len(app.requests) == 2 and count(sqs, queue) == 0, 20, "both periodic tasks delivered")
     by_path = {r["path"]: r["headers"] for r in app.requests}
     assert set(by_path) == {"/periodic/reconcile", "/periodic/digest"}
     assert by_path["/periodic/digest"]["X-Aws-Sqsd-Taskname"] == "digest"
@@ -161,4 +156,4 @@ def test_fifo_queues_have_no_periodic_tasks(queues):
     sqs, _, _ = queues
     fifo = sqs.create_queue(QueueName=f"w-{uuid.uuid4().hex[:6]}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     daemon = Sqsd(sqs, fifo, "http://127.0.0.1:1", cron=[CronTask("x", "/x", Schedule.parse("* * * * *"))])
-    assert daemon.fire_due(datetime.now(timezone.utc)) == []
+    assert daemon.fire_due(datetime.now(UTC)) == []

@@ -4,21 +4,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from eb_tools import procfile
+from eb_tools.aws import wait_until
 from eb_tools.local.cloud import free_port
-from eb_tools.local.run import procfile_command
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def procfile_web() -> list[str]:
-    argv = procfile_command(ROOT)
+    argv = procfile.load(ROOT).command("web")
     return [str(BIN / argv[0]), *argv[1:]]
 
 
@@ -34,15 +34,14 @@ def test_procfile_serves_both_roles_under_gunicorn(env, role):
                                         GUNICORN_WORKERS="2"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def answered() -> requests.Response | None:
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
+                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
             except requests.ConnectionError:
                 assert proc.poll() is None, proc.stderr.read()
-                assert time.monotonic() < deadline, "gunicorn did not answer in 30s"
-                time.sleep(0.2)
+                return None
+
+        response = wait_until(answered, 30, "gunicorn answering /healthz")
         assert response.status_code == 200
         login = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert login.status_code == (200 if role == "web" else 403)  # the worker serves sqsd only

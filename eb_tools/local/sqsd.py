@@ -15,21 +15,22 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
-import yaml
 
-from eb_tools.cron import Schedule
+from eb_tools.cronfile import CronTask
 
 log = logging.getLogger(__name__)
 USER_AGENT = "aws-sqsd/3.0.4"
 PERIODIC_BODY = "elasticbeanstalk scheduled job"
-ATTR_PATH, ATTR_TASK, ATTR_SCHEDULED = "beanstalk.sqsd.path", "beanstalk.sqsd.task_name", "beanstalk.sqsd.scheduled_time"
+ATTR_PATH = "beanstalk.sqsd.path"
+ATTR_TASK = "beanstalk.sqsd.task_name"
+ATTR_SCHEDULED = "beanstalk.sqsd.scheduled_time"
 
 
 @dataclass(frozen=True)
@@ -47,22 +48,8 @@ class SqsdOptions:
     wait_time_seconds: int = 20  # SQS long polling, as sqsd does
 
 
-@dataclass(frozen=True)
-class CronTask:
-    name: str
-    url: str
-    schedule: Schedule
-
-
-def load_cron(path: Path) -> list[CronTask]:
-    if not path.is_file():
-        return []
-    data = yaml.safe_load(path.read_text()) or {}
-    return [CronTask(str(t["name"]), str(t["url"]), Schedule.parse(str(t["schedule"]))) for t in data.get("cron", [])]
-
-
 def _iso(epoch_ms: str | None) -> str:
-    moment = datetime.fromtimestamp(int(epoch_ms or 0) / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(int(epoch_ms or 0) / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -71,7 +58,7 @@ class Sqsd:
                  cron: list[CronTask] | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.sqs, self.queue_url, self.app_url, self.options = sqs, queue_url, app_url.rstrip("/"), options
         self.cron = [] if queue_url.endswith(".fifo") else list(cron or [])  # FIFO queues have no periodic tasks
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
         self._stop = threading.Event()
         self._slots = threading.Condition()
@@ -80,7 +67,7 @@ class Sqsd:
         self._threads: list[threading.Thread] = []
         self._http = requests.Session()
 
-    def start(self) -> "Sqsd":
+    def start(self) -> Sqsd:
         self._apply_max_retries()
         self._threads = [threading.Thread(target=self._poll_loop, name="sqsd-poll", daemon=True)]
         if self.cron:
@@ -187,7 +174,8 @@ class Sqsd:
             "X-Aws-Sqsd-Sender-Id": attributes.get("SenderId", ""),
         }
         for name, value in custom.items():
-            if not name.startswith("beanstalk.sqsd.") and value.get("DataType", "").split(".")[0] in ("String", "Number"):
+            kind = value.get("DataType", "").split(".")[0]
+            if not name.startswith("beanstalk.sqsd.") and kind in ("String", "Number"):
                 headers[f"X-Aws-Sqsd-Attr-{name}"] = value["StringValue"]
         if ATTR_PATH in custom:
             headers["X-Aws-Sqsd-Taskname"] = custom.get(ATTR_TASK, {}).get("StringValue", "")

@@ -1,0 +1,63 @@
+"""How eb_tools reaches AWS: one way to make a client, one way to wait for something.
+
+The endpoint follows boto3's own configuration (AWS_ENDPOINT_URL, profiles,
+AWS_DEFAULT_REGION), so a command works unchanged against AWS and against the
+local cloud; code that runs the local cloud itself passes its URL explicitly.
+Every wait in eb_tools and its tests goes through `wait_until`, so each one has a
+deadline and says what it was waiting for when it gives up.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+
+T = TypeVar("T")
+
+# The local cloud accepts any credentials; its S3 POST-policy check needs this pair.
+LOCAL_ACCESS_KEY = "testing"
+LOCAL_SECRET_KEY = "testing"
+LOCAL_REGION = "us-east-1"
+# Adaptive retries ride out throttling of describe calls during long waits.
+CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+
+
+class WaitTimeout(TimeoutError):
+    """A wait ran past its deadline; the message names what never happened."""
+
+
+def session(profile: str | None = None, region: str | None = None) -> boto3.session.Session:
+    """A session from boto3's configuration chain: profile, environment, instance role."""
+    return boto3.session.Session(profile_name=profile, region_name=region)
+
+
+def local_session(region: str = LOCAL_REGION) -> boto3.session.Session:
+    """A session with the local cloud's credentials (tests and `eb_tools local`)."""
+    return boto3.session.Session(aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
+                                 region_name=region)
+
+
+def client(boto_session: boto3.session.Session, service: str, endpoint_url: str | None = None) -> Any:
+    """A client of `service`; `endpoint_url` None leaves the choice to boto3 (AWS_ENDPOINT_URL)."""
+    return boto_session.client(service, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+
+
+def local_client(service: str, endpoint_url: str, region: str = LOCAL_REGION) -> Any:
+    """A client of the local cloud at `endpoint_url`."""
+    return client(local_session(region), service, endpoint_url)
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
+    """Call `condition` until it returns something truthy and return that; past `timeout` seconds
+    raise WaitTimeout naming `what`. A condition may raise to end the wait early."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"{what}: not within {timeout:g}s")
+        time.sleep(interval)
