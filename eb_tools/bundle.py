@@ -61,7 +61,7 @@ def _kept(path: str, spec: PathSpec) -> bool:
 def included_files(root: Path) -> list[str]:
     """Working-tree files that would go into the bundle, sorted, posix paths."""
     spec = ignore_spec(root)
-    found = []
+    found: list[str] = []
     for directory, dirs, files in os.walk(root):
         rel_dir = Path(directory).relative_to(root).as_posix()
         prefix = "" if rel_dir == "." else f"{rel_dir}/"

@@ -39,11 +39,11 @@ class Schedule:
     weekdays_restricted: bool
 
     @classmethod
-    def parse(cls, expression: str) -> "Schedule":
+    def parse(cls, expression: str) -> Schedule:
         fields = expression.split()
         if len(fields) != 5:
             raise CronError(f"has {len(fields)} fields, not 5")
-        values = [_field(text, *spec) for text, spec in zip(fields, FIELDS)]
+        values = [_field(text, *spec) for text, spec in zip(fields, FIELDS, strict=True)]
         weekdays = frozenset(day % 7 for day in values[4])  # 7 is Sunday too
         return cls(values[0], values[1], values[2], values[3], weekdays,
                    fields[2] != "*", fields[4] != "*")

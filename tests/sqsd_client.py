@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.queue import Envelope
 
 
 def sqsd_headers(msgid: str | None = None, receive_count: int = 1, **extra: str) -> dict[str, str]:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "User-Agent": "aws-sqsd/3.0.4",
         "X-Aws-Sqsd-Msgid": msgid or str(uuid.uuid4()),

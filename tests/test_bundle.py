@@ -96,4 +96,5 @@ def test_not_a_repository_needs_the_working_tree_flag(tmp_path):
     result = subprocess.run([EB_TOOLS, "bundle", str(plain), "--output-dir", str(tmp_path / "o")],
                             capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"Error: {plain} is not a git repository; commit it, or use --working-tree"]
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {plain} is not a git repository; commit it, or use --working-tree"]

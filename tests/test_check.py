@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eb_tools.check import Finding, run
+from eb_tools.check import run
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = Path(__file__).resolve().parent / "bundles"
@@ -27,7 +27,8 @@ EXPECTED = {
     "hook_without_shebang": (".platform/hooks/predeploy/02_plain.sh", 1, "E502", "no shebang"),
     "bad_cron": ("cron.yaml", 5, "E302", "minute value '61' is out of range 0-59"),
     "procfile_without_web": ("Procfile", 1, "E402", "no 'web:' process"),
-    "nginx_syntax_error": (".platform/nginx/conf.d/20_typo.conf", 2, "E601", 'unknown directive "client_max_body_sizee"'),
+    "nginx_syntax_error": (".platform/nginx/conf.d/20_typo.conf", 2, "E601",
+                           'unknown directive "client_max_body_sizee"'),
     "moto_in_requirements": ("requirements.txt", 3, "E702", "moto"),
 }
 
@@ -109,10 +110,15 @@ def test_ignored_paths_are_not_checked(tmp_path):
     assert [f.rule for f in run(bundle)] == ["E701"]
 
 
-def test_finding_shape():
-    finding = Finding("Procfile", 1, "E402", "no 'web:' process", "add one")
-    assert finding.as_dict() == {"file": "Procfile", "line": 1, "rule": "E402", "message": "no 'web:' process",
-                                 "fix": "add one", "severity": "error"}
+def test_json_output_is_what_ci_reads(tmp_path):
+    """`--output json`: a list with file, line, rule, message, fix and severity per finding; exit 1."""
+    broken = make_bundle(tmp_path, "bad_cron")
+    result = subprocess.run([EB_TOOLS, "check", str(broken), "--output", "json"], capture_output=True, text=True)
+    assert result.returncode == 1
+    [finding] = json.loads(result.stdout)
+    assert finding == {"file": "cron.yaml", "line": 5, "rule": "E302", "severity": "error",
+                       "message": "schedule '61 3 * * *': minute value '61' is out of range 0-59",
+                       "fix": "use five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *'"}
 
 
 def test_resources_go_through_cfn_lint(tmp_path):

@@ -54,9 +54,8 @@ def test_the_reader_refuses_writes(env):
     settings = Settings.from_env({**env, "DB_READER_HOST": "localhost"})
     database = db.from_settings(settings)
     migrate.upgrade(database)
-    with pytest.raises(OperationalError, match="READ ONLY"):
-        with database.read() as session:
-            session.execute(text("INSERT INTO users (email, password_hash, created_at) VALUES ('x', 'y', NOW())"))
+    with pytest.raises(OperationalError, match="READ ONLY"), database.read() as session:
+        session.execute(text("INSERT INTO users (email, password_hash, created_at) VALUES ('x', 'y', NOW())"))
     database.dispose()
 
 

@@ -72,7 +72,8 @@ def test_variants_backup_and_ready(worker, aws, cloud):
             assert obj["ContentType"] == content_type and "immutable" in obj["CacheControl"]
             image = Image.open(io.BytesIO(obj["Body"].read()))
             assert (image.format, image.size) == (fmt, (width, height))
-            left, right = image.convert("RGB").getpixel((width // 4, height // 2)), image.convert("RGB").getpixel((3 * width // 4, height // 2))
+            rgb = image.convert("RGB")
+            left, right = rgb.getpixel((width // 4, height // 2)), rgb.getpixel((3 * width // 4, height // 2))
             assert left[0] > 150 and right[0] < 60  # the picture survived, not just its size
     backup = s3.get_object(Bucket=aws["BACKUP_BUCKET"], Key=upload.s3_key)["Body"].read()
     assert backup == original

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
-from botocore.config import Config
 import pytest
 import requests
+from botocore.config import Config
 
 from eb_tools.local.s3_post_policy import PolicyError, PostForm, S3PostPolicyMiddleware
 from tests.conftest import aws_client
@@ -65,7 +65,7 @@ def test_too_small_and_starts_with(cloud, bucket):
 def test_expired_policy_is_refused(cloud, bucket):
     post = presign(cloud, bucket)
     in_five_minutes = S3PostPolicyMiddleware(lambda environ, start: [b""], {"testing": "testing"},
-                                             now=lambda: datetime.now(timezone.utc) + timedelta(minutes=5))
+                                             now=lambda: datetime.now(UTC) + timedelta(minutes=5))
     fields = {name.lower(): value for name, value in post["fields"].items()}
     with pytest.raises(PolicyError, match="Policy expired"):
         in_five_minutes.verify(bucket, PostForm(fields, 10))

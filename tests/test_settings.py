@@ -38,7 +38,8 @@ def test_rds_linkage_builds_the_url_and_reads_credentials_from_the_secret(cloud,
     # (botocore's own DEBUG log prints response bodies: never run production at DEBUG)
     with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="core"):
         writer, reader = db.urls(settings)
-    assert (writer.host, writer.port, writer.database, writer.username) == ("writer.rds.internal", 3306, "shop", "admin")
+    assert (writer.host, writer.port, writer.database, writer.username) == \
+        ("writer.rds.internal", 3306, "shop", "admin")
     assert writer.password == "s3cr3t-pw" and reader.host == "reader.rds.internal"
     assert reader.password == "s3cr3t-pw"
     assert "s3cr3t-pw" not in repr(settings) + str(writer) + repr(secrets.db_credentials(settings, arn))

@@ -17,7 +17,7 @@ class CheckContext:
     files: list[str] = field(default_factory=list)
 
     @classmethod
-    def for_path(cls, root: Path) -> "CheckContext":
+    def for_path(cls, root: Path) -> CheckContext:
         return cls(root, included_files(root))
 
     def matching(self, prefix: str, suffix: str = "") -> list[str]:

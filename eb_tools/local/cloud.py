@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -54,7 +54,7 @@ class LocalCloud:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "LocalCloud":
+    def start(self) -> LocalCloud:
         register_elasticbeanstalk()
         seed_elastic_beanstalk_policies()
         LocalEBBackend.transition_seconds = self.eb_transition_seconds

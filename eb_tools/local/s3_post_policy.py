@@ -14,8 +14,9 @@ import hashlib
 import hmac
 import io
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from werkzeug.formparser import parse_form_data
@@ -45,7 +46,7 @@ class S3PostPolicyMiddleware:
     def __init__(self, app: WSGIApp, credentials: Mapping[str, str], now: Callable[[], datetime] | None = None):
         self.app = app
         self.credentials = dict(credentials)
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not _is_browser_post(environ):
@@ -64,7 +65,7 @@ class S3PostPolicyMiddleware:
         environ["wsgi.input"] = io.BytesIO(raw)
         return self.app(environ, start_response)
 
-    def verify(self, bucket: str, form: "PostForm") -> None:
+    def verify(self, bucket: str, form: PostForm) -> None:
         fields = form.fields
         policy_b64 = fields.get("policy")
         if not policy_b64:
@@ -91,8 +92,8 @@ class S3PostPolicyMiddleware:
     def _check_signature(self, policy_b64: str, fields: Mapping[str, str]) -> None:
         if "awsaccesskeyid" in fields:  # Signature Version 2, still accepted by S3 for POST
             secret = self._secret(fields["awsaccesskeyid"])
-            expected = base64.b64encode(hmac.new(secret.encode(), policy_b64.encode(), hashlib.sha1).digest())
-            self._compare(expected.decode(), fields.get("signature", ""))
+            digest = hmac.new(secret.encode(), policy_b64.encode(), hashlib.sha1).digest()
+            self._compare(base64.b64encode(digest).decode(), fields.get("signature", ""))
             return
         credential = fields.get("x-amz-credential", "")
         parts = credential.split("/")

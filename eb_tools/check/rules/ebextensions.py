@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import yaml
 
@@ -54,7 +54,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
         yield from _sections(path, data)
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -126,7 +126,11 @@ def _option(path: str, namespace: str, ns_line: int, option: str, value: object,
                       f"expected {spec.options[option]} ({spec.source})")
 
 
-def _entries(path, body, line, rule, keys, validate) -> Iterator[Finding]:
+EntryCheck = Callable[[str, str, str, LineDict, int], Iterator[Finding]]
+
+
+def _entries(path: str, body: object, line: int | None, rule: str, keys: Sequence[str],
+             validate: EntryCheck) -> Iterator[Finding]:
     if not isinstance(body, LineDict):
         yield Finding(path, line, rule, "this section must be a mapping of name: settings", "see the EB guide")
         return
@@ -143,7 +147,7 @@ def _entries(path, body, line, rule, keys, validate) -> Iterator[Finding]:
         yield from validate(path, rule, str(name), entry, entry_line)
 
 
-def _file_entry(path, rule, name, entry: LineDict, line: int) -> Iterator[Finding]:
+def _file_entry(path: str, rule: str, name: str, entry: LineDict, line: int) -> Iterator[Finding]:
     if not name.startswith("/"):
         yield Finding(path, line, rule, f"{name}: a file path must be absolute", "start it with /")
     if ("content" in entry) == ("source" in entry):
@@ -157,7 +161,7 @@ def _file_entry(path, rule, name, entry: LineDict, line: int) -> Iterator[Findin
                       "use plain or base64")
 
 
-def _command_entry(path, rule, name, entry: LineDict, line: int) -> Iterator[Finding]:
+def _command_entry(path: str, rule: str, name: str, entry: LineDict, line: int) -> Iterator[Finding]:
     if not isinstance(entry.get("command"), (str, list)):
         yield Finding(path, line, rule, f"{name}: command is missing or not a string/list",
                       "add command: your shell command")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Iterator
+from collections.abc import Iterator
 
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from eb_tools import nginx_conf
 from eb_tools.check.context import CheckContext

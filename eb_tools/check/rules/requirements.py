@@ -5,7 +5,7 @@ Source: EB developer guide, "Specifying dependencies using a requirements file".
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding

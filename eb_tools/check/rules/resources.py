@@ -7,7 +7,7 @@ Source: EB developer guide, "Adding and customizing Elastic Beanstalk environmen
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding

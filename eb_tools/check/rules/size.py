@@ -4,7 +4,7 @@ Source: EB developer guide, "Create an application source bundle".
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from eb_tools.bundle import SIZE_LIMIT
 from eb_tools.check.context import CheckContext
