@@ -9,13 +9,15 @@ nginx.conf replaces the generated one, as on EB. Used by `eb_tools check`
 """
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 from pathlib import Path
 
 BUNDLE_DIR = ".platform/nginx/"
 
 NGINX_CONF = """\
-pid {prefix}/nginx.pid;
+{user}pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 worker_processes 2;
 events {{ worker_connections 1024; }}
@@ -54,6 +56,12 @@ def binary() -> str | None:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
+def _workers_user() -> str:
+    """Started as root, nginx's workers would drop to `nobody`, who cannot write temporary files
+    (request bodies over the buffer) inside a private data folder: keep them as the invoking user."""
+    return f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+
+
 def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str) -> dict[str, str]:
     """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back."""
     (prefix / "conf.d" / "elasticbeanstalk").mkdir(parents=True, exist_ok=True)
@@ -62,7 +70,7 @@ def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: s
         APPLICATION_CONF.format(upstream=upstream))
     mime = Path("/etc/nginx/mime.types")
     (prefix / "mime.types").write_text(mime.read_text() if mime.exists() else "types { text/html html; }\n")
-    (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, listen=listen))
+    (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, listen=listen, user=_workers_user()))
     copies: dict[str, str] = {}
     for path in files:
         if path.startswith(BUNDLE_DIR) and path.endswith(".conf"):

@@ -5,11 +5,11 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pymysql
 
+from eb_tools.aws import wait_until
 from eb_tools.local.cloud import free_port
 
 
@@ -23,16 +23,16 @@ def _binary(name: str) -> str:
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port} within {timeout}s")
+            return False
+
+    wait_until(listening, timeout, f"{what} listening on {port}", interval=0.05)
 
 
 def _stop(process: subprocess.Popen | None) -> None:
@@ -55,7 +55,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [_binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
@@ -83,28 +83,35 @@ class MariaDBServer:
     def socket(self) -> str:
         return str(self.directory / "mysqld.sock")
 
-    def start(self) -> "MariaDBServer":
+    def start(self) -> MariaDBServer:
         data = self.directory / "data"
         data.mkdir(parents=True, exist_ok=True)
-        user = ["--user=root"] if os.geteuid() == 0 else []
-        subprocess.run(
-            [_binary("mariadb-install-db"), "--no-defaults", f"--datadir={data}", "--skip-test-db",
-             "--auth-root-authentication-method=normal", *user],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        self._log = open(self.directory / "error.log", "wb")  # noqa: SIM115 (open while the server runs)
+        subprocess.run(self.install_command(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.process = subprocess.Popen(
             [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.socket}",
              f"--pid-file={self.directory / 'mysqld.pid'}", "--skip-log-bin",
              "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-             "--innodb-flush-log-at-trx-commit=0", "--skip-name-resolve", *user],
-            stdout=subprocess.DEVNULL, stderr=open(self.directory / "error.log", "wb"),
+             "--innodb-flush-log-at-trx-commit=0", "--skip-name-resolve", *self._user()],
+            stdout=subprocess.DEVNULL, stderr=self._log,
         )
         _wait_for_port(self.port, self.process, "mariadbd", timeout=60)
         with self.root() as conn, conn.cursor() as cur:
             cur.execute(f"CREATE USER '{self.USER}'@'%' IDENTIFIED BY '{self.PASSWORD}'")
             cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{self.USER}'@'%'")
         return self
+
+    def install_command(self) -> list[str]:
+        """mariadb-install-db for the datadir; grants by IP and no host-name lookup (--force skips it),
+        so a machine whose host name does not resolve can run it."""
+        return [_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.directory / 'data'}",
+                "--skip-test-db", "--auth-root-authentication-method=normal", "--skip-name-resolve", "--force",
+                *self._user()]
+
+    @staticmethod
+    def _user() -> list[str]:
+        return ["--user=root"] if os.geteuid() == 0 else []
 
     def root(self) -> pymysql.Connection:
         return pymysql.connect(unix_socket=self.socket, user="root", autocommit=True)
@@ -125,3 +132,4 @@ class MariaDBServer:
 
     def stop(self) -> None:
         _stop(self.process)
+        self._log.close()
