@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from core import db, migrate  # noqa: E402
 from core.queue import Envelope  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from eb_tools.aws import WaitTimeout, wait_until  # noqa: E402
 from eb_tools.local.cloud import free_port  # noqa: E402
 from tests.servers import MariaDBServer  # noqa: E402
 from tests.sqsd_client import sqsd_headers  # noqa: E402
@@ -39,15 +40,18 @@ def serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
                             env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOG_LEVEL": "warning"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
-            requests.get(url + "healthz", timeout=1)
-            return proc, url
+            return requests.get(url + "healthz", timeout=1).ok
         except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gunicorn {target} did not start")
+            return False
+
+    try:
+        wait_until(answers, 30, f"gunicorn {target} answering", interval=0.1)
+    except WaitTimeout as error:
+        proc.kill()
+        raise SystemExit(str(error)) from None
+    return proc, url
 
 
 def load(url: str, total: int, clients: int) -> float:

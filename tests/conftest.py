@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import boto3
 import pytest
 from flask import Flask
 
@@ -16,6 +16,7 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
 
 from core import db, migrate  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from eb_tools.aws import local_client  # noqa: E402
 from eb_tools.local.cloud import LocalCloud  # noqa: E402
 from tests.servers import MariaDBServer, RedisServer  # noqa: E402
 
@@ -48,8 +49,8 @@ def database_url(mariadb: MariaDBServer) -> Iterator[str]:
     mariadb.drop_database(name)
 
 
-def aws_client(cloud: LocalCloud, service: str):
-    return boto3.client(service, endpoint_url=cloud.url, region_name="us-east-1")
+def aws_client(cloud: LocalCloud, service: str) -> Any:
+    return local_client(service, cloud.url)
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import boto3
 import requests
 from PIL import Image
 
+from eb_tools.aws import local_client, wait_until
 from eb_tools.local.cloud import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,23 +19,14 @@ TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         assert proc.poll() is None, f"eb_tools local exited with {proc.returncode}"
         try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
+            return requests.get(url, timeout=1).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
+            return False
 
-
-def wait(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the worker"
-        time.sleep(0.25)
+    wait_until(answers, timeout, f"{url} answering 200")
 
 
 def sent_emails(cloud: str) -> list[dict]:
@@ -49,8 +39,9 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
     run_the_product_once(tmp_path)
 
 
-def run_the_product_once(tmp_path) -> tuple[str, bytes]:
-    """Start eb_tools local, use every part of the product, stop it; return the upload's key and bytes."""
+def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.RequestsCookieJar]:
+    """Start eb_tools local, use every part of the product, stop it; return the upload's key and bytes
+    and the logged-in browser's cookies."""
     port, cloud_port = free_port(), free_port()
     cloud = f"http://127.0.0.1:{cloud_port}"
     eb_tools = Path(sys.executable).parent / "eb_tools"
@@ -89,20 +80,22 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes]:
         assert requests.get(done.json()["url"], timeout=5).content == image.getvalue()
 
         # The worker, fed by the sqsd emulator, makes the variants, the backup and the email.
-        s3 = boto3.client("s3", endpoint_url=cloud, region_name="us-east-1")
+        s3 = local_client("s3", cloud)
         key = created["key"]
         variants = f"variants/{key.removeprefix('uploads/').rsplit('.', 1)[0]}/"
-        wait(lambda: s3.list_objects_v2(Bucket="local-uploads", Prefix=variants).get("KeyCount") == 4)
+        wait_until(lambda: s3.list_objects_v2(Bucket="local-uploads", Prefix=variants).get("KeyCount") == 4, 60,
+                   "the worker's four variants")
         listed = sorted(o["Key"].rsplit("/", 1)[1] for o in
                         s3.list_objects_v2(Bucket="local-uploads", Prefix=variants)["Contents"])
         assert listed == ["w200.jpg", "w200.webp", "w300.jpg", "w300.webp"]  # never upscaled past 300 px
-        wait(lambda: "Contents" in s3.list_objects_v2(Bucket="local-backups", Prefix=key))
+        wait_until(lambda: "Contents" in s3.list_objects_v2(Bucket="local-backups", Prefix=key), 60,
+                   "the worker's backup copy")
         assert s3.get_object(Bucket="local-backups", Key=key)["Body"].read() == image.getvalue()
-        wait(lambda: any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
-                         for m in sent_emails(cloud)))
+        wait_until(lambda: any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
+                               for m in sent_emails(cloud)), 60, "the upload's email")
 
         # The local stage is an EB application with both environments on the bundle's version.
-        eb = boto3.client("elasticbeanstalk", endpoint_url=cloud, region_name="us-east-1")
+        eb = local_client("elasticbeanstalk", cloud)
         envs = eb.describe_environments(IncludeDeleted=False)["Environments"]
         assert sorted((e["Tier"]["Name"], e["Status"], e["Health"]) for e in envs) == [
             ("WebServer", "Ready", "Green"), ("Worker", "Ready", "Green")]
@@ -112,6 +105,7 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes]:
         output, _ = proc.communicate(timeout=30)
         print(output)  # shown by pytest when the test fails
     assert f"web app:     {base}   (nginx -> gunicorn" in output
+    assert "(a new stage)" in output
     worker = next(line.split()[2] for line in output.splitlines() if line.startswith("worker app:"))
     for target in (base, worker, cloud):
         try:
@@ -119,12 +113,12 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes]:
             raise AssertionError(f"{target} still answers after Ctrl-C")
         except requests.ConnectionError:
             pass
-    return key, image.getvalue()
+    return key, image.getvalue(), browser.cookies
 
 
 def test_a_second_run_resumes_the_first(tmp_path):
-    """Stop, start again on the same folder: the account, the image and its variants are still there."""
-    key, original = run_the_product_once(tmp_path)
+    """Stop, start again on the same folder: the session, the account, the image and its variants are still there."""
+    key, original, cookies = run_the_product_once(tmp_path)
     port, cloud_port = free_port(), free_port()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
                              "--cloud-port", str(cloud_port), "--data-dir", str(tmp_path / "state")], cwd=ROOT,
@@ -132,6 +126,8 @@ def test_a_second_run_resumes_the_first(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", proc)
+        kept = requests.get(f"{base}/uploads", cookies=cookies, timeout=5, allow_redirects=False)
+        assert kept.status_code == 200 and "blue.jpg" in kept.text  # still logged in: same secret key
         browser = requests.Session()
         token = TOKEN.search(browser.get(f"{base}/login", timeout=5).text).group(1)
         page = browser.post(f"{base}/login", data={"email": "local@example.com", "password": "local pass 1",
@@ -139,12 +135,14 @@ def test_a_second_run_resumes_the_first(tmp_path):
         assert page.status_code == 200 and "blue.jpg" in page.text
         image_url = next(u for u in re.findall(r'src="([^"]+)"', page.text) if key in u)
         assert requests.get(image_url, timeout=5).content == original
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{cloud_port}", region_name="us-east-1")
+        s3 = local_client("s3", f"http://127.0.0.1:{cloud_port}")
         assert s3.list_objects_v2(Bucket="local-uploads", Prefix="variants/")["KeyCount"] == 4
-        eb = boto3.client("elasticbeanstalk", endpoint_url=f"http://127.0.0.1:{cloud_port}", region_name="us-east-1")
+        eb = local_client("elasticbeanstalk", f"http://127.0.0.1:{cloud_port}")
         assert eb.describe_application_versions()["ApplicationVersions"]
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
         print(output)
-    assert "restored from the last run" in output and not output.count(" 0 objects and messages restored")
+    # The upload, its 4 variants, its backup and the EB source bundle at least.
+    restored = re.search(r"\((\d+) objects and messages restored from the last run\)", output)
+    assert restored and int(restored.group(1)) >= 7, output

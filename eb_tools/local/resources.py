@@ -4,12 +4,12 @@ Idempotent: every call may run against a cloud that already has some of them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 from dataclasses import dataclass
 
-import boto3
-
-REGION = "us-east-1"
+from eb_tools.aws import local_client
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,9 @@ class LocalStage:
         }
 
 
-def provision(endpoint_url: str, web_origin: str, secret_key: str, name: str = "local",
+def provision(endpoint_url: str, web_origin: str, name: str = "local",
               max_retries: int = 10) -> LocalStage:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=REGION)
-    s3 = session.client("s3", endpoint_url=endpoint_url)
-    sqs = session.client("sqs", endpoint_url=endpoint_url)
-    ses = session.client("ses", endpoint_url=endpoint_url)
-    ssm = session.client("ssm", endpoint_url=endpoint_url)
+    s3, sqs, ses, ssm = (local_client(service, endpoint_url) for service in ("s3", "sqs", "ses", "ssm"))
     uploads, backups = f"{name}-uploads", f"{name}-backups"
     for bucket in (uploads, backups):
         s3.create_bucket(Bucket=bucket)
@@ -66,5 +61,7 @@ def provision(endpoint_url: str, web_origin: str, secret_key: str, name: str = "
     mail_from = f"no-reply@{name}.example.com"
     ses.verify_email_identity(EmailAddress=mail_from)  # SES's sandbox refuses unverified senders
     parameter = f"/{name}/app/secret-key"  # the app reads it from SSM, as in AWS
-    ssm.put_parameter(Name=parameter, Value=secret_key, Type="SecureString", Overwrite=True)
+    # A new key for a new stage; a restored stage gets its own back (state.restore).
+    with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
+        ssm.put_parameter(Name=parameter, Value=secrets.token_hex(32), Type="SecureString", Overwrite=False)
     return LocalStage(uploads, backups, queue_url, dlq_url, mail_from, parameter)

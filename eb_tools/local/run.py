@@ -1,107 +1,88 @@
 """`eb_tools local`: the emulated cloud, the local stage in it, and the bundle's processes.
 
-Both tiers run from the Procfile under gunicorn with the environment properties a
-provisioned stage would give them (APP_ROLE picks web or worker), the web app
-behind nginx with the bundle's .platform/nginx files when nginx is installed; the
-sqsd emulator feeds the worker from the stage's queue and fires cron.yaml. Ctrl-C
-stops every process this started.
+The steps, each a function below: start the cloud; provision the local stage and
+put back the state of the last run; deploy the working tree to both
+environments; run migrations and both tiers from the Procfile under gunicorn
+with the environment properties a provisioned stage would give them (APP_ROLE
+picks web or worker), the web app behind nginx with the bundle's .platform/nginx
+files when nginx is installed; feed the worker with the sqsd emulator (the
+stage's queue and cron.yaml). Ctrl-C stops every process this started and saves
+the stage's state for the next run.
 """
 from __future__ import annotations
 
 import os
-import secrets
-import shlex
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import click
 import requests
 
-from eb_tools import nginx_conf
+from eb_tools import cronfile, nginx_conf, procfile
+from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_REGION, LOCAL_SECRET_KEY, WaitTimeout, local_client, wait_until
 from eb_tools.bundle import included_files
-from eb_tools.local.cloud import LOCAL_CREDENTIALS, LocalCloud, free_port
-from eb_tools.local.processes import Supervisor
-from eb_tools.local.resources import REGION, provision
 from eb_tools.local import eb_stage, state
-from eb_tools.local.sqsd import Sqsd, load_cron
+from eb_tools.local.cloud import LocalCloud, free_port
+from eb_tools.local.processes import Supervisor
+from eb_tools.local.resources import LocalStage, provision
+from eb_tools.local.sqsd import Sqsd
+
+HOST = "127.0.0.1"
 
 
-def procfile_command(root: Path, process: str = "web") -> list[str]:
-    for line in (root / "Procfile").read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() == process:
-            return shlex.split(command.strip())
-    raise click.ClickException(f"{root / 'Procfile'}: no '{process}:' line; add one such as "
-                               "'web: gunicorn --config gunicorn.conf.py wsgi:application'")
+@dataclass(frozen=True)
+class Address:
+    """A local listening address: `bind` for gunicorn and nginx, `url` for clients."""
+
+    port: int
+    host: str = HOST
+
+    @property
+    def bind(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.bind}"
 
 
-def wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        name = supervisor.exited()
-        if name:
-            raise click.ClickException(f"the {name} process exited during start-up; see its output above")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise click.ClickException(f"{url} did not answer within {timeout:.0f}s")
-
-
-def local_secret_key(data_dir: Path) -> str:
-    """The local stage's Flask secret key: made once, kept in the data folder, put in SSM each run."""
-    path = data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+@dataclass(frozen=True)
+class Addresses:
+    web: Address  # what users open: nginx, or gunicorn itself without nginx
+    app: Address  # the web tier's gunicorn
+    worker: Address  # the worker tier's gunicorn, which sqsd POSTs to
+    nginx: str | None  # nginx's binary, when installed
 
 
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
+    cron = _cron_tasks(root)
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
-    saved: dict[str, object] | None = None  # what to keep in data_dir at the end, once the stage exists
+    snapshot: state.Snapshot | None = None  # what to keep in data_dir at the end, once the stage exists
     try:
-        web_url = f"http://127.0.0.1:{web_port}"
-        stage = provision(cloud.url, web_url, local_secret_key(data_dir))
-        access_key, secret_key = next(iter(LOCAL_CREDENTIALS.items()))
-        session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                                        region_name=REGION)
-        restored = state.restore(session, cloud.url, data_dir / "cloud")
-        deployed = eb_stage.deploy(session, cloud.url, root, data_dir, stage)
-        eb_bucket = session.client("elasticbeanstalk", endpoint_url=cloud.url).create_storage_location()["S3Bucket"]
-        saved = {"session": session, "endpoint": cloud.url, "folder": data_dir / "cloud",
-                 "buckets": [stage.uploads_bucket, stage.backup_bucket, eb_bucket],
-                 "queues": [url.rsplit("/", 1)[1] for url in (stage.queue_url, stage.dead_letter_queue_url)],
-                 "application": deployed.application}
-        env = {
-            **os.environ,
-            **stage.environment(),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "LOCAL_DATA_DIR": str(data_dir.resolve()),
-            "AWS_ENDPOINT_URL": cloud.url,
-            "AWS_ACCESS_KEY_ID": access_key,
-            "AWS_SECRET_ACCESS_KEY": secret_key,
-            "AWS_REGION": REGION,
-            "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
-            "GUNICORN_WORKERS": "2",
-        }
-        worker_url, app_bind, nginx = start_processes(supervisor, root, data_dir, env, web_url)
-        sqsd = Sqsd(session.client("sqs", endpoint_url=cloud.url), stage.queue_url, worker_url, deployed.sqsd,
-                    cron=load_cron(root / "cron.yaml")).start()
+        addresses = _addresses(web_port)
+        stage = provision(cloud.url, addresses.web.url)
+        restored = state.restore(cloud.url, data_dir / "cloud")
+        deployed = eb_stage.deploy(cloud.url, root, data_dir, stage)
+        snapshot = state.Snapshot(buckets=[stage.uploads_bucket, stage.backup_bucket, deployed.storage_bucket],
+                                  queues=[stage.queue_url, stage.dead_letter_queue_url],
+                                  parameters=[stage.secret_key_parameter],
+                                  application=deployed.application)
+        _start_tiers(supervisor, root, data_dir, _process_environment(stage, cloud.url, data_dir), addresses)
+        sqsd = Sqsd(local_client("sqs", cloud.url), stage.queue_url, addresses.worker.url, deployed.sqsd,
+                    cron=cron).start()
         click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
-        click.echo(f"state:       {data_dir}   ({restored} objects and messages restored from the last run)")
+        click.echo(f"state:       {data_dir}   ("
+                   + (f"{restored} objects and messages restored from the last run)" if restored else "a new stage)"))
         click.echo(f"version:     {deployed.label} on {deployed.web} and {deployed.worker} "
                    f"(application {deployed.application})")
-        click.echo(f"worker app:  {worker_url}   (fed by sqsd from {stage.queue_url})")
-        front = f"nginx -> gunicorn {app_bind}" if nginx else "gunicorn; install nginx to put it in front"
-        click.echo(f"web app:     {web_url}   ({front}; Ctrl-C stops everything)")
+        click.echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {stage.queue_url})")
+        front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
+            "gunicorn; install nginx to put it in front"
+        click.echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
         exited = supervisor.wait()
         if exited:
             raise click.ClickException(f"the {exited} process exited; stopping the others")
@@ -109,31 +90,83 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         if sqsd is not None:
             sqsd.stop()
         supervisor.stop_all()
-        if saved is not None:
-            state.save(**saved)  # type: ignore[arg-type]
+        if snapshot is not None:
+            state.save(cloud.url, data_dir / "cloud", snapshot)
         cloud.stop()
 
 
-def start_processes(supervisor: Supervisor, root: Path, data_dir: Path, env: dict[str, str],
-                    web_url: str) -> tuple[str, str, str | None]:
+def _cron_tasks(root: Path) -> list[cronfile.CronTask]:
+    """cron.yaml's tasks; a file EB's cron leader would refuse stops the run before anything starts."""
+    parsed = cronfile.load(root / cronfile.NAME)
+    if parsed.problems:
+        problem = parsed.problems[0]
+        raise click.ClickException(f"{root / cronfile.NAME}:{problem.line}: {problem.message}; {problem.fix}")
+    return parsed.tasks
+
+
+def _addresses(web_port: int) -> Addresses:
+    """Internal ports for the tiers, never the web port promised to users (nginx binds it only later)."""
+    taken = {web_port}
+
+    def internal() -> Address:
+        address = Address(free_port(exclude=frozenset(taken)))
+        taken.add(address.port)
+        return address
+
+    web, nginx = Address(web_port), nginx_conf.binary()
+    # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
+    return Addresses(web=web, app=internal() if nginx else web, worker=internal(), nginx=nginx)
+
+
+def _process_environment(stage: LocalStage, cloud_url: str, data_dir: Path) -> dict[str, str]:
+    """What both tiers' processes see: the stage's environment properties, pointed at the local cloud."""
+    return {
+        **os.environ,
+        **stage.environment(),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "LOCAL_DATA_DIR": str(data_dir.resolve()),
+        "AWS_ENDPOINT_URL": cloud_url,
+        "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
+        "AWS_REGION": LOCAL_REGION,
+        "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
+        "GUNICORN_WORKERS": "2",
+    }
+
+
+def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, env: dict[str, str],
+                 addresses: Addresses) -> None:
     """Migrate, then both tiers from the Procfile, nginx in front of the web one when installed."""
     migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, env)
     if migrate.wait() != 0:
         raise click.ClickException("migrations failed; see the line above")
     del supervisor.processes["migrate"]
-    command = procfile_command(root)
-    promised = frozenset({int(web_url.rsplit(":", 1)[1])})  # nginx binds the web port only later
-    worker_url = f"http://127.0.0.1:{free_port(exclude=promised)}"
-    nginx = nginx_conf.binary()
-    # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
-    app_bind = f"127.0.0.1:{free_port(exclude=promised | {int(worker_url.rsplit(':', 1)[1])})}" if nginx else web_url[7:]
-    supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": app_bind})
-    supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": worker_url[7:]})
-    if nginx:
+    try:
+        command = procfile.load(root).command("web")
+    except procfile.ProcfileError as error:
+        raise click.ClickException(str(error)) from None
+    supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": addresses.app.bind})
+    supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": addresses.worker.bind})
+    if addresses.nginx:
         prefix = (data_dir / "nginx").resolve()
-        nginx_conf.prepare(prefix, root, included_files(root), web_url[7:], app_bind)
-        supervisor.start("nginx", [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
+        nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind)
+        supervisor.start("nginx", [addresses.nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
                                    "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, env)
-    wait_healthy(f"{web_url}/healthz", supervisor)
-    wait_healthy(f"{worker_url}/healthz", supervisor)
-    return worker_url, app_bind, nginx
+    for address in (addresses.web, addresses.worker):
+        _wait_healthy(f"{address.url}/healthz", supervisor)
+
+
+def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:
+    def healthy() -> bool:
+        name = supervisor.exited()
+        if name:
+            raise click.ClickException(f"the {name} process exited during start-up; see its output above")
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(healthy, timeout, f"{url} answering 200")
+    except WaitTimeout as error:
+        raise click.ClickException(str(error)) from None

@@ -1,0 +1,31 @@
+"""Names of a stage's Elastic Beanstalk environments: `<application>-<stage>-web` and `-worker`.
+
+EB allows 4 to 40 letters, digits and hyphens. A longer name keeps its tier
+suffix and gets a short hash of the full `<application>-<stage>` in place of the
+cut-off part, so names stay readable, deterministic, and unique per
+application, stage and tier.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_LENGTH = 40
+TIERS = ("web", "worker")
+
+
+def environment_name(application: str, stage: str, tier: str) -> str:
+    if tier not in TIERS:
+        raise ValueError(f"tier {tier!r} is not one of {', '.join(TIERS)}")
+    base = re.sub(r"[^A-Za-z0-9-]+", "-", f"{application}-{stage}").strip("-")
+    name = f"{base}-{tier}"
+    if len(name) <= MAX_LENGTH:
+        return name
+    digest = hashlib.sha256(base.encode()).hexdigest()[:6]
+    keep = MAX_LENGTH - len(tier) - len(digest) - 2
+    return f"{base[:keep].rstrip('-')}-{digest}-{tier}"
+
+
+def environment_names(application: str, stage: str) -> dict[str, str]:
+    """{tier: environment name} for both tiers of a stage."""
+    return {tier: environment_name(application, stage, tier) for tier in TIERS}
