@@ -10,13 +10,18 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := .venv-checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: up test bench system-deps
+.PHONY: up test lint bench system-deps
 
 up: $(STAMP)
 	$(BIN)/eb_tools local
 
-test: $(STAMP) $(CHECKOV_STAMP) system-deps
+test: lint $(CHECKOV_STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Static checks, configured in pyproject.toml: lint and import order, then types.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/worker_throughput.py
