@@ -5,11 +5,15 @@ import io
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from eb_tools.aws import wait_until
+from eb_tools.local.cloud import LocalCloud
 from eb_tools.local.elasticbeanstalk import LocalEBBackend
 from tests.conftest import aws_client
 
@@ -18,14 +22,14 @@ WORKER = {"Name": "Worker", "Type": "SQS/HTTP"}
 
 
 @pytest.fixture
-def eb(cloud):
+def eb(cloud: LocalCloud) -> Iterator[Any]:
     previous, LocalEBBackend.transition_seconds = LocalEBBackend.transition_seconds, 0.2
     yield aws_client(cloud, "elasticbeanstalk")
     LocalEBBackend.transition_seconds = previous
 
 
 @pytest.fixture
-def app(eb, cloud) -> str:
+def app(eb: Any) -> str:
     name = f"app-{uuid.uuid4().hex[:6]}"
     eb.create_application(ApplicationName=name, Description="test")
     return name
@@ -40,44 +44,45 @@ def bundle(**files: str) -> bytes:
     return out.getvalue()
 
 
-def version(eb, cloud, app: str, label: str, data: bytes | None = None, description: str = "") -> dict:
+def version(eb: Any, cloud: LocalCloud, app: str, label: str, data: bytes | None = None,
+            description: str = "") -> dict[str, Any]:
     bucket = eb.create_storage_location()["S3Bucket"]
     aws_client(cloud, "s3").put_object(Bucket=bucket, Key=f"{app}/{label}.zip", Body=data or bundle())
     return eb.create_application_version(ApplicationName=app, VersionLabel=label, Description=description,
                                          SourceBundle={"S3Bucket": bucket, "S3Key": f"{app}/{label}.zip"})
 
 
-def wait_ready(eb, name: str, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+def wait_ready(eb: Any, name: str, timeout: float = 10) -> dict[str, Any]:
+    """The environment once Ready, which a failed deployment is too (with health Red)."""
+    def ready() -> dict[str, Any]:
         env = eb.describe_environments(EnvironmentNames=[name], IncludeDeleted=False)["Environments"][0]
-        if env["Status"] in ("Ready", "Terminated"):
-            return env
-        assert time.monotonic() < deadline, env
-        time.sleep(0.05)
+        return env if env["Status"] == "Ready" else {}
+
+    return wait_until(ready, timeout, f"{name} Ready")
 
 
-def messages(eb, app: str, env: str | None = None, **extra) -> list[str]:
+def messages(eb: Any, app: str, env: str | None = None, **extra: Any) -> list[str]:
     kwargs = {"ApplicationName": app, **({"EnvironmentName": env} if env else {}), **extra}
     return [e["Message"] for e in reversed(eb.describe_events(**kwargs)["Events"])]
 
 
-def test_platform_catalogue(eb):
+def test_platform_catalogue(eb: Any) -> None:
+    branch = "Python 3.11 running on 64bit Amazon Linux 2023"
     branches = eb.list_platform_branches(
-        Filters=[{"Attribute": "BranchName", "Operator": "=", "Values": ["Python 3.11 running on 64bit Amazon Linux 2023"]}]
-    )["PlatformBranchSummaryList"]
-    assert [b["BranchName"] for b in branches] == ["Python 3.11 running on 64bit Amazon Linux 2023"]
+        Filters=[{"Attribute": "BranchName", "Operator": "=", "Values": [branch]}])["PlatformBranchSummaryList"]
+    assert [b["BranchName"] for b in branches] == [branch]
     assert eb.list_platform_branches(Filters=[{"Attribute": "BranchName", "Operator": "=",
                                                "Values": ["python-3.11"]}])["PlatformBranchSummaryList"] == []
-    arn = eb.list_platform_versions(Filters=[{"Type": "PlatformBranchName", "Operator": "=",
-                                              "Values": [branches[0]["BranchName"]]}])["PlatformSummaryList"][0]["PlatformArn"]
+    versions = eb.list_platform_versions(
+        Filters=[{"Type": "PlatformBranchName", "Operator": "=", "Values": [branch]}])["PlatformSummaryList"]
+    arn = versions[0]["PlatformArn"]
     described = eb.describe_platform_version(PlatformArn=arn)["PlatformDescription"]
     assert described["SolutionStackName"] == STACK and described["PlatformLifecycleState"] == "Recommended"
     with pytest.raises(ClientError, match="No Platform named"):
         eb.describe_platform_version(PlatformArn=arn.replace("3.11", "2.7"))
 
 
-def test_application_versions_need_their_bundle(eb, cloud, app):
+def test_application_versions_need_their_bundle(eb: Any, cloud: LocalCloud, app: str) -> None:
     created = version(eb, cloud, app, "v1", description="first")["ApplicationVersion"]
     assert created["Status"] == "UNPROCESSED" and created["SourceBundle"]["S3Key"] == f"{app}/v1.zip"
     version(eb, cloud, app, "v2")
@@ -94,11 +99,12 @@ def test_application_versions_need_their_bundle(eb, cloud, app):
     assert eb.describe_applications(ApplicationNames=["nope-app"])["Applications"] == []
 
 
-def test_web_and_worker_environments_launch(eb, cloud, app):
+def test_web_and_worker_environments_launch(eb: Any, cloud: LocalCloud, app: str) -> None:
     version(eb, cloud, app, "v1")
     web = eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", CNAMEPrefix=f"{app}-web",
                                 SolutionStackName=STACK, VersionLabel="v1")
-    assert (web["Status"], web["Health"], web["CNAME"]) == ("Launching", "Grey", f"{app}-web.us-east-1.elasticbeanstalk.com")
+    assert (web["Status"], web["Health"]) == ("Launching", "Grey")
+    assert web["CNAME"] == f"{app}-web.us-east-1.elasticbeanstalk.com"
     worker = eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-worker", Tier=WORKER,
                                    SolutionStackName=STACK, VersionLabel="v1")
     assert worker["Tier"] == {"Name": "Worker", "Type": "SQS/HTTP", "Version": "1.0"} and "CNAME" not in worker
@@ -114,7 +120,7 @@ def test_web_and_worker_environments_launch(eb, cloud, app):
         eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK)
 
 
-def test_deploy_events_and_cursor(eb, cloud, app, monkeypatch):
+def test_deploy_events_and_cursor(eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
     version(eb, cloud, app, "v1")
     version(eb, cloud, app, "v2")
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK, VersionLabel="v1")
@@ -132,7 +138,7 @@ def test_deploy_events_and_cursor(eb, cloud, app, monkeypatch):
     assert eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"] == []
 
 
-def test_a_failing_version_rolls_back(eb, cloud, app, monkeypatch):
+def test_a_failing_version_rolls_back(eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
     version(eb, cloud, app, "good")
     version(eb, cloud, app, "bad", description="[local:fail] broken build")
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK,
@@ -148,14 +154,14 @@ def test_a_failing_version_rolls_back(eb, cloud, app, monkeypatch):
     errors = [e["Message"] for e in eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"]]
     assert "Failed to deploy application." in errors
     assert any(m.startswith("Update environment operation is complete, but with errors.") for m in errors)
-    deadline = time.monotonic() + 10
-    while eb.describe_environments(EnvironmentNames=[f"{app}-web"])["Environments"][0]["Health"] != "Green":
-        assert time.monotonic() < deadline, "the previous version never served again"
-        time.sleep(0.1)
+    recovered = wait_until(
+        lambda: [e for e in eb.describe_environments(EnvironmentNames=[f"{app}-web"])["Environments"]
+                 if e["Health"] == "Green"], 10, "the previous version serving again (health Green)")
+    assert recovered[0]["VersionLabel"] == "good"
     assert "Environment health has transitioned from Severe to Ok." in messages(eb, app, f"{app}-web")
 
 
-def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb, cloud, app):
+def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb: Any, cloud: LocalCloud, app: str) -> None:
     alb = "option_settings:\n  aws:elbv2:loadbalancer:\n    IdleTimeout: 120\n"
     version(eb, cloud, app, "alb", bundle(**{".ebextensions__01_alb_config": alb}))
     for name, tier in ((f"{app}-web", None), (f"{app}-wrk", WORKER)):
@@ -172,25 +178,26 @@ def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb, cloud
     assert refused.value.response["Error"]["Code"] == "ConfigurationValidationException"
 
 
-def test_swap_cnames_between_web_environments_only(eb, cloud, app):
-    for name, tier in ((f"{app}-blue", None), (f"{app}-green", None), (f"{app}-wk", WORKER)):
-        eb.create_environment(ApplicationName=app, EnvironmentName=name, SolutionStackName=STACK,
-                              **({"Tier": tier} if tier else {"CNAMEPrefix": name}))
+def test_swap_cnames_between_web_environments_only(eb: Any, cloud: LocalCloud, app: str) -> None:
+    for name in (f"{app}-blue", f"{app}-green"):
+        eb.create_environment(ApplicationName=app, EnvironmentName=name, SolutionStackName=STACK, CNAMEPrefix=name)
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-wk", SolutionStackName=STACK, Tier=WORKER)
     for name in (f"{app}-blue", f"{app}-green", f"{app}-wk"):
         wait_ready(eb, name)
     eb.swap_environment_cnames(SourceEnvironmentName=f"{app}-blue", DestinationEnvironmentName=f"{app}-green")
-    blue = eb.describe_environments(EnvironmentNames=[f"{app}-blue"])["Environments"][0]
-    assert blue["CNAME"].startswith(f"{app}-green.")
+    cnames = {e["EnvironmentName"]: e["CNAME"] for e in eb.describe_environments(
+        EnvironmentNames=[f"{app}-blue", f"{app}-green"])["Environments"]}
+    assert cnames[f"{app}-blue"].startswith(f"{app}-green.") and cnames[f"{app}-green"].startswith(f"{app}-blue.")
     assert any(m.startswith("Completed swapping CNAMEs for environments") for m in messages(eb, app, f"{app}-blue"))
     with pytest.raises(ClientError, match="worker environment"):
         eb.swap_environment_cnames(SourceEnvironmentName=f"{app}-blue", DestinationEnvironmentName=f"{app}-wk")
 
 
-def test_errors_are_aws_shaped_and_fast(eb, app):
+def test_errors_are_aws_shaped_and_fast(eb: Any, app: str) -> None:
     with pytest.raises(ClientError) as unknown:
         eb.update_environment(EnvironmentName="nope-env", VersionLabel="v1")
-    assert unknown.value.response["Error"] == {
-        "Type": "Sender", "Code": "InvalidParameterValue", "Message": "No Environment found for EnvironmentName = 'nope-env'."}
+    assert unknown.value.response["Error"] == {"Type": "Sender", "Code": "InvalidParameterValue",
+                                               "Message": "No Environment found for EnvironmentName = 'nope-env'."}
     with pytest.raises(eb.exceptions.InvalidRequestException):
         eb.describe_environment_health(EnvironmentName="nope-env", AttributeNames=["All"])
     with pytest.raises(ClientError) as no_version:
@@ -208,17 +215,19 @@ def test_errors_are_aws_shaped_and_fast(eb, app):
     assert time.monotonic() - started < 2  # answered, not retried
 
 
-def test_terminate(eb, app):
+def test_terminate(eb: Any, app: str) -> None:
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-tmp", SolutionStackName=STACK)
     wait_ready(eb, f"{app}-tmp")
     assert eb.terminate_environment(EnvironmentName=f"{app}-tmp")["Status"] == "Terminating"
-    time.sleep(0.3)
-    eb.describe_events(ApplicationName=app)  # any call applies what is due
+    wait_until(lambda: "terminateEnvironment completed successfully." in messages(eb, app, f"{app}-tmp"), 10,
+               f"{app}-tmp terminated")
     assert eb.describe_environments(EnvironmentNames=[f"{app}-tmp"], IncludeDeleted=False)["Environments"] == []
-    assert "terminateEnvironment completed successfully." in messages(eb, app, f"{app}-tmp")
+    terminated = eb.describe_environments(EnvironmentNames=[f"{app}-tmp"])["Environments"]
+    assert [e["Status"] for e in terminated] == ["Terminated"]  # still listed, as EB does for a while
+    assert eb.check_dns_availability(CNAMEPrefix=f"{app}-tmp")["Available"]  # its name is free again
 
 
-def test_configuration_settings_and_validation(eb, app):
+def test_configuration_settings_and_validation(eb: Any, app: str) -> None:
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-cfg", SolutionStackName=STACK,
                           OptionSettings=[{"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"}])
     settings = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=f"{app}-cfg")
