@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config

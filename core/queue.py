@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from core.aws import client
@@ -28,7 +28,7 @@ class QueueNotConfigured(RuntimeError):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Envelope:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
 
     @classmethod
-    def from_json(cls, body: str | bytes) -> "Envelope":
+    def from_json(cls, body: str | bytes) -> Envelope:
         """Parse and validate a message body; raise EnvelopeError naming the problem."""
         try:
             data = json.loads(body)

@@ -8,7 +8,9 @@ import json
 import os
 import secrets
 import threading
-from typing import NamedTuple
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -17,6 +19,8 @@ from core.settings import ConfigError, Settings
 
 _cache: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()
+
+T = TypeVar("T")
 
 
 class DbCredentials(NamedTuple):
@@ -50,10 +54,10 @@ def parameter(settings: Settings, name: str, property_name: str) -> str:
         response = client(settings, "ssm").get_parameter(Name=name, WithDecryption=True)
         return str(response["Parameter"]["Value"])
 
-    return _cached(("ssm", name), property_name, name, fetch)  # type: ignore[return-value]
+    return _cached(("ssm", name), property_name, name, fetch)
 
 
-def _cached(key: tuple[str, str], property_name: str, ident: str, fetch) -> object:
+def _cached(key: tuple[str, str], property_name: str, ident: str, fetch: Callable[[], T]) -> T:
     with _lock:
         if key not in _cache:
             try:
@@ -61,7 +65,8 @@ def _cached(key: tuple[str, str], property_name: str, ident: str, fetch) -> obje
             except (ClientError, BotoCoreError) as exc:
                 reason = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
                 raise ConfigError(f"{property_name}: cannot read {ident} ({reason})") from None
-        return _cache[key]
+        # The key names the kind of secret, so its entry is what this kind's fetch returned.
+        return cast(T, _cache[key])
 
 
 def clear_cache() -> None:
@@ -76,10 +81,15 @@ def app_secret_key(settings: Settings) -> str:
         return parameter(settings, settings.secret_key_parameter, "SECRET_KEY_PARAMETER")
     if settings.secret_key:
         return settings.secret_key
-    path = settings.data_dir / "secret_key"
+    return local_secret_key(settings.data_dir)
+
+
+def local_secret_key(data_dir: Path) -> str:
+    """A key made once and kept in `data_dir` (mode 0600): the local stage's, shared by all its processes."""
+    path = data_dir / "secret_key"
     if not path.exists():
-        # Several local workers may start at once: write aside, then link atomically.
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Several local processes may start at once: write aside, then link atomically.
+        data_dir.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f"secret_key.{os.getpid()}")
         draft.write_text(secrets.token_hex(32))
         draft.chmod(0o600)

@@ -8,9 +8,9 @@ config turn that into a clean start-up failure instead of a traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -56,7 +56,7 @@ class Settings:
         return self.stage == "local"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default: os.environ); raise ConfigError on bad input."""
         env = os.environ if env is None else env
         get = _Reader(env)

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     Session(app)
     CSRFProtect(app)
     # ALB -> nginx -> gunicorn: trust one hop for the scheme and client address.
+    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy flags any method assignment.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     for blueprint in (auth.bp, uploads.bp, health.bp):
         app.register_blueprint(blueprint)

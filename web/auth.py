@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -20,6 +23,7 @@ from web.errors import wants_json
 
 bp = Blueprint("auth", __name__)
 
+P = ParamSpec("P")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -30,11 +34,11 @@ class CredentialsForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
 
 
-def login_required(view: Callable) -> Callable:
+def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Pages redirect to the log-in page; API calls get a JSON 401."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         user_id = session.get("user_id")
         if user_id is None:
             if wants_json():
@@ -51,6 +55,7 @@ def _start_session(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
     session["email"] = user.email
+    # Flask types session_interface as its base SessionInterface; Flask-Session's adds regenerate().
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
 
 
@@ -61,12 +66,12 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/")
-def index():
+def index() -> Response:
     return redirect(url_for("uploads.page") if session.get("user_id") else url_for("auth.login"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-def signup():
+def signup() -> Response | tuple[str, int]:
     form = CredentialsForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
@@ -84,7 +89,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> Response | tuple[str, int]:
     form = CredentialsForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
@@ -100,8 +105,9 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> Response:
     session.clear()
     flash("You are logged out.")
+    # Flask types session_interface as its base SessionInterface; Flask-Session's adds regenerate().
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
     return redirect(url_for("auth.login"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -20,7 +20,7 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def error_response(status: int, message: str):
+def error_response(status: int, message: str) -> tuple[Response | str, int]:
     if wants_json():
         return jsonify(error=message, status=status), status
     return render_template("error.html", status=status, message=message), status
@@ -28,14 +28,14 @@ def error_response(status: int, message: str):
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
+    def csrf_error(exc: CSRFError) -> tuple[Response | str, int]:
         return error_response(400, f"{exc.description} Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
         return error_response(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, InternalServerError.description)

@@ -3,25 +3,26 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import text
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import Engine, text
 
 from core.aws import client
+from core.settings import Settings
 from web import context
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     """No dependencies: a slow database must not make the load balancer drop instances."""
     return jsonify(status="ok")
 
 
 @bp.get("/healthz/deep")
-def deep():
+def deep() -> tuple[Response, int]:
     settings, database = context.settings(), context.database()
     checks: dict[str, Callable[[], object]] = {
         "database_writer": lambda: _select_one(database.writer),
@@ -58,7 +59,7 @@ def _run(check: Callable[[], object]) -> dict[str, object]:
     return result
 
 
-def _select_one(engine) -> None:
+def _select_one(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
@@ -71,7 +72,7 @@ def _redis() -> str:
     return "pong"
 
 
-def _sqs(settings) -> str | None:
+def _sqs(settings: Settings) -> str | None:
     if not settings.worker_queue_url:
         raise RuntimeError("WORKER_QUEUE_URL is not set")
     client(settings, "sqs").get_queue_attributes(

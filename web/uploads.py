@@ -13,12 +13,13 @@ import unicodedata
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 from sqlalchemy import select
 
 from core import storage
 from core.models import Upload, User, utcnow
 from core.queue import QueueNotConfigured, enqueue
+from core.settings import Settings
 from core.uploads import completion_tasks
 from web import context
 from web.auth import login_required
@@ -31,7 +32,7 @@ MAX_FILENAME = 255
 
 @bp.get("/uploads")
 @login_required
-def page():
+def page() -> str:
     settings = context.settings()
     with context.database().read() as db:
         rows = db.scalars(
@@ -51,7 +52,7 @@ def page():
 
 @bp.post("/uploads")
 @login_required
-def create():
+def create() -> tuple[Response, int]:
     settings = context.settings()
     body = _json_object()
     content_type = body.get("content_type")
@@ -85,7 +86,7 @@ def create():
 
 @bp.post("/uploads/<int:upload_id>/complete")
 @login_required
-def complete(upload_id: int):
+def complete(upload_id: int) -> Response:
     settings = context.settings()
     with context.database().write() as db:
         upload = db.scalar(
@@ -102,7 +103,8 @@ def complete(upload_id: int):
             abort(503, "The storage could not be reached to check the upload; try again shortly.")
         if stored is None:
             abort(409, "The file is not in the bucket yet: send it to the presigned URL first.")
-        email = db.scalar(select(User.email).where(User.id == g.user_id))
+        # The upload's user_id is a foreign key (ON DELETE CASCADE): its user is there.
+        email = db.execute(select(User.email).where(User.id == g.user_id)).scalar_one()
         try:
             enqueue(settings, *completion_tasks(upload.id, email))
         except (BotoCoreError, ClientError, QueueNotConfigured, RuntimeError):
@@ -115,7 +117,7 @@ def complete(upload_id: int):
     return jsonify(_describe(upload, settings))
 
 
-def _describe(upload: Upload, settings) -> dict[str, Any]:
+def _describe(upload: Upload, settings: Settings) -> dict[str, Any]:
     return {
         "id": upload.id,
         "state": upload.state,

@@ -5,7 +5,7 @@ at /periodic/<name>. See worker/views.py for the answers and their meaning.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import worker.tasks  # noqa: F401  (registers the tasks)
@@ -22,7 +22,8 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     app.register_blueprint(views.bp)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        return jsonify(error=exc.description, status=exc.code), exc.code
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        # Flask answers code-less (proxy) exceptions itself and never calls a handler for them.
+        return jsonify(error=exc.description, status=exc.code), exc.code or 500
 
     return app

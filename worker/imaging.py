@@ -75,7 +75,7 @@ def _scale(image: Image.Image, width: int) -> Image.Image:
         return image
     if image.width % width == 0:
         return image.reduce(image.width // width)
-    return image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
+    return image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:

@@ -10,9 +10,9 @@ import enum
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError
 
 from core.db import Database
@@ -65,11 +65,12 @@ def finish(database: Database, key: str, owner: str, state: str, result: Any) ->
     """Record the outcome if this owner still holds the key; False if it was taken over."""
     text = result if isinstance(result, str) else json.dumps(result, default=str)
     with database.write() as session:
-        updated = session.execute(
+        # An UPDATE's result is a CursorResult; Session.execute is typed for any statement.
+        updated = cast(CursorResult, session.execute(
             update(TaskLedger)
             .where(TaskLedger.key == key, TaskLedger.owner == owner)
             .values(state=state, result=text[:MAX_RESULT_CHARS], lease_until=None, updated_at=utcnow())
-        ).rowcount
+        )).rowcount
     if not updated:
         log.warning("%s finished as %s, but another worker took it over meanwhile", key, state)
     return bool(updated)

@@ -7,9 +7,10 @@ wrong arguments is rejected, not retried.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 

@@ -6,8 +6,10 @@ from cron.yaml add the task name, its scheduled time and the sender id.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
+
+from werkzeug.datastructures import Headers
 
 USER_AGENT_PREFIX = "aws-sqsd"
 PREFIX = "X-Aws-Sqsd-"
@@ -26,7 +28,7 @@ class SqsdMessage:
     attributes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> "SqsdMessage | None":
+    def from_headers(cls, headers: Headers | Mapping[str, str]) -> SqsdMessage | None:
         """The message sqsd describes, or None when the request is not sqsd's."""
         msgid = headers.get(f"{PREFIX}Msgid")
         if not msgid or not headers.get("User-Agent", "").startswith(USER_AGENT_PREFIX):

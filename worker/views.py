@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
-from core.queue import Envelope, EnvelopeError
 from core.models import TaskLedger
+from core.queue import Envelope, EnvelopeError
 from worker import ledger
 from worker.registry import Reject, TaskContext, periodic, tasks
 from worker.sqsd import SqsdMessage
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.before_app_request
-def only_sqsd():
+def only_sqsd() -> None:
     """Only sqsd on this instance may POST work; everything else is refused."""
     if request.endpoint == "sqsd.healthz":
         return None
@@ -37,12 +38,12 @@ def only_sqsd():
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     return jsonify(status="ok")
 
 
 @bp.post("/")
-def run_task():
+def run_task() -> Response | tuple[Response, int]:
     message: SqsdMessage = g.sqsd
     settings = current_app.extensions["settings"]
     database = current_app.extensions["database"]
@@ -58,7 +59,7 @@ def run_task():
 
 
 @bp.post("/periodic/<name>")
-def run_periodic(name: str):
+def run_periodic(name: str) -> Response | tuple[Response, int]:
     message: SqsdMessage = g.sqsd
     if message.taskname and message.taskname != name:
         abort(400, f"URL names periodic task {name!r} but X-Aws-Sqsd-Taskname says {message.taskname!r}.")
@@ -67,7 +68,9 @@ def run_periodic(name: str):
     return _execute(key, f"periodic.{name}", None, lambda: periodic.bind(name, {}))
 
 
-def _execute(key: str, task: str, trace_id: str | None, bind: Callable[[], Callable[[TaskContext], Any]]):
+def _execute(
+    key: str, task: str, trace_id: str | None, bind: Callable[[], Callable[[TaskContext], Any]]
+) -> Response | tuple[Response, int]:
     settings = current_app.extensions["settings"]
     database = current_app.extensions["database"]
     try:
