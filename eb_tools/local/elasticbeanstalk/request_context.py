@@ -15,10 +15,10 @@ def current_request_id() -> str:
 
 
 @contextmanager
-def serving(request_id: str) -> Iterator[str]:
+def serving(request_id: str) -> Iterator[None]:
     """Act on behalf of request `request_id` for the duration of the block."""
     previous, _REQUEST.id = getattr(_REQUEST, "id", None), request_id
     try:
-        yield request_id
+        yield
     finally:
         _REQUEST.id = previous
