@@ -1,0 +1,396 @@
+"""The stage file, `eb_tools.yaml`: the stages eb_tools provisions, typed and validated.
+
+pydantic checks every value and names its key path; this module turns the first
+problem into one line — file, key path, value, what is allowed — so a bad value
+stops `provision` before any AWS call, without a traceback. `load(path)` reads
+the file; `StageFile.stage(name)` gives one stage with the file's defaults (region,
+application, platform) applied.
+"""
+from __future__ import annotations
+
+import json
+import re
+import types
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from eb_tools.names import environment_name
+
+PRODUCTION = "production"
+
+
+class StageFileError(Exception):
+    """A problem with the stage file, as one line: file, key path, value, what is allowed."""
+
+
+class Problem(ValueError):
+    """A cross-field problem, raised by a validator and pinned to `key` (relative to the validated model)."""
+
+    def __init__(self, key: tuple[str, ...], value: object, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    """A string check whose error says what is allowed, not the regular expression."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _digits_as_text(value: object) -> object:
+    # An unquoted account id is a YAML integer; 12 digits are unambiguous, so take them.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Text = Annotated[str, Field(strict=True)]
+Slug = Annotated[Text, _matching(r"[a-z][a-z0-9-]{0,18}[a-z0-9]", "2-20 lowercase letters, digits or hyphens, "
+                                 "starting with a letter")]
+# Application names end up in stack, environment, bucket and role names: lowercase and short.
+ApplicationName = Annotated[Text, _matching(r"[a-z][a-z0-9-]{0,28}[a-z0-9]", "2-30 lowercase letters, digits or "
+                                            "hyphens, starting with a letter")]
+Region = Annotated[Text, _matching(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region name such as eu-west-1")]
+Account = Annotated[Text, BeforeValidator(_digits_as_text), _matching(r"\d{12}", "a 12-digit AWS account id "
+                                                                      "(quote it if it starts with 0)")]
+InstanceType = Annotated[Text, _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as t3.small")]
+DbInstanceClass = Annotated[Text, _matching(r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class such as "
+                                            "db.t4g.micro")]
+CacheNodeType = Annotated[Text, _matching(r"cache\.[a-z0-9-]+\.[a-z0-9]+", "an ElastiCache node type such as "
+                                          "cache.t4g.micro")]
+EngineVersion = Annotated[Text, _matching(r"\d+\.\d+\.\d+", "a quoted engine version such as '10.11.14' or "
+                                          "'8.0.39'")]
+Email = Annotated[Text, _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address")]
+DomainName = Annotated[Text, _matching(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+                                       "a lowercase host name such as app.example.com")]
+CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
+CertificateArn = Annotated[Text, _matching(CERTIFICATE_ARN.pattern, "an ACM certificate ARN "
+                                           "(arn:aws:acm:REGION:ACCOUNT:certificate/ID)")]
+
+
+class _Model(BaseModel):
+    """Unknown keys are errors: a typo must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkerTier(_Model):
+    instance_type: InstanceType
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
+class WebTier(WorkerTier):
+    """The web tier scales 2..6 by default, as the Oppima setup does."""
+
+    min: int = Field(default=2, ge=1)
+    max: int = Field(default=6, ge=1)
+
+
+class Database(_Model):
+    engine: Literal["mariadb", "mysql"]
+    engine_version: EngineVersion
+    instance_class: DbInstanceClass
+    multi_az: bool = False
+    read_replicas: int = Field(default=0, ge=0, le=5)
+    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
+    max_storage_gb: int = Field(default=100, ge=20, le=65536)
+    backup_retention_days: int = Field(default=7, ge=0, le=35)
+    deletion_protection: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Database:
+        if self.max_storage_gb < self.allocated_storage_gb:
+            raise Problem(("max_storage_gb",), self.max_storage_gb,
+                          f"must be at least allocated_storage_gb ({self.allocated_storage_gb})")
+        if self.read_replicas and not self.backup_retention_days:
+            # RDS creates read replicas only from a source with automated backups.
+            raise Problem(("backup_retention_days",), 0, f"must be at least 1 with read_replicas "
+                          f"({self.read_replicas}): RDS replicates only a source with backups")
+        return self
+
+
+class Redis(_Model):
+    node_type: CacheNodeType
+    replicas: int = Field(default=0, ge=0, le=5)
+
+
+class Domain(_Model):
+    name: DomainName
+    certificate_arn: CertificateArn
+
+
+class StageSettings(_Model):
+    """One stage as written under `stages:`; `region` falls back to the file's."""
+
+    profile: Text | None = None
+    account: Account | None = None
+    region: Region | None = None
+    isolation: Slug
+    nat: bool = False
+    web: WebTier
+    worker: WorkerTier
+    database: Database | None = None
+    redis: Redis | None = None
+    domain: Domain | None = None
+    alarm_email: Email
+
+    @model_validator(mode="after")
+    def _tiers(self) -> StageSettings:
+        for name in ("web", "worker"):
+            tier: WorkerTier = getattr(self, name)
+            if tier.min > tier.max:
+                raise Problem((name, "min"), tier.min, f"must be at most {name}.max ({tier.max})")
+        return self
+
+
+class Stage(StageSettings):
+    """A stage with the file's defaults applied: what provisioning works from."""
+
+    name: str
+    application: str
+    platform: str
+    region: str
+
+
+class Network(_Model):
+    """An isolation group: one network shared by its stages (same account, region and NAT setting)."""
+
+    name: str
+    region: str
+    nat: bool
+    stages: tuple[str, ...]
+
+
+class StageFile(_Model):
+    application: ApplicationName
+    region: Region
+    platform: Annotated[Text, Field(min_length=1)]
+    stages: dict[Slug, StageSettings] = Field(min_length=1)
+    _source: str = PrivateAttr(default="eb_tools.yaml")
+
+    @model_validator(mode="after")
+    def _stages_fit_together(self) -> StageFile:
+        first_in_group: dict[str, str] = {}
+        for name, stage in self.stages.items():
+            region = stage.region or self.region
+            if stage.domain:
+                cert_region = _certificate_region(stage.domain.certificate_arn)
+                if cert_region != region:
+                    raise Problem(("stages", name, "domain", "certificate_arn"), stage.domain.certificate_arn,
+                                  f"must be a certificate in the stage's region {region}, not {cert_region}")
+            first = first_in_group.setdefault(stage.isolation, name)
+            if first != name:
+                self._check_shares_network(name, first)
+        return self
+
+    def _check_shares_network(self, name: str, first: str) -> None:
+        stage, other = self.stages[name], self.stages[first]
+        if PRODUCTION in (name, first):
+            intruder = first if name == PRODUCTION else name
+            raise Problem(("stages", intruder, "isolation"), stage.isolation,
+                          f"must differ from {PRODUCTION}'s: {PRODUCTION} has an isolation group of its own")
+        shared: dict[str, Callable[[StageSettings], object]] = {
+            "region": lambda s: s.region or self.region,
+            "account": lambda s: s.account,
+            "nat": lambda s: s.nat,
+        }
+        for key, read in shared.items():
+            if read(stage) != read(other):
+                raise Problem(("stages", name, key), read(stage),
+                              f"must equal {first}'s ({_show(read(other))}): stages of isolation group "
+                              f"{stage.isolation} share one network")
+
+    def stage(self, name: str) -> Stage:
+        """The named stage with the file's defaults applied."""
+        settings = self.stages.get(name)
+        if settings is None:
+            raise StageFileError(_line(self._source, ("stages", name), _MISSING,
+                                       f"no such stage (defined: {', '.join(sorted(self.stages))})"))
+        values = settings.model_dump(exclude={"region"})
+        return Stage(**values, name=name, application=self.application, platform=self.platform,
+                     region=settings.region or self.region)
+
+    def network(self, group: str) -> Network:
+        """The isolation group `group` and the stages that share its network."""
+        members = tuple(name for name, stage in self.stages.items() if stage.isolation == group)
+        if not members:
+            groups = sorted({stage.isolation for stage in self.stages.values()})
+            raise StageFileError(_line(self._source, ("isolation",), group,
+                                       f"no stage has this isolation group (defined: {', '.join(groups)})"))
+        first = self.stage(members[0])
+        return Network(name=group, region=first.region, nat=first.nat, stages=members)
+
+
+def environment_names(application: str, stage: str) -> tuple[str, str]:
+    """The (web, worker) Elastic Beanstalk environment names of a stage, within EB's 40 characters."""
+    return environment_name(application, stage, "web"), environment_name(application, stage, "worker")
+
+
+def load(path: Path) -> StageFile:
+    """Read and validate the stage file; any problem is a StageFileError of one line."""
+    source = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StageFileError(f"{source}: not found (the stage file; see the README)") from None
+    except OSError as exc:
+        raise StageFileError(f"{source}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise StageFileError(f"{source}: {where}malformed YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise StageFileError(f"{source}: malformed YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise StageFileError(f"{source}: must be a mapping with application, region, platform and stages")
+    try:
+        stage_file = StageFile.model_validate(data)
+    except ValidationError as exc:
+        raise StageFileError(_first_problem(source, exc)) from None
+    stage_file._source = source
+    return stage_file
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys; a stage file with two `production:` is an error instead."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_MISSING = object()
+
+
+def _first_problem(source: str, exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(str(part) for part in first["loc"])
+    value: object = first.get("input", _MISSING)
+    error = first.get("ctx", {}).get("error")
+    if isinstance(error, Problem):
+        loc, value, message = loc + error.key, error.value, str(error)
+    elif loc and loc[-1] == "[key]":  # a mapping key (a stage name) failed its own check
+        loc, value = loc[:-1], loc[-2]
+        message = _message(first, loc)
+    else:
+        message = _message(first, loc)
+        if first["type"] in ("missing", "model_type", "dict_type"):
+            value = _MISSING
+    more = len(errors) - 1
+    line = _line(source, loc, value, message)
+    return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more else line
+
+
+def _message(error: Mapping[str, Any], loc: tuple[str, ...]) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind == "value_error":
+        return str(ctx["error"])
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        allowed = _keys_at(loc[:-1])
+        return f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
+    known = {
+        "less_than_equal": lambda: f"must be at most {ctx['le']}",
+        "greater_than_equal": lambda: f"must be at least {ctx['ge']}",
+        "string_type": lambda: "must be a string (quote it in YAML)",
+        "bool_parsing": lambda: "must be true or false",
+        "bool_type": lambda: "must be true or false",
+        "int_parsing": lambda: "must be a whole number",
+        "int_type": lambda: "must be a whole number",
+        "int_from_float": lambda: "must be a whole number",
+        "model_type": lambda: "must be a mapping",
+        "dict_type": lambda: "must be a mapping",
+        "too_short": lambda: "must not be empty",
+    }
+    if kind in known:
+        return known[kind]()
+    return str(error["msg"]).replace("Input should be", "must be").replace("String should", "must")
+
+
+def _keys_at(loc: tuple[str, ...]) -> list[str]:
+    """The keys the model at `loc` accepts (for an unknown key's message)."""
+    current: Any = StageFile
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                return []
+            current = _unwrap(field.annotation)
+        elif get_origin(current) is dict:
+            current = _unwrap(get_args(current)[1])
+        else:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` and `Annotated[X, ...]` to X."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _line(source: str, loc: tuple[str, ...], value: object, message: str) -> str:
+    parts = [source]
+    if loc:
+        parts.append(".".join(loc))
+    if value is not _MISSING:
+        parts.append(_show(value))
+    parts.append(message)
+    return ": ".join(parts)
+
+
+def _show(value: object) -> str:
+    """A value as it would read in the YAML file, on one short line."""
+    if isinstance(value, str):
+        return repr(value)
+    text = json.dumps(value, default=str, separators=(", ", ": "))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _certificate_region(arn: str) -> str:
+    match = CERTIFICATE_ARN.fullmatch(arn)
+    return match["region"] if match else ""
+
+
+def _display(path: Path) -> str:
+    """The path relative to the working folder when it is inside it, as the user would type it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,153 @@
+"""The stage file: the shipped one loads; every bad value is one line naming file, key path, value and rule."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from eb_tools import stages
+from eb_tools.stages import StageFileError
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "eb_tools.yaml"
+CERT = "arn:aws:acm:{region}:123456789012:certificate/0b0e7a2c-3f1e-4c55-9d4f-1a2b3c4d5e6f"
+US_CERT = CERT.format(region="us-east-1")
+
+
+def shipped() -> dict[str, Any]:
+    return yaml.safe_load(SHIPPED.read_text())
+
+
+def write(tmp_path: Path, data: dict[str, Any] | str) -> Path:
+    path = tmp_path / "eb_tools.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def with_value(dotted: str, value: object) -> dict[str, Any]:
+    """The shipped file with one key (a dotted path) set to `value`."""
+    data = copy.deepcopy(shipped())
+    *parents, last = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return data
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(StageFileError) as caught:
+        stages.load(path)
+    return str(caught.value)
+
+
+def test_shipped_file_loads_with_its_three_stages():
+    stage_file = stages.load(SHIPPED)
+    assert set(stage_file.stages) == {"local", "staging", "production"}
+    production = stage_file.stage("production")
+    assert production.region == stage_file.region  # the file's default region applies
+    assert production.database and production.database.multi_az and production.database.deletion_protection
+    assert production.database.read_replicas >= 1
+    assert production.redis and production.redis.replicas >= 1
+    assert production.web.min == 2 and production.web.max == 6
+    assert stage_file.network(production.isolation).stages == ("production",)
+    local = stage_file.stage("local")
+    assert local.database is None and local.redis is None and not local.nat
+
+
+BAD_VALUES = [
+    pytest.param("stages.staging.web.min", 7, "stages.staging.web.min: 7: must be at most web.max (6)", id="min>max"),
+    pytest.param("stages.staging.worker.min", 0, "stages.staging.worker.min: 0: must be at least 1", id="min<1"),
+    pytest.param("stages.staging.database.engine", "postgres",
+                 "stages.staging.database.engine: 'postgres': must be 'mariadb' or 'mysql'", id="unknown-engine"),
+    pytest.param("stages.staging.account", "12345", "stages.staging.account: '12345': must be a 12-digit AWS "
+                 "account id (quote it if it starts with 0)", id="bad-account"),
+    pytest.param("stages.staging.database.read_replicas", 6,
+                 "stages.staging.database.read_replicas: 6: must be at most 5", id="too-many-replicas"),
+    pytest.param("stages.staging.database.max_storage_gb", 10,
+                 "stages.staging.database.max_storage_gb: 10: must be at least 20", id="storage-floor"),
+    pytest.param("stages.production.database.max_storage_gb", 40,
+                 "stages.production.database.max_storage_gb: 40: must be at least allocated_storage_gb (50)",
+                 id="max-storage<allocated"),
+    pytest.param("stages.staging.database.backup_retention_days", 36,
+                 "stages.staging.database.backup_retention_days: 36: must be at most 35", id="retention"),
+    pytest.param("stages.staging.database.engine_version", 10.11,
+                 "stages.staging.database.engine_version: 10.11: must be a string (quote it in YAML)",
+                 id="unquoted-version"),
+    pytest.param("stages.staging.domain", {"name": "app.example.com", "certificate_arn": US_CERT},
+                 f"stages.staging.domain.certificate_arn: '{US_CERT}': must be a certificate "
+                 "in the stage's region eu-west-1, not us-east-1", id="cert-other-region"),
+    pytest.param("stages.staging.isolation", "production", "stages.staging.isolation: 'production': must "
+                 "differ from production's: production has an isolation group of its own", id="shared-production"),
+    pytest.param("stages.staging.redis.size", 3, "stages.staging.redis.size: 3: unknown key (allowed: node_type, "
+                 "replicas)", id="unknown-key"),
+    pytest.param("stages.staging.alarm_email", "ops", "stages.staging.alarm_email: 'ops': must be an e-mail address",
+                 id="bad-email"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), BAD_VALUES)
+def test_each_bad_value_is_one_line(tmp_path, key, value, expected):
+    message = error_of(write(tmp_path, with_value(key, value)))
+    assert message == f"{tmp_path / 'eb_tools.yaml'}: {expected}"
+    assert "\n" not in message
+
+
+def test_a_required_key_that_is_missing_is_named(tmp_path):
+    data = shipped()
+    del data["stages"]["staging"]["web"]["instance_type"]
+    assert error_of(write(tmp_path, data)).endswith(": stages.staging.web.instance_type: required")
+
+
+def test_stages_of_one_network_must_agree_on_nat(tmp_path):
+    data = with_value("stages.qa", copy.deepcopy(shipped()["stages"]["staging"]) | {"nat": True})
+    assert error_of(write(tmp_path, data)).endswith(
+        ": stages.qa.nat: true: must equal staging's (false): stages of isolation group nonprod share one network")
+
+
+def test_missing_file(tmp_path):
+    assert error_of(tmp_path / "eb_tools.yaml") == f"{tmp_path / 'eb_tools.yaml'}: not found (the stage file; see " \
+                                                   "the README)"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("application: [oppima\n", "line 2, column 1: malformed YAML: expected ',' or ']', but got "
+                 "'<stream end>'", id="unclosed"),
+    pytest.param("stages:\n  a: {}\n  a: {}\n", "line 3, column 3: malformed YAML: duplicate key 'a'",
+                 id="duplicate-key"),
+    pytest.param("- just\n- a list\n", "must be a mapping with application, region, platform and stages",
+                 id="not-a-mapping"),
+])
+def test_malformed_yaml(tmp_path, text, expected):
+    message = error_of(write(tmp_path, text))
+    assert message == f"{tmp_path / 'eb_tools.yaml'}: {expected}"
+
+
+def test_unknown_stage_lists_the_defined_ones():
+    with pytest.raises(StageFileError) as caught:
+        stages.load(SHIPPED).stage("prod")
+    assert str(caught.value).endswith(": stages.prod: no such stage (defined: local, production, staging)")
+
+
+def test_relative_paths_are_shown_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, with_value("stages.staging.web.min", 7))
+    assert error_of(Path("eb_tools.yaml")).startswith("eb_tools.yaml: stages.staging.web.min: 7: ")
+
+
+def test_more_problems_are_counted_on_the_same_line(tmp_path):
+    data = with_value("stages.staging.web.min", "many")
+    data["stages"]["staging"]["worker"]["max"] = "lots"
+    assert error_of(write(tmp_path, data)).endswith(
+        ": stages.staging.web.min: 'many': must be a whole number (and 1 more problem)")
+
+
+def test_environment_names_keep_the_tier_within_40_characters():
+    assert stages.environment_names("oppima", "staging") == ("oppima-staging-web", "oppima-staging-worker")
+    long_web, long_worker = stages.environment_names("a" * 30, "b" * 20)
+    assert len(long_web) <= 40 and long_web.endswith("-web")
+    assert len(long_worker) <= 40 and long_worker.endswith("-worker")
+    assert stages.environment_names("a" * 30, "b" * 19 + "c") != (long_web, long_worker)
