@@ -1,0 +1,104 @@
+"""Least-privilege instance profiles for the web and worker tiers, and Elastic Beanstalk's service role.
+
+Each policy names the stage's own resources: its buckets, its queue, its
+secrets, its environments' log groups. This replaces the AWSElasticBeanstalkWebTier
+and WorkerTier managed policies, which grant the same platform actions on every
+bucket, queue and environment of the account. The only `*` resource is
+cloudwatch:PutMetricData, which AWS authorizes on no resource type at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import Join, Ref, Sub, Template
+from troposphere.iam import InstanceProfile, ManagedPolicy, Role
+
+from eb_tools.provision.common import arn, assume_role, policy, statement
+
+# The DynamoDB table sqsd creates for cron.yaml leader election in the worker environment's own stack.
+CRON_LEADER_TABLE = "table/awseb-e-*-stack-AWSEBWorkerCronLeaderRegistry*"
+SERVICE_ROLE_POLICIES = [
+    "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth",
+    "arn:${AWS::Partition}:iam::aws:policy/AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy",
+]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the instances may touch: ARNs (or intrinsic functions that give them)."""
+
+    uploads: Any
+    backup: Any
+    queue: Any
+    secrets: list[Any]
+
+
+@dataclass(frozen=True)
+class Profiles:
+    web: InstanceProfile
+    worker: InstanceProfile
+    service_role: Role
+
+
+def build(template: Template, application: str, environments: tuple[str, str], access: Access) -> Profiles:
+    web_env, worker_env = environments
+    web = _instance_profile(template, "Web", [
+        *_platform(application, web_env),
+        statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], access.secrets),
+        statement("PresignAndCheckUploads", ["s3:PutObject", "s3:GetObject"], [_objects(access.uploads)]),
+        # HeadBucket (deep health) and a 404 rather than a 403 for an upload that has not arrived yet.
+        statement("ListUploads", ["s3:ListBucket"], [access.uploads]),
+        statement("QueueTasks", ["sqs:SendMessage", "sqs:GetQueueAttributes"], [access.queue]),
+    ])
+    worker = _instance_profile(template, "Worker", [
+        *_platform(application, worker_env),
+        statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], access.secrets),
+        statement("ConsumeQueue", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                   "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [access.queue]),
+        statement("ReadAndWriteUploads", ["s3:GetObject", "s3:PutObject"], [_objects(access.uploads)]),
+        statement("ListUploads", ["s3:ListBucket"], [access.uploads]),
+        statement("WriteBackups", ["s3:PutObject"], [_objects(access.backup)]),
+        # The sender is an SES identity chosen at run time (MAIL_FROM): any identity of this account and region.
+        statement("SendEmail", ["ses:SendEmail", "ses:SendRawEmail"], [arn("ses", "identity/*")]),
+        # Push targets are SNS endpoints and topics the app creates per device: this account and region only.
+        statement("PublishPush", ["sns:Publish"], [arn("sns", "*")]),
+        statement("CronLeaderElection", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem",
+                                         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
+                                         "dynamodb:UpdateItem"], [arn("dynamodb", CRON_LEADER_TABLE)]),
+        # sqsd publishes its queue metrics. PutMetricData has no resource type in IAM: "*" is the only resource
+        # AWS accepts for it (the AWSElasticBeanstalkWorkerTier managed policy grants it the same way).
+        statement("SqsdMetrics", ["cloudwatch:PutMetricData"], ["*"]),
+    ])
+    service_role = template.add_resource(Role(
+        "ServiceRole", AssumeRolePolicyDocument=assume_role(
+            "elasticbeanstalk.amazonaws.com", StringEquals={"sts:ExternalId": "elasticbeanstalk"}),
+        ManagedPolicyArns=[Sub(arn_text) for arn_text in SERVICE_ROLE_POLICIES]))
+    return Profiles(template.add_resource(web), template.add_resource(worker), service_role)
+
+
+def _platform(application: str, environment: str) -> list[dict[str, Any]]:
+    """What the EB platform on the instance does: fetch the bundle, publish logs and health, stream logs."""
+    storage = "elasticbeanstalk-${AWS::Region}-${AWS::AccountId}"
+    return [
+        statement("FetchBundleAndPublishLogs", ["s3:GetObject", "s3:PutObject"],
+                  [Sub(f"arn:${{AWS::Partition}}:s3:::{storage}/*")]),
+        statement("ListEbStorage", ["s3:ListBucket"], [Sub(f"arn:${{AWS::Partition}}:s3:::{storage}")]),
+        statement("StreamLogs", ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                  [arn("logs", f"log-group:/aws/elasticbeanstalk/{environment}/*")]),
+        statement("ReportHealth", ["elasticbeanstalk:PutInstanceStatistics"],
+                  [arn("elasticbeanstalk", f"application/{application}"),
+                   arn("elasticbeanstalk", f"environment/{application}/{environment}")]),
+    ]
+
+
+def _instance_profile(template: Template, tier: str, statements: list[dict[str, Any]]) -> InstanceProfile:
+    role = template.add_resource(Role(f"{tier}InstanceRole", AssumeRolePolicyDocument=assume_role("ec2.amazonaws.com")))
+    template.add_resource(ManagedPolicy(f"{tier}InstancePolicy", Roles=[Ref(role)], PolicyDocument=policy(*statements),
+                                        Description=Sub(f"${{AWS::StackName}} {tier.lower()} instances")))
+    return InstanceProfile(f"{tier}InstanceProfile", Roles=[Ref(role)])
+
+
+def _objects(bucket_arn: Any) -> Join:
+    return Join("", [bucket_arn, "/*"])
+

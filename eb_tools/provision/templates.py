@@ -1,0 +1,121 @@
+"""CloudFormation templates of a stage file: one network stack per isolation group, one stack per stage.
+
+The network stack's outputs (VpcId, PublicSubnetIds, PrivateSubnetIds) are the
+stage stack's parameters, passed through unchanged; the stage stack's outputs
+are what the two Elastic Beanstalk environments are configured from. Templates
+are built with troposphere, which refuses unknown properties and wrong value
+types while the template is built, and returned as plain JSON-able dicts.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, Join, Output, Parameter, Ref, Template
+
+from eb_tools.provision import alarms, data_stores, network, queues, roles, secrets, security_groups, storage
+from eb_tools.stages import Stage, StageFile, environment_names
+
+WEB_ORIGIN = "WebOrigin"
+LOAD_BALANCER = "LoadBalancerFullName"
+
+
+def network_stack_name(application: str, group: str) -> str:
+    return f"{application}-{group}-network"
+
+
+def stage_stack_name(application: str, stage: str) -> str:
+    return f"{application}-{stage}-resources"
+
+
+def network_template(file: StageFile, group: str) -> dict[str, Any]:
+    """The network of isolation group `group`, shared by the stages that name it."""
+    net = file.network(group)
+    template = Template(Description=f"{file.application} network '{group}' (stages: {', '.join(net.stages)}): "
+                                    f"VPC over two availability zones{', NAT' if net.nat else ''}")
+    network.build(template, file.application, net)
+    return template.to_dict()
+
+
+def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
+    """Everything of one stage except its network and its EB environments."""
+    stage = file.stage(stage_name)
+    template = Template(Description=f"{stage.application} stage '{stage.name}': security groups, data stores, "
+                                    "buckets, CDN, queues, roles and alarms of its web and worker environments")
+    params = _parameters(template, stage)
+    groups = security_groups.build(template, params["VpcId"], stage.database is not None, stage.redis is not None)
+    database = redis = None
+    if stage.database and groups.database:
+        database = data_stores.build_database(template, stage.database, GetAtt(groups.database, "GroupId"),
+                                              params["PrivateSubnetIds"])
+    if stage.redis and groups.redis:
+        redis = data_stores.build_redis(template, stage.redis, GetAtt(groups.redis, "GroupId"),
+                                        params["PrivateSubnetIds"])
+    buckets = storage.build(template, params[WEB_ORIGIN])
+    work = queues.build(template)
+    secret_key = secrets.build_secret_key(template)
+    readable = [Ref(secret_key)]
+    if database:
+        readable.append(GetAtt(database.writer, "MasterUserSecret.SecretArn"))
+    if redis:
+        readable.append(Ref(redis.auth_secret))
+    profiles = roles.build(template, stage.application, environment_names(stage.application, stage.name),
+                           roles.Access(uploads=GetAtt(buckets.uploads, "Arn"), backup=GetAtt(buckets.backup, "Arn"),
+                                        queue=GetAtt(work.work, "Arn"), secrets=readable))
+    topic = alarms.build(template, stage, params[LOAD_BALANCER], work, database, redis)
+    outputs: dict[str, Any] = {
+        "VpcId": params["VpcId"],
+        "PublicSubnetIds": Join(",", params["PublicSubnetIds"]),
+        "PrivateSubnetIds": Join(",", params["PrivateSubnetIds"]),
+        "LoadBalancerSecurityGroup": GetAtt(groups.load_balancer, "GroupId"),
+        "WebSecurityGroup": GetAtt(groups.web, "GroupId"),
+        "WorkerSecurityGroup": GetAtt(groups.worker, "GroupId"),
+        "WebInstanceProfile": Ref(profiles.web),
+        "WorkerInstanceProfile": Ref(profiles.worker),
+        "ServiceRole": Ref(profiles.service_role),
+        "UploadsBucket": Ref(buckets.uploads),
+        "BackupBucket": Ref(buckets.backup),
+        "StaticBucket": Ref(buckets.static),
+        "LogsBucket": Ref(buckets.logs),
+        "CdnDomain": GetAtt(buckets.distribution, "DomainName"),
+        "WorkerQueueUrl": Ref(work.work),
+        "WorkerQueueArn": GetAtt(work.work, "Arn"),
+        "WorkerDeadLetterQueueUrl": Ref(work.dead_letters),
+        "SecretKeySecretArn": Ref(secret_key),
+        "AlarmTopicArn": Ref(topic),
+    }
+    if database:
+        reader = database.replicas[0] if database.replicas else database.writer
+        outputs |= {
+            "DbHost": GetAtt(database.writer, "Endpoint.Address"),
+            "DbReaderHost": GetAtt(reader, "Endpoint.Address"),
+            "DbPort": GetAtt(database.writer, "Endpoint.Port"),
+            "DbSecretArn": GetAtt(database.writer, "MasterUserSecret.SecretArn"),
+        }
+    if redis:
+        outputs |= {
+            "RedisHost": GetAtt(redis.group, "PrimaryEndPoint.Address"),
+            "RedisPort": GetAtt(redis.group, "PrimaryEndPoint.Port"),
+            "RedisAuthSecretArn": Ref(redis.auth_secret),
+        }
+    for name, value in outputs.items():
+        template.add_output(Output(name, Value=value))
+    return template.to_dict()
+
+
+def _parameters(template: Template, stage: Stage) -> dict[str, Ref]:
+    """The network's outputs, the web origin CORS allows, and the load balancer the ALB alarms watch."""
+    web_origin = Parameter(WEB_ORIGIN, Type="String", AllowedPattern=r"^https?://[a-z0-9.-]+(:[0-9]+)?$",
+                           Description="The origin browsers upload from (CORS of the uploads bucket): the custom "
+                                       "domain, or the web environment's CNAME")
+    if stage.domain:
+        web_origin.Default = f"https://{stage.domain.name}"
+    declared = [
+        Parameter("VpcId", Type="AWS::EC2::VPC::Id", Description="VpcId output of the network stack"),
+        Parameter("PublicSubnetIds", Type="CommaDelimitedList", Description="PublicSubnetIds of the network stack"),
+        Parameter("PrivateSubnetIds", Type="CommaDelimitedList", Description="PrivateSubnetIds of the network stack"),
+        web_origin,
+        Parameter(LOAD_BALANCER, Type="String", Default="", AllowedPattern=r"^(app/[A-Za-z0-9-]+/[0-9a-f]+)?$",
+                  Description="LoadBalancer dimension of the web environment's ALB (app/NAME/ID); empty until "
+                              "the environment exists, which leaves the load balancer alarms out"),
+    ]
+    return {param.title: Ref(template.add_parameter(param)) for param in declared}
