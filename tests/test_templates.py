@@ -1,0 +1,409 @@
+"""Static gates on the templates of every shipped stage: cfn-lint, checkov, and the security properties read
+straight from the templates (encryption, private buckets, least privilege, the security-group chain)."""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from eb_tools import stages
+from eb_tools.provision import network_stack_name, network_template, stage_stack_name, stage_template
+from eb_tools.stages import StageFileError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+STAGE_FILE = stages.load(ROOT / "eb_tools.yaml")
+STAGES = sorted(STAGE_FILE.stages)
+GROUPS = sorted({STAGE_FILE.stage(name).isolation for name in STAGES})
+
+# The only resource types the local cloud emulates honestly (issue 13): a template may use no other.
+ALLOWED_TYPES = {
+    *(f"AWS::EC2::{kind}" for kind in (
+        "VPC", "Subnet", "InternetGateway", "VPCGatewayAttachment", "RouteTable", "Route",
+        "SubnetRouteTableAssociation", "EIP", "NatGateway", "VPCEndpoint", "SecurityGroup", "SecurityGroupIngress",
+        "SecurityGroupEgress")),
+    "AWS::RDS::DBSubnetGroup", "AWS::RDS::DBInstance", "AWS::ElastiCache::SubnetGroup",
+    "AWS::ElastiCache::ReplicationGroup", "AWS::S3::Bucket", "AWS::S3::BucketPolicy",
+    "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::SQS::Queue", "AWS::IAM::Role",
+    "AWS::IAM::InstanceProfile", "AWS::IAM::ManagedPolicy", "AWS::SecretsManager::Secret", "AWS::SNS::Topic",
+    "AWS::SNS::Subscription", "AWS::CloudWatch::Alarm",
+}
+NETWORK_OUTPUTS = {"VpcId", "PublicSubnetIds", "PrivateSubnetIds"}
+STAGE_OUTPUTS = {
+    "LoadBalancerSecurityGroup", "WebSecurityGroup", "WorkerSecurityGroup", "WebInstanceProfile",
+    "WorkerInstanceProfile", "ServiceRole", "UploadsBucket", "BackupBucket", "StaticBucket", "LogsBucket", "CdnDomain",
+    "WorkerQueueUrl", "WorkerQueueArn", "WorkerDeadLetterQueueUrl", "SecretKeySecretArn", "AlarmTopicArn",
+}
+DATABASE_OUTPUTS = {"DbHost", "DbReaderHost", "DbPort", "DbSecretArn"}
+REDIS_OUTPUTS = {"RedisHost", "RedisPort", "RedisAuthSecretArn"}
+# IAM actions that authorize on no resource type: "*" is the only resource AWS accepts for them.
+NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData"}
+
+
+def templates() -> dict[str, tuple[str, dict[str, Any]]]:
+    """{file name: (region, template)} for every network and stage template of the shipped stage file."""
+    rendered = {}
+    for group in GROUPS:
+        rendered[f"network-{group}.json"] = (STAGE_FILE.network(group).region, network_template(STAGE_FILE, group))
+    for name in STAGES:
+        rendered[f"stage-{name}.json"] = (STAGE_FILE.stage(name).region, stage_template(STAGE_FILE, name))
+    return rendered
+
+
+TEMPLATES = templates()
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def props(resource: dict[str, Any]) -> dict[str, Any]:
+    return resource.get("Properties", {})
+
+
+def logical_id(value: Any) -> str | None:
+    """The resource a Ref or a GetAtt points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    return None
+
+
+# --- cfn-lint and checkov -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_cfn_lint_reports_no_error(name):
+    region, template = TEMPLATES[name]
+    matches = lint(json.dumps(template), config=ManualArgs(regions=[region]))
+    errors = [f"{m.rule.id} {m.message} at {'/'.join(map(str, m.path))}" for m in matches if m.rule.id[0] == "E"]
+    assert not errors, "\n".join(errors)
+
+
+def run_checkov(folder: Path) -> dict[str, Any]:
+    done = subprocess.run([str(CHECKOV), "-d", str(folder), "--framework", "cloudformation", "--skip-download",
+                           "--quiet", "-o", "json"], capture_output=True, text=True, timeout=300, cwd=folder)
+    report = json.loads(done.stdout)
+    report = report[0] if isinstance(report, list) else report
+    assert report["summary"]["parsing_errors"] == 0 and report["summary"]["resource_count"] > 0, done.stderr
+    return report
+
+
+@pytest.fixture(scope="module")
+def checkov_reports(tmp_path_factory) -> tuple[dict[str, Any], dict[str, Any], set[tuple[str, str, str]]]:
+    """checkov on the templates as they are, and on copies without their skips (to see what each skip hides)."""
+    if not CHECKOV.exists():
+        pytest.skip(f"{CHECKOV.relative_to(ROOT)} is missing: `make test` creates it (checkov needs a venv of its own)")
+    real, bare = tmp_path_factory.mktemp("templates"), tmp_path_factory.mktemp("templates-without-skips")
+    declared = set()
+    for name, (_, template) in TEMPLATES.items():
+        (real / name).write_text(json.dumps(template))
+        stripped = copy.deepcopy(template)
+        for logical, resource in stripped["Resources"].items():
+            for skip in resource.pop("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert skip["comment"].strip(), f"{name} {logical}: skip {skip['id']} without a reason"
+                declared.add((name, logical, skip["id"]))
+        (bare / name).write_text(json.dumps(stripped))
+    return run_checkov(real), run_checkov(bare), declared
+
+
+def test_checkov_reports_no_failed_check(checkov_reports):
+    real, _, _ = checkov_reports
+    failed = [f"{c['check_id']} {c['resource']} in {c['file_path']}" for c in real["results"]["failed_checks"]]
+    assert not failed, "\n".join(failed)
+
+
+def test_every_checkov_skip_hides_a_real_failure(checkov_reports):
+    """A skip stays only while its check would fail: no stale or blanket skips."""
+    _, bare, declared = checkov_reports
+    failing = {(Path(c["file_path"]).name, c["resource"].split(".")[-1], c["check_id"])
+               for c in bare["results"]["failed_checks"]}
+    assert failing == declared
+
+
+# --- what the templates are made of -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_only_the_emulated_resource_types(name):
+    _, template = TEMPLATES[name]
+    assert {r["Type"] for r in template["Resources"].values()} <= ALLOWED_TYPES
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_network_outputs_and_nat(group):
+    template = network_template(STAGE_FILE, group)
+    assert set(template["Outputs"]) == NETWORK_OUTPUTS
+    nat = STAGE_FILE.network(group).nat
+    assert bool(resources(template, "AWS::EC2::NatGateway")) == nat
+    zones = {json.dumps(props(s)["AvailabilityZone"]) for s in resources(template, "AWS::EC2::Subnet").values()}
+    assert len(zones) == 2
+    endpoint, = resources(template, "AWS::EC2::VPCEndpoint").values()
+    assert props(endpoint)["VpcEndpointType"] == "Gateway" and ".s3" in props(endpoint)["ServiceName"]["Fn::Sub"]
+    route_tables = set(resources(template, "AWS::EC2::RouteTable"))
+    assert {logical_id(ref) for ref in props(endpoint)["RouteTableIds"]} == route_tables
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_outputs_and_parameters(name):
+    stage = STAGE_FILE.stage(name)
+    template = stage_template(STAGE_FILE, name)
+    expected = NETWORK_OUTPUTS | STAGE_OUTPUTS
+    expected |= DATABASE_OUTPUTS if stage.database else set()
+    expected |= REDIS_OUTPUTS if stage.redis else set()
+    assert set(template["Outputs"]) == expected
+    parameters = template["Parameters"]
+    assert parameters["PublicSubnetIds"]["Type"] == parameters["PrivateSubnetIds"]["Type"] == "CommaDelimitedList"
+    assert set(parameters) >= NETWORK_OUTPUTS
+
+
+# --- security properties ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_data_store_is_encrypted(name):
+    template = stage_template(STAGE_FILE, name)
+    for bucket in resources(template, "AWS::S3::Bucket").values():
+        rule, = props(bucket)["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    for queue in resources(template, "AWS::SQS::Queue").values():
+        assert props(queue).get("SqsManagedSseEnabled") is True or props(queue).get("KmsMasterKeyId")
+    databases = resources(template, "AWS::RDS::DBInstance")
+    for db in databases.values():
+        source = logical_id(props(db).get("SourceDBInstanceIdentifier"))
+        # A replica is encrypted exactly when its source is.
+        encrypted = props(databases[source] if source else db).get("StorageEncrypted")
+        assert encrypted is True
+        assert props(db)["PubliclyAccessible"] is False
+        assert "MasterUserPassword" not in props(db)
+    for redis in resources(template, "AWS::ElastiCache::ReplicationGroup").values():
+        assert props(redis)["AtRestEncryptionEnabled"] is True and props(redis)["TransitEncryptionEnabled"] is True
+        assert props(redis)["AuthToken"]["Fn::Sub"].startswith("{{resolve:secretsmanager:")
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_no_bucket_is_public_and_every_bucket_refuses_plain_http(name):
+    template = stage_template(STAGE_FILE, name)
+    buckets = resources(template, "AWS::S3::Bucket")
+    policies = {logical_id(props(p)["Bucket"]): props(p)["PolicyDocument"]
+                for p in resources(template, "AWS::S3::BucketPolicy").values()}
+    assert set(policies) == set(buckets)
+    for name_, bucket in buckets.items():
+        block = props(bucket)["PublicAccessBlockConfiguration"]
+        assert all(block[key] is True for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                                  "RestrictPublicBuckets")), name_
+        assert "AccessControl" not in props(bucket) and "WebsiteConfiguration" not in props(bucket)
+        statements = policies[name_]["Statement"]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for s in statements), name_
+        for allow in (s for s in statements if s["Effect"] == "Allow"):
+            assert allow["Principal"] not in ("*", {"AWS": "*"}), name_
+            if allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}:
+                assert "AWS:SourceArn" in allow["Condition"]["StringEquals"], name_
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_cloudfront_serves_https_only_through_origin_access_control(name):
+    template = stage_template(STAGE_FILE, name)
+    distribution, = resources(template, "AWS::CloudFront::Distribution").values()
+    config = props(distribution)["DistributionConfig"]
+    for behaviour in [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]:
+        assert behaviour["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+        assert behaviour["Compress"] is True
+    assert {logical_id(o["DomainName"]) for o in config["Origins"]} == {"UploadsBucket", "StaticBucket"}
+    assert all("OriginAccessControlId" in origin for origin in config["Origins"])
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_uploads_cors_allows_only_the_stage_origin(name):
+    template = stage_template(STAGE_FILE, name)
+    rule, = props(template["Resources"]["UploadsBucket"])["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == [{"Ref": "WebOrigin"}]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert "*" not in rule.get("AllowedHeaders", [])
+
+
+def test_a_custom_domain_is_the_default_web_origin():
+    data = STAGE_FILE.model_dump(mode="json")
+    region = data["stages"]["staging"].get("region") or data["region"]
+    data["stages"]["staging"]["domain"] = {
+        "name": "app.example.com",
+        "certificate_arn": f"arn:aws:acm:{region}:123456789012:certificate/0b0e7a2c-3f1e-4c55-9d4f-1a2b3c4d5e6f"}
+    template = stage_template(stages.StageFile.model_validate(data), "staging")
+    assert template["Parameters"]["WebOrigin"]["Default"] == "https://app.example.com"
+
+
+def instance_policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Statements of the managed policies attached to the web and worker instance roles."""
+    profiles = resources(template, "AWS::IAM::InstanceProfile")
+    roles = {logical_id(role) for profile in profiles.values() for role in props(profile)["Roles"]}
+    return {name: props(p)["PolicyDocument"]["Statement"]
+            for name, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+            if {logical_id(role) for role in props(p)["Roles"]} & roles}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_instance_policies_name_their_resources(name):
+    policies = instance_policies(stage_template(STAGE_FILE, name))
+    assert len(policies) == 2
+    for policy, statements in policies.items():
+        for statement in statements:
+            actions = as_list(statement["Action"])
+            assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
+            assert not [a for a in actions if "*" in a], f"{policy}: wildcard action in {statement['Sid']}"
+            if "*" in as_list(statement["Resource"]):
+                assert set(actions) <= NO_RESOURCE_LEVEL, f"{policy}: '*' resource in {statement['Sid']}"
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_web_and_worker_permissions(name):
+    stage = STAGE_FILE.stage(name)
+    policies = instance_policies(stage_template(STAGE_FILE, name))
+
+    def granted(policy: str) -> set[str]:
+        return {a for s in policies[policy] for a in as_list(s["Action"])}
+
+    web, worker = granted("WebInstancePolicy"), granted("WorkerInstancePolicy")
+    assert {"s3:PutObject", "s3:GetObject", "sqs:SendMessage", "secretsmanager:GetSecretValue"} <= web
+    assert not web & {"sqs:ReceiveMessage", "sqs:DeleteMessage", "ses:SendEmail", "sns:Publish"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "ses:SendEmail",
+            "ses:SendRawEmail", "sns:Publish", "dynamodb:PutItem", "cloudwatch:PutMetricData"} <= worker
+    secrets = {logical_id(r) for s in policies["WebInstancePolicy"] if s["Action"] == ["secretsmanager:GetSecretValue"]
+               for r in s["Resource"]}
+    expected = {"SecretKeySecret"} | ({"Database"} if stage.database else set())
+    assert secrets == expected | ({"RedisAuthSecret"} if stage.redis else set())
+
+
+def ingress_rules(template: dict[str, Any]) -> set[tuple[str, str, int, int]]:
+    """(group, source group or CIDR, from port, to port) for every inbound rule, inline or separate."""
+    rules = set()
+    for group, resource in resources(template, "AWS::EC2::SecurityGroup").items():
+        for rule in props(resource).get("SecurityGroupIngress", []):
+            source = logical_id(rule.get("SourceSecurityGroupId")) or rule["CidrIp"]
+            rules.add((group, source, rule["FromPort"], rule["ToPort"]))
+    for resource in resources(template, "AWS::EC2::SecurityGroupIngress").values():
+        rule = props(resource)
+        source = logical_id(rule.get("SourceSecurityGroupId")) or rule["CidrIp"]
+        rules.add((logical_id(rule["GroupId"]), source, rule["FromPort"], rule["ToPort"]))
+    return rules
+
+
+def egress_rules(template: dict[str, Any]) -> set[tuple[str, str, int, int]]:
+    rules = set()
+    for group, resource in resources(template, "AWS::EC2::SecurityGroup").items():
+        for rule in props(resource).get("SecurityGroupEgress", []):
+            target = logical_id(rule.get("DestinationSecurityGroupId")) or rule["CidrIp"]
+            rules.add((group, target, rule["FromPort"], rule["ToPort"]))
+    for resource in resources(template, "AWS::EC2::SecurityGroupEgress").values():
+        rule = props(resource)
+        rules.add((logical_id(rule["GroupId"]), logical_id(rule["DestinationSecurityGroupId"]), rule["FromPort"],
+                   rule["ToPort"]))
+    return rules
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_security_groups_chain_load_balancer_web_and_data_stores(name):
+    stage = STAGE_FILE.stage(name)
+    template = stage_template(STAGE_FILE, name)
+    lb, web, worker = "LoadBalancerSecurityGroup", "WebSecurityGroup", "WorkerSecurityGroup"
+    expected = {(lb, "0.0.0.0/0", 80, 80), (lb, "0.0.0.0/0", 443, 443), (web, lb, 80, 80)}
+    if stage.database:
+        expected |= {("DatabaseSecurityGroup", web, 3306, 3306), ("DatabaseSecurityGroup", worker, 3306, 3306)}
+    if stage.redis:
+        expected |= {("RedisSecurityGroup", web, 6379, 6379), ("RedisSecurityGroup", worker, 6379, 6379)}
+    assert ingress_rules(template) == expected  # so: nothing reaches the workers, nothing else is open
+    for group, target, low, high in egress_rules(template):
+        if target == "0.0.0.0/0":
+            assert group in (web, worker) and (low, high) == (443, 443), (group, low, high)
+        elif target == "255.255.255.255/32":
+            assert group in ("DatabaseSecurityGroup", "RedisSecurityGroup")  # the match-nothing rule
+        else:
+            assert (target, group, low, high) in expected, (group, target, low, high)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_data_survives_its_resource(name):
+    template = stage_template(STAGE_FILE, name)
+    policies = {"AWS::S3::Bucket": "Retain", "AWS::SecretsManager::Secret": "Retain",
+                "AWS::ElastiCache::ReplicationGroup": "Snapshot"}
+    for kind, policy in policies.items():
+        for resource in resources(template, kind).values():
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == policy
+    for db in resources(template, "AWS::RDS::DBInstance").values():
+        # RDS takes no final snapshot of a read replica, which holds no data of its own.
+        policy = "Delete" if "SourceDBInstanceIdentifier" in props(db) else "Snapshot"
+        assert db["DeletionPolicy"] == db["UpdateReplacePolicy"] == policy
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_settings_reach_the_template(name):
+    stage = STAGE_FILE.stage(name)
+    template = stage_template(STAGE_FILE, name)
+    databases = resources(template, "AWS::RDS::DBInstance")
+    writers = [p for p in map(props, databases.values()) if "SourceDBInstanceIdentifier" not in p]
+    if stage.database:
+        writer, = writers
+        spec = stage.database
+        assert (writer["Engine"], writer["EngineVersion"], writer["DBInstanceClass"]) == (
+            spec.engine, spec.engine_version, spec.instance_class)
+        assert (writer["MultiAZ"], writer["DeletionProtection"], writer["BackupRetentionPeriod"]) == (
+            spec.multi_az, spec.deletion_protection, spec.backup_retention_days)
+        assert writer["ManageMasterUserPassword"] is True
+        assert len(databases) == 1 + spec.read_replicas
+    else:
+        assert not databases
+    groups = resources(template, "AWS::ElastiCache::ReplicationGroup")
+    if stage.redis:
+        redis, = map(props, groups.values())
+        assert redis["NumCacheClusters"] == 1 + stage.redis.replicas
+        assert redis["AutomaticFailoverEnabled"] is redis["MultiAZEnabled"] is (stage.redis.replicas > 0)
+    else:
+        assert not groups
+    subscription, = resources(template, "AWS::SNS::Subscription").values()
+    assert props(subscription)["Endpoint"] == stage.alarm_email
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_queue_has_a_dead_letter_queue(name):
+    template = stage_template(STAGE_FILE, name)
+    redrive = props(template["Resources"]["WorkerQueue"])["RedrivePolicy"]
+    assert logical_id(redrive["deadLetterTargetArn"]) == "WorkerDeadLetterQueue"
+    assert 1 <= redrive["maxReceiveCount"] <= 100  # sqsd's MaxRetries range
+
+
+def test_load_balancer_alarms_wait_for_the_load_balancer():
+    template = stage_template(STAGE_FILE, "production")
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    on_lb = {name for name, alarm in alarms.items() if "LoadBalancer" in json.dumps(props(alarm))}
+    assert on_lb and all(alarms[name].get("Condition") == "HasLoadBalancer" for name in on_lb)
+    assert template["Parameters"]["LoadBalancerFullName"]["Default"] == ""
+    watched = {props(a).get("MetricName") for a in alarms.values()} | {
+        q["MetricStat"]["Metric"]["MetricName"] for a in alarms.values() for q in props(a).get("Metrics", [])
+        if "MetricStat" in q}
+    assert {"HTTPCode_Target_5XX_Count", "TargetResponseTime", "ApproximateAgeOfOldestMessage",
+            "ApproximateNumberOfMessagesVisible", "CPUUtilization", "FreeStorageSpace", "ReplicaLag",
+            "DatabaseMemoryUsagePercentage"} <= watched
+
+
+def test_stack_names_are_distinct_per_group_and_stage():
+    names = {network_stack_name(STAGE_FILE.application, g) for g in GROUPS}
+    names |= {stage_stack_name(STAGE_FILE.application, s) for s in STAGES}
+    assert len(names) == len(GROUPS) + len(STAGES)
+
+
+def test_unknown_isolation_group_is_one_line():
+    with pytest.raises(StageFileError) as caught:
+        network_template(STAGE_FILE, "nowhere")
+    assert str(caught.value).endswith(
+        f"eb_tools.yaml: isolation: 'nowhere': no stage has this isolation group (defined: {', '.join(GROUPS)})")
