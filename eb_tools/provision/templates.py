@@ -1,10 +1,14 @@
 """CloudFormation templates of a stage file: one network stack per isolation group, one stack per stage.
 
-The network stack's outputs (VpcId, PublicSubnetIds, PrivateSubnetIds) are the
-stage stack's parameters, passed through unchanged; the stage stack's outputs
-are what the two Elastic Beanstalk environments are configured from. Templates
-are built with troposphere, which refuses unknown properties and wrong value
-types while the template is built, and returned as plain JSON-able dicts.
+The stage stack's parameters: the network stack's outputs (VpcId, PublicSubnetIds,
+PrivateSubnetIds) passed through unchanged; WebOrigin, the one origin the uploads
+bucket's CORS allows (defaults to https://<domain> when the stage has a domain,
+else the caller passes the web environment's CNAME origin); LoadBalancerFullName,
+empty until the web environment's ALB exists (see alarms.py). The stage stack's
+outputs are what the two Elastic Beanstalk environments are configured from,
+network ids included. Templates are built with troposphere, which refuses unknown
+properties and wrong value types while the template is built, and are returned
+as plain JSON-able dicts.
 """
 from __future__ import annotations
 
