@@ -1,0 +1,48 @@
+"""The local cloud's CloudFormation resource types: created for real, or refused loudly.
+
+moto's CloudFormation looks resource types up in parsing.get_model_map(), built
+from its CloudFormationModel subclasses; a type it lacks is skipped with a log
+line and a property its model does not read is dropped, while the stack reaches
+CREATE_COMPLETE. register() puts this package's handlers (one module per AWS
+service family) in front of moto's models for the types the stage templates use,
+and resolves `{{resolve:secretsmanager:...}}` dynamic references.
+"""
+from __future__ import annotations
+
+from moto.cloudformation import parsing
+
+from eb_tools.local.cfn_resources.base import Handler
+from eb_tools.local.cfn_resources.cloudfront import HANDLERS as CLOUDFRONT
+from eb_tools.local.cfn_resources.cloudwatch import HANDLERS as CLOUDWATCH
+from eb_tools.local.cfn_resources.dynamic_references import resolving
+from eb_tools.local.cfn_resources.ec2_network import HANDLERS as EC2_NETWORK
+from eb_tools.local.cfn_resources.ec2_security import HANDLERS as EC2_SECURITY
+from eb_tools.local.cfn_resources.elasticache import HANDLERS as ELASTICACHE
+from eb_tools.local.cfn_resources.iam import HANDLERS as IAM
+from eb_tools.local.cfn_resources.rds import HANDLERS as RDS
+from eb_tools.local.cfn_resources.s3 import HANDLERS as S3
+from eb_tools.local.cfn_resources.secretsmanager import HANDLERS as SECRETSMANAGER
+from eb_tools.local.cfn_resources.sns import HANDLERS as SNS
+from eb_tools.local.cfn_resources.sqs import HANDLERS as SQS
+
+__all__ = ["register", "HANDLERS"]
+
+HANDLERS: tuple[type[Handler], ...] = (
+    *S3, *CLOUDFRONT, *SECRETSMANAGER, *ELASTICACHE, *RDS, *SNS, *CLOUDWATCH, *SQS, *IAM, *EC2_NETWORK, *EC2_SECURITY)
+
+
+def register() -> None:
+    """Make moto's CloudFormation use the handlers and resolve dynamic references (idempotent)."""
+    if getattr(parsing, "_eb_tools_registered", False):
+        return
+    handlers = {handler.type_name: handler for handler in HANDLERS}
+    moto_list, moto_map, moto_names = parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map
+    # parsing calls these by their module-level names. Its declared types (lru_cache wrappers of
+    # CloudFormationModel classes) are narrower than what it needs: a Handler offers the class
+    # methods parsing calls (type, name property, attributes, create/update), hence the ignores.
+    parsing.get_model_list = lambda: [*handlers.values(), *moto_list()]  # type: ignore[assignment]
+    parsing.get_model_map = lambda: {**moto_map(), **handlers}  # type: ignore[assignment]
+    names = {type_name: handler.name_property for type_name, handler in handlers.items()}
+    parsing.get_name_type_map = lambda: {**moto_names(), **names}  # type: ignore[assignment]
+    parsing.clean_json = resolving(parsing.clean_json)  # type: ignore[assignment]  # same call signature
+    parsing._eb_tools_registered = True  # type: ignore[attr-defined]  # the idempotence mark
