@@ -16,6 +16,7 @@ from typing import Any
 
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import generate_changeset_id, generate_stack_id, validate_create_change_set
 from moto.core.responses import ActionResult, EmptyResult
@@ -116,20 +117,14 @@ def _parameters(given: list[dict[str, Any]], previous: dict[str, str]) -> dict[s
 def _review_stack(backend: CloudFormationBackend, name: str, parameters: dict[str, Any], tags: dict[str, str],
                   notification_arns: list[str], role_arn: str | None) -> Stack:
     """The stack a CREATE change set brings into being: REVIEW_IN_PROGRESS, no template yet."""
-    return Stack(stack_id=  # type: ignore[abstract]  # moto's own Stack, made as moto makes it
-            generate_stack_id(name, backend.region_name, backend.account_id), name=name, template={},
-                 parameters=parameters, account_id=backend.account_id, region_name=backend.region_name,
-                 notification_arns=notification_arns, tags=tags, role_arn=role_arn)
+    stack_id = generate_stack_id(name, backend.region_name, backend.account_id)
+    return Stack(  # type: ignore[abstract]  # moto's own Stack, made as moto's create_change_set makes it
+        stack_id=stack_id, name=name, template={}, parameters=parameters, account_id=backend.account_id,
+        region_name=backend.region_name, notification_arns=notification_arns, tags=tags, role_arn=role_arn)
 
 
-def create_change_set(self: CloudFormationResponse) -> ActionResult:
-    """CreateChangeSet, checked and described as AWS does."""
-    backend = self.cloudformation_backend
-    stack_name, name = self._get_param("StackName"), self._get_param("ChangeSetName")
-    kind = self._get_param("ChangeSetType", "CREATE")
-    validate_create_change_set(name)
-    self.validate_template_and_stack_body()
-    stack = _stack(backend, stack_name)
+def _check_state(stack: Stack | None, kind: str, stack_name: str, change_set_name: str) -> None:
+    """AWS's refusals of a change set for the stack as it stands."""
     if kind == "UPDATE":
         if stack is None:
             raise ValidationError(message=f"Stack [{stack_name}] does not exist")
@@ -137,43 +132,59 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
             raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
     elif kind == "CREATE":
         if stack is not None and stack.status != "REVIEW_IN_PROGRESS":
-            raise ValidationError(
-                message=f"Stack [{stack_name}] already exists and cannot be created again with the changeSet [{name}].")
+            raise ValidationError(message=f"Stack [{stack_name}] already exists and cannot be created again "
+                                          f"with the changeSet [{change_set_name}].")
     else:
         raise ValidationError(message=f"The local cloud does not emulate change sets of type {kind}.")
+
+
+def _describe(change_set: ChangeSet, stack: Stack, planned: ResourceMap) -> None:
+    """Give the change set AWS's Changes, and fail it as AWS does when nothing would change."""
+    current = stack.resource_map
+    before, after = parameter_values(current.resolved_parameters), parameter_values(planned.resolved_parameters)
+    change_set.changes = resource_changes(  # type: ignore[assignment]  # AWS's shape instead of moto's Change
+        Side(active_resources(current), before,
+             {key: physical_id(value) for key, value in current._parsed_resources.items()}),
+        Side(active_resources(planned), after), stack.region_name)
+    # The stack's template parsed afresh: moto's parsing writes into the one it holds.
+    unchanged = change_set.change_set_type == "UPDATE" and before == after \
+        and change_set.template_dict == Stack.parse_template(str(stack.template))
+    change_set.status, change_set.execution_status = ("FAILED", "UNAVAILABLE") if unchanged \
+        else ("CREATE_COMPLETE", "AVAILABLE")
+    change_set.status_reason = NO_CHANGES if unchanged else None
+
+
+def create_change_set(self: CloudFormationResponse) -> ActionResult:
+    """CreateChangeSet, checked and described as AWS does."""
+    backend = self.cloudformation_backend
+    stack_name, name = self._get_param("StackName"), self._get_param("ChangeSetName")
+    kind, capabilities = self._get_param("ChangeSetType", "CREATE"), self._get_param("Capabilities", [])
+    validate_create_change_set(name)
+    self.validate_template_and_stack_body()
+    stack = _stack(backend, stack_name)
+    _check_state(stack, kind, stack_name, name)
     body = self._get_param("TemplateBody")
     if self._get_param("TemplateURL"):
         body = self._get_stack_from_s3_url(self._get_param("TemplateURL"))
     elif self._get_bool_param("UsePreviousTemplate", False) and stack is not None:
         body = stack.template
     parameters = _parameters(self._get_param("Parameters", []), stack.parameters if stack is not None else {})
-    template = Stack.parse_template(body)
-    _check_template(template, parameters, self._get_param("Capabilities", []), backend.region_name)
+    _check_template(Stack.parse_template(body), parameters, capabilities, backend.region_name)
 
     tags = {item["Key"]: item["Value"] for item in self._get_param("Tags", [])}
     notification_arns, role_arn = self._get_param("NotificationARNs", []), self._get_param("RoleARN")
     new_stack = stack is None
     if stack is None:
         stack = _review_stack(backend, stack_name, parameters, tags, notification_arns, role_arn)
-    planned = execution.resource_map(stack, template, parameters)
-    dependency_order(active_resources(planned))  # refuses a cycle now, as AWS does
     change_set = ChangeSet(change_set_type=kind, change_set_id=generate_changeset_id(name, backend.region_name,
                                                                                       backend.account_id),
                            change_set_name=name, stack=stack, template=body, parameters=parameters,
                            description=self._get_param("Description"), notification_arns=notification_arns,
                            tags=tags, role_arn=role_arn)
-    current = stack.resource_map
-    before, after = parameter_values(current.resolved_parameters), parameter_values(planned.resolved_parameters)
-    change_set.changes = resource_changes(  # type: ignore[assignment]  # AWS's shape instead of moto's Change
-        Side(active_resources(current), before,
-             {key: physical_id(value) for key, value in current._parsed_resources.items()}),
-        Side(active_resources(planned), after), backend.region_name)
-    change_set.capabilities = self._get_param("Capabilities", [])  # type: ignore[attr-defined]  # not in moto
-    # The stack's template parsed afresh: moto's parsing writes into the one it holds.
-    unchanged = kind == "UPDATE" and template == Stack.parse_template(str(stack.template)) and before == after
-    change_set.status, change_set.execution_status = ("FAILED", "UNAVAILABLE") if unchanged \
-        else ("CREATE_COMPLETE", "AVAILABLE")
-    change_set.status_reason = NO_CHANGES if unchanged else None
+    planned = execution.resource_map(stack, change_set.template_dict, parameters)
+    dependency_order(active_resources(planned))  # refuses a cycle now, as AWS does
+    _describe(change_set, stack, planned)
+    change_set.capabilities = capabilities  # type: ignore[attr-defined]  # DescribeChangeSet's; moto has none
     if new_stack:
         backend.stacks[stack.stack_id] = stack
         stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")

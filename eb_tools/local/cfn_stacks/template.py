@@ -8,6 +8,7 @@ its own name, and the dependants of a failed one are never started.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from typing import Any
 
 from moto.cloudformation.exceptions import ValidationError
@@ -53,7 +54,7 @@ def references(value: Any) -> list[tuple[str, str]]:
     return found
 
 
-def depends_on(resource: dict[str, Any], names: set[str] | dict[str, Any]) -> list[str]:
+def depends_on(resource: dict[str, Any], names: Container[str]) -> list[str]:
     """The resources among `names` that `resource` needs first: its DependsOn and what it refers to."""
     declared = resource.get("DependsOn") or []
     wanted = [declared] if isinstance(declared, str) else list(declared)
