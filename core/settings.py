@@ -33,6 +33,7 @@ class Settings:
     db_reader_host: str | None = None
     db_secret_arn: str | None = None
     redis_url: str | None = None
+    redis_auth_token: str | None = field(default=None, repr=False)  # ElastiCache AUTH, from Secrets Manager
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
     uploads_bucket: str = "local-uploads"
@@ -71,6 +72,7 @@ class Settings:
             db_reader_host=get.optional("DB_READER_HOST"),
             db_secret_arn=get.optional("DB_SECRET_ARN"),
             redis_url=get.url("REDIS_URL", ("redis", "rediss")),
+            redis_auth_token=get.optional("REDIS_AUTH_TOKEN"),
             aws_region=get.text("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             aws_endpoint_url=get.url("AWS_ENDPOINT_URL", ("http", "https")),
             uploads_bucket=get.text("UPLOADS_BUCKET", "local-uploads"),

@@ -1,9 +1,11 @@
 """Sessions in a shared Redis: any instance serves any user; ids rotate on login and logout."""
 from __future__ import annotations
 
+import pytest
 import redis
 
 from tests.helpers import csrf_token, session_id, sign_up
+from tests.servers import RedisServer
 
 
 def test_session_from_one_instance_is_valid_on_another(make_app):
@@ -82,3 +84,19 @@ def test_duplicate_sign_up_is_a_form_error(make_app):
     assert again.status_code == 400
     assert "already exists" in again.get_data(as_text=True)
 
+
+
+def test_sessions_in_a_redis_that_requires_auth(make_app, tmp_path):
+    """ElastiCache with AUTH: the token comes apart from the URL (REDIS_AUTH_TOKEN), as the platform loads it."""
+    protected = RedisServer(tmp_path / "redis", password="s3cret-token").start()
+    try:
+        app = make_app(REDIS_URL=protected.url, REDIS_AUTH_TOKEN="s3cret-token")
+        client = app.test_client()
+        sign_up(client)
+        assert client.get("/uploads").status_code == 200  # the session was stored and read back
+        keys = redis.Redis.from_url(protected.url, password="s3cret-token").keys("session:*")
+        assert keys
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis.from_url(protected.url).keys("*")
+    finally:
+        protected.stop()

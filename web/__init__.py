@@ -1,14 +1,13 @@
 """The Flask web app (APP_ROLE=web): accounts, sessions in Redis, direct-to-S3 uploads."""
 from __future__ import annotations
 
-import redis
 from cachelib.file import FileSystemCache
 from flask import Flask
 from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import db
+from core import db, redis_client
 from core.secrets import app_secret_key
 from core.settings import Settings
 from web import auth, errors, health, uploads
@@ -46,9 +45,7 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
 def _session_store(settings: Settings) -> dict[str, object]:
     """Redis (ElastiCache) when REDIS_URL is set, else a file store for a local run."""
     if settings.redis_url:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
-        )
+        client = redis_client.connect(settings, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
         return {"SESSION_TYPE": "redis", "SESSION_REDIS": client}
     store = FileSystemCache(str(settings.data_dir / "sessions"), threshold=10_000, mode=0o600)
     return {"SESSION_TYPE": "cachelib", "SESSION_CACHELIB": store}

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import redis
 from sqlalchemy import delete, func, select
 
-from core import storage
+from core import redis_client, storage
 from core.models import TaskLedger, Upload, User, utcnow
 from core.queue import Envelope, enqueue
 from core.uploads import completion_tasks
@@ -23,7 +22,7 @@ def expire_sessions(ctx: TaskContext) -> dict[str, int]:
     """Give any session key without a TTL one, so no session outlives SESSION_LIFETIME."""
     if not ctx.settings.redis_url:
         return {"scanned": 0, "fixed": 0}
-    store = redis.Redis.from_url(ctx.settings.redis_url, socket_timeout=5)
+    store = redis_client.connect(ctx.settings, socket_timeout=5)
     scanned = fixed = 0
     for key in store.scan_iter(match=f"{SESSION_PREFIX}*", count=1000):
         scanned += 1
