@@ -294,7 +294,7 @@ def test_replication_group_is_read_back_with_its_members(cfn, aws):
             "MultiAZEnabled": True, "TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True,
             "AuthToken": {"Fn::Sub": "{{resolve:secretsmanager:${Auth}:SecretString}}"},
             "CacheSubnetGroupName": ref("Subnets"), "SecurityGroupIds": [getatt("DataGroup", "GroupId")],
-            "Port": 6380, "SnapshotRetentionLimit": 7}))},
+            "Port": 6380, "SnapshotRetentionLimit": 7, "AutoMinorVersionUpgrade": True}))},
         "Outputs": {"Id": {"Value": ref("Redis")}, "Primary": {"Value": getatt("Redis", "PrimaryEndPoint.Address")},
                     "Port": {"Value": getatt("Redis", "PrimaryEndPoint.Port")},
                     "Reader": {"Value": getatt("Redis", "ReaderEndPoint.Address")},
@@ -306,6 +306,7 @@ def test_replication_group_is_read_back_with_its_members(cfn, aws):
         "enabled", "enabled", "cache.t4g.small")
     assert group["TransitEncryptionEnabled"] and group["AtRestEncryptionEnabled"] and group["AuthTokenEnabled"]
     assert group["SnapshotRetentionLimit"] == 7 and len(group["MemberClusters"]) == 2
+    assert group["AutoMinorVersionUpgrade"] is True
     [node_group] = group["NodeGroups"]
     assert node_group["PrimaryEndpoint"] == {"Address": out["Primary"], "Port": 6380} and out["Port"] == "6380"
     assert node_group["ReaderEndpoint"] == {"Address": out["Reader"], "Port": 6380}
@@ -336,12 +337,16 @@ def test_database_instances_are_read_back(cfn, aws):
     template = {"Resources": {**network(), **resources(
         Subnets=("AWS::RDS::DBSubnetGroup", {"DBSubnetGroupDescription": "db", "SubnetIds": [ref("SubnetA"),
                                                                                              ref("SubnetB")]}),
+        Monitoring=("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]}),
         Maria=("AWS::RDS::DBInstance", {
             "Engine": "mariadb", "EngineVersion": "11.4.5", "DBInstanceClass": "db.t4g.micro",
             "AllocatedStorage": "20", "MaxAllocatedStorage": 100, "StorageEncrypted": True, "MasterUsername": "app",
             "ManageMasterUserPassword": True, "DBSubnetGroupName": ref("Subnets"),
             "VPCSecurityGroups": [getatt("DataGroup", "GroupId")], "BackupRetentionPeriod": 7, "MultiAZ": True,
-            "DeletionProtection": True, "PubliclyAccessible": False}),
+            "DeletionProtection": True, "PubliclyAccessible": False, "MonitoringInterval": 60,
+            "MonitoringRoleArn": getatt("Monitoring", "Arn"), "EnableCloudwatchLogsExports": ["error", "slowquery"]}),
         Writer=("AWS::RDS::DBInstance", {
             "Engine": "mysql", "EngineVersion": "8.0.40", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": 20,
             "MasterUsername": "app", "MasterUserPassword": "a-long-password", "DBSubnetGroupName": ref("Subnets"),
@@ -352,7 +357,7 @@ def test_database_instances_are_read_back(cfn, aws):
                     "Port": {"Value": getatt("Maria", "Endpoint.Port")},
                     "Secret": {"Value": getatt("Maria", "MasterUserSecret.SecretArn")},
                     "Writer": {"Value": ref("Writer")}, "Reader": {"Value": ref("Reader")},
-                    "Group": {"Value": ref("DataGroup")}}}
+                    "Group": {"Value": ref("DataGroup")}, "Monitoring": {"Value": getatt("Monitoring", "Arn")}}}
     out = deploy(cfn, template)
     rds, secrets = aws("rds"), aws("secretsmanager")
     [maria] = rds.describe_db_instances(DBInstanceIdentifier=out["Maria"])["DBInstances"]
@@ -361,6 +366,8 @@ def test_database_instances_are_read_back(cfn, aws):
     assert [g["VpcSecurityGroupId"] for g in maria["VpcSecurityGroups"]] == [out["Group"]]
     assert (maria["StorageEncrypted"], maria["MaxAllocatedStorage"], maria["BackupRetentionPeriod"]) == (True, 100, 7)
     assert (maria["MultiAZ"], maria["DeletionProtection"], maria["PubliclyAccessible"]) == (True, True, False)
+    assert (maria["MonitoringInterval"], maria["MonitoringRoleArn"]) == (60, out["Monitoring"])
+    assert maria["EnabledCloudwatchLogsExports"] == ["error", "slowquery"]
     assert maria["MasterUserSecret"]["SecretArn"] == out["Secret"]
     credentials = json.loads(secrets.get_secret_value(SecretId=out["Secret"])["SecretString"])
     assert credentials["username"] == "app" and len(credentials["password"]) >= 16

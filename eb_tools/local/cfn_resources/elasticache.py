@@ -81,7 +81,7 @@ class ReplicationGroup(Handler):
         "NumCacheClusters", "ReplicasPerNodeGroup", "AutomaticFailoverEnabled", "MultiAZEnabled",
         "TransitEncryptionEnabled", "AtRestEncryptionEnabled", "AuthToken", "KmsKeyId", "CacheSubnetGroupName",
         "SecurityGroupIds", "Port", "SnapshotRetentionLimit", "SnapshotWindow", "PreferredMaintenanceWindow",
-        "Tags"})
+        "AutoMinorVersionUpgrade", "Tags"})
     attributes = frozenset({"PrimaryEndPoint.Address", "PrimaryEndPoint.Port", "ReaderEndPoint.Address",
                             "ReaderEndPoint.Port"})
 
@@ -111,7 +111,8 @@ class ReplicationGroup(Handler):
             security_group_ids=properties.get("SecurityGroupIds"), tags=_tags(properties, GROUP),
             snapshot_arns=None, snapshot_name=None,
             preferred_maintenance_window=properties.get("PreferredMaintenanceWindow"), port=port,
-            notification_topic_arn=None, auto_minor_version_upgrade=True,
+            notification_topic_arn=None,
+            auto_minor_version_upgrade=flag(properties.get("AutoMinorVersionUpgrade", True)),
             snapshot_retention_limit=int(properties.get("SnapshotRetentionLimit", 0)),
             snapshot_window=properties.get("SnapshotWindow"), auth_token=properties.get("AuthToken"),
             transit_encryption_enabled=flag(properties.get("TransitEncryptionEnabled", False)),
@@ -140,7 +141,7 @@ class ReplicationGroup(Handler):
                 transit_encryption_enabled=group.transit_encryption_enabled, network_type=None,
                 ip_discovery=None, snapshot_name=None,
                 preferred_maintenance_window=group.preferred_maintenance_window, port=port,
-                notification_topic_arn=None, auto_minor_version_upgrade=True,
+                notification_topic_arn=None, auto_minor_version_upgrade=group.auto_minor_version_upgrade,
                 snapshot_retention_limit=group.snapshot_retention_limit, snapshot_window=group.snapshot_window,
                 auth_token=properties.get("AuthToken"), outpost_mode=None, preferred_outpost_arn=None,
                 preferred_availability_zones=None, cache_security_group_names=None,

@@ -5,16 +5,17 @@ IAM's document validation. The handlers create through moto's IAM backend as
 CreateRole, PutRolePolicy, AttachRolePolicy, CreatePolicy and
 CreateInstanceProfile do (a malformed document fails as in IAM), so GetRole,
 GetRolePolicy, ListAttachedRolePolicies, GetPolicyVersion and GetInstanceProfile
-read back what the template said. An AWS managed policy exists locally only if
-the local cloud seeded it (the Elastic Beanstalk ones): attaching another fails
-as attaching a missing policy does in IAM.
+read back what the template said. moto loads AWS managed policies only on
+request; one a template attaches is loaded from moto's copy of AWS's list when
+it is on it, so only a policy AWS does not have fails, as in IAM.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from moto.iam.models import iam_backends
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, iam_backends
 
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, items, tag_dict
 
@@ -25,6 +26,18 @@ def _backend(place: Place) -> Any:
 
 def _document(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _attach(backend: Any, arn: str, role_name: str, place: Place) -> None:
+    """AttachRolePolicy, with an AWS managed policy loaded first if AWS has it and moto has not loaded it."""
+    prefix = f"arn:{place.partition}:iam::aws:policy/"
+    if arn.startswith(prefix) and arn not in backend.managed_policies:
+        known = json.loads(aws_managed_policies_data).get(arn.rsplit("/", 1)[1])
+        if known is not None:
+            policy = AWSManagedPolicy.from_data(arn.rsplit("/", 1)[1], place.account_id, place.region, known)
+            if policy.arn == arn:
+                backend.managed_policies[arn] = policy
+    backend.attach_role_policy(arn, role_name)
 
 
 def _tags(properties: dict[str, Any], resource_type: str) -> list[dict[str, str]]:
@@ -53,7 +66,7 @@ class Role(Handler):
                 checked(policy, {"PolicyName", "PolicyDocument"}, cls.type_name, "Policies[]")
                 backend.put_role_policy(name, policy["PolicyName"], _document(policy["PolicyDocument"]))
             for arn in items(properties.get("ManagedPolicyArns", []), cls.type_name, "ManagedPolicyArns"):
-                backend.attach_role_policy(arn, name)
+                _attach(backend, arn, name, place)
         except Exception:
             cls.delete(resource)  # as CloudFormation, leave no half-made role behind
             raise

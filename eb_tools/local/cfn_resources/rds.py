@@ -58,6 +58,9 @@ ARGUMENTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "DBParameterGroupName": ("db_parameter_group_name", _text),
     "CopyTagsToSnapshot": ("copy_tags_to_snapshot", flag),
     "AutoMinorVersionUpgrade": ("auto_minor_version_upgrade", flag),
+    "EnableCloudwatchLogsExports": ("enable_cloudwatch_logs_exports", list),
+    "MonitoringInterval": ("monitoring_interval", int),
+    "MonitoringRoleArn": ("monitoring_role_arn", _text),
 }
 
 
@@ -116,7 +119,8 @@ class DBInstance(Handler):
         "MasterUserPassword", "ManageMasterUserPassword", "MasterUserSecret", "DBName", "DBSubnetGroupName",
         "VPCSecurityGroups", "MultiAZ", "BackupRetentionPeriod", "PreferredBackupWindow",
         "PreferredMaintenanceWindow", "DeletionProtection", "PubliclyAccessible", "SourceDBInstanceIdentifier",
-        "Port", "DBParameterGroupName", "CopyTagsToSnapshot", "AutoMinorVersionUpgrade", "Tags"})
+        "Port", "DBParameterGroupName", "CopyTagsToSnapshot", "AutoMinorVersionUpgrade", "EnableCloudwatchLogsExports",
+        "MonitoringInterval", "MonitoringRoleArn", "Tags"})
     attributes = frozenset({"Endpoint.Address", "Endpoint.Port", "MasterUserSecret.SecretArn", "DBInstanceArn",
                             "DbiResourceId"})
 
