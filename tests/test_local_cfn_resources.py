@@ -180,15 +180,21 @@ def test_bucket_configuration_updates_in_place(cfn, aws):
     assert aws("s3").get_bucket_cors(Bucket=name)["CORSRules"][0]["AllowedOrigins"] == ["https://new.example"]
 
 
-@pytest.mark.parametrize("properties, named", [
-    ({"WebsiteConfiguration": {"IndexDocument": "index.html"}}, "WebsiteConfiguration"),
+@pytest.mark.parametrize("properties, error", [
+    ({"WebsiteConfiguration": {"IndexDocument": "index.html"}},
+     "Encountered unsupported property WebsiteConfiguration"),
     ({"LifecycleConfiguration": {"Rules": [{"Status": "Enabled", "TagFilters": [{"Key": "a", "Value": "b"}]}]}},
-     "LifecycleConfiguration.Rules[].TagFilters"),
+     "Encountered unsupported property LifecycleConfiguration.Rules[].TagFilters"),
+    ({"LifecycleConfiguration": {"Rules": [{"Status": "Enabled", "ExpirationInDays": 30,
+                                            "ExpiredObjectDeleteMarker": True}]}},
+     "takes ExpirationInDays or ExpiredObjectDeleteMarker, not both"),
+    ({"CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["GET"]}]}},
+     "Property CorsConfiguration.CorsRules[].AllowedOrigins cannot be empty"),
 ])
-def test_bucket_property_not_applied_fails_the_resource(cfn, aws, properties, named):
+def test_bucket_property_not_applied_fails_the_resource(cfn, aws, properties, error):
     name = unique("refused")
     reason = refusal(cfn, {"Resources": resources(Bucket=("AWS::S3::Bucket", {"BucketName": name, **properties}))})
-    assert f"Encountered unsupported property {named}" in reason
+    assert error in reason
     with pytest.raises(ClientError, match="Not Found|NoSuchBucket|404"):
         aws("s3").head_bucket(Bucket=name)  # nothing half-configured is left behind
 

@@ -29,14 +29,19 @@ def refuse(resource_type: str, what: str) -> NoReturn:
     raise Refused(f"{resource_type}: {what}. The local cloud refuses the resource rather than ignore it.")
 
 
-def checked(value: Any, supported: Collection[str], resource_type: str, path: str) -> dict[str, Any]:
-    """`value` as a mapping whose keys are all in `supported`; any other key refuses the resource."""
+def checked(value: Any, supported: Collection[str], resource_type: str, path: str,
+            required: Collection[str] = ()) -> dict[str, Any]:
+    """`value` as a mapping whose keys are all in `supported` or `required`, and that has every `required`
+    one; anything else refuses the resource (as CloudFormation's validation does for missing ones)."""
     if not isinstance(value, dict):
         refuse(resource_type, f"{path} must be an object, not {value!r}")
-    unknown = sorted(set(value) - set(supported))
+    unknown = sorted(set(value) - set(supported) - set(required))
     if unknown:
         names = ", ".join(f"{path}.{key}" if path else key for key in unknown)
         refuse(resource_type, f"Encountered unsupported property {names}")
+    for key in required:
+        if value.get(key) in (None, ""):
+            refuse(resource_type, f"Property {path}.{key} cannot be empty")
     return value
 
 
@@ -56,7 +61,7 @@ def tag_dict(tags: Any, resource_type: str) -> dict[str, str]:
     """CloudFormation's Tags list ([{Key, Value}]) as a dict."""
     result = {}
     for tag in items(tags, resource_type, "Tags"):
-        checked(tag, {"Key", "Value"}, resource_type, "Tags[]")
+        checked(tag, {"Value"}, resource_type, "Tags[]", required={"Key"})
         result[str(tag["Key"])] = str(tag.get("Value", ""))
     return result
 

@@ -56,8 +56,8 @@ class OriginAccessControl(Handler):
 
 
 def _origin(origin: Any, backend: Any) -> dict[str, Any]:
-    checked(origin, {"Id", "DomainName", "OriginPath", "S3OriginConfig", "OriginAccessControlId"}, DISTRIBUTION,
-            "DistributionConfig.Origins[]")
+    checked(origin, {"OriginPath", "S3OriginConfig", "OriginAccessControlId"}, DISTRIBUTION,
+            "DistributionConfig.Origins[]", required={"Id", "DomainName"})
     api: dict[str, Any] = {"Id": origin["Id"], "DomainName": origin["DomainName"],
                            "OriginPath": origin.get("OriginPath", "")}
     if "S3OriginConfig" in origin:
@@ -70,7 +70,7 @@ def _origin(origin: Any, backend: Any) -> dict[str, Any]:
 
 
 def _behavior(behavior: Any, path: str, extra: frozenset[str] = frozenset()) -> dict[str, Any]:
-    checked(behavior, BEHAVIOR | extra, DISTRIBUTION, path)
+    checked(behavior, BEHAVIOR, DISTRIBUTION, path, required={"TargetOriginId", "ViewerProtocolPolicy", *extra})
     if not behavior.get("CachePolicyId"):
         refuse(DISTRIBUTION, f"{path}.CachePolicyId is required: the local cloud does not apply the legacy "
                              "ForwardedValues settings")
@@ -131,7 +131,7 @@ def distribution_config(config: Any, place: Place) -> dict[str, Any]:
             config.get("ViewerCertificate", {"CloudFrontDefaultCertificate": True}), place),
     }
     if "Logging" in config:
-        logging = checked(config["Logging"], {"Bucket", "IncludeCookies", "Prefix"}, DISTRIBUTION, "Logging")
+        logging = checked(config["Logging"], {"IncludeCookies", "Prefix"}, DISTRIBUTION, "Logging", required={"Bucket"})
         api["Logging"] = {"Enabled": True, "Bucket": logging["Bucket"], "Prefix": logging.get("Prefix", ""),
                           "IncludeCookies": flag(logging.get("IncludeCookies", False))}
     return api

@@ -17,17 +17,18 @@ ALARM = "AWS::CloudWatch::Alarm"
 
 
 def _dimensions(value: Any, path: str) -> list[dict[str, str]]:
-    return [checked(d, {"Name", "Value"}, ALARM, f"{path}[]") for d in items(value, ALARM, path)]
+    return [checked(d, (), ALARM, f"{path}[]", required={"Name", "Value"}) for d in items(value, ALARM, path)]
 
 
 def _query(entry: Any) -> MetricDataQuery:
     """One entry of Metrics (a metric or an expression) as moto's PutMetricAlarm keeps it."""
-    checked(entry, {"Id", "Expression", "Label", "MetricStat", "Period", "ReturnData"}, ALARM, "Metrics[]")
+    checked(entry, {"Expression", "Label", "MetricStat", "Period", "ReturnData"}, ALARM, "Metrics[]", required={"Id"})
     stat = None
     if "MetricStat" in entry:
-        stat_json = checked(entry["MetricStat"], {"Metric", "Period", "Stat", "Unit"}, ALARM, "Metrics[].MetricStat")
-        metric = checked(stat_json["Metric"], {"MetricName", "Namespace", "Dimensions"}, ALARM,
-                         "Metrics[].MetricStat.Metric")
+        stat_json = checked(entry["MetricStat"], {"Unit"}, ALARM, "Metrics[].MetricStat",
+                            required={"Metric", "Period", "Stat"})
+        metric = checked(stat_json["Metric"], {"Dimensions"}, ALARM, "Metrics[].MetricStat.Metric",
+                         required={"MetricName", "Namespace"})
         dimensions = [Dimension(d["Name"], d["Value"])
                       for d in _dimensions(metric.get("Dimensions", []), "MetricStat.Metric.Dimensions")]
         stat = MetricStat(metric=Metric(metric["MetricName"], metric["Namespace"], dimensions),

@@ -49,7 +49,8 @@ def _permission(rule: dict[str, Any], resource_type: str, egress: bool) -> dict[
 def _rules(value: Any, resource_type: str, egress: bool) -> list[dict[str, Any]]:
     supported = RULE | (EGRESS_PEERS if egress else INGRESS_PEERS)
     path = "SecurityGroupEgress" if egress else "SecurityGroupIngress"
-    return [_permission(checked(rule, supported, resource_type, f"{path}[]"), resource_type, egress)
+    return [_permission(checked(rule, supported, resource_type, f"{path}[]", required={"IpProtocol"}), resource_type,
+                        egress)
             for rule in items(value, resource_type, path)]
 
 

@@ -63,7 +63,7 @@ class Role(Handler):
         resource = Resource(cls, name, place, {"Arn": role.arn, "RoleId": role.id})
         try:
             for policy in items(properties.get("Policies", []), cls.type_name, "Policies"):
-                checked(policy, {"PolicyName", "PolicyDocument"}, cls.type_name, "Policies[]")
+                checked(policy, (), cls.type_name, "Policies[]", required={"PolicyName", "PolicyDocument"})
                 backend.put_role_policy(name, policy["PolicyName"], _document(policy["PolicyDocument"]))
             for arn in items(properties.get("ManagedPolicyArns", []), cls.type_name, "ManagedPolicyArns"):
                 _attach(backend, arn, name, place)

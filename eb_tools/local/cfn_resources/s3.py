@@ -30,14 +30,14 @@ def _backend(place: Place) -> Any:
 
 
 def _encryption(config: Any) -> dict[str, Any]:
-    rules = items(checked(config, {"ServerSideEncryptionConfiguration"}, BUCKET, "BucketEncryption")
+    rules = items(checked(config, (), BUCKET, "BucketEncryption", required={"ServerSideEncryptionConfiguration"})
                   ["ServerSideEncryptionConfiguration"], BUCKET, "BucketEncryption.ServerSideEncryptionConfiguration")
     if len(rules) != 1:
         refuse(BUCKET, "BucketEncryption needs exactly one ServerSideEncryptionConfiguration rule")
     rule = checked(rules[0], {"ServerSideEncryptionByDefault", "BucketKeyEnabled"}, BUCKET,
                    "BucketEncryption.ServerSideEncryptionConfiguration[]")
-    default = checked(rule.get("ServerSideEncryptionByDefault"), {"SSEAlgorithm", "KMSMasterKeyID"}, BUCKET,
-                      "ServerSideEncryptionByDefault")
+    default = checked(rule.get("ServerSideEncryptionByDefault"), {"KMSMasterKeyID"}, BUCKET,
+                      "ServerSideEncryptionByDefault", required={"SSEAlgorithm"})
     api_rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": default["SSEAlgorithm"]}}
     if default.get("KMSMasterKeyID"):
         api_rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] = default["KMSMasterKeyID"]
@@ -54,11 +54,14 @@ def _public_access_block(config: Any) -> dict[str, Any]:
 
 def _lifecycle_rule(rule: Any) -> dict[str, Any]:
     """One CloudFormation lifecycle Rule in the shape S3's PutBucketLifecycleConfiguration stores."""
-    checked(rule, {"Id", "Status", "Prefix", "ExpirationInDays", "ExpiredObjectDeleteMarker",
-                   "NoncurrentVersionExpiration", "NoncurrentVersionExpirationInDays", "Transitions",
-                   "NoncurrentVersionTransitions", "AbortIncompleteMultipartUpload"},
-            BUCKET, "LifecycleConfiguration.Rules[]")
-    api: dict[str, Any] = {"Status": rule.get("Status"), "Filter": {"Prefix": rule.get("Prefix", "")}}
+    checked(rule, {"Id", "Prefix", "ExpirationInDays", "ExpiredObjectDeleteMarker", "NoncurrentVersionExpiration",
+                   "NoncurrentVersionExpirationInDays", "Transitions", "NoncurrentVersionTransitions",
+                   "AbortIncompleteMultipartUpload"}, BUCKET, "LifecycleConfiguration.Rules[]", required={"Status"})
+    for pair in (("ExpirationInDays", "ExpiredObjectDeleteMarker"),
+                 ("NoncurrentVersionExpiration", "NoncurrentVersionExpirationInDays")):
+        if set(pair) <= set(rule):
+            refuse(BUCKET, f"a lifecycle rule takes {pair[0]} or {pair[1]}, not both")
+    api: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
     if rule.get("Id"):
         api["ID"] = rule["Id"]
     if "ExpirationInDays" in rule:
@@ -67,17 +70,18 @@ def _lifecycle_rule(rule: Any) -> dict[str, Any]:
         api["Expiration"] = {"ExpiredObjectDeleteMarker": str(flag(rule["ExpiredObjectDeleteMarker"])).lower()}
     noncurrent = rule.get("NoncurrentVersionExpiration")
     if noncurrent is not None:
-        days = checked(noncurrent, {"NoncurrentDays"}, BUCKET, "NoncurrentVersionExpiration")["NoncurrentDays"]
+        days = checked(noncurrent, (), BUCKET, "NoncurrentVersionExpiration", required={"NoncurrentDays"})[
+            "NoncurrentDays"]
         api["NoncurrentVersionExpiration"] = {"NoncurrentDays": str(days)}
     elif "NoncurrentVersionExpirationInDays" in rule:
         api["NoncurrentVersionExpiration"] = {"NoncurrentDays": str(rule["NoncurrentVersionExpirationInDays"])}
-    transitions = [checked(t, {"StorageClass", "TransitionInDays"}, BUCKET, "Transitions[]")
+    transitions = [checked(t, (), BUCKET, "Transitions[]", required={"StorageClass", "TransitionInDays"})
                    for t in items(rule.get("Transitions", []), BUCKET, "Transitions")]
     if transitions:
         api["Transition"] = [{"Days": str(t["TransitionInDays"]), "StorageClass": t["StorageClass"]}
                              for t in transitions]
-    old_transitions = [checked(t, {"StorageClass", "TransitionInDays", "NewerNoncurrentVersions"}, BUCKET,
-                               "NoncurrentVersionTransitions[]")
+    old_transitions = [checked(t, {"NewerNoncurrentVersions"}, BUCKET, "NoncurrentVersionTransitions[]",
+                               required={"StorageClass", "TransitionInDays"})
                        for t in items(rule.get("NoncurrentVersionTransitions", []), BUCKET,
                                       "NoncurrentVersionTransitions")]
     if old_transitions:
@@ -88,14 +92,15 @@ def _lifecycle_rule(rule: Any) -> dict[str, Any]:
             for t in old_transitions]
     abort = rule.get("AbortIncompleteMultipartUpload")
     if abort is not None:
-        days = checked(abort, {"DaysAfterInitiation"}, BUCKET, "AbortIncompleteMultipartUpload")["DaysAfterInitiation"]
+        days = checked(abort, (), BUCKET, "AbortIncompleteMultipartUpload", required={"DaysAfterInitiation"})[
+            "DaysAfterInitiation"]
         api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": str(days)}
     return api
 
 
 def _cors_rule(rule: Any) -> dict[str, Any]:
-    checked(rule, {"Id", "AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposedHeaders", "MaxAge"},
-            BUCKET, "CorsConfiguration.CorsRules[]")
+    checked(rule, {"Id", "AllowedHeaders", "ExposedHeaders", "MaxAge"}, BUCKET, "CorsConfiguration.CorsRules[]",
+            required={"AllowedMethods", "AllowedOrigins"})
     api: dict[str, Any] = {"AllowedMethod": list(rule["AllowedMethods"]), "AllowedOrigin": list(rule["AllowedOrigins"])}
     for cfn_name, api_name in (("AllowedHeaders", "AllowedHeader"), ("ExposedHeaders", "ExposeHeader")):
         if rule.get(cfn_name):
@@ -111,7 +116,7 @@ def _set_logging(backend: Any, bucket: Any, config: Any) -> None:
     """S3 checks that the target bucket exists in the bucket's region; it does not check the log
     delivery permissions (logs simply do not arrive without them), while moto's set_logging does,
     which would fail a template whose logs bucket policy happens to be created after the bucket."""
-    checked(config, {"DestinationBucketName", "LogFilePrefix"}, BUCKET, "LoggingConfiguration")
+    checked(config, {"LogFilePrefix"}, BUCKET, "LoggingConfiguration", required={"DestinationBucketName"})
     target = backend.buckets.get(config.get("DestinationBucketName"))
     if target is None:
         raise InvalidTargetBucketForLogging("The target bucket for logging does not exist.")
@@ -128,24 +133,28 @@ def _configure(backend: Any, name: str, properties: dict[str, Any]) -> None:
     if "PublicAccessBlockConfiguration" in properties:
         backend.put_public_access_block(name, _public_access_block(properties["PublicAccessBlockConfiguration"]))
     if "VersioningConfiguration" in properties:
-        status = checked(properties["VersioningConfiguration"], {"Status"}, BUCKET, "VersioningConfiguration")
+        status = checked(properties["VersioningConfiguration"], (), BUCKET, "VersioningConfiguration",
+                         required={"Status"})
         backend.put_bucket_versioning(name, status["Status"])
     if "LifecycleConfiguration" in properties:
-        config = checked(properties["LifecycleConfiguration"], {"Rules"}, BUCKET, "LifecycleConfiguration")
+        config = checked(properties["LifecycleConfiguration"], (), BUCKET, "LifecycleConfiguration",
+                         required={"Rules"})
         backend.put_bucket_lifecycle(name, [_lifecycle_rule(rule) for rule in
                                             items(config["Rules"], BUCKET, "LifecycleConfiguration.Rules")])
     if "CorsConfiguration" in properties:
-        config = checked(properties["CorsConfiguration"], {"CorsRules"}, BUCKET, "CorsConfiguration")
+        config = checked(properties["CorsConfiguration"], (), BUCKET, "CorsConfiguration", required={"CorsRules"})
         backend.put_bucket_cors(name, [_cors_rule(rule) for rule in
                                        items(config["CorsRules"], BUCKET, "CorsConfiguration.CorsRules")])
     if "LoggingConfiguration" in properties:
         _set_logging(backend, bucket, properties["LoggingConfiguration"])
     if "OwnershipControls" in properties:
-        rules = items(checked(properties["OwnershipControls"], {"Rules"}, BUCKET, "OwnershipControls")["Rules"],
+        rules = items(checked(properties["OwnershipControls"], (), BUCKET, "OwnershipControls", required={"Rules"})[
+                          "Rules"],
                       BUCKET, "OwnershipControls.Rules")
         if len(rules) != 1:
             refuse(BUCKET, "OwnershipControls needs exactly one rule")
-        ownership = checked(rules[0], {"ObjectOwnership"}, BUCKET, "OwnershipControls.Rules[]")["ObjectOwnership"]
+        ownership = checked(rules[0], (), BUCKET, "OwnershipControls.Rules[]", required={"ObjectOwnership"})[
+            "ObjectOwnership"]
         backend.put_bucket_ownership_controls(name, ownership)
     if "Tags" in properties:
         backend.put_bucket_tagging(name, tag_dict(properties["Tags"], BUCKET))

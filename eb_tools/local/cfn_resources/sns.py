@@ -39,7 +39,7 @@ class Topic(Handler):
         attributes = {key: str(properties[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in properties}
         topic = _backend(place).create_topic(name, attributes, tag_dict(properties.get("Tags", []), TOPIC))
         for entry in items(properties.get("Subscription", []), TOPIC, "Subscription"):
-            checked(entry, {"Endpoint", "Protocol"}, TOPIC, "Subscription[]")
+            checked(entry, (), TOPIC, "Subscription[]", required={"Endpoint", "Protocol"})
             subscribe(place, topic.arn, entry["Protocol"], entry["Endpoint"])
         return Resource(cls, topic.arn, place, {"TopicArn": topic.arn, "TopicName": topic.name})
 
