@@ -172,12 +172,24 @@ def test_bucket_configuration_updates_in_place(cfn, aws):
     stack, name = unique("cors"), unique("assets")
 
     def template(origin: str) -> dict[str, Any]:
-        return {"Resources": resources(Assets=("AWS::S3::Bucket", {"BucketName": name, "CorsConfiguration": {
-            "CorsRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": [origin]}]}}))}
+        statement = {"Sid": origin.split("//")[1].split(".")[0], "Effect": "Deny", "Principal": "*",
+                     "Action": "s3:*", "Resource": f"arn:aws:s3:::{name}/*",
+                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        return {"Resources": resources(
+            Assets=("AWS::S3::Bucket", {"BucketName": name, "CorsConfiguration": {
+                "CorsRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": [origin]}]}}),
+            TlsOnly=("AWS::S3::BucketPolicy", {"Bucket": ref("Assets"), "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [statement]}}))}
 
     deploy(cfn, template("https://old.example"), stack)
     deploy(cfn, template("https://new.example"), stack, kind="UPDATE")
-    assert aws("s3").get_bucket_cors(Bucket=name)["CORSRules"][0]["AllowedOrigins"] == ["https://new.example"]
+    s3 = aws("s3")
+    assert s3.get_bucket_cors(Bucket=name)["CORSRules"][0]["AllowedOrigins"] == ["https://new.example"]
+    assert json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"][0]["Sid"] == "new"
+    without_cors = template("https://new.example")
+    del without_cors["Resources"]["Assets"]["Properties"]["CorsConfiguration"]
+    assert "does not remove CorsConfiguration" in refusal(cfn, without_cors, stack, kind="UPDATE")
+    assert s3.get_bucket_cors(Bucket=name)["CORSRules"][0]["AllowedOrigins"] == ["https://new.example"]
 
 
 @pytest.mark.parametrize("properties, error", [

@@ -179,14 +179,20 @@ class Bucket(Handler):
             raise
         return Resource(cls, name, place, {
             "Arn": bucket.arn, "DomainName": bucket.domain_name,
-            "RegionalDomainName": bucket.regional_domain_name, "DualStackDomainName": bucket.dual_stack_domain_name})
+            "RegionalDomainName": bucket.regional_domain_name, "DualStackDomainName": bucket.dual_stack_domain_name},
+            properties=properties)
 
     @classmethod
     def update(cls, resource: Resource, name: str, properties: dict[str, Any]) -> Resource:
-        """In place when the name stays: each configuration is a Put of the whole setting."""
+        """In place when the name stays: each configuration is a Put of the whole setting. Taking a
+        configuration away would need its Delete, which the local cloud does not do: refused."""
         if properties.get("BucketName", resource.physical_resource_id) != resource.physical_resource_id:
             refuse(BUCKET, "changing BucketName replaces the bucket, which the local cloud does not do")
+        removed = sorted(set(resource.state["properties"]) - set(properties))
+        if removed:
+            refuse(BUCKET, f"the local cloud does not remove {', '.join(removed)} from a bucket in place")
         _configure(_backend(resource.place), resource.physical_resource_id, properties)
+        resource.state["properties"] = properties
         return resource
 
     @classmethod
