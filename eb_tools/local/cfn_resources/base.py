@@ -86,8 +86,8 @@ class Place:
 
 
 class Resource:
-    """A created resource as the stack holds it. Attributes may be callables, read when GetAtt asks,
-    for values that change after creation (a DNS name, a status)."""
+    """A created resource as the stack holds it. An attribute may be a callable, for a value looked up
+    only when GetAtt asks (a VPC's default security group); `state` is what delete and update need."""
 
     def __init__(self, handler: type[Handler], physical_id: str, place: Place,
                  attributes: Mapping[str, Any] | None = None, **state: Any) -> None:

@@ -43,6 +43,8 @@ def generated_string(options: Any) -> str:
     try:
         document = json.loads(template)
     except ValueError:
+        document = None
+    if not isinstance(document, dict):
         refuse(SECRET, "GenerateSecretString.SecretStringTemplate must be a JSON object")
     document[key] = password
     return json.dumps(document)
