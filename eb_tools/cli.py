@@ -24,11 +24,35 @@ def main() -> None:
               help="Port of the emulated AWS endpoint.")
 @click.option("--eb-seconds", type=click.FloatRange(0, 600), default=1.0, show_default=True,
               help="How long an emulated EB launch, update or termination takes.")
-def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: float) -> None:
+@click.option("--cloud-only", is_flag=True,
+              help="Start just the emulated AWS endpoint, to try `eb_tools provision` or the eb CLI against it.")
+def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: float, cloud_only: bool) -> None:
     """Run the whole system on this machine, with no AWS account."""
-    from eb_tools.local.run import run
+    from eb_tools.local.run import run, run_cloud
 
+    if cloud_only:
+        run_cloud(cloud_port, eb_seconds)
+        return
     run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port, eb_seconds)
+
+
+@main.command()
+@click.argument("stage")
+@click.option("--file", "stage_file", type=click.Path(dir_okay=False, path_type=Path), default="eb_tools.yaml",
+              show_default=True, help="The stage file.")
+@click.option("--template", is_flag=True, help="Print the stage's two templates (network, stage) as JSON and stop.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before changing anything.")
+@click.option("--allow-replace", is_flag=True, help="Allow changes that replace a database, bucket, queue or secret.")
+def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: bool, allow_replace: bool) -> None:
+    """Create or update STAGE: its network and stage stacks, the EB application and both environments."""
+    from eb_tools.provision import command
+
+    try:
+        command.provision(stage_file, stage, template=template, dry_run=dry_run, yes=yes,
+                          allow_replace=allow_replace, echo=click.echo, confirm=click.confirm)
+    except command.Failure as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()

@@ -182,7 +182,9 @@ def test_every_data_store_is_encrypted(name):
         encrypted = props(databases[source] if source else db).get("StorageEncrypted")
         assert encrypted is True
         assert props(db)["PubliclyAccessible"] is False
-        assert "MasterUserPassword" not in props(db)
+        # No password in the template: only a dynamic reference to the generated credentials secret.
+        password = props(db).get("MasterUserPassword")
+        assert password is None or password["Fn::Sub"][0].startswith("{{resolve:secretsmanager:")
     for redis in resources(template, "AWS::ElastiCache::ReplicationGroup").values():
         assert props(redis)["AtRestEncryptionEnabled"] is True and props(redis)["TransitEncryptionEnabled"] is True
         assert props(redis)["AuthToken"]["Fn::Sub"].startswith("{{resolve:secretsmanager:")
@@ -281,7 +283,7 @@ def test_web_and_worker_permissions(name):
             "ses:SendRawEmail", "sns:Publish", "dynamodb:PutItem", "cloudwatch:PutMetricData"} <= worker
     secrets = {logical_id(r) for s in policies["WebInstancePolicy"] if s["Action"] == ["secretsmanager:GetSecretValue"]
                for r in s["Resource"]}
-    expected = {"SecretKeySecret"} | ({"Database"} if stage.database else set())
+    expected = {"SecretKeySecret"} | ({"DatabaseCredentials"} if stage.database else set())
     assert secrets == expected | ({"RedisAuthSecret"} if stage.redis else set())
 
 
@@ -359,7 +361,9 @@ def test_stage_settings_reach_the_template(name):
             spec.engine, spec.engine_version, spec.instance_class)
         assert (writer["MultiAZ"], writer["DeletionProtection"], writer["BackupRetentionPeriod"]) == (
             spec.multi_az, spec.deletion_protection, spec.backup_retention_days)
-        assert writer["ManageMasterUserPassword"] is True
+        # RDS cannot replicate a source whose password it manages: a generated secret, by dynamic reference.
+        assert "ManageMasterUserPassword" not in writer
+        assert "resolve:secretsmanager" in str(writer["MasterUserPassword"])
         assert len(databases) == 1 + spec.read_replicas
     else:
         assert not databases

@@ -1,12 +1,17 @@
 """RDS (MariaDB/MySQL, with read replicas) and ElastiCache Redis in the private subnets.
 
-The master password is managed by RDS in Secrets Manager (nobody ever sees it in
-a template or an environment property); Redis requires TLS and an AUTH token
-that CloudFormation reads from a generated secret through a dynamic reference.
+The master credentials are a secret Secrets Manager generates (JSON username and
+password, as the app reads DB_SECRET_ARN); CloudFormation hands the password to
+RDS through a dynamic reference, so nobody sees it in a template or an
+environment property. Not RDS's own managed password: RDS refuses to create a
+read replica of a source whose password it manages (RDS user guide,
+"Limitations for Secrets Manager integration"). Redis requires TLS and an AUTH
+token read the same way from a generated secret.
 Both keep a final snapshot when removed or replaced.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from troposphere import GetAtt, Ref, Sub, Template
@@ -40,6 +45,7 @@ DB_LOGS = ["error", "slowquery"]
 class DatabaseParts:
     writer: DBInstance
     replicas: list[DBInstance]
+    credentials: Secret
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,16 @@ def build_database(template: Template, spec: Database, group: Ref, subnets: Ref)
         "AutoMinorVersionUpgrade": True, "CopyTagsToSnapshot": True, "EnableCloudwatchLogsExports": DB_LOGS,
         "MonitoringInterval": MONITORING_SECONDS, "MonitoringRoleArn": GetAtt(monitoring, "Arn"),
     }
+    credentials = template.add_resource(keep_data(skip_checkov(Secret(
+        "DatabaseCredentials", Description=Sub("${AWS::StackName}: database master user (JSON username, password)"),
+        GenerateSecretString=GenerateSecretString(
+            SecretStringTemplate=json.dumps({"username": DB_USER}), GenerateStringKey="password",
+            PasswordLength=32, ExcludeCharacters="\"@/\\'")), CKV_AWS_149=CMK_SKIP), RETAIN))
     writer = DBInstance(
         "Database", EngineVersion=spec.engine_version, DBName=DB_NAME, MasterUsername=DB_USER,
-        ManageMasterUserPassword=True, StorageType="gp3", StorageEncrypted=True,
+        MasterUserPassword=Sub("{{resolve:secretsmanager:${Secret}:SecretString:password}}",
+                               Secret=Ref(credentials)),
+        StorageType="gp3", StorageEncrypted=True,
         AllocatedStorage=str(spec.allocated_storage_gb), MultiAZ=spec.multi_az,
         BackupRetentionPeriod=spec.backup_retention_days, DeletionProtection=spec.deletion_protection,
         DBSubnetGroupName=Ref(subnet_group), Port=str(MYSQL_PORT), **common)
@@ -86,7 +99,7 @@ def build_database(template: Template, spec: Database, group: Ref, subnets: Ref)
             CKV_AWS_16="a replica inherits its source's encryption (StorageEncrypted may not be set on a replica)",
             CKV_AWS_157="a read replica's availability comes from the writer's Multi-AZ and the other replicas",
         )))
-    return DatabaseParts(writer, replicas)
+    return DatabaseParts(writer, replicas, credentials)
 
 
 def build_redis(template: Template, spec: Redis, group: Ref, subnets: Ref) -> RedisParts:

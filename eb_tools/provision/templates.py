@@ -59,7 +59,7 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
     secret_key = secrets.build_secret_key(template)
     readable = [Ref(secret_key)]
     if database:
-        readable.append(GetAtt(database.writer, "MasterUserSecret.SecretArn"))
+        readable.append(Ref(database.credentials))
     if redis:
         readable.append(Ref(redis.auth_secret))
     profiles = roles.build(template, stage.application, environment_names(stage.application, stage.name),
@@ -93,7 +93,7 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
             "DbHost": GetAtt(database.writer, "Endpoint.Address"),
             "DbReaderHost": GetAtt(reader, "Endpoint.Address"),
             "DbPort": GetAtt(database.writer, "Endpoint.Port"),
-            "DbSecretArn": GetAtt(database.writer, "MasterUserSecret.SecretArn"),
+            "DbSecretArn": Ref(database.credentials),
         }
     if redis:
         outputs |= {

@@ -1,0 +1,204 @@
+"""A stage's Elastic Beanstalk side: the application and its web and worker environments.
+
+The application is one per repository, shared by its stages, so a version label
+can move from one stage to the next. Each environment gets the settings of its
+tier (web: load balancer, listeners, health check; worker: sqsd) and, from the
+stage stack's outputs, its instance profile, security group, subnets and
+environment properties: names and ARNs only, never a secret (the Flask key is
+loaded by the platform from Secrets Manager through `environmentsecrets`).
+Planning reads DescribeEnvironments and DescribeConfigurationSettings and
+compares; executing creates or updates only what differs.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.names import environment_names
+from eb_tools.provision.plan import ProvisionError
+from eb_tools.stages import Stage
+
+Setting = tuple[str, str, str]  # namespace, option, value
+PROPERTIES = "aws:elasticbeanstalk:application:environment"
+SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
+TIERS = {"web": {"Name": "WebServer", "Type": "Standard"}, "worker": {"Name": "Worker", "Type": "SQS/HTTP"}}
+ENVIRONMENT_TIMEOUT = 1800.0
+# sqsd: EB's defaults, with the visibility timeout longer than the worker's gunicorn timeout (180 s).
+SQSD = {"HttpPath": "/", "MimeType": "application/json", "HttpConnections": "10", "InactivityTimeout": "180",
+        "VisibilityTimeout": "300", "ErrorVisibilityTimeout": "60", "MaxRetries": "10"}
+
+
+@dataclass
+class EnvironmentPlan:
+    tier: str
+    name: str
+    action: str  # create | update | none
+    settings: list[Setting]  # the whole desired set
+    changed: list[Setting] = field(default_factory=list)  # what differs from the live environment
+
+
+@dataclass
+class ApplicationPlan:
+    name: str
+    create: bool
+    environments: list[EnvironmentPlan]
+
+
+def web_origin(stage: Stage) -> str:
+    """The origin browsers load pages from: the custom domain, else the web environment's EB CNAME."""
+    if stage.domain:
+        return f"https://{stage.domain.name}"
+    web = environment_names(stage.application, stage.name)["web"]
+    return f"http://{web}.{stage.region}.elasticbeanstalk.com"
+
+
+def desired_settings(stage: Stage, tier: str, outputs: dict[str, str]) -> list[Setting]:
+    """Every option eb_tools owns for this tier, from the stage file and the stage stack's outputs."""
+    spec = stage.web if tier == "web" else stage.worker
+    subnets = outputs["PrivateSubnetIds"] if stage.nat else outputs["PublicSubnetIds"]
+    settings: list[Setting] = [
+        ("aws:autoscaling:asg", "MinSize", str(spec.min)),
+        ("aws:autoscaling:asg", "MaxSize", str(spec.max)),
+        ("aws:ec2:instances", "InstanceTypes", spec.instance_type),
+        ("aws:autoscaling:launchconfiguration", "IamInstanceProfile",
+         outputs["WebInstanceProfile" if tier == "web" else "WorkerInstanceProfile"]),
+        ("aws:autoscaling:launchconfiguration", "SecurityGroups",
+         outputs["WebSecurityGroup" if tier == "web" else "WorkerSecurityGroup"]),
+        ("aws:ec2:vpc", "VPCId", outputs["VpcId"]),
+        ("aws:ec2:vpc", "Subnets", subnets),
+        # Without NAT, instances reach the platform's endpoints through the internet gateway.
+        ("aws:ec2:vpc", "AssociatePublicIpAddress", "false" if stage.nat else "true"),
+        ("aws:elasticbeanstalk:environment", "ServiceRole", outputs["ServiceRole"]),
+        (SECRETS, "SECRET_KEY", outputs["SecretKeySecretArn"]),
+        *([(SECRETS, "REDIS_AUTH_TOKEN", outputs["RedisAuthSecretArn"])] if "RedisAuthSecretArn" in outputs else []),
+        *((PROPERTIES, name, value) for name, value in sorted(properties(stage, tier, outputs).items())),
+    ]
+    if tier == "web":
+        settings += [
+            ("aws:elasticbeanstalk:environment", "EnvironmentType", "LoadBalanced"),
+            ("aws:elasticbeanstalk:environment", "LoadBalancerType", "application"),
+            ("aws:ec2:vpc", "ELBSubnets", outputs["PublicSubnetIds"]),
+            ("aws:ec2:vpc", "ELBScheme", "public"),
+            ("aws:elbv2:loadbalancer", "SecurityGroups", outputs["LoadBalancerSecurityGroup"]),
+            ("aws:elbv2:loadbalancer", "ManagedSecurityGroup", outputs["LoadBalancerSecurityGroup"]),
+            ("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath", "/healthz"),
+            ("aws:elasticbeanstalk:environment:process:default", "MatcherHTTPCode", "200"),
+        ]
+        if stage.domain:
+            settings += [("aws:elbv2:listener:443", "Protocol", "HTTPS"),
+                         ("aws:elbv2:listener:443", "SSLCertificateArns", stage.domain.certificate_arn),
+                         ("aws:elbv2:listener:443", "SSLPolicy", "ELBSecurityPolicy-TLS13-1-2-2021-06")]
+    else:
+        settings += [("aws:elasticbeanstalk:sqsd", "WorkerQueueURL", outputs["WorkerQueueUrl"]),
+                     *(("aws:elasticbeanstalk:sqsd", name, value) for name, value in SQSD.items())]
+    return settings
+
+
+def properties(stage: Stage, tier: str, outputs: dict[str, str]) -> dict[str, str]:
+    """The environment properties the apps read (README, "Environment properties")."""
+    found = {
+        "APP_ROLE": tier,
+        "STAGE": stage.name,
+        "AWS_REGION": stage.region,
+        "UPLOADS_BUCKET": outputs["UploadsBucket"],
+        "BACKUP_BUCKET": outputs["BackupBucket"],
+        "CDN_DOMAIN": outputs["CdnDomain"],
+        "WORKER_QUEUE_URL": outputs["WorkerQueueUrl"],
+    }
+    if "DbHost" in outputs:
+        found |= {"DB_HOST": outputs["DbHost"], "DB_READER_HOST": outputs.get("DbReaderHost", outputs["DbHost"]),
+                  "DB_PORT": outputs["DbPort"], "DB_SECRET_ARN": outputs["DbSecretArn"]}
+    if "RedisHost" in outputs:
+        found["REDIS_URL"] = f"rediss://{outputs['RedisHost']}:{outputs['RedisPort']}/0"
+    return found
+
+
+def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None) -> ApplicationPlan:
+    """Read-only: what creating or updating the application and both environments would do.
+    `outputs` None means the stage stack does not exist yet: its environments will be created."""
+    create = not eb.describe_applications(ApplicationNames=[stage.application])["Applications"]
+    live = {} if create else {e["EnvironmentName"]: e for e in eb.describe_environments(
+        ApplicationName=stage.application, IncludeDeleted=False)["Environments"]}
+    plans = []
+    for tier, name in environment_names(stage.application, stage.name).items():
+        desired = desired_settings(stage, tier, outputs) if outputs is not None else []
+        if name not in live:
+            plans.append(EnvironmentPlan(tier, name, "create", desired, desired))
+            continue
+        current = _current_settings(eb, stage.application, name)
+        changed = [s for s in desired if current.get((s[0], s[1])) != s[2]]
+        plans.append(EnvironmentPlan(tier, name, "update" if changed else "none", desired, changed))
+    return ApplicationPlan(stage.application, create, plans)
+
+
+def _current_settings(eb: Any, application: str, name: str) -> dict[tuple[str, str], str]:
+    described = eb.describe_configuration_settings(ApplicationName=application, EnvironmentName=name)
+    return {(s["Namespace"], s["OptionName"]): s.get("Value", "")
+            for s in described["ConfigurationSettings"][0]["OptionSettings"]}
+
+
+def platform_arn(eb: Any, branch: str) -> str:
+    """The newest platform version of the stage file's platform branch."""
+    versions = eb.list_platform_versions(Filters=[
+        {"Type": "PlatformBranchName", "Operator": "=", "Values": [branch]}])["PlatformSummaryList"]
+    if not versions:
+        raise ProvisionError(f"eb_tools.yaml: platform: {branch!r} is not a platform branch Elastic Beanstalk "
+                             "offers in this region; see `aws elasticbeanstalk list-platform-branches`")
+    return str(max(versions, key=lambda v: [int(p) for p in v["PlatformVersion"].split(".")])["PlatformArn"])
+
+
+def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], None],
+            interval: float = 2.0) -> None:
+    """Create the application if needed, create or update the environments in parallel, wait for both."""
+    if plan.create:
+        eb.create_application(ApplicationName=plan.name, Description="eb_tools: web and worker, every stage")
+        echo(f"created application {plan.name}")
+    requests: dict[str, str] = {}
+    started = datetime.now(UTC)
+    arn = platform_arn(eb, stage.platform) if any(e.action == "create" for e in plan.environments) else ""
+    for env in plan.environments:
+        options = [{"Namespace": n, "OptionName": o, "Value": v} for n, o, v in env.changed]
+        if env.action == "create":
+            answer = eb.create_environment(ApplicationName=plan.name, EnvironmentName=env.name, Tier=TIERS[env.tier],
+                                           PlatformArn=arn, OptionSettings=options,
+                                           **({"CNAMEPrefix": env.name} if env.tier == "web" else {}))
+        elif env.action == "update":
+            answer = eb.update_environment(ApplicationName=plan.name, EnvironmentName=env.name,
+                                           OptionSettings=options)
+        else:
+            continue
+        requests[env.name] = answer["ResponseMetadata"]["RequestId"]
+    if requests:
+        _watch(eb, plan.name, requests, started, echo, interval)
+
+
+def _watch(eb: Any, application: str, requests: dict[str, str], started: datetime, echo: Callable[[str], None],
+           interval: float) -> None:
+    """Stream the environments' events until all are Ready; a failure names the environment and EB's reason."""
+    seen: set[tuple[str, str, str]] = set()
+
+    def ready() -> bool:
+        events = eb.describe_events(ApplicationName=application, StartTime=started)["Events"]
+        for event in reversed(events):  # newest first: print oldest first
+            key = (event.get("EnvironmentName", ""), str(event["EventDate"]), event["Message"])
+            if key[0] in requests and key not in seen:
+                seen.add(key)
+                echo(f"  {event['EventDate']:%H:%M:%S}  {event.get('EnvironmentName', ''):<28} "
+                     f"{event['Severity']:<5} {event['Message']}")
+        envs = eb.describe_environments(ApplicationName=application, EnvironmentNames=list(requests),
+                                        IncludeDeleted=False)["Environments"]
+        return len(envs) == len(requests) and all(e["Status"] == "Ready" for e in envs)
+
+    try:
+        wait_until(ready, ENVIRONMENT_TIMEOUT, "the environments Ready", interval=interval)
+    except WaitTimeout as error:
+        raise ProvisionError(f"{error}; the update goes on: watch it with eb events") from None
+    for name, request in requests.items():
+        errors = eb.describe_events(ApplicationName=application, EnvironmentName=name, RequestId=request,
+                                    Severity="ERROR")["Events"]
+        if errors:
+            raise ProvisionError(f"environment {name}: Elastic Beanstalk reported {errors[-1]['Message']!r}; "
+                                 f"see eb events {name}")

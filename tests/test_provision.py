@@ -1,0 +1,217 @@
+"""`eb_tools provision STAGE` against the local cloud: every resource real, a second run a no-op,
+data never replaced without asking, a failure rolled back and named."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eb_tools.aws import local_client
+from eb_tools.local.cloud import LocalCloud
+from eb_tools.names import environment_names
+from eb_tools.provision import command, pipeline
+from eb_tools.provision.plan import ProvisionError
+from eb_tools.provision.templates import stage_stack_name
+from eb_tools.stages import load
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE_FILE = ROOT / "eb_tools.yaml"
+EB_TOOLS = str(Path(sys.executable).parent / "eb_tools")
+
+
+@pytest.fixture(scope="module")
+def staging() -> Any:
+    """The local cloud with stage `staging` provisioned once through the CLI, as a user runs it."""
+    cloud = LocalCloud(eb_transition_seconds=0.05).start()
+    env = {**os.environ, "AWS_ENDPOINT_URL": cloud.url}
+    first = subprocess.run([EB_TOOLS, "provision", "staging", "--yes", "--file", str(STAGE_FILE)],
+                           capture_output=True, text=True, env=env, timeout=300)
+    yield cloud, first, env
+    cloud.stop()
+
+
+def _client(cloud: LocalCloud, service: str) -> Any:
+    return local_client(service, cloud.url, region=load(STAGE_FILE).stage("staging").region)
+
+
+def _outputs(cloud: LocalCloud) -> dict[str, str]:
+    stack = _client(cloud, "cloudformation").describe_stacks(StackName=stage_stack_name("oppima", "staging"))
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+
+
+def test_provision_prints_the_change_sets_and_succeeds(staging):
+    _, first, _ = staging
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "stack oppima-nonprod-network (create):" in first.stdout
+    assert "stack oppima-staging-resources (create):" in first.stdout
+    assert "action  resource" in first.stdout and "AWS::RDS::DBInstance" in first.stdout
+    assert "stage staging: provisioned" in first.stdout
+
+
+def test_every_resource_is_real_and_as_the_stage_file_says(staging):
+    cloud, _, _ = staging
+    outputs = _outputs(cloud)
+    s3, rds = _client(cloud, "s3"), _client(cloud, "rds")
+    for bucket in (outputs["UploadsBucket"], outputs["BackupBucket"], outputs["StaticBucket"], outputs["LogsBucket"]):
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values()), bucket
+        assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert '"aws:SecureTransport":"false"' in s3.get_bucket_policy(Bucket=bucket)["Policy"].replace(" ", "")
+    for bucket in (outputs["UploadsBucket"], outputs["BackupBucket"]):
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    cors = s3.get_bucket_cors(Bucket=outputs["UploadsBucket"])["CORSRules"]
+    web = environment_names("oppima", "staging")["web"]
+    assert [rule["AllowedOrigins"] for rule in cors] == [[f"http://{web}.eu-west-1.elasticbeanstalk.com"]]
+
+    instances = {db["DBInstanceIdentifier"]: db for db in rds.describe_db_instances()["DBInstances"]}
+    writer = next(db for db in instances.values() if db["Endpoint"]["Address"] == outputs["DbHost"])
+    assert (writer["Engine"], writer["StorageEncrypted"], writer["MaxAllocatedStorage"]) == ("mariadb", True, 50)
+    assert "MasterUserSecret" not in writer  # RDS refuses replicas of a source whose password it manages
+    groups = {g["VpcSecurityGroupId"] for g in writer["VpcSecurityGroups"]}
+    assert len(groups) == 1 and not writer["PubliclyAccessible"]
+    replicas = [db for db in instances.values() if db.get("ReadReplicaSourceDBInstanceIdentifier")]
+    assert len(replicas) == 1 and replicas[0]["Endpoint"]["Address"] == outputs["DbReaderHost"]
+    secret = json.loads(_client(cloud, "secretsmanager").get_secret_value(
+        SecretId=outputs["DbSecretArn"])["SecretString"])
+    assert secret["username"] == writer["MasterUsername"] and len(secret["password"]) == 32
+
+    redis = _client(cloud, "elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert len(redis) == 1 and redis[0]["TransitEncryptionEnabled"] and redis[0]["AtRestEncryptionEnabled"]
+    assert redis[0]["NodeGroups"][0]["PrimaryEndpoint"]["Address"] == outputs["RedisHost"]
+
+    sqs = _client(cloud, "sqs")
+    queue = sqs.get_queue_attributes(QueueUrl=outputs["WorkerQueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert "RedrivePolicy" in queue and queue.get("SqsManagedSseEnabled") == "true"
+
+    distributions = _client(cloud, "cloudfront").list_distributions()["DistributionList"]["Items"]
+    [distribution] = [d for d in distributions if d["DomainName"] == outputs["CdnDomain"]]
+    assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+    assert all(o.get("OriginAccessControlId") for o in distribution["Origins"]["Items"])
+
+    iam = _client(cloud, "iam")
+    profile = iam.get_instance_profile(InstanceProfileName=outputs["WebInstanceProfile"])["InstanceProfile"]
+    assert len(profile["Roles"]) == 1
+    alarms = _client(cloud, "cloudwatch").describe_alarms()["MetricAlarms"]
+    assert {a["MetricName"] for a in alarms} >= {"ApproximateAgeOfOldestMessage", "CPUUtilization", "ReplicaLag"}
+
+
+def test_both_environments_are_configured_from_the_stack(staging):
+    cloud, _, _ = staging
+    outputs, eb = _outputs(cloud), _client(cloud, "elasticbeanstalk")
+    names = environment_names("oppima", "staging")
+    settings = {}
+    for tier, name in names.items():
+        described = eb.describe_configuration_settings(ApplicationName="oppima", EnvironmentName=name)
+        settings[tier] = {(s["Namespace"], s["OptionName"]): s.get("Value")
+                          for s in described["ConfigurationSettings"][0]["OptionSettings"]}
+    web, worker = settings["web"], settings["worker"]
+    assert (web[("aws:autoscaling:asg", "MinSize")], web[("aws:autoscaling:asg", "MaxSize")]) == ("2", "6")
+    assert web[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")] == "/healthz"
+    assert web[("aws:autoscaling:launchconfiguration", "IamInstanceProfile")] == outputs["WebInstanceProfile"]
+    assert worker[("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")] == outputs["WorkerQueueUrl"]
+    assert worker[("aws:autoscaling:launchconfiguration", "SecurityGroups")] == outputs["WorkerSecurityGroup"]
+    properties = "aws:elasticbeanstalk:application:environment"
+    assert worker[(properties, "APP_ROLE")] == "worker" and web[(properties, "APP_ROLE")] == "web"
+    assert web[(properties, "DB_SECRET_ARN")] == outputs["DbSecretArn"] and web[(properties, "AWS_REGION")]
+    assert web[("aws:elasticbeanstalk:application:environmentsecrets", "SECRET_KEY")] == outputs["SecretKeySecretArn"]
+    assert not any("password" in str(value).lower() for value in web.values())
+    envs = eb.describe_environments(ApplicationName="oppima", IncludeDeleted=False)["Environments"]
+    assert sorted(e["Tier"]["Name"] for e in envs) == ["WebServer", "Worker"]
+
+
+def test_a_second_run_changes_nothing(staging):
+    cloud, _, env = staging
+    events = len(_client(cloud, "cloudformation").describe_stack_events(
+        StackName=stage_stack_name("oppima", "staging"))["StackEvents"])
+    again = subprocess.run([EB_TOOLS, "provision", "staging", "--yes", "--file", str(STAGE_FILE)],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "stage staging: nothing to change" in again.stdout
+    assert len(_client(cloud, "cloudformation").describe_stack_events(
+        StackName=stage_stack_name("oppima", "staging"))["StackEvents"]) == events
+
+
+def _changed_template(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    original = pipeline.stage_template
+
+    def changed(file: Any, stage: str) -> dict[str, Any]:
+        template = copy.deepcopy(original(file, stage))
+        change(template["Resources"])
+        return template
+
+    monkeypatch.setattr(pipeline, "stage_template", changed)
+
+
+def test_replacing_a_data_resource_is_refused_without_allow_replace(staging, monkeypatch):
+    cloud, _, _ = staging
+    database = next(name for name, r in pipeline.stage_template(load(STAGE_FILE), "staging")["Resources"].items()
+                    if r["Type"] == "AWS::RDS::DBInstance" and "SourceDBInstanceIdentifier" not in r["Properties"])
+    _changed_template(monkeypatch, lambda resources: resources[database]["Properties"].update(DBName="renamed"))
+    lines: list[str] = []
+    with pytest.raises(ProvisionError, match=f"would replace data resources: {database}"):
+        command.provision(STAGE_FILE, "staging", yes=True, endpoint_url=cloud.url, echo=lines.append)
+    assert any("REPLACES DATA" in line for line in lines), lines
+    changes = _client(cloud, "cloudformation").list_change_sets(StackName=stage_stack_name("oppima", "staging"))
+    assert [c for c in changes["Summaries"] if c["ExecutionStatus"] == "AVAILABLE"] == []  # discarded, not left
+
+
+def test_a_failing_resource_rolls_back_and_is_named(staging, monkeypatch):
+    cloud, _, _ = staging
+    before = _outputs(cloud)
+    _changed_template(monkeypatch, lambda resources: resources.update(BrokenRole={
+        "Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/NoSuchPolicy"]}}))
+    with pytest.raises(ProvisionError, match="BrokenRole .AWS::IAM::Role.: .*NoSuchPolicy") as failed:
+        command.provision(STAGE_FILE, "staging", yes=True, endpoint_url=cloud.url, echo=lambda _: None)
+    assert "UPDATE_ROLLBACK_COMPLETE" in str(failed.value)
+    stack = _client(cloud, "cloudformation").describe_stacks(
+        StackName=stage_stack_name("oppima", "staging"))["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE" and _outputs(cloud) == before
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    cloud = LocalCloud(eb_transition_seconds=0.05).start()
+    try:
+        lines: list[str] = []
+        command.provision(STAGE_FILE, "production", dry_run=True, endpoint_url=cloud.url, echo=lines.append)
+        assert "dry run: nothing changed" in lines and any("AWS::ElastiCache::ReplicationGroup" in x for x in lines)
+        # moto's backends outlive one LocalCloud in this process: look at this stage's names only.
+        stacks = [s["StackName"] for s in _client(cloud, "cloudformation").list_stacks()["StackSummaries"]]
+        assert not [name for name in stacks if "production" in name]
+        environments = _client(cloud, "elasticbeanstalk").describe_environments()["Environments"]
+        assert not [e for e in environments if "production" in e["EnvironmentName"]]
+    finally:
+        cloud.stop()
+
+
+@pytest.mark.parametrize(("stage_file", "words"), [
+    ("application: oppima\nregion: eu-west-1\nplatform: P\nstages:\n  staging:\n    account: '999999999999'\n"
+     "    isolation: nonprod\n    web: {instance_type: t3.small}\n    worker: {instance_type: t3.small, min: 1, max: 1}"
+     "\n    alarm_email: ops@example.com\n", "stages.staging.account: 999999999999: the credentials in use belong to"),
+    (None, "stages.nowhere: no such stage (defined: local, production, staging)"),
+])
+def test_bad_input_is_one_line_before_anything_changes(tmp_path, stage_file, words):
+    cloud = LocalCloud().start()
+    try:
+        path = STAGE_FILE
+        if stage_file:
+            path = tmp_path / "eb_tools.yaml"
+            path.write_text(stage_file)
+        stage = "staging" if stage_file else "nowhere"
+        cfn = local_client("cloudformation", cloud.url, "eu-west-1")
+        before = cfn.list_stacks()["StackSummaries"]  # moto's backends outlive one LocalCloud in this process
+        done = subprocess.run([EB_TOOLS, "provision", stage, "--yes", "--file", str(path)], capture_output=True,
+                              text=True, env={**os.environ, "AWS_ENDPOINT_URL": cloud.url}, timeout=60)
+        assert done.returncode == 1 and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+        assert cfn.list_stacks()["StackSummaries"] == before
+    finally:
+        cloud.stop()
