@@ -1,9 +1,10 @@
-"""AWS managed policies the eb CLI attaches, present in the local cloud's IAM.
+"""AWS managed policies the eb CLI and the stage templates attach, present in the local cloud's IAM.
 
 `eb create` attaches AWSElasticBeanstalkWebTier / WorkerTier (and the health and
 managed-updates policies) to the roles it makes; moto ships their documents but
 loads AWS managed policies only on request (MOTO_IAM_LOAD_MANAGED_POLICIES), all
-of them. This loads just Elastic Beanstalk's, for every IAM backend moto creates.
+of them. This loads just Elastic Beanstalk's and RDS enhanced monitoring's (the
+stage stack's database monitoring role), for every IAM backend moto creates.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 from moto.iam import models as iam_models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-PREFIXES = ("AWSElasticBeanstalk", "AdministratorAccess-AWSElasticBeanstalk")
+PREFIXES = ("AWSElasticBeanstalk", "AdministratorAccess-AWSElasticBeanstalk", "AmazonRDSEnhancedMonitoringRole")
 
 
 def seed_elastic_beanstalk_policies() -> None:

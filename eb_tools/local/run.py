@@ -95,6 +95,19 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         cloud.stop()
 
 
+def run_cloud(cloud_port: int, eb_seconds: float = 1.0) -> None:
+    """Just the emulated AWS endpoint, until Ctrl-C: nothing provisioned, nothing kept."""
+    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
+    try:
+        click.echo(f"local cloud: {cloud.url}")
+        click.echo(f"  export AWS_ENDPOINT_URL={cloud.url} AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
+                   f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}")
+        click.echo("  then: eb_tools provision staging --yes   (Ctrl-C stops the cloud; its state is not kept)")
+        Supervisor().wait()
+    finally:
+        cloud.stop()
+
+
 def _cron_tasks(root: Path) -> list[cronfile.CronTask]:
     """cron.yaml's tasks; a file EB's cron leader would refuse stops the run before anything starts."""
     parsed = cronfile.load(root / cronfile.NAME)
