@@ -30,5 +30,7 @@ def seed_elastic_beanstalk_policies() -> None:
         return [iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, document)
                 for name, document in data.items() if name.startswith(PREFIXES)]
 
+    # moto has no hook for which managed policies a backend loads: replacing the method is the extension point,
+    # and the mark on its class keeps it to once.
     backend_class._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
     backend_class._eb_tools_seeded = True  # type: ignore[attr-defined]
