@@ -81,8 +81,9 @@ def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, w
     network_outputs = stacks.stack_outputs(cfn, network_name) if not network.changes else None
     resources_name = stage_stack_name(file.application, stage.name)
     template = stage_template(file, stage.name)
+    live_outputs = stacks.stack_outputs(cfn, resources_name)
     if network_outputs is None:  # the network changes first: the stage stack's inputs are known only after it
-        if stacks.stack_outputs(cfn, resources_name) is None:  # all Adds, from the template; its change set later
+        if live_outputs is None:  # all Adds, from the template; its change set later
             resources = stacks.plan_stack(cfn, resources_name, template, {}, prepare=False)
         else:
             resources = stacks.StackPlan(resources_name, template, {}, True, [
@@ -90,7 +91,7 @@ def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, w
     else:
         parameters = _stage_parameters(cfn, stage, resources_name, network_outputs, web_origin)
         resources = stacks.plan_stack(cfn, resources_name, template, parameters, prepare)
-    outputs = stacks.stack_outputs(cfn, resources_name) if not resources.changes else None
+    outputs = live_outputs if not resources.changes else None
     return Plan(stage, network, resources, environments.plan_application(eb, stage, outputs))
 
 

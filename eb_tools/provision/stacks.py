@@ -45,34 +45,40 @@ class StackPlan:
         return [c for c in self.changes if c.replaces_data]
 
 
-def stack_outputs(cfn: Any, name: str) -> dict[str, str] | None:
-    """The outputs of a live stack; None when it does not exist (or only a failed first attempt does)."""
+def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
+    """The stack as DescribeStacks has it; None when there is none."""
     try:
-        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
     except ClientError as error:
         if "does not exist" in str(error):
             return None
         raise
-    if stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
+    return stack
+
+
+def _live(cfn: Any, name: str) -> dict[str, Any] | None:
+    """The stack when it is live: not absent, not an empty REVIEW_IN_PROGRESS one, not a failed first attempt."""
+    stack = _describe(cfn, name)
+    if stack is None or stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
         return None
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return stack
+
+
+def stack_outputs(cfn: Any, name: str) -> dict[str, str] | None:
+    """The outputs of a live stack; None when it is not live (see _live)."""
+    stack = _live(cfn, name)
+    return None if stack is None else {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 def stack_parameters(cfn: Any, name: str) -> dict[str, str]:
-    """The parameter values a live stack was last deployed with ({} when there is no stack)."""
-    if stack_outputs(cfn, name) is None:
-        return {}
-    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    """The parameter values a live stack was last deployed with ({} when there is none)."""
+    stack = _live(cfn, name)
+    return {} if stack is None else {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
 
 
 def _status(cfn: Any, name: str) -> str | None:
-    try:
-        return str(cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return None
-        raise
+    stack = _describe(cfn, name)
+    return None if stack is None else str(stack["StackStatus"])
 
 
 def plan_stack(cfn: Any, name: str, template: dict[str, Any], parameters: dict[str, str],
