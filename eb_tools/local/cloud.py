@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from eb_tools.local import cfn_resources, cfn_stacks
+from eb_tools.local import cfn_resources, cfn_stacks, s3_bucket_policy
 from eb_tools.local.elasticbeanstalk import LocalEBBackend
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.local.iam import seed_elastic_beanstalk_policies
@@ -59,6 +59,7 @@ class LocalCloud:
         register_elasticbeanstalk()
         cfn_resources.register()  # resources CloudFormation creates for real, or refuses
         cfn_stacks.register()  # change sets, outputs and rollbacks as CloudFormation does them
+        s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
         seed_elastic_beanstalk_policies()
         LocalEBBackend.transition_seconds = self.eb_transition_seconds
         app = S3PostPolicyMiddleware(DomainDispatcherApplication(create_backend_app), self.credentials)
