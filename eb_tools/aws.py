@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import boto3
@@ -48,6 +49,22 @@ def client(boto_session: boto3.session.Session, service: str, endpoint_url: str 
 def local_client(service: str, endpoint_url: str, region: str = LOCAL_REGION) -> Any:
     """A client of the local cloud at `endpoint_url`."""
     return client(local_session(region), service, endpoint_url)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a stage lives: a boto3 session (profile, region) and an endpoint (None: boto3's choice)."""
+
+    session: boto3.session.Session
+    endpoint_url: str | None = None
+    poll_seconds: float = 2.0  # between describe calls while waiting: AWS takes minutes, the local cloud less
+
+    @property
+    def region(self) -> str:
+        return str(self.session.region_name)
+
+    def client(self, service: str) -> Any:
+        return client(self.session, service, self.endpoint_url)
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:

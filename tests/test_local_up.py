@@ -13,6 +13,7 @@ from PIL import Image
 
 from eb_tools.aws import local_client, wait_until
 from eb_tools.local.cloud import free_port
+from eb_tools.provision.templates import stage_stack_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -27,6 +28,13 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
             return False
 
     wait_until(answers, timeout, f"{url} answering 200")
+
+
+def buckets(cloud: str) -> tuple[str, str]:
+    """The local stage's uploads and backup buckets, as its stack names them."""
+    stack = local_client("cloudformation", cloud).describe_stacks(StackName=stage_stack_name("oppima", "local"))
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+    return outputs["UploadsBucket"], outputs["BackupBucket"]
 
 
 def sent_emails(cloud: str) -> list[dict]:
@@ -81,16 +89,17 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
 
         # The worker, fed by the sqsd emulator, makes the variants, the backup and the email.
         s3 = local_client("s3", cloud)
+        uploads, backups = buckets(cloud)
         key = created["key"]
         variants = f"variants/{key.removeprefix('uploads/').rsplit('.', 1)[0]}/"
-        wait_until(lambda: s3.list_objects_v2(Bucket="local-uploads", Prefix=variants).get("KeyCount") == 4, 60,
+        wait_until(lambda: s3.list_objects_v2(Bucket=uploads, Prefix=variants).get("KeyCount") == 4, 60,
                    "the worker's four variants")
         listed = sorted(o["Key"].rsplit("/", 1)[1] for o in
-                        s3.list_objects_v2(Bucket="local-uploads", Prefix=variants)["Contents"])
+                        s3.list_objects_v2(Bucket=uploads, Prefix=variants)["Contents"])
         assert listed == ["w200.jpg", "w200.webp", "w300.jpg", "w300.webp"]  # never upscaled past 300 px
-        wait_until(lambda: "Contents" in s3.list_objects_v2(Bucket="local-backups", Prefix=key), 60,
+        wait_until(lambda: "Contents" in s3.list_objects_v2(Bucket=backups, Prefix=key), 60,
                    "the worker's backup copy")
-        assert s3.get_object(Bucket="local-backups", Key=key)["Body"].read() == image.getvalue()
+        assert s3.get_object(Bucket=backups, Key=key)["Body"].read() == image.getvalue()
         wait_until(lambda: any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
                                for m in sent_emails(cloud)), 60, "the upload's email")
 
@@ -136,7 +145,8 @@ def test_a_second_run_resumes_the_first(tmp_path):
         image_url = next(u for u in re.findall(r'src="([^"]+)"', page.text) if key in u)
         assert requests.get(image_url, timeout=5).content == original
         s3 = local_client("s3", f"http://127.0.0.1:{cloud_port}")
-        assert s3.list_objects_v2(Bucket="local-uploads", Prefix="variants/")["KeyCount"] == 4
+        uploads, _ = buckets(f"http://127.0.0.1:{cloud_port}")  # a new bucket, holding the last run's objects
+        assert s3.list_objects_v2(Bucket=uploads, Prefix="variants/")["KeyCount"] == 4
         eb = local_client("elasticbeanstalk", f"http://127.0.0.1:{cloud_port}")
         assert eb.describe_application_versions()["ApplicationVersions"]
     finally:

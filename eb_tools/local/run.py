@@ -1,13 +1,16 @@
 """`eb_tools local`: the emulated cloud, the local stage in it, and the bundle's processes.
 
-The steps, each a function below: start the cloud; provision the local stage and
-put back the state of the last run; deploy the working tree to both
-environments; run migrations and both tiers from the Procfile under gunicorn
-with the environment properties a provisioned stage would give them (APP_ROLE
-picks web or worker), the web app behind nginx with the bundle's .platform/nginx
-files when nginx is installed; feed the worker with the sqsd emulator (the
-stage's queue and cron.yaml). Ctrl-C stops every process this started and saves
-the stage's state for the next run.
+The local stage is a stage like any other: `eb_tools provision` builds it from
+eb_tools.yaml's `local` stage (the same templates, change sets and EB
+environments) and `release` deploys the working tree to both environments; what
+is local is only the endpoint and the processes. The steps, each a function
+below: start the cloud; provision; put back the state of the last run; deploy;
+run migrations and both tiers from the Procfile under gunicorn with what their
+EB environments say (environment properties, secrets loaded as the platform
+loads them, APP_ROLE), the web app behind nginx with the bundle's
+.platform/nginx files when nginx is installed; feed the worker with the sqsd
+emulator (its environment's sqsd options and cron.yaml). Ctrl-C stops every
+process this started and saves the stage's state for the next run.
 """
 from __future__ import annotations
 
@@ -19,16 +22,29 @@ from pathlib import Path
 import click
 import requests
 
-from eb_tools import cronfile, nginx_conf, procfile
-from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_REGION, LOCAL_SECRET_KEY, WaitTimeout, local_client, wait_until
-from eb_tools.bundle import included_files
-from eb_tools.local import eb_stage, state
+from eb_tools import cronfile, ebenv, nginx_conf, procfile
+from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Target, WaitTimeout, local_session, wait_until
+from eb_tools.bundle import BundleError, build, included_files
+from eb_tools.local import state
 from eb_tools.local.cloud import LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
-from eb_tools.local.resources import LocalStage, provision
-from eb_tools.local.sqsd import Sqsd
+from eb_tools.local.sqsd import Sqsd, SqsdOptions
+from eb_tools.names import environment_names
+from eb_tools.provision import command as provision
+from eb_tools.release.deploy import ReleaseError, deploy, register_version
+from eb_tools.stages import StageFile, StageFileError, load
 
 HOST = "127.0.0.1"
+POLL_SECONDS = 0.1  # the emulated cloud settles in about --eb-seconds
+STAGE = "local"
+STAGE_FILE = "eb_tools.yaml"
+MAIL_FROM = "no-reply@local.example.com"  # the sender the local run verifies in SES, as a user verifies theirs
+PROPERTIES = "aws:elasticbeanstalk:application:environment"
+SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
+# What the local stage owns, by the stage stack output that names it (state.Snapshot's roles).
+BUCKET_ROLES = ("UploadsBucket", "BackupBucket")
+QUEUE_ROLES = ("WorkerQueueUrl", "WorkerDeadLetterQueueUrl")
+SECRET_ROLES = ("SecretKeySecretArn",)
 
 
 @dataclass(frozen=True)
@@ -55,31 +71,43 @@ class Addresses:
     nginx: str | None  # nginx's binary, when installed
 
 
+@dataclass(frozen=True)
+class Deployed:
+    application: str
+    label: str
+    environments: dict[str, str]  # tier -> EB environment name
+
+
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     cron = _cron_tasks(root)
+    file = _stage_file(root)
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
     snapshot: state.Snapshot | None = None  # what to keep in data_dir at the end, once the stage exists
     try:
         addresses = _addresses(web_port)
-        stage = provision(cloud.url, addresses.web.url)
-        restored = state.restore(cloud.url, data_dir / "cloud")
-        deployed = eb_stage.deploy(cloud.url, root, data_dir, stage)
-        snapshot = state.Snapshot(buckets=[stage.uploads_bucket, stage.backup_bucket, deployed.storage_bucket],
-                                  queues=[stage.queue_url, stage.dead_letter_queue_url],
-                                  parameters=[stage.secret_key_parameter],
-                                  application=deployed.application)
-        _start_tiers(supervisor, root, data_dir, _process_environment(stage, cloud.url, data_dir), addresses)
-        sqsd = Sqsd(local_client("sqs", cloud.url), stage.queue_url, addresses.worker.url, deployed.sqsd,
-                    cron=cron).start()
+        target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
+        outputs = _provision(root, target, addresses.web.url)
+        target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
+        snapshot = _snapshot(target, outputs, file.application)
+        restored = state.restore(target, data_dir / "cloud", snapshot)
+        deployed = _deploy(target, root, data_dir, file.application)
+        settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
+                    for tier, name in deployed.environments.items()}
+        environments = {tier: _process_environment(target, tier_settings, cloud.url, data_dir)
+                        for tier, tier_settings in settings.items()}
+        _start_tiers(supervisor, root, data_dir, environments, addresses)
+        queue = settings["worker"][("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
+        sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
+                    SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
         click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
         click.echo(f"state:       {data_dir}   ("
                    + (f"{restored} objects and messages restored from the last run)" if restored else "a new stage)"))
-        click.echo(f"version:     {deployed.label} on {deployed.web} and {deployed.worker} "
-                   f"(application {deployed.application})")
-        click.echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {stage.queue_url})")
+        click.echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
+                   f"{deployed.environments['worker']} (application {deployed.application})")
+        click.echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
         front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
             "gunicorn; install nginx to put it in front"
         click.echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
@@ -91,8 +119,52 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
             sqsd.stop()
         supervisor.stop_all()
         if snapshot is not None:
-            state.save(cloud.url, data_dir / "cloud", snapshot)
+            state.save(target, data_dir / "cloud", snapshot)
         cloud.stop()
+
+
+def _stage_file(root: Path) -> StageFile:
+    """The stage file, with a `local` stage: checked before anything starts."""
+    try:
+        file = load(root / STAGE_FILE)
+        file.stage(STAGE)
+    except StageFileError as error:
+        raise click.ClickException(str(error)) from None
+    return file
+
+
+def _provision(root: Path, target: Target, web_origin: str) -> dict[str, str]:
+    """The `local` stage of the stage file, provisioned into the emulated cloud as any stage is."""
+    try:
+        return provision.provision(root / STAGE_FILE, STAGE, yes=True, echo=_quiet, session=target.session,
+                                   endpoint_url=target.endpoint_url, web_origin=web_origin,
+                                   poll_seconds=target.poll_seconds)
+    except provision.Failure as error:
+        raise click.ClickException(f"provisioning the local stage: {error}") from None
+
+
+def _quiet(line: str) -> None:
+    """provision's plan and events: every run creates the stage anew in an empty cloud, so they say
+    nothing new; a failure still comes back as one clear error."""
+
+
+def _snapshot(target: Target, outputs: dict[str, str], application: str) -> state.Snapshot:
+    storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
+    return state.Snapshot(buckets={**{role: outputs[role] for role in BUCKET_ROLES}, "EBStorage": storage},
+                          queues={role: outputs[role] for role in QUEUE_ROLES},
+                          secrets={role: outputs[role] for role in SECRET_ROLES}, application=application)
+
+
+def _deploy(target: Target, root: Path, data_dir: Path, application: str) -> Deployed:
+    """The working tree, bundled as `eb deploy` would, on both environments of the local stage."""
+    names = environment_names(application, STAGE)
+    try:
+        bundle = build(root, data_dir / "bundles", working_tree=True)
+        label = register_version(target, application, bundle, f"eb_tools local: {root}")
+        deploy(target, application, list(names.values()), label, _quiet, timeout=120, interval=target.poll_seconds)
+    except (BundleError, ReleaseError) as error:
+        raise click.ClickException(str(error)) from None
+    return Deployed(application, label, names)
 
 
 def run_cloud(cloud_port: int, eb_seconds: float = 1.0) -> None:
@@ -131,26 +203,33 @@ def _addresses(web_port: int) -> Addresses:
     return Addresses(web=web, app=internal() if nginx else web, worker=internal(), nginx=nginx)
 
 
-def _process_environment(stage: LocalStage, cloud_url: str, data_dir: Path) -> dict[str, str]:
-    """What both tiers' processes see: the stage's environment properties, pointed at the local cloud."""
+def _process_environment(target: Target, settings: dict[tuple[str, str], str], cloud_url: str,
+                         data_dir: Path) -> dict[str, str]:
+    """What a tier's processes see: its environment properties, and its environmentsecrets loaded from
+    Secrets Manager as the platform loads them, pointed at the local cloud."""
+    secrets = target.client("secretsmanager")
+    env = {**os.environ,
+           **{option: value for (namespace, option), value in settings.items() if namespace == PROPERTIES},
+           **{option: secrets.get_secret_value(SecretId=arn)["SecretString"]
+              for (namespace, option), arn in settings.items() if namespace == SECRETS}}
+    env.pop("CDN_DOMAIN", None)  # no CloudFront on this machine: images are served by the emulated S3
     return {
-        **os.environ,
-        **stage.environment(),
+        **env,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "LOCAL_DATA_DIR": str(data_dir.resolve()),
         "AWS_ENDPOINT_URL": cloud_url,
         "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
-        "AWS_REGION": LOCAL_REGION,
+        "MAIL_FROM": MAIL_FROM,
         "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
         "GUNICORN_WORKERS": "2",
     }
 
 
-def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, env: dict[str, str],
+def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environments: dict[str, dict[str, str]],
                  addresses: Addresses) -> None:
     """Migrate, then both tiers from the Procfile, nginx in front of the web one when installed."""
-    migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, env)
+    migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, environments["web"])
     if migrate.wait() != 0:
         raise click.ClickException("migrations failed; see the line above")
     del supervisor.processes["migrate"]
@@ -158,13 +237,13 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, env: dict[s
         command = procfile.load(root).command("web")
     except procfile.ProcfileError as error:
         raise click.ClickException(str(error)) from None
-    supervisor.start("web", command, root, {**env, "APP_ROLE": "web", "GUNICORN_BIND": addresses.app.bind})
-    supervisor.start("worker", command, root, {**env, "APP_ROLE": "worker", "GUNICORN_BIND": addresses.worker.bind})
+    supervisor.start("web", command, root, {**environments["web"], "GUNICORN_BIND": addresses.app.bind})
+    supervisor.start("worker", command, root, {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind})
     if addresses.nginx:
         prefix = (data_dir / "nginx").resolve()
         nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind)
         supervisor.start("nginx", [addresses.nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
-                                   "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, env)
+                                   "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, environments["web"])
     for address in (addresses.web, addresses.worker):
         _wait_healthy(f"{address.url}/healthz", supervisor)
 

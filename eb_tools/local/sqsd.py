@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +46,26 @@ class SqsdOptions:
     error_visibility_timeout: int = 300
     max_retries: int = 10
     wait_time_seconds: int = 20  # SQS long polling, as sqsd does
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[tuple[str, str], str], wait_time_seconds: int = 20) -> SqsdOptions:
+        """The options a worker environment's aws:elasticbeanstalk:sqsd settings give sqsd (EB's defaults for
+        the rest)."""
+        fields: dict[str, Any] = {}
+        for option, field_name in SETTINGS.items():
+            value = settings.get((NAMESPACE, option))
+            if value:
+                fields[field_name] = value if option in ("HttpPath", "MimeType") else int(value)
+        return cls(**fields, wait_time_seconds=wait_time_seconds)
+
+
+NAMESPACE = "aws:elasticbeanstalk:sqsd"
+SETTINGS = {  # option name -> SqsdOptions field
+    "HttpPath": "http_path", "MimeType": "mime_type", "HttpConnections": "http_connections",
+    "ConnectTimeout": "connect_timeout", "InactivityTimeout": "inactivity_timeout",
+    "VisibilityTimeout": "visibility_timeout", "ErrorVisibilityTimeout": "error_visibility_timeout",
+    "MaxRetries": "max_retries",
+}
 
 
 def _iso(epoch_ms: str | None) -> str:

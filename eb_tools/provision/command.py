@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools import aws
@@ -24,15 +25,17 @@ Failure = (ProvisionError, StageFileError)
 def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_run: bool = False,
               yes: bool = False, allow_replace: bool = False, echo: Callable[[str], None] = print,
               confirm: Callable[[str], bool] = lambda _: False, endpoint_url: str | None = None,
-              web_origin: str | None = None) -> dict[str, str]:
-    """Provision `stage_name` of `stage_file`; return the stage stack's outputs ({} when nothing ran)."""
+              session: boto3.session.Session | None = None, web_origin: str | None = None,
+              poll_seconds: float = 2.0) -> dict[str, str]:
+    """Provision `stage_name` of `stage_file`; return the stage stack's outputs ({} for --template and
+    --dry-run). `session` None takes boto3's, with the stage's profile and region."""
     file = load(stage_file)
     stage = file.stage(stage_name)
     if template:
         echo(json.dumps({"network": network_template(file, stage.isolation),
                          "stage": stage_template(file, stage.name)}, indent=1))
         return {}
-    target = pipeline.Target(aws.session(stage.profile, stage.region), endpoint_url)
+    target = aws.Target(session or aws.session(stage.profile, stage.region), endpoint_url, poll_seconds)
     try:
         pipeline.check_account(target, stage)
         plan = pipeline.make_plan(target, file, stage, prepare=not dry_run, web_origin=web_origin)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools import ebenv
 from eb_tools.names import environment_names
 from eb_tools.provision.plan import ProvisionError
 from eb_tools.stages import Stage
@@ -128,16 +128,10 @@ def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None) -> A
         if name not in live:
             plans.append(EnvironmentPlan(tier, name, "create", desired, desired))
             continue
-        current = _current_settings(eb, stage.application, name)
+        current = ebenv.settings(eb, stage.application, name)
         changed = [s for s in desired if current.get((s[0], s[1])) != s[2]]
         plans.append(EnvironmentPlan(tier, name, "update" if changed else "none", desired, changed))
     return ApplicationPlan(stage.application, create, plans)
-
-
-def _current_settings(eb: Any, application: str, name: str) -> dict[tuple[str, str], str]:
-    described = eb.describe_configuration_settings(ApplicationName=application, EnvironmentName=name)
-    return {(s["Namespace"], s["OptionName"]): s.get("Value", "")
-            for s in described["ConfigurationSettings"][0]["OptionSettings"]}
 
 
 def platform_arn(eb: Any, branch: str) -> str:
@@ -171,34 +165,11 @@ def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], 
         else:
             continue
         requests[env.name] = answer["ResponseMetadata"]["RequestId"]
-    if requests:
-        _watch(eb, plan.name, requests, started, echo, interval)
-
-
-def _watch(eb: Any, application: str, requests: dict[str, str], started: datetime, echo: Callable[[str], None],
-           interval: float) -> None:
-    """Stream the environments' events until all are Ready; a failure names the environment and EB's reason."""
-    seen: set[tuple[str, str, str]] = set()
-
-    def ready() -> bool:
-        events = eb.describe_events(ApplicationName=application, StartTime=started)["Events"]
-        for event in reversed(events):  # newest first: print oldest first
-            key = (event.get("EnvironmentName", ""), str(event["EventDate"]), event["Message"])
-            if key[0] in requests and key not in seen:
-                seen.add(key)
-                echo(f"  {event['EventDate']:%H:%M:%S}  {event.get('EnvironmentName', ''):<28} "
-                     f"{event['Severity']:<5} {event['Message']}")
-        envs = eb.describe_environments(ApplicationName=application, EnvironmentNames=list(requests),
-                                        IncludeDeleted=False)["Environments"]
-        return len(envs) == len(requests) and all(e["Status"] == "Ready" for e in envs)
-
+    if not requests:
+        return
     try:
-        wait_until(ready, ENVIRONMENT_TIMEOUT, "the environments Ready", interval=interval)
-    except WaitTimeout as error:
+        ebenv.watch(eb, plan.name, requests, started, echo, ENVIRONMENT_TIMEOUT, interval)
+    except ebenv.WaitTimeout as error:
         raise ProvisionError(f"{error}; the update goes on: watch it with eb events") from None
-    for name, request in requests.items():
-        errors = eb.describe_events(ApplicationName=application, EnvironmentName=name, RequestId=request,
-                                    Severity="ERROR")["Events"]
-        if errors:
-            raise ProvisionError(f"environment {name}: Elastic Beanstalk reported {errors[-1]['Message']!r}; "
-                                 f"see eb events {name}")
+    except ebenv.OperationFailed as error:
+        raise ProvisionError(f"environment {error}; see eb events") from None

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eb_tools.aws import client
+from eb_tools.aws import Target
 from eb_tools.names import environment_names
 from eb_tools.provision import environments, stacks
 from eb_tools.provision.plan import Change, ProvisionError, change_table, table
@@ -49,17 +49,6 @@ class Plan:
     def empty(self) -> bool:
         return not (self.network.changes or self.resources.changes or self.application.create
                     or any(e.action != "none" for e in self.application.environments))
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a stage lives: boto3's session (profile, region) and the endpoint (None: boto3's choice)."""
-
-    session: Any
-    endpoint_url: str | None = None
-
-    def client(self, service: str) -> Any:
-        return client(self.session, service, self.endpoint_url)
 
 
 def check_account(target: Target, stage: Stage) -> None:
@@ -141,15 +130,15 @@ def refuse_data_loss(plan: Plan, allow_replace: bool) -> None:
 def execute(target: Target, file: StageFile, plan: Plan, echo: Echo, web_origin: str | None = None) -> dict[str, str]:
     """Run the prepared plan; return the stage stack's outputs."""
     cfn, eb = target.client("cloudformation"), target.client("elasticbeanstalk")
-    network_outputs = stacks.execute(cfn, plan.network, echo)
+    network_outputs = stacks.execute(cfn, plan.network, echo, target.poll_seconds)
     resources = plan.resources
     if resources.change_set is None and resources.changes:  # it waited for the network's outputs
         parameters = _stage_parameters(cfn, plan.stage, resources.name, network_outputs, web_origin)
         resources = stacks.plan_stack(cfn, resources.name, resources.template, parameters, prepare=True)
         refuse_data_loss(Plan(plan.stage, plan.network, resources, plan.application), allow_replace=False)
-    outputs = stacks.execute(cfn, resources, echo)
+    outputs = stacks.execute(cfn, resources, echo, target.poll_seconds)
     application = environments.plan_application(eb, plan.stage, outputs)
-    environments.execute(eb, plan.stage, application, echo)
+    environments.execute(eb, plan.stage, application, echo, target.poll_seconds)
     return _with_load_balancer_alarms(target, file, plan.stage, resources, outputs, echo)
 
 
@@ -167,4 +156,4 @@ def _with_load_balancer_alarms(target: Target, file: StageFile, stage: Stage, re
     parameters[LOAD_BALANCER] = dimension
     echo(f"stack {resources.name}: alarms for load balancer {dimension}")
     again = stacks.plan_stack(cfn, resources.name, resources.template, parameters, prepare=True)
-    return stacks.execute(cfn, again, echo)
+    return stacks.execute(cfn, again, echo, target.poll_seconds)
