@@ -44,13 +44,15 @@ def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: fl
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before changing anything.")
 @click.option("--allow-replace", is_flag=True, help="Allow changes that replace a database, bucket, queue or secret.")
-def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: bool, allow_replace: bool) -> None:
+@click.option("--version-label", help="A registered version new environments start on [default: EB's sample app].")
+def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: bool, allow_replace: bool,
+              version_label: str | None) -> None:
     """Create or update STAGE: its network and stage stacks, the EB application and both environments."""
     from eb_tools.provision import command
 
     try:
         command.provision(stage_file, stage, template=template, dry_run=dry_run, yes=yes,
-                          allow_replace=allow_replace, echo=click.echo, confirm=click.confirm)
+                          allow_replace=allow_replace, echo=click.echo, confirm=click.confirm, version=version_label)
     except command.Failure as error:
         raise click.ClickException(str(error)) from None
 

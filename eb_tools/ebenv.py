@@ -15,6 +15,8 @@ from typing import Any
 
 from eb_tools.aws import WaitTimeout, wait_until
 
+APPLICATION_DESCRIPTION = "eb_tools: one application per repository, its stages' environments"
+
 
 class OperationFailed(Exception):
     """An environment's operation ended with errors; the message names it and EB's first reason."""

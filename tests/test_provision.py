@@ -177,6 +177,13 @@ def test_a_failing_resource_rolls_back_and_is_named(staging, monkeypatch):
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE" and _outputs(cloud) == before
 
 
+def test_an_unregistered_start_version_is_refused_before_anything_changes(staging):
+    cloud, _, _ = staging
+    with pytest.raises(ProvisionError, match="--version-label v-none: no such version in application oppima"):
+        command.provision(STAGE_FILE, "staging", yes=True, endpoint_url=cloud.url, echo=lambda _: None,
+                          version="v-none")
+
+
 def test_dry_run_changes_nothing(tmp_path):
     cloud = LocalCloud(eb_transition_seconds=0.05).start()
     try:

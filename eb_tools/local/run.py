@@ -89,11 +89,12 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     try:
         addresses = _addresses(web_port)
         target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
-        outputs = _provision(root, target, addresses.web.url)
+        label = _register(target, root, data_dir, file.application)
+        outputs = _provision(root, target, addresses.web.url, label)
         target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
         snapshot = _snapshot(target, outputs, file.application)
         restored = state.restore(target, data_dir / "cloud", snapshot)
-        deployed = _deploy(target, root, data_dir, file.application)
+        deployed = _deploy(target, file.application, label)
         settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
                     for tier, name in deployed.environments.items()}
         environments = {tier: _process_environment(target, tier_settings, cloud.url, data_dir)
@@ -133,12 +134,22 @@ def _stage_file(root: Path) -> StageFile:
     return file
 
 
-def _provision(root: Path, target: Target, web_origin: str) -> dict[str, str]:
-    """The `local` stage of the stage file, provisioned into the emulated cloud as any stage is."""
+def _register(target: Target, root: Path, data_dir: Path, application: str) -> str:
+    """The working tree, bundled as `eb deploy` would, registered as a version; its label."""
+    try:
+        bundle = build(root, data_dir / "bundles", working_tree=True)
+    except BundleError as error:
+        raise click.ClickException(str(error)) from None
+    return register_version(target, application, bundle, f"eb_tools local: {root}")
+
+
+def _provision(root: Path, target: Target, web_origin: str, label: str) -> dict[str, str]:
+    """The `local` stage of the stage file, provisioned into the emulated cloud as any stage is; new
+    environments start on the working tree's version."""
     try:
         return provision.provision(root / STAGE_FILE, STAGE, yes=True, echo=_quiet, session=target.session,
                                    endpoint_url=target.endpoint_url, web_origin=web_origin,
-                                   poll_seconds=target.poll_seconds)
+                                   poll_seconds=target.poll_seconds, version=label)
     except provision.Failure as error:
         raise click.ClickException(f"provisioning the local stage: {error}") from None
 
@@ -155,14 +166,13 @@ def _snapshot(target: Target, outputs: dict[str, str], application: str) -> stat
                           secrets={role: outputs[role] for role in SECRET_ROLES}, application=application)
 
 
-def _deploy(target: Target, root: Path, data_dir: Path, application: str) -> Deployed:
-    """The working tree, bundled as `eb deploy` would, on both environments of the local stage."""
+def _deploy(target: Target, application: str, label: str) -> Deployed:
+    """Both environments of the local stage on `label` (provision started new ones on it; a refused
+    version is one clear error)."""
     names = environment_names(application, STAGE)
     try:
-        bundle = build(root, data_dir / "bundles", working_tree=True)
-        label = register_version(target, application, bundle, f"eb_tools local: {root}")
         deploy(target, application, list(names.values()), label, _quiet, timeout=120, interval=target.poll_seconds)
-    except (BundleError, ReleaseError) as error:
+    except ReleaseError as error:
         raise click.ClickException(str(error)) from None
     return Deployed(application, label, names)
 

@@ -26,9 +26,10 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
               yes: bool = False, allow_replace: bool = False, echo: Callable[[str], None] = print,
               confirm: Callable[[str], bool] = lambda _: False, endpoint_url: str | None = None,
               session: boto3.session.Session | None = None, web_origin: str | None = None,
-              poll_seconds: float = 2.0) -> dict[str, str]:
+              poll_seconds: float = 2.0, version: str | None = None) -> dict[str, str]:
     """Provision `stage_name` of `stage_file`; return the stage stack's outputs ({} for --template and
-    --dry-run). `session` None takes boto3's, with the stage's profile and region."""
+    --dry-run). `session` None takes boto3's, with the stage's profile and region; `version`, a registered
+    label, is what new environments start on."""
     file = load(stage_file)
     stage = file.stage(stage_name)
     if template:
@@ -38,7 +39,8 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
     target = aws.Target(session or aws.session(stage.profile, stage.region), endpoint_url, poll_seconds)
     try:
         pipeline.check_account(target, stage)
-        plan = pipeline.make_plan(target, file, stage, prepare=not dry_run, web_origin=web_origin)
+        pipeline.check_version(target, stage, version)
+        plan = pipeline.make_plan(target, file, stage, prepare=not dry_run, web_origin=web_origin, version=version)
         try:
             pipeline.render(plan, echo)
             pipeline.refuse_data_loss(plan, allow_replace)

@@ -45,6 +45,7 @@ class ApplicationPlan:
     name: str
     create: bool
     environments: list[EnvironmentPlan]
+    version: str | None = None  # the label new environments start on; None: EB's sample application
 
 
 def web_origin(stage: Stage) -> str:
@@ -116,9 +117,11 @@ def properties(stage: Stage, tier: str, outputs: dict[str, str]) -> dict[str, st
     return found
 
 
-def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None) -> ApplicationPlan:
+def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None,
+                     version: str | None = None) -> ApplicationPlan:
     """Read-only: what creating or updating the application and both environments would do.
-    `outputs` None means the stage stack does not exist yet: its environments will be created."""
+    `outputs` None means the stage stack does not exist yet: its environments will be created.
+    `version`: a registered label new environments start on (as `eb create --version`)."""
     create = not eb.describe_applications(ApplicationNames=[stage.application])["Applications"]
     live = {} if create else {e["EnvironmentName"]: e for e in eb.describe_environments(
         ApplicationName=stage.application, IncludeDeleted=False)["Environments"]}
@@ -131,7 +134,7 @@ def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None) -> A
         current = ebenv.settings(eb, stage.application, name)
         changed = [s for s in desired if current.get((s[0], s[1])) != s[2]]
         plans.append(EnvironmentPlan(tier, name, "update" if changed else "none", desired, changed))
-    return ApplicationPlan(stage.application, create, plans)
+    return ApplicationPlan(stage.application, create, plans, version)
 
 
 def platform_arn(eb: Any, branch: str) -> str:
@@ -148,7 +151,7 @@ def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], 
             interval: float = 2.0) -> None:
     """Create the application if needed, create or update the environments in parallel, wait for both."""
     if plan.create:
-        eb.create_application(ApplicationName=plan.name, Description="eb_tools: web and worker, every stage")
+        eb.create_application(ApplicationName=plan.name, Description=ebenv.APPLICATION_DESCRIPTION)
         echo(f"created application {plan.name}")
     requests: dict[str, str] = {}
     started = datetime.now(UTC)
@@ -158,6 +161,7 @@ def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], 
         if env.action == "create":
             answer = eb.create_environment(ApplicationName=plan.name, EnvironmentName=env.name, Tier=TIERS[env.tier],
                                            PlatformArn=arn, OptionSettings=options,
+                                           **({"VersionLabel": plan.version} if plan.version else {}),
                                            **({"CNAMEPrefix": env.name} if env.tier == "web" else {}))
         elif env.action == "update":
             answer = eb.update_environment(ApplicationName=plan.name, EnvironmentName=env.name,

@@ -62,7 +62,16 @@ def check_account(target: Target, stage: Stage) -> None:
                              "or credentials of that account")
 
 
-def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, web_origin: str | None = None) -> Plan:
+def check_version(target: Target, stage: Stage, version: str | None) -> None:
+    """A start version must be registered in the stage's application already."""
+    if version and not target.client("elasticbeanstalk").describe_application_versions(
+            ApplicationName=stage.application, VersionLabels=[version])["ApplicationVersions"]:
+        raise ProvisionError(f"--version-label {version}: no such version in application {stage.application}; "
+                             "register it first (eb deploy, or eb_tools local), or leave the option out")
+
+
+def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, web_origin: str | None = None,
+              version: str | None = None) -> Plan:
     """Read-only unless `prepare`, which leaves change sets ready to execute (see stacks.plan_stack)."""
     cfn, eb = target.client("cloudformation"), target.client("elasticbeanstalk")
     network_name = network_stack_name(file.application, stage.isolation)
@@ -81,7 +90,7 @@ def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, w
         parameters = _stage_parameters(cfn, stage, resources_name, network_outputs, web_origin)
         resources = stacks.plan_stack(cfn, resources_name, template, parameters, prepare)
     outputs = live_outputs if not resources.changes else None
-    return Plan(stage, network, resources, environments.plan_application(eb, stage, outputs))
+    return Plan(stage, network, resources, environments.plan_application(eb, stage, outputs, version))
 
 
 def _stage_parameters(cfn: Any, stage: Stage, name: str, network: dict[str, str],
@@ -110,6 +119,8 @@ def render(plan: Plan, echo: Echo) -> None:
     for env in app.environments:
         detail = "settings from the stage stack's outputs" if not env.settings else \
             f"{len(env.changed)} setting(s) differ" if env.action != "none" else "up to date"
+        if env.action == "create":
+            detail += f", on version {app.version}" if app.version else ", on EB's sample application"
         rows.append((env.action, env.name, env.tier, detail))
     for line in table(rows, ("action", "environment", "tier", "")):
         echo(f"  {line}")
@@ -137,7 +148,7 @@ def execute(target: Target, file: StageFile, plan: Plan, echo: Echo, web_origin:
         resources = stacks.plan_stack(cfn, resources.name, resources.template, parameters, prepare=True)
         refuse_data_loss(Plan(plan.stage, plan.network, resources, plan.application), allow_replace=False)
     outputs = stacks.execute(cfn, resources, echo, target.poll_seconds)
-    application = environments.plan_application(eb, plan.stage, outputs)
+    application = environments.plan_application(eb, plan.stage, outputs, plan.application.version)
     environments.execute(eb, plan.stage, application, echo, target.poll_seconds)
     return _with_load_balancer_alarms(target, file, plan.stage, resources, outputs, echo)
 

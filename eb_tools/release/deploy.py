@@ -23,8 +23,11 @@ class ReleaseError(Exception):
 
 
 def register_version(target: Target, application: str, bundle: Bundle, description: str) -> str:
-    """Upload the bundle and register it as version `bundle.label`, unless that label exists."""
+    """Upload the bundle and register it as version `bundle.label`, unless that label exists. A version
+    belongs to its application: one never provisioned is created here, as `eb init` would."""
     eb = target.client("elasticbeanstalk")
+    if not eb.describe_applications(ApplicationNames=[application])["Applications"]:
+        eb.create_application(ApplicationName=application, Description=ebenv.APPLICATION_DESCRIPTION)
     if not eb.describe_application_versions(ApplicationName=application,
                                             VersionLabels=[bundle.label])["ApplicationVersions"]:
         bucket, key = eb.create_storage_location()["S3Bucket"], f"{application}/{bundle.label}.zip"
