@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from eb_tools.aws import local_client
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.local.cloud import LocalCloud, free_port
 from eb_tools.names import environment_names
 from eb_tools.provision import command, pipeline
 from eb_tools.provision.plan import ProvisionError
@@ -222,3 +223,25 @@ def test_bad_input_is_one_line_before_anything_changes(tmp_path, stage_file, wor
         assert cfn.list_stacks()["StackSummaries"] == before
     finally:
         cloud.stop()
+
+
+def test_the_readme_path_cloud_only_then_provision(tmp_path):
+    """`eb_tools local --cloud-only` in one shell, its exports and `eb_tools provision staging --yes` in another."""
+    port = free_port()
+    cloud = subprocess.Popen([EB_TOOLS, "local", "--cloud-only", "--cloud-port", str(port), "--eb-seconds", "0.05"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert cloud.stdout is not None
+        exports = next(line for line in cloud.stdout if "export AWS_ENDPOINT_URL=" in line)
+        env = dict(os.environ)
+        env.update(pair.split("=", 1) for pair in exports.split("export", 1)[1].split())
+        assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+        done = subprocess.run([EB_TOOLS, "provision", "staging", "--yes", "--file", str(STAGE_FILE)],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0 and "stage staging: provisioned" in done.stdout, done.stdout + done.stderr
+        eb = local_client("elasticbeanstalk", env["AWS_ENDPOINT_URL"], "eu-west-1")
+        names = set(environment_names("oppima", "staging").values())
+        assert names <= {e["EnvironmentName"] for e in eb.describe_environments()["Environments"]}
+    finally:
+        cloud.send_signal(signal.SIGINT)
+        cloud.wait(timeout=30)
