@@ -239,3 +239,17 @@ def test_configuration_settings_and_validation(eb: Any, app: str) -> None:
         {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "1"},
     ])["Messages"]
     assert [(m["OptionName"], m["Severity"]) for m in result] == [("MinSzie", "error"), ("MaxSize", "error")]
+
+
+def test_application_versions_are_limited_per_region(
+        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = len(eb.describe_application_versions()["ApplicationVersions"]) + 1
+    monkeypatch.setattr(LocalEBBackend, "max_application_versions", limit)  # EB's is 1,000
+    version(eb, cloud, app, "last")
+    with pytest.raises(eb.exceptions.TooManyApplicationVersionsException) as refused:
+        version(eb, cloud, app, "one-too-many")
+    assert refused.value.response["Error"]["Message"] == (
+        f"You cannot have more than {limit} Application Versions. Either remove some Application Versions or "
+        "request a limit increase.")
+    eb.delete_application_version(ApplicationName=app, VersionLabel="last")
+    version(eb, cloud, app, "one-too-many")

@@ -20,6 +20,12 @@ class ConfigurationValidation(ServiceException):
     code = "ConfigurationValidationException"
 
 
+class TooManyApplicationVersions(ServiceException):
+    """More versions than the account's quota in the region (EB's default quota is 1,000, over every application)."""
+
+    code = "TooManyApplicationVersionsException"
+
+
 class InvalidRequest(ServiceException):
     """What the enhanced-health operations answer where others answer InvalidParameterValue."""
 

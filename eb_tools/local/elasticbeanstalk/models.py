@@ -27,6 +27,7 @@ from eb_tools.local.elasticbeanstalk.exceptions import (
     InvalidRequest,
     MissingParameter,
     ResourceNotFound,
+    TooManyApplicationVersions,
 )
 
 SEVERITIES = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
@@ -48,6 +49,7 @@ def operation(method: Callable[Concatenate[LocalEBBackend, P], R]) -> Callable[C
 
 class LocalEBBackend(BaseBackend):
     transition_seconds: float = 2.0  # how long a simulated launch, update or termination takes
+    max_application_versions: int = 1000  # EB's default quota, per account and region; a test can lower it
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
@@ -138,6 +140,11 @@ class LocalEBBackend(BaseBackend):
         app = self._application(app_name)
         if label in app.versions:
             raise InvalidParameterValue(f"Application Version {label} already exists.")
+        if sum(len(a.versions) for a in self.applications.values()) >= self.max_application_versions:
+            # AWS's message (quoted in boto/boto3#920), with the quota it applies.
+            raise TooManyApplicationVersions(
+                f"You cannot have more than {self.max_application_versions} Application Versions. Either remove "
+                "some Application Versions or request a limit increase.")
         if not bucket or not key:
             raise MissingParameter("SourceBundle with S3Bucket and S3Key is required.")
         if services.read_object(self.account_id, bucket, key) is None:
