@@ -67,6 +67,18 @@ class Target:
         return client(self.session, service, self.endpoint_url)
 
 
+def account_problem(target: Target, account: str | None, key: str) -> str | None:
+    """Why the credentials in use may not act on something that belongs to `account` (stage-file `key`
+    declares it); None when they may, or when no account is declared."""
+    if account is None:
+        return None
+    actual = target.client("sts").get_caller_identity()["Account"]
+    if actual == account:
+        return None
+    return (f"eb_tools.yaml: {key}: {account}: the credentials in use belong to account {actual}; use the "
+            "stage's profile or credentials of that account")
+
+
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
     """Call `condition` until it returns something truthy and return that; past `timeout` seconds
     raise WaitTimeout naming `what`. A condition may raise to end the wait early."""

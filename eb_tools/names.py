@@ -12,11 +12,12 @@ import re
 
 MAX_LENGTH = 40
 TIERS = ("web", "worker")
+TWIN = "web-b"  # a blue/green stage's second web environment (stages.NAME.web.blue_green)
 
 
 def environment_name(application: str, stage: str, tier: str) -> str:
-    if tier not in TIERS:
-        raise ValueError(f"tier {tier!r} is not one of {', '.join(TIERS)}")
+    if tier not in (*TIERS, TWIN):
+        raise ValueError(f"tier {tier!r} is not one of {', '.join((*TIERS, TWIN))}")
     base = re.sub(r"[^A-Za-z0-9-]+", "-", f"{application}-{stage}").strip("-")
     name = f"{base}-{tier}"
     if len(name) <= MAX_LENGTH:
@@ -29,3 +30,9 @@ def environment_name(application: str, stage: str, tier: str) -> str:
 def environment_names(application: str, stage: str) -> dict[str, str]:
     """{tier: environment name} for both tiers of a stage."""
     return {tier: environment_name(application, stage, tier) for tier in TIERS}
+
+
+def web_environments(application: str, stage: str, blue_green: bool) -> list[str]:
+    """Every web environment of a stage: the one it was provisioned with, and its twin when blue/green."""
+    return [environment_name(application, stage, "web"), *([environment_name(application, stage, TWIN)]
+                                                           if blue_green else [])]

@@ -27,8 +27,6 @@ from pydantic import (
     model_validator,
 )
 
-from eb_tools.names import environment_name
-
 PRODUCTION = "production"
 
 
@@ -103,6 +101,8 @@ class WebTier(WorkerTier):
 
     min: int = Field(default=2, ge=1)
     max: int = Field(default=6, ge=1)
+    # A second, identical web environment (<app>-<stage>-web-b) for `eb_tools promote --strategy swap`.
+    blue_green: bool = False
 
 
 class Database(_Model):
@@ -238,11 +238,6 @@ class StageFile(_Model):
                                        f"no stage has this isolation group (defined: {', '.join(groups)})"))
         first = self.stage(members[0])
         return Network(name=group, region=first.region, nat=first.nat, stages=members)
-
-
-def environment_names(application: str, stage: str) -> tuple[str, str]:
-    """The (web, worker) Elastic Beanstalk environment names of a stage, within EB's 40 characters."""
-    return environment_name(application, stage, "web"), environment_name(application, stage, "worker")
 
 
 def load(path: Path) -> StageFile:

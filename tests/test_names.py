@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from eb_tools.names import environment_names
+from eb_tools.names import environment_names, web_environments
 
 EB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,38}[A-Za-z0-9]$")
 
@@ -21,3 +21,12 @@ def test_long_names_fit_keep_their_tier_and_stay_unique():
         assert all(EB_NAME.match(name) for name in pair.values()), pair
         assert pair["web"].endswith("-web") and pair["worker"].endswith("-worker")
     assert environment_names(application, "staging") == names[0]  # deterministic
+
+
+def test_a_blue_green_stage_has_a_web_twin_of_its_own():
+    assert web_environments("oppima", "staging", False) == ["oppima-staging-web"]
+    assert web_environments("oppima", "staging", True) == ["oppima-staging-web", "oppima-staging-web-b"]
+    application = "a-very-long-application-name-for-an-agency-client"
+    web, twin = web_environments(application, "production", True)
+    assert EB_NAME.match(twin) and twin.endswith("-web-b") and twin != web
+    assert twin not in environment_names(application, "production").values()

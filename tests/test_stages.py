@@ -143,11 +143,3 @@ def test_more_problems_are_counted_on_the_same_line(tmp_path):
     data["stages"]["staging"]["worker"]["max"] = "lots"
     assert error_of(write(tmp_path, data)).endswith(
         ": stages.staging.web.min: 'many': must be a whole number (and 1 more problem)")
-
-
-def test_environment_names_keep_the_tier_within_40_characters():
-    assert stages.environment_names("oppima", "staging") == ("oppima-staging-web", "oppima-staging-worker")
-    long_web, long_worker = stages.environment_names("a" * 30, "b" * 20)
-    assert len(long_web) <= 40 and long_web.endswith("-web")
-    assert len(long_worker) <= 40 and long_worker.endswith("-worker")
-    assert stages.environment_names("a" * 30, "b" * 19 + "c") != (long_web, long_worker)

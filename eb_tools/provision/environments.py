@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eb_tools import ebenv
-from eb_tools.names import environment_names
+from eb_tools.names import environment_names, web_environments
 from eb_tools.provision.plan import ProvisionError
 from eb_tools.stages import Stage
 
@@ -126,7 +126,8 @@ def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None,
     live = {} if create else {e["EnvironmentName"]: e for e in eb.describe_environments(
         ApplicationName=stage.application, IncludeDeleted=False)["Environments"]}
     plans = []
-    for tier, name in environment_names(stage.application, stage.name).items():
+    names = [("web", name) for name in web_environments(stage.application, stage.name, stage.web.blue_green)]
+    for tier, name in [*names, ("worker", environment_names(stage.application, stage.name)["worker"])]:
         desired = desired_settings(stage, tier, outputs) if outputs is not None else []
         if name not in live:
             plans.append(EnvironmentPlan(tier, name, "create", desired, desired))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eb_tools.aws import Target
+from eb_tools.aws import Target, account_problem
 from eb_tools.names import environment_names
 from eb_tools.provision import environments, stacks
 from eb_tools.provision.plan import Change, ProvisionError, change_table, table
@@ -53,13 +53,9 @@ class Plan:
 
 def check_account(target: Target, stage: Stage) -> None:
     """Refuse credentials of another account than the stage's, before anything changes."""
-    if stage.account is None:
-        return
-    actual = target.client("sts").get_caller_identity()["Account"]
-    if actual != stage.account:
-        raise ProvisionError(f"eb_tools.yaml: stages.{stage.name}.account: {stage.account}: the credentials in use "
-                             f"belong to account {actual}; use the stage's profile (stages.{stage.name}.profile) "
-                             "or credentials of that account")
+    problem = account_problem(target, stage.account, f"stages.{stage.name}.account")
+    if problem:
+        raise ProvisionError(problem)
 
 
 def check_version(target: Target, stage: Stage, version: str | None) -> None:

@@ -41,10 +41,10 @@ class Profiles:
     service_role: Role
 
 
-def build(template: Template, application: str, environments: tuple[str, str], access: Access) -> Profiles:
-    web_env, worker_env = environments
+def build(template: Template, application: str, web_envs: list[str], worker_env: str, access: Access) -> Profiles:
+    """`web_envs`: the stage's web environments (two for blue/green), which share the web profile."""
     web = _instance_profile(template, "Web", [
-        *_platform(application, web_env),
+        *_platform(application, web_envs),
         statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], access.secrets),
         statement("PresignAndCheckUploads", ["s3:PutObject", "s3:GetObject"], [_objects(access.uploads)]),
         # HeadBucket (deep health) and a 404 rather than a 403 for an upload that has not arrived yet.
@@ -52,7 +52,7 @@ def build(template: Template, application: str, environments: tuple[str, str], a
         statement("QueueTasks", ["sqs:SendMessage", "sqs:GetQueueAttributes"], [access.queue]),
     ])
     worker = _instance_profile(template, "Worker", [
-        *_platform(application, worker_env),
+        *_platform(application, [worker_env]),
         statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], access.secrets),
         statement("ConsumeQueue", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                    "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [access.queue]),
@@ -77,7 +77,7 @@ def build(template: Template, application: str, environments: tuple[str, str], a
     return Profiles(template.add_resource(web), template.add_resource(worker), service_role)
 
 
-def _platform(application: str, environment: str) -> list[dict[str, Any]]:
+def _platform(application: str, environments: list[str]) -> list[dict[str, Any]]:
     """What the EB platform on the instance does: fetch the bundle, publish logs and health, stream logs."""
     storage = "elasticbeanstalk-${AWS::Region}-${AWS::AccountId}"
     return [
@@ -85,10 +85,10 @@ def _platform(application: str, environment: str) -> list[dict[str, Any]]:
                   [Sub(f"arn:${{AWS::Partition}}:s3:::{storage}/*")]),
         statement("ListEbStorage", ["s3:ListBucket"], [Sub(f"arn:${{AWS::Partition}}:s3:::{storage}")]),
         statement("StreamLogs", ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                  [arn("logs", f"log-group:/aws/elasticbeanstalk/{environment}/*")]),
+                  [arn("logs", f"log-group:/aws/elasticbeanstalk/{env}/*") for env in environments]),
         statement("ReportHealth", ["elasticbeanstalk:PutInstanceStatistics"],
                   [arn("elasticbeanstalk", f"application/{application}"),
-                   arn("elasticbeanstalk", f"environment/{application}/{environment}")]),
+                   *(arn("elasticbeanstalk", f"environment/{application}/{env}") for env in environments)]),
     ]
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Template
 
+from eb_tools.names import environment_names, web_environments
 from eb_tools.provision import alarms, data_stores, network, queues, roles, secrets, security_groups, storage
-from eb_tools.stages import Stage, StageFile, environment_names
+from eb_tools.stages import Stage, StageFile
 
 WEB_ORIGIN = "WebOrigin"
 LOAD_BALANCER = "LoadBalancerFullName"
@@ -62,7 +63,9 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
         readable.append(Ref(database.credentials))
     if redis:
         readable.append(Ref(redis.auth_secret))
-    profiles = roles.build(template, stage.application, environment_names(stage.application, stage.name),
+    names = environment_names(stage.application, stage.name)
+    profiles = roles.build(template, stage.application, web_environments(stage.application, stage.name,
+                                                                         stage.web.blue_green), names["worker"],
                            roles.Access(uploads=GetAtt(buckets.uploads, "Arn"), backup=GetAtt(buckets.backup, "Arn"),
                                         queue=GetAtt(work.work, "Arn"), secrets=readable))
     topic = alarms.build(template, stage, params[LOAD_BALANCER], work, database, redis)
