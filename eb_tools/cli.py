@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from eb_tools.release.stage import StageTarget
 
 
 @click.group()
@@ -92,3 +98,148 @@ def bundle(path: Path, working_tree: bool, output_dir: Path | None) -> None:
     click.echo(f"bundle:  {built.path}")
     click.echo(f"size:    {built.size} bytes, {built.files} files")
     click.echo(f"version: {built.label}")
+
+
+
+STAGE_FILE = click.option("--file", "stage_file", type=click.Path(dir_okay=False, path_type=Path),
+                          default="eb_tools.yaml", show_default=True, help="The stage file.")
+TIMEOUT = click.option("--timeout", type=click.FloatRange(1), default=2700, show_default=True,
+                       help="Seconds to wait for both tiers before rolling back.")
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+SMOKE = click.option("--smoke-url", help="A URL that must answer 200 after the update ('' for none) "
+                                         "[default: /healthz/deep through the web environment's URL].")
+
+
+@contextmanager
+def _one_line_errors(where: StageTarget | None = None) -> Iterator[None]:
+    """A release's failure (or AWS's refusal) is one line and exit status 1, never a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from eb_tools.release.stage import ReleaseError, aws_problem
+
+    try:
+        yield
+    except ReleaseError as error:
+        raise click.ClickException(str(error)) from None
+    except (ClientError, BotoCoreError) as error:
+        if where is None:
+            raise click.ClickException(str(error)) from None
+        raise click.ClickException(str(aws_problem(where, error))) from None
+
+
+def _silent(line: str) -> None:
+    """Where --output json keeps progress lines out of the JSON."""
+
+
+def _stages(stage_file: Path, names: list[str]) -> list[StageTarget]:
+    from eb_tools.release.stage import resolve
+
+    with _one_line_errors():
+        return resolve(stage_file, names)
+
+
+@main.command()
+@click.argument("stage")
+@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
+@STAGE_FILE
+@click.option("--label", help="The version label [default: from git, as eb_tools bundle names it].")
+@click.option("--working-tree", is_flag=True, help="Bundle the files on disk instead of git HEAD.")
+@DRY_RUN
+@TIMEOUT
+@SMOKE
+def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_tree: bool, dry_run: bool,
+           timeout: float, smoke_url: str | None) -> None:
+    """Check, build and put the bundle at PATH on STAGE's web and worker together; roll both back on failure."""
+    from eb_tools.release.deploy import deliver, prepare
+
+    root = path.resolve()
+    [where] = _stages(stage_file, [stage])
+    with _one_line_errors(where):
+        built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree)
+        deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+
+
+@main.command()
+@click.argument("source")
+@click.argument("destination")
+@STAGE_FILE
+@click.option("--strategy", type=click.Choice(["in-place", "swap"]), default="in-place", show_default=True,
+              help="swap: update DESTINATION's idle web twin, smoke-test it, then swap URLs (blue/green).")
+@DRY_RUN
+@TIMEOUT
+@SMOKE
+def promote(source: str, destination: str, stage_file: Path, strategy: str, dry_run: bool, timeout: float,
+            smoke_url: str | None) -> None:
+    """Put the label SOURCE runs (tested, Green) on DESTINATION's web and worker, with no rebuild."""
+    from eb_tools.release.promote import promote as run_promote
+
+    src, dst = _stages(stage_file, [source, destination])
+    with _one_line_errors(dst):
+        run_promote(src, dst, click.echo, strategy=strategy, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+
+
+@main.command()
+@click.argument("stage")
+@STAGE_FILE
+@click.option("--to", "label", help="The label to go back to [default: the one STAGE ran before].")
+@DRY_RUN
+@TIMEOUT
+@SMOKE
+def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, timeout: float,
+             smoke_url: str | None) -> None:
+    """Put STAGE's web and worker back on an earlier label."""
+    from eb_tools.release.rollback import rollback as run_rollback
+
+    [where] = _stages(stage_file, [stage])
+    with _one_line_errors(where):
+        run_rollback(where, click.echo, to=label, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+
+
+@main.command()
+@click.argument("stage", required=False)
+@STAGE_FILE
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def status(stage: str | None, stage_file: Path, output: str) -> None:
+    """What every stage (or STAGE) runs: labels, health, instances by version. Exit 1 when a stage's tiers
+    differ."""
+    from eb_tools.release.status import render, stage_status
+
+    reports = [stage_status(where) for where in _stages(stage_file, [stage] if stage else [])]
+    if output == "json":
+        click.echo(json.dumps(reports, indent=2))
+    else:
+        for report in reports:
+            render(report, click.echo)
+    sys.exit(0 if all(r["consistent"] for r in reports) else 1)
+
+
+@main.command()
+@click.option("--stage", "stage", help="The stage whose application to list [default: every stage's].")
+@STAGE_FILE
+@click.option("--prune", is_flag=True, help="Delete old versions, keeping --keep and every label in use.")
+@click.option("--keep", type=click.IntRange(1), default=20, show_default=True, help="Newest versions kept.")
+@DRY_RUN
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_run: bool, output: str) -> None:
+    """List the application's versions and which stage runs which; --prune removes old ones safely."""
+    from eb_tools.release import versions as store
+
+    groups = store.groups(_stages(stage_file, []))  # every stage: a label any of them needs is kept
+    if stage:
+        groups = [g for g in groups if stage in {w.name for w in g}]
+        if not groups:
+            raise click.ClickException(f"{stage_file}: no stage {stage}")
+    for group in groups:
+        with _one_line_errors(group[0]):
+            group[0].verify()
+            rows = store.survey(group, keep if prune else None)
+            if output == "json":
+                click.echo(json.dumps(rows, indent=2))
+            else:
+                click.echo(f"application {group[0].application} ({group[0].target.region}): {len(rows)} versions")
+                for row in rows:
+                    mark = "  (pruned)" if row["pruned"] else ""
+                    click.echo(f"  {row['label']:<28} {row['created'][:16]}  {', '.join(row['used_by'])}{mark}")
+            doomed = [row["label"] for row in rows if row["pruned"]]
+            if doomed and not dry_run:
+                store.delete(group[0], doomed, click.echo if output == "text" else _silent)

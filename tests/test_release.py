@@ -1,53 +1,461 @@
-"""Putting a version on a stage's environments: both move, and a refusal names this deployment's cause."""
+"""Release against the local cloud with failures injected: web and worker move together to one label, every
+instance proven, and any failure, timeout or Ctrl-C puts both back on the label each ran."""
 from __future__ import annotations
 
+import http.server
+import json
 import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from click.testing import CliRunner
 
-from eb_tools.aws import Target, local_session
-from eb_tools.bundle import build
+from eb_tools import cli
+from eb_tools.aws import local_client, local_session, wait_until
 from eb_tools.local.cloud import LocalCloud
-from eb_tools.names import environment_names
+from eb_tools.local.elasticbeanstalk import LocalEBBackend
 from eb_tools.provision import command
-from eb_tools.release.deploy import ReleaseError, deploy, register_version
+from eb_tools.release import history, lock, snapshot, versions
+from eb_tools.release.deploy import Built, deliver, prepare
+from eb_tools.release.promote import promote
+from eb_tools.release.rollback import rollback
+from eb_tools.release.stage import ReleaseError, StageTarget, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
+OTHER_ACCOUNT = "222222222222"
+STAGES = f"""
+application: relapp
+region: us-east-1
+platform: Python 3.11 running on 64bit Amazon Linux 2023
+stages:
+  dev:
+    isolation: dev
+    web: {{instance_type: t3.micro, min: 2, max: 2}}
+    worker: {{instance_type: t3.micro, min: 2, max: 2}}
+    alarm_email: ops@example.com
+  qa:
+    isolation: qa
+    web: {{instance_type: t3.micro, min: 2, max: 2, blue_green: true}}
+    worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    alarm_email: ops@example.com
+  other:
+    account: "{OTHER_ACCOUNT}"
+    isolation: other
+    web: {{instance_type: t3.micro, min: 1, max: 1}}
+    worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    alarm_email: ops@example.com
+  unprovisioned:
+    isolation: unprovisioned
+    web: {{instance_type: t3.micro, min: 1, max: 1}}
+    worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    alarm_email: ops@example.com
+"""
 
 
-def _bundle_with(root: Path, option: str, value: str) -> None:
-    """The repository with one .ebextensions file setting aws:autoscaling:asg `option`."""
-    (root / ".ebextensions" / "99_bad.config").write_text(
-        f"option_settings:\n  aws:autoscaling:asg:\n    {option}: {value}\n")
+@dataclass
+class World:
+    cloud: LocalCloud
+    root: Path  # a copy of the repository: the bundle deployed
+    stage_file: Path
+    sessions: dict[str, boto3.session.Session]
+    work: Path
+
+    def stage(self, name: str) -> StageTarget:
+        [where] = resolve(self.stage_file, [name], sessions=self.sessions, endpoint_url=self.cloud.url,
+                          poll_seconds=0.05)
+        return where
+
+    def build(self, marker: str, description: str | None = None) -> Built:
+        """The repository with a marker file: a bundle with a label of its own."""
+        (self.root / "release-marker.txt").write_text(marker)
+        built = prepare(self.root, self.work / "bundles", working_tree=True)
+        return replace(built, description=description) if description is not None else built
 
 
-def test_a_version_reaches_both_environments_and_a_refusal_names_its_own_cause(tmp_path):
-    root = tmp_path / "app"
-    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".venv*", ".local", ".git", "tests", "__pycache__"))
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    work = tmp_path_factory.mktemp("release")
+    root = work / "app"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".venv*", ".local", ".git", "tests", "__pycache__",
+                                                              ".elasticbeanstalk", "benchmarks"))
+    (work / "eb_tools.yaml").write_text(STAGES)
     cloud = LocalCloud(eb_transition_seconds=0.05).start()
+    sts = local_client("sts", cloud.url)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer",
+                            RoleSessionName="tests")["Credentials"]
+    sessions = {"other": boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
+                                               aws_secret_access_key=creds["SecretAccessKey"],
+                                               aws_session_token=creds["SessionToken"], region_name="us-east-1")}
     try:
-        target = Target(local_session("us-east-1"), cloud.url)
-        command.provision(root / "eb_tools.yaml", "local", yes=True, echo=lambda _: None, session=target.session,
-                          endpoint_url=cloud.url, web_origin="http://127.0.0.1:8000")
-        names = list(environment_names("oppima", "local").values())
-
-        def release() -> str:
-            label = register_version(target, "oppima", build(root, tmp_path / "bundles", working_tree=True), "t")
-            deploy(target, "oppima", names, label, lambda _: None, timeout=30, interval=0.05)
-            return label
-
-        good = release()
-        envs = target.client("elasticbeanstalk").describe_environments(EnvironmentNames=names)["Environments"]
-        assert [e["VersionLabel"] for e in envs] == [good, good]
-
-        _bundle_with(root, "MinSize", "zero")
-        with pytest.raises(ReleaseError, match="MinSize") as first:
-            release()
-        _bundle_with(root, "MaxSize", "lots")
-        with pytest.raises(ReleaseError) as second:
-            release()
-        assert "MaxSize" in str(second.value) and "MinSize" not in str(second.value), second.value
-        assert "refused version" in str(first.value)
+        for name in ("dev", "qa", "other"):
+            session = sessions.get(name) or local_session("us-east-1")
+            command.provision(work / "eb_tools.yaml", name, yes=True, echo=lambda _: None, session=session,
+                              endpoint_url=cloud.url, web_origin="http://127.0.0.1:8000", poll_seconds=0.05)
+        yield World(cloud, root, work / "eb_tools.yaml", sessions, work)
     finally:
         cloud.stop()
+
+
+@pytest.fixture
+def slow_eb() -> Iterator[Callable[[float], None]]:
+    """Make every emulated EB step take `seconds` for the test."""
+    previous = LocalEBBackend.transition_seconds
+
+    def set_seconds(seconds: float) -> None:
+        LocalEBBackend.transition_seconds = seconds
+
+    yield set_seconds
+    LocalEBBackend.transition_seconds = previous
+
+
+def _eb(where: StageTarget) -> Any:
+    return where.client("elasticbeanstalk")
+
+
+def _states(where: StageTarget) -> dict[str, snapshot.TierState]:
+    return snapshot.read(_eb(where), where.application, where.live(), causes=True)
+
+
+def _settled(where: StageTarget, label: str) -> None:
+    """Both tiers name `label`, are Green, and every instance runs it."""
+    states = _states(where)
+    assert {t: s.settled_on for t, s in states.items()} == {"web": label, "worker": label}, states
+
+
+class Lines(list[str]):
+    """An echo that keeps what it was given, and can act on a line."""
+
+    def __init__(self, on: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.on = on
+
+    def __call__(self, line: str) -> None:
+        self.append(line)
+        if self.on:
+            self.on(line)
+
+
+def _good(world: World, where: StageTarget, marker: str) -> str:
+    built = world.build(marker)
+    deliver(where, built, Lines(), timeout=60, smoke="")
+    return built.label
+
+
+def _instance_ids(where: StageTarget, tier: str) -> list[str]:
+    listed = _eb(where).describe_instances_health(EnvironmentName=where.environments[tier],
+                                                  AttributeNames=["All"])["InstanceHealthList"]
+    return sorted(i["InstanceId"] for i in listed)
+
+
+def _set_policy(where: StageTarget, tier: str, policy: str) -> None:
+    eb = _eb(where)
+    eb.update_environment(ApplicationName=where.application, EnvironmentName=where.environments[tier],
+                          OptionSettings=[{"Namespace": "aws:elasticbeanstalk:command", "OptionName":
+                                           "DeploymentPolicy", "Value": policy}])
+    wait_until(lambda: _states(where)[tier].status == "Ready", 30, f"{tier} Ready", 0.05)
+
+
+def test_a_deploy_moves_both_tiers_to_one_label_and_records_it(world):
+    dev = world.stage("dev")
+    lines = Lines()
+    built = world.build("one")
+    deliver(dev, built, lines, timeout=60, smoke="")
+    _settled(dev, built.label)
+    assert history.read(dev)[-1]["label"] == built.label
+    text = "\n".join(lines)
+    assert "web" in text and "worker" in text and "Environment update completed successfully." in text
+    assert f"web and worker run {built.label} on every instance" in text
+    again = Lines()
+    deliver(dev, built, again, timeout=60, smoke="")  # nothing to do, and it says so
+    assert any("already run" in line for line in again), again
+
+
+def test_a_worker_failing_under_a_rolling_policy_puts_both_tiers_back(world):
+    dev = world.stage("dev")
+    good = _good(world, dev, "good-rolling")
+    mixed: dict[str, dict[str, int]] = {}
+
+    def at_failure(line: str) -> None:
+        if line.startswith("FAILED"):
+            mixed.update({t: dict(s.instances) for t, s in _states(dev).items()})
+
+    bad = world.build("bad-rolling", description="[local:fail:worker] broken worker")
+    lines = Lines(at_failure)
+    with pytest.raises(ReleaseError) as failure:
+        deliver(dev, bad, lines, timeout=60, smoke="")
+    message = str(failure.value)
+    assert f"{bad.label} failed: worker:" in message and "rolled back" in message, message
+    # At the failure, the rolling deployment had left the worker mixed: EB does not roll it back by itself.
+    assert mixed["worker"] == {bad.label: 1, good: 1}, mixed
+    _settled(dev, good)
+    assert history.read(dev)[-1]["label"] == good
+
+
+def test_a_web_failing_under_immutable_leaves_its_original_instances(world):
+    dev = world.stage("dev")
+    good = _good(world, dev, "good-immutable")
+    _set_policy(dev, "web", "Immutable")
+    try:
+        originals = _instance_ids(dev, "web")
+        seen: dict[str, Any] = {}
+
+        def at_failure(line: str) -> None:
+            if line.startswith("FAILED"):
+                seen.update(ids=_instance_ids(dev, "web"), web=_states(dev)["web"])
+
+        with pytest.raises(ReleaseError, match="web:"):
+            deliver(dev, world.build("bad-immutable", description="[local:fail:web] broken web"),
+                    Lines(at_failure), timeout=60, smoke="")
+        assert seen["ids"] == originals and seen["web"].settled_on == good, seen
+        assert _instance_ids(dev, "web") == originals  # not even redeployed by the put-back: nothing to repair
+        _settled(dev, good)
+    finally:
+        _set_policy(dev, "web", "RollingWithAdditionalBatch")
+
+
+def test_a_timeout_aborts_both_updates_and_rolls_back(world, slow_eb):
+    dev = world.stage("dev")
+    good = _good(world, dev, "good-timeout")
+    slow_eb(2.0)
+    lines = Lines()
+    with pytest.raises(ReleaseError, match="not done within --timeout 1s") as failure:
+        deliver(dev, world.build("slow"), lines, timeout=1, smoke="")
+    assert "rolled back" in str(failure.value), failure.value
+    assert any("aborting the update of" in line for line in lines), lines
+    _settled(dev, good)
+
+
+def test_ctrl_c_aborts_both_updates_and_rolls_back(world, slow_eb):
+    dev = world.stage("dev")
+    good = _good(world, dev, "good-interrupt")
+    slow_eb(0.5)
+    interrupted = []
+
+    def press_ctrl_c(line: str) -> None:
+        if "Environment update is starting." in line and not interrupted:
+            interrupted.append(line)
+            raise KeyboardInterrupt
+
+    with pytest.raises(ReleaseError, match=r"interrupted \(Ctrl-C\)") as failure:
+        deliver(dev, world.build("interrupted"), Lines(press_ctrl_c), timeout=60, smoke="")
+    assert "rolled back" in str(failure.value)
+    _settled(dev, good)
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    status = 503
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.send_response(self.status)
+        self.end_headers()
+        self.wfile.write(b'{"database": "down"}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_failing_smoke_test_rolls_back(world):
+    dev = world.stage("dev")
+    good = _good(world, dev, "good-smoke")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/healthz/deep"
+        from eb_tools.release import execute
+        previous, execute.SMOKE_TIMEOUT = execute.SMOKE_TIMEOUT, 2.0
+        try:
+            with pytest.raises(ReleaseError, match=r"smoke test .*HTTP 503") as failure:
+                deliver(dev, world.build("smoke-bad"), Lines(), timeout=60, smoke=url)
+        finally:
+            execute.SMOKE_TIMEOUT = previous
+        assert "rolled back" in str(failure.value)
+        _settled(dev, good)
+    finally:
+        server.shutdown()
+
+
+def test_a_second_release_of_a_stage_is_refused_while_one_runs(world):
+    dev = world.stage("dev")
+    before = _states(dev)
+    with lock.holding(dev, "deploy v-first", 600), pytest.raises(
+            ReleaseError, match=r"another release is running \(deploy v-first, by .* pid \d+, since"):
+        deliver(dev, world.build("second"), Lines(), timeout=60, smoke="")
+    assert _states(dev) == before
+    # the lock of a release that died lapses, and the next release takes it over
+    with lock.holding(dev, "deploy v-died", -1), lock.holding(dev, "deploy v-next", 600), pytest.raises(
+            ReleaseError, match=r"\(deploy v-next, by"):
+        deliver(dev, world.build("third"), Lines(), timeout=60, smoke="")
+
+
+def test_a_bundle_with_check_findings_is_refused_before_anything_changes(world):
+    dev = world.stage("dev")
+    before = _states(dev)
+    (world.root / ".ebextensions" / "99_bad.config").write_text("option_settings:\n  aws:autoscaling:asg:\n"
+                                                                 "    MinSize: zero\n")
+    try:
+        with pytest.raises(ReleaseError, match=r"eb_tools check: 1 problem\(s\) in .*99_bad.config"):
+            world.build("findings")
+    finally:
+        (world.root / ".ebextensions" / "99_bad.config").unlink()
+    assert _states(dev) == before
+
+
+def test_promote_puts_the_source_label_on_the_destination(world):
+    dev, qa = world.stage("dev"), world.stage("qa")
+    good = _good(world, dev, "to-promote")
+    lines = Lines()
+    assert promote(dev, qa, lines, timeout=60, smoke="") == good
+    _settled(qa, good)
+    assert not any("copying" in line for line in lines)  # one application: the label is there already
+    assert history.read(qa)[-1] == {**history.read(qa)[-1], "label": good, "by": "promote from dev"}
+
+
+def test_promote_by_swap_updates_the_idle_twin_then_exchanges_the_urls(world):
+    dev, qa = world.stage("dev"), world.stage("qa")
+    first = _good(world, dev, "swap-1")
+    promote(dev, qa, Lines(), timeout=60, smoke="")
+    live, idle = qa.web_pair()
+    url = _eb(qa).describe_environments(EnvironmentNames=[live])["Environments"][0]["CNAME"]
+    assert url.startswith("relapp-qa-web.")  # the stage's URL, as provisioned
+    second = _good(world, dev, "swap-2")
+    lines = Lines()
+    promote(dev, qa, lines, strategy="swap", timeout=60, smoke="")
+    assert qa.web_pair() == (idle, live)  # the twin now serves the stage's URL ...
+    envs = {e["EnvironmentName"]: e for e in _eb(qa).describe_environments(EnvironmentNames=[live, idle])[
+        "Environments"]}
+    assert envs[idle]["CNAME"] == url and envs[idle]["VersionLabel"] == second  # ... on the new label
+    assert envs[live]["VersionLabel"] == first  # the former live web is the idle twin, on the old label
+    _settled(qa, second)  # the stage as its URL and its worker see it
+    assert any("swapping URLs" in line for line in lines)
+    assert history.read(qa)[-1]["label"] == second
+    with pytest.raises(ReleaseError, match="stage dev has no idle web twin; set stages.dev.web.blue_green: true"):
+        promote(qa, dev, Lines(), strategy="swap", timeout=60)
+
+
+def test_promote_refuses_a_source_that_is_not_a_tested_release(world):
+    dev, qa = world.stage("dev"), world.stage("qa")
+    good = _good(world, dev, "promote-pre")
+    other = world.build("worker-only")
+    versions.register(dev, other.label, other.data, "worker only")
+    eb = _eb(dev)
+    eb.update_environment(ApplicationName=dev.application, EnvironmentName=dev.environments["worker"],
+                          VersionLabel=other.label)
+    with pytest.raises(ReleaseError, match="promote: stage dev's worker is not a tested release: Updating"):
+        promote(dev, qa, Lines(), timeout=60)
+    wait_until(lambda: _states(dev)["worker"].settled_on == other.label, 30, "worker on the other label", 0.05)
+    with pytest.raises(ReleaseError, match=rf"tiers run different versions \(web on {good}, worker on "
+                                           rf"{other.label}\)"):
+        promote(dev, qa, Lines(), timeout=60)
+    _good(world, dev, "promote-pre")
+    with pytest.raises(ReleaseError, match="environment relapp-unprovisioned-web does not exist; run eb_tools "
+                                           "provision unprovisioned first"):
+        promote(dev, world.stage("unprovisioned"), Lines(), timeout=60)
+
+
+def test_promote_into_another_account_copies_and_verifies_the_bundle(world):
+    dev, other = world.stage("dev"), world.stage("other")
+    good = _good(world, dev, "cross-account")
+    assert versions.find(other, good) is None
+    lines = Lines()
+    promote(dev, other, lines, timeout=60, smoke="")
+    _settled(other, good)
+    copied = versions.find(other, good)
+    assert copied and copied.bucket == f"elasticbeanstalk-us-east-1-{OTHER_ACCOUNT}"
+    assert versions.read_bundle(other, copied) == versions.read_bundle(dev, versions.find(dev, good))
+    assert any("sha256" in line and "verified" in line for line in lines), lines
+
+
+def test_promote_of_a_label_whose_bundle_is_gone_says_so(world):
+    dev, other = world.stage("dev"), world.stage("other")
+    good = _good(world, dev, "bundle-gone")
+    stored = versions.find(dev, good)
+    assert stored
+    dev.client("s3").delete_object(Bucket=stored.bucket, Key=stored.key)
+    before = _states(other)
+    with pytest.raises(ReleaseError, match=rf"version {good} is not in application relapp .* stage dev has no "
+                                           "bundle of it to copy"):
+        promote(dev, other, Lines(), timeout=60)
+    assert _states(other) == before
+
+
+def test_rollback_goes_back_to_the_previous_label(world):
+    dev = world.stage("dev")
+    first = _good(world, dev, "rollback-1")
+    _good(world, dev, "rollback-2")
+    assert rollback(dev, Lines(), timeout=60, smoke="") == first
+    _settled(dev, first)
+    with pytest.raises(ReleaseError, match="rollback: no version nope in application relapp"):
+        rollback(dev, Lines(), to="nope")
+
+
+def test_status_json_is_complete_and_flags_a_stage_whose_tiers_differ(world, monkeypatch):
+    dev = world.stage("dev")
+    good = _good(world, dev, "status")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["status", "dev", "--file", str(world.stage_file), "--output", "json"])
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.output)
+    assert report["consistent"] and report["label"] == good
+    web = report["tiers"]["web"]
+    assert web["instances"] == {good: 2} and web["health"] == "Green" and web["url"].endswith("elasticbeanstalk.com")
+    assert web["events"] and {"date", "severity", "message"} <= set(web["events"][0])
+    other = world.build("status-other")
+    versions.register(dev, other.label, other.data, "")
+    _eb(dev).update_environment(ApplicationName=dev.application, EnvironmentName=dev.environments["worker"],
+                                VersionLabel=other.label)
+    wait_until(lambda: _states(dev)["worker"].settled_on == other.label, 30, "worker moved", 0.05)
+    result = runner.invoke(cli.main, ["status", "--file", str(world.stage_file), "--output", "json"])
+    assert result.exit_code == 1
+    reports = {r["stage"]: r for r in json.loads(result.output)}
+    assert not reports["dev"]["consistent"] and reports["dev"]["label"] is None
+    assert reports["unprovisioned"]["tiers"]["web"]["exists"] is False
+    assert f"stages.other.account: {OTHER_ACCOUNT}: the credentials in use belong to account 123456789012" in \
+        reports["other"]["error"]
+    text = runner.invoke(cli.main, ["status", "dev", "--file", str(world.stage_file)])
+    assert "INCONSISTENT" in text.output and f"instances: 2 on {other.label}" in text.output
+
+
+def test_prune_keeps_every_label_a_stage_runs_or_may_roll_back_to(world, monkeypatch):
+    dev = world.stage("dev")
+    older = _good(world, dev, "prune-1")
+    current = _good(world, dev, "prune-2")
+    for n in range(3):
+        spare = world.build(f"spare-{n}")
+        versions.register(dev, spare.label, spare.data, "spare")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    result = CliRunner().invoke(cli.main, ["versions", "--stage", "dev", "--file", str(world.stage_file),
+                                           "--prune", "--keep", "1", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    left = {v["VersionLabel"] for v in _eb(dev).describe_application_versions(
+        ApplicationName="relapp")["ApplicationVersions"]}
+    assert {older, current} <= left and not {world.build(f"spare-{n}").label for n in range(2)} & left
+
+
+def test_the_version_limit_is_answered_with_the_way_out(world, monkeypatch):
+    dev = world.stage("dev")
+    count = len(_eb(dev).describe_application_versions()["ApplicationVersions"])
+    monkeypatch.setattr(LocalEBBackend, "version_limit", count)
+    with pytest.raises(ReleaseError, match=r"limit of application versions .* eb_tools versions --prune"):
+        _good(world, dev, "over-the-limit")
+
+
+def test_missing_credentials_and_unknown_stages_are_one_line(world, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["rollback", "dev", "--file", str(world.stage_file), "--to", "x"])
+    assert result.exit_code == 1 and result.output.strip().endswith(
+        "configure them (aws configure, AWS_PROFILE, or stages.<name>.profile in the stage file)"), result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(cli.main, ["promote", "dev", "nowhere", "--file", str(world.stage_file)])
+    assert result.exit_code == 1 and "nowhere" in result.output and len(result.output.strip().splitlines()) == 1

@@ -24,18 +24,20 @@ import requests
 
 from eb_tools import cronfile, ebenv, nginx_conf, procfile
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Target, WaitTimeout, local_session, wait_until
-from eb_tools.bundle import BundleError, build, included_files
+from eb_tools.bundle import included_files
 from eb_tools.local import state
 from eb_tools.local.cloud import LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
-from eb_tools.names import environment_names
 from eb_tools.provision import command as provision
-from eb_tools.release.deploy import ReleaseError, deploy, register_version
+from eb_tools.release import versions
+from eb_tools.release.deploy import Built, deliver, prepare
+from eb_tools.release.stage import ReleaseError, StageTarget
 from eb_tools.stages import StageFile, StageFileError, load
 
 HOST = "127.0.0.1"
 POLL_SECONDS = 0.1  # the emulated cloud settles in about --eb-seconds
+DEPLOY_TIMEOUT = 120.0
 STAGE = "local"
 STAGE_FILE = "eb_tools.yaml"
 MAIL_FROM = "no-reply@local.example.com"  # the sender the local run verifies in SES, as a user verifies theirs
@@ -89,12 +91,13 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     try:
         addresses = _addresses(web_port)
         target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
-        label = _register(target, root, data_dir, file.application)
-        outputs = _provision(root, target, addresses.web.url, label)
+        where = StageTarget(file.stage(STAGE), target)
+        built = _register(where, root, data_dir)
+        outputs = _provision(root, target, addresses.web.url, built.label)
         target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
         snapshot = _snapshot(target, outputs, file.application)
         restored = state.restore(target, data_dir / "cloud", snapshot)
-        deployed = _deploy(target, file.application, label)
+        deployed = _deploy(where, built)
         settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
                     for tier, name in deployed.environments.items()}
         environments = {tier: _process_environment(target, tier_settings, cloud.url, data_dir)
@@ -134,13 +137,15 @@ def _stage_file(root: Path) -> StageFile:
     return file
 
 
-def _register(target: Target, root: Path, data_dir: Path, application: str) -> str:
-    """The working tree, bundled as `eb deploy` would, registered as a version; its label."""
+def _register(where: StageTarget, root: Path, data_dir: Path) -> Built:
+    """The working tree, checked and bundled as `eb_tools deploy --working-tree` would, registered as a version
+    (so that provision can start new environments on it)."""
     try:
-        bundle = build(root, data_dir / "bundles", working_tree=True)
-    except BundleError as error:
+        built = prepare(root, data_dir / "bundles", working_tree=True)
+        versions.register(where, built.label, built.data, built.description)
+    except ReleaseError as error:
         raise click.ClickException(str(error)) from None
-    return register_version(target, application, bundle, f"eb_tools local: {root}")
+    return built
 
 
 def _provision(root: Path, target: Target, web_origin: str, label: str) -> dict[str, str]:
@@ -166,15 +171,14 @@ def _snapshot(target: Target, outputs: dict[str, str], application: str) -> stat
                           secrets={role: outputs[role] for role in SECRET_ROLES}, application=application)
 
 
-def _deploy(target: Target, application: str, label: str) -> Deployed:
-    """Both environments of the local stage on `label` (provision started new ones on it; a refused
-    version is one clear error)."""
-    names = environment_names(application, STAGE)
+def _deploy(where: StageTarget, built: Built) -> Deployed:
+    """Both environments of the local stage on the version, through the deploy every stage gets (provision
+    started new ones on it; a refused version is one clear error). No smoke test: the processes start after."""
     try:
-        deploy(target, application, list(names.values()), label, _quiet, timeout=120, interval=target.poll_seconds)
+        deliver(where, built, _quiet, timeout=DEPLOY_TIMEOUT, smoke="")
     except ReleaseError as error:
         raise click.ClickException(str(error)) from None
-    return Deployed(application, label, names)
+    return Deployed(where.application, built.label, where.environments)
 
 
 def run_cloud(cloud_port: int, eb_seconds: float = 1.0) -> None:

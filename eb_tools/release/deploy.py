@@ -1,68 +1,65 @@
-"""Put one version on a stage's environments, web and worker together.
+"""`eb_tools deploy STAGE`: the repository's bundle, checked, built and uploaded once, on web and worker together.
 
-The bundle goes to Elastic Beanstalk's storage bucket and is registered as an
-application version once (labels are unique per application, so a label means
-the same bytes on every stage of it); then every environment not already on the
-label is updated at once and watched. A failure names the environment and EB's
-first reason, read from the events of this deployment's own request.
+Steps: `check` the bundle (findings refuse it); build it once (label from git, or `--label`); read the
+stage and print the plan (`--dry-run` stops here, nothing uploaded); take the stage's release lock; register
+the version (upload once to EB's storage bucket); run the release (execute.py: both tiers in parallel,
+verified per instance, smoke-tested, put back on failure); record it in the stage's history.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from pathlib import Path
 
-from eb_tools import ebenv
-from eb_tools.aws import Target
-from eb_tools.bundle import Bundle
+from eb_tools.bundle import BundleError, build
+from eb_tools.check import run as check_bundle
+from eb_tools.release import execute, history, lock, versions
+from eb_tools.release.execute import DEFAULT_TIMEOUT, Echo
+from eb_tools.release.stage import ReleaseError, StageTarget
 
-DEPLOY_TIMEOUT = 1800.0
-
-
-class ReleaseError(Exception):
-    """One line: which environment refused which version, and why."""
-
-
-def register_version(target: Target, application: str, bundle: Bundle, description: str) -> str:
-    """Upload the bundle and register it as version `bundle.label`, unless that label exists. A version
-    belongs to its application: one never provisioned is created here, as `eb init` would."""
-    eb = target.client("elasticbeanstalk")
-    if not eb.describe_applications(ApplicationNames=[application])["Applications"]:
-        eb.create_application(ApplicationName=application, Description=ebenv.APPLICATION_DESCRIPTION)
-    if not eb.describe_application_versions(ApplicationName=application,
-                                            VersionLabels=[bundle.label])["ApplicationVersions"]:
-        bucket, key = eb.create_storage_location()["S3Bucket"], f"{application}/{bundle.label}.zip"
-        target.client("s3").put_object(Bucket=bucket, Key=key, Body=bundle.path.read_bytes())
-        eb.create_application_version(ApplicationName=application, VersionLabel=bundle.label, Process=True,
-                                      Description=description[:200], SourceBundle={"S3Bucket": bucket, "S3Key": key})
-    return bundle.label
+LOCK_MARGIN = 600.0  # a release's lock outlives its timeout by this much (the put-back takes time too)
+SMOKE_PATH = "/healthz/deep"
 
 
-def deploy(target: Target, application: str, environments: list[str], label: str, echo: Callable[[str], None],
-           timeout: float = DEPLOY_TIMEOUT, interval: float = 2.0) -> None:
-    """Every environment of `environments` on `label`, or ReleaseError naming the one that refused it."""
-    eb = target.client("elasticbeanstalk")
-    live = {e["EnvironmentName"]: e for e in eb.describe_environments(
-        ApplicationName=application, EnvironmentNames=environments, IncludeDeleted=False)["Environments"]}
-    missing = [name for name in environments if name not in live]
-    if missing:
-        raise ReleaseError(f"no environment {', '.join(missing)} in application {application}: "
-                           "run eb_tools provision for the stage first")
-    started = datetime.now(UTC)
-    requests: dict[str, str] = {}
-    for name in environments:
-        if live[name].get("VersionLabel") != label:
-            answer = eb.update_environment(ApplicationName=application, EnvironmentName=name, VersionLabel=label)
-            requests[name] = answer["ResponseMetadata"]["RequestId"]
-    if not requests:
-        return
+@dataclass(frozen=True)
+class Built:
+    label: str
+    data: bytes
+    description: str
+
+
+def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_tree: bool = False) -> Built:
+    """The bundle `eb deploy` would build from `root`, refused when `eb_tools check` has findings."""
+    failing = [f for f in check_bundle(root) if f.severity != "notice"]
+    if failing:
+        raise ReleaseError(f"eb_tools check: {len(failing)} problem(s) in {root}, the first: "
+                           f"{failing[0].as_text()}; fix them (eb_tools check {root}) and deploy again")
     try:
-        settled = ebenv.watch(eb, application, requests, started, echo, timeout, interval)
-    except ebenv.WaitTimeout as error:
-        raise ReleaseError(f"{error}; the deployment goes on: watch it with eb events") from None
-    except ebenv.OperationFailed as error:
-        raise ReleaseError(f"Elastic Beanstalk refused version {label} on {error}; fix the bundle "
-                           "(eb_tools check shows why) and deploy again") from None
-    behind = [e["EnvironmentName"] for e in settled if e.get("VersionLabel") != label]
-    if behind:
-        raise ReleaseError(f"Elastic Beanstalk left {', '.join(behind)} on another version than {label}; "
-                           "see eb events")
+        bundle = build(root, output_dir, working_tree)
+    except BundleError as error:
+        raise ReleaseError(str(error)) from None
+    chosen = label or bundle.label
+    return Built(chosen, bundle.path.read_bytes(), f"eb_tools deploy of {bundle.label} ({bundle.files} files)")
+
+
+def smoke_url(release: execute.Plan, override: str | None) -> str | None:
+    """Where to smoke-test: `override` ("" for nowhere), else /healthz/deep through the web CNAME."""
+    if override is not None:
+        return override or None
+    cname = release.states["web"].cname
+    return f"http://{cname}{SMOKE_PATH}" if cname else None
+
+
+def deliver(where: StageTarget, built: Built, echo: Echo, *, dry_run: bool = False,
+            timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> None:
+    """Put `built` on both tiers of `where` (see the module docstring, from the plan on)."""
+    where.verify()
+    if dry_run:
+        execute.render(execute.plan(where, built.label), echo)
+        echo("dry run: nothing uploaded, nothing changed")
+        return
+    with lock.holding(where, f"deploy {built.label}", timeout + LOCK_MARGIN):
+        release = execute.plan(where, built.label)
+        execute.render(release, echo)
+        versions.register(where, built.label, built.data, built.description)
+        execute.run(release, echo, timeout, smoke_url(release, smoke))
+        history.record(where, built.label, "deploy")

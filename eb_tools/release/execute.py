@@ -1,0 +1,304 @@
+"""Move a stage's tiers to a label together, prove it, and put them back when anything goes wrong.
+
+The pipeline every release command (deploy, promote, rollback, local) runs:
+  1. plan (read-only): each tier's environment as it is, and which must move; refuse a missing environment
+     or one that is not Ready, before anything changes;
+  2. update every moving environment at once (UpdateEnvironment with the label), then follow both with one
+     event feed (each update's own RequestId, prefixed by tier) until both are Ready; when one tier reports
+     an error the others' updates are aborted, since they will be put back anyway;
+  3. verify: each environment names the label, is Green, and DescribeInstancesHealth shows every instance on
+     it (EB has reported success with an instance left on the old version);
+  4. smoke-test `/healthz/deep` through the web URL when it is reachable from here;
+  5. on a failure, a timeout or Ctrl-C: abort what is still updating and put every tier back on the label it
+     ran before (a redeploy, which also repairs instances a failed rolling deployment left on the new label),
+     then verify that too; the error names the first cause.
+"""
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from botocore.exceptions import ClientError
+
+from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.ebenv import EventFeed, describe
+from eb_tools.release import snapshot
+from eb_tools.release.snapshot import TierState
+from eb_tools.release.stage import ReleaseError, StageTarget
+
+Echo = Callable[[str], None]
+DEFAULT_TIMEOUT = 2700.0  # 45 minutes: the eb CLI gives up after 10 while a rolling update goes on
+HEALTH_GRACE = 180.0  # after Ready, how long enhanced health may take to report Green
+SMOKE_TIMEOUT = 60.0
+QUIET_SECONDS = 15.0  # print a progress line after this long without events
+CLOCK_SKEW = timedelta(minutes=1)  # events are dated by AWS's clock, the cursor by ours
+
+
+@dataclass(frozen=True)
+class Move:
+    tier: str
+    label: str  # where it goes
+    before: TierState  # what it ran: where a failure puts it back
+
+    @property
+    def environment(self) -> str:
+        return self.before.environment
+
+
+@dataclass(frozen=True)
+class Plan:
+    where: StageTarget
+    label: str
+    moves: tuple[Move, ...]  # the tiers not already settled on the label
+    states: dict[str, TierState]  # every tier as it was read
+
+    @property
+    def empty(self) -> bool:
+        return not self.moves
+
+
+def plan(where: StageTarget, label: str, environments: dict[str, str] | None = None) -> Plan:
+    """Read-only: which of the stage's tiers must move to `label`. A tier already Green with every instance on
+    it stays; one that names the label but is mixed or unhealthy is redeployed. `environments` ({tier: name})
+    chooses other environments than the live ones (the idle web twin of a swap)."""
+    states = snapshot.read(where.client("elasticbeanstalk"), where.application, environments or where.live())
+    for state in states.values():
+        if not state.exists:
+            raise ReleaseError(f"stage {where.name}: environment {state.environment} does not exist; "
+                               f"run eb_tools provision {where.name} first")
+        if state.status != "Ready":
+            raise ReleaseError(f"stage {where.name}: environment {state.environment} is {state.status}, and "
+                               "Elastic Beanstalk accepts a new version only when it is Ready; wait for it "
+                               f"(eb_tools status {where.name}) or abort its update (eb abort), then run again")
+    moves = tuple(Move(tier, label, state) for tier, state in states.items() if state.settled_on != label)
+    return Plan(where, label, moves, states)
+
+
+def render(release: Plan, echo: Echo) -> None:
+    echo(f"stage {release.where.name} ({release.where.application}, {release.where.target.region}): "
+         f"version {release.label}")
+    for tier, state in release.states.items():
+        running = ", ".join(f"{n} on {label}" for label, n in sorted(state.instances.items())) or "no instances"
+        moving = any(m.tier == tier for m in release.moves)
+        echo(f"  {tier:<6} {state.environment:<32} {state.label or '-':<24} {state.health or '-':<6} "
+             f"({running})  {'-> ' + release.label if moving else 'stays'}")
+
+
+def run(release: Plan, echo: Echo, timeout: float = DEFAULT_TIMEOUT, smoke_url: str | None = None,
+        put_back: bool = True) -> None:
+    """Carry out `release`; on any failure put the tiers back (unless `put_back` is False) and raise
+    ReleaseError with the first cause. Ctrl-C counts as a failure."""
+    if release.empty:
+        echo(f"stage {release.where.name}: web and worker already run {release.label} on every instance")
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        cause = _apply(release.where, release.moves, echo, deadline)
+        if cause is None and smoke_url:
+            cause = smoke(smoke_url, echo)
+    except KeyboardInterrupt:
+        cause = "interrupted (Ctrl-C)"
+    except WaitTimeout:
+        cause = f"not done within --timeout {timeout:g}s"
+    if cause is None:
+        echo(f"stage {release.where.name}: web and worker run {release.label} on every instance")
+        return
+    echo(f"FAILED: {cause}")
+    if not put_back:
+        raise ReleaseError(f"stage {release.where.name}: {cause}; see eb_tools status {release.where.name}")
+    raise ReleaseError(f"stage {release.where.name}: {release.label} failed: {cause}; "
+                       f"{_put_back(release, echo, timeout)}")
+
+
+def _put_back(release: Plan, echo: Echo, timeout: float) -> str:
+    """Every moved tier back on the label it ran; the outcome as the end of the error line. A tier the failure
+    left untouched (an Immutable deployment, one aborted before it began) is not redeployed."""
+    where = release.where
+    if not any(m.before.label for m in release.moves):
+        return "no tier had an earlier version to go back to; fix the cause and deploy again"
+    try:
+        _abort(where, release.moves, echo, time.monotonic() + timeout)
+        now = snapshot.read(where.client("elasticbeanstalk"), where.application,
+                            {m.tier: m.environment for m in release.moves})
+        back = tuple(Move(m.tier, m.before.label, m.before) for m in release.moves
+                     if m.before.label and now[m.tier].settled_on != m.before.label)
+        moving = {b.tier for b in back}
+        kept = [f"{m.tier} on {m.before.label}" for m in release.moves if m.before.label and m.tier not in moving]
+        if kept:
+            echo(f"untouched by the failure: {', '.join(kept)}")
+        labels = " and ".join(f"{m.tier} on {m.label}" for m in back)
+        if back:
+            echo(f"rolling back: {labels}")
+        cause = _apply(where, back, echo, time.monotonic() + timeout) if back else None
+    except KeyboardInterrupt:
+        cause = "interrupted (Ctrl-C)"
+    except WaitTimeout:
+        cause = f"not done within {timeout:g}s"
+    everything = " and ".join(f"{m.tier} on {m.before.label}" for m in release.moves if m.before.label)
+    if cause is None:
+        return f"rolled back: {everything}, every instance, health Green"
+    return (f"ROLLBACK FAILED ({cause}); the stage may run mixed versions: see eb_tools status {where.name}, "
+            f"then eb_tools rollback {where.name} --to {release.moves[0].before.label}")
+
+
+def _apply(where: StageTarget, moves: tuple[Move, ...], echo: Echo, deadline: float) -> str | None:
+    """Update every environment of `moves` at once, follow them until Ready and verify; the first cause of
+    failure, or None."""
+    eb = where.client("elasticbeanstalk")
+    feed = EventFeed(eb, where.application, datetime.now(UTC) - CLOCK_SKEW, {}, echo)
+    started: dict[str, Move] = {}
+    for move in moves:
+        try:
+            answer = eb.update_environment(ApplicationName=where.application, EnvironmentName=move.environment,
+                                           VersionLabel=move.label)
+        except ClientError as error:
+            _abort(where, tuple(started.values()), echo, deadline)
+            return f"{move.tier}: Elastic Beanstalk refused the update: {error.response['Error']['Message']}"
+        request = answer["ResponseMetadata"]["RequestId"]
+        started[request] = move
+        feed.follow(request, move.tier)
+        echo(f"  {move.tier}: updating {move.environment} to {move.label}")
+    _follow(where, feed, started, echo, deadline)
+    failed = [f"{started[r].tier}: {message}" for r, message in feed.errors.items()]
+    if failed:
+        return "; ".join(failed)
+    return _verify(where, moves, deadline)
+
+
+def _follow(where: StageTarget, feed: EventFeed, started: dict[str, Move], echo: Echo, deadline: float) -> None:
+    """Poll events and states until every environment is Ready; once one tier has failed, abort the rest."""
+    eb = where.client("elasticbeanstalk")
+    names = [m.environment for m in started.values()]
+    aborted = False
+    last_news = began = time.monotonic()
+
+    def settled() -> bool:
+        nonlocal aborted, last_news
+        if feed.poll():
+            last_news = time.monotonic()
+        envs = describe(eb, where.application, names)
+        if feed.errors and not aborted:
+            aborted = True
+            failing = {started[r].environment for r in feed.errors}
+            _abort_running(eb, where, [e for n, e in envs.items() if n not in failing], echo)
+        if time.monotonic() - last_news >= QUIET_SECONDS:
+            last_news = time.monotonic()
+            states = ", ".join(f"{m.tier} {envs.get(m.environment, {}).get('Status', 'gone')}"
+                               for m in started.values())
+            echo(f"  ... {time.monotonic() - began:.0f}s: {states}")
+        return all(envs.get(n, {}).get("Status") == "Ready" for n in names)
+
+    wait_until(settled, max(0.0, deadline - time.monotonic()), f"{', '.join(names)} Ready",
+               interval=where.target.poll_seconds)
+    feed.poll()  # the final events may come with the Ready status
+
+
+def _abort_running(eb: Any, where: StageTarget, envs: list[dict[str, Any]], echo: Echo) -> None:
+    for env in envs:
+        if env.get("Status") == "Updating" and env.get("AbortableOperationInProgress"):
+            echo(f"  aborting the update of {env['EnvironmentName']}")
+            with contextlib.suppress(ClientError):  # it finished meanwhile: the put-back redeploys it anyway
+                eb.abort_environment_update(EnvironmentName=env["EnvironmentName"])
+
+
+def _abort(where: StageTarget, moves: tuple[Move, ...], echo: Echo, deadline: float) -> None:
+    """Abort the updates of `moves` still running and wait until their environments are Ready again."""
+    if not moves:
+        return
+    eb = where.client("elasticbeanstalk")
+    names = [m.environment for m in moves]
+    _abort_running(eb, where, list(describe(eb, where.application, names).values()), echo)
+    wait_until(lambda: all(e["Status"] == "Ready" for e in describe(eb, where.application, names).values()),
+               max(0.0, deadline - time.monotonic()), f"{', '.join(names)} Ready after abort",
+               interval=where.target.poll_seconds)
+
+
+def _verify(where: StageTarget, moves: tuple[Move, ...], deadline: float) -> str | None:
+    """Each moved environment names its label, every instance runs it, health Green (allowing enhanced
+    health its time to report); the problem, or None."""
+    eb = where.client("elasticbeanstalk")
+    wanted = {m.tier: m.label for m in moves}
+    names = {m.tier: m.environment for m in moves}
+    grace = min(deadline, time.monotonic() + HEALTH_GRACE)
+    found: list[str] = []
+
+    def judged() -> str:
+        states = snapshot.read(eb, where.application, names, causes=True)
+        found[:] = [p for p in (_problem(states[tier], label) for tier, label in wanted.items()) if p]
+        if not found:
+            return "ok"
+        # A wrong label or a mixed environment will not change by waiting; health may.
+        final = any(s.label != wanted[t] or (s.instances and not s.uniform) for t, s in states.items())
+        return "; ".join(found) if final else ""
+
+    try:
+        verdict = wait_until(judged, max(0.0, grace - time.monotonic()), "health Green",
+                             interval=where.target.poll_seconds)
+    except WaitTimeout:
+        return "; ".join(found)
+    return None if verdict == "ok" else verdict
+
+
+def _problem(state: TierState, label: str) -> str | None:
+    if state.label != label:
+        return f"{state.tier}: {state.environment} names version {state.label}, not {label}"
+    behind = {lab: n for lab, n in state.instances.items() if lab != label}
+    if behind or not state.instances:
+        total = sum(state.instances.values())
+        return f"{state.tier}: {sum(behind.values())} of {total} instances run another version than {label}"
+    if state.health != "Green":
+        causes = f": {'; '.join(state.causes)}" if state.causes else ""
+        return f"{state.tier}: health {state.health} ({state.health_status}){causes}"
+    return None
+
+
+def swap(where: StageTarget, live: str, idle: str, echo: Echo, timeout: float) -> None:
+    """Give `idle` the URL of `live` (SwapEnvironmentCNAMEs) and wait until EB says so and both are Ready."""
+    eb = where.client("elasticbeanstalk")
+    answer = eb.swap_environment_cnames(SourceEnvironmentName=live, DestinationEnvironmentName=idle)
+    feed = EventFeed(eb, where.application, datetime.now(UTC) - CLOCK_SKEW,
+                     {answer["ResponseMetadata"]["RequestId"]: "swap"}, echo)
+    url = str(describe(eb, where.application, [live])[live].get("CNAME", ""))
+
+    def swapped() -> bool:
+        feed.poll()
+        envs = describe(eb, where.application, [live, idle])
+        return envs[idle].get("CNAME") != url and all(e["Status"] == "Ready" for e in envs.values())
+
+    wait_until(swapped, timeout, f"{idle} taking the URL of {live}", interval=where.target.poll_seconds)
+
+
+def smoke(url: str, echo: Echo) -> str | None:
+    """GET `url` until it answers 200 (within SMOKE_TIMEOUT); the problem, or None. Skipped, with a note,
+    when its host does not resolve from here (a private load balancer, or the local cloud's names)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError:
+        echo(f"  smoke test skipped: {host} does not resolve from here")
+        return None
+    last = ""
+
+    def healthy() -> bool:
+        nonlocal last
+        try:
+            answer = requests.get(url, timeout=10)
+        except requests.RequestException as error:
+            last = f"no answer ({type(error).__name__})"
+            return False
+        last = f"HTTP {answer.status_code}: {answer.text[:120].strip()}"
+        return answer.status_code == 200
+
+    try:
+        wait_until(healthy, SMOKE_TIMEOUT, f"{url} answering 200", interval=1.0)
+    except WaitTimeout:
+        return f"smoke test {url}: {last}"
+    echo(f"  smoke test {url}: 200")
+    return None

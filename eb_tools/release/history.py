@@ -1,0 +1,50 @@
+"""Each stage's release history: the labels it ran, newest last, in Elastic Beanstalk's storage bucket.
+
+EB keeps no such record (events expire, an environment knows only its current label), yet `rollback` needs
+"the label before this one" and `versions --prune` must keep every label a rollback could need.
+"""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from eb_tools.release.stage import StageTarget
+
+KEEP = 20  # entries per stage: far more than a rollback reaches back
+
+
+def key(where: StageTarget) -> str:
+    return f"eb_tools/{where.application}/{where.name}/history.json"
+
+
+def read(where: StageTarget) -> list[dict[str, Any]]:
+    """[{label, at, by}], oldest first; [] for a stage never released by eb_tools."""
+    bucket = where.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
+    try:
+        body = where.client("s3").get_object(Bucket=bucket, Key=key(where))["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return []
+        raise
+    return list(json.loads(body))
+
+
+def record(where: StageTarget, label: str, how: str) -> None:
+    """The stage now runs `label` (after `how`: deploy, promote from X, rollback); called under the stage lock."""
+    entries = [e for e in read(where)]
+    if entries and entries[-1]["label"] == label:
+        return
+    entries.append({"label": label, "at": datetime.now(UTC).isoformat(timespec="seconds"), "by": how})
+    bucket = where.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
+    where.client("s3").put_object(Bucket=bucket, Key=key(where), Body=json.dumps(entries[-KEEP:], indent=1).encode())
+
+
+def previous(where: StageTarget, current: str | None) -> str | None:
+    """The last label the stage ran before `current`."""
+    for entry in reversed(read(where)):
+        if entry["label"] != current:
+            return str(entry["label"])
+    return None

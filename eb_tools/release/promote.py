@@ -1,0 +1,92 @@
+"""`eb_tools promote SRC DST`: the exact label SRC runs, no rebuild, on DST's web and worker.
+
+Preconditions, checked read-only before anything changes: SRC's web and worker run the same label, Green,
+every instance on it; DST's environments exist and are Ready. When DST's application (another account,
+region or application) lacks the label, its bundle's bytes are copied from SRC's storage and verified by
+checksum, and the same label is registered there. Then the release runs as a deploy does (execute.py).
+
+`--strategy swap` (blue/green, web tier only): DST's idle web twin is created or updated to the label,
+smoke-tested, and its CNAME swapped with the live web environment's; the worker is updated in place.
+"""
+from __future__ import annotations
+
+from eb_tools.release import execute, history, lock, snapshot, versions
+from eb_tools.release.deploy import LOCK_MARGIN, smoke_url
+from eb_tools.release.execute import DEFAULT_TIMEOUT, Echo
+from eb_tools.release.stage import ReleaseError, StageTarget
+
+
+def source_label(source: StageTarget) -> str:
+    """The one label SRC's tiers run, Green on every instance; else ReleaseError saying what is wrong."""
+    states = snapshot.read(source.client("elasticbeanstalk"), source.application, source.live())
+    for state in states.values():
+        if not state.exists:
+            raise ReleaseError(f"promote: stage {source.name} has no environment {state.environment}; "
+                               f"provision and deploy {source.name} first")
+        if state.settled_on is None:
+            running = ", ".join(f"{n} on {label}" for label, n in sorted(state.instances.items())) or "none"
+            raise ReleaseError(f"promote: stage {source.name}'s {state.tier} is not a tested release: "
+                               f"{state.status}, health {state.health or '?'}, version {state.label}, instances "
+                               f"{running}; fix {source.name} (eb_tools status {source.name}) first")
+    labels = {s.label for s in states.values()}
+    if len(labels) != 1:
+        detail = ", ".join(f"{s.tier} on {s.label}" for s in states.values())
+        raise ReleaseError(f"promote: stage {source.name}'s tiers run different versions ({detail}); "
+                           f"deploy one label to {source.name} first")
+    return str(labels.pop())
+
+
+def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strategy: str = "in-place",
+            dry_run: bool = False, timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
+    """Promote in place, or by `strategy` "swap"; return the label."""
+    if (source.name, source.application) == (destination.name, destination.application):
+        raise ReleaseError(f"promote: source and destination are both stage {source.name}")
+    source.verify(), destination.verify()
+    label = source_label(source)
+    if strategy == "swap" and not destination.stage.web.blue_green:
+        raise ReleaseError(f"promote --strategy swap: stage {destination.name} has no idle web twin; set "
+                           f"stages.{destination.name}.web.blue_green: true and run eb_tools provision "
+                           f"{destination.name}, or promote in place")
+    echo(f"promote {label}: stage {source.name} -> stage {destination.name} ({strategy})")
+    environments = destination.live()
+    if strategy == "swap":
+        environments["web"] = str(destination.web_pair()[1])
+    if dry_run:
+        if versions.find(destination, label) is None:
+            echo(f"  version {label} would be copied into application {destination.application} "
+                 f"({destination.target.region})")
+        execute.render(execute.plan(destination, label, environments), echo)
+        echo("dry run: nothing copied, nothing changed" + (", no CNAME swapped" if strategy == "swap" else ""))
+        return label
+    with lock.holding(destination, f"promote {label} from {source.name}", timeout + LOCK_MARGIN):
+        release = execute.plan(destination, label, environments)  # refuses a missing or busy environment first
+        versions.ensure(source, destination, label, echo)
+        execute.render(release, echo)
+        if strategy == "swap":
+            _blue_green(destination, release, echo, timeout, smoke)
+        else:
+            execute.run(release, echo, timeout, smoke_url(release, smoke))
+        history.record(destination, label, f"promote from {source.name}")
+    return label
+
+
+def _blue_green(where: StageTarget, release: execute.Plan, echo: Echo, timeout: float, smoke: str | None) -> None:
+    """The idle twin and the worker to the label (the twin smoke-tested through its own URL), then the twin takes
+    the stage's URL. Should the stage's URL then fail its smoke test, the swap and the worker are put back."""
+    live, idle = where.web_pair()[0], release.states["web"].environment
+    execute.run(release, echo, timeout, smoke_url(release, None))
+    echo(f"swapping URLs: {idle} takes the stage's URL from {live}")
+    execute.swap(where, live, idle, echo, timeout)
+    after = execute.plan(where, release.label)  # the live environments, now the twin among them
+    problem = execute.smoke(url, echo) if (url := smoke_url(after, smoke)) else None
+    if problem is None:
+        echo(f"stage {where.name}: {idle} serves the stage's URL on {release.label}; {live} is the idle twin")
+        return
+    echo(f"FAILED: {problem}; swapping back")
+    execute.swap(where, idle, live, echo, timeout)
+    worker = release.states["worker"]
+    if worker.label and worker.label != release.label:
+        execute.run(execute.plan(where, worker.label, {"worker": worker.environment}), echo, timeout,
+                    put_back=False)
+    raise ReleaseError(f"stage {where.name}: {release.label} failed after the swap: {problem}; swapped back to "
+                       f"{live}, worker back on {worker.label}")

@@ -1,0 +1,66 @@
+"""`eb_tools status [STAGE]`: what every stage's web and worker run, read-only.
+
+Per tier: label, status, health and its causes, instances by version, URL and the last events. A stage is
+consistent when both tiers name one label and every instance runs it; the command exits non-zero when one
+is not. A stage that cannot be read (not provisioned, no credentials) is reported, not fatal.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eb_tools.release import snapshot
+from eb_tools.release.execute import Echo
+from eb_tools.release.stage import ReleaseError, StageTarget, aws_problem
+
+EVENTS = 3  # per environment
+
+
+def stage_status(where: StageTarget) -> dict[str, Any]:
+    """One stage as a JSON-ready dict."""
+    result: dict[str, Any] = {"stage": where.name, "application": where.application, "region": where.target.region}
+    try:
+        where.verify()
+        eb = where.client("elasticbeanstalk")
+        states = snapshot.read(eb, where.application, where.live(), causes=True)
+        tiers = {}
+        for tier, state in states.items():
+            tiers[tier] = state.as_dict()
+            tiers[tier]["events"] = [] if not state.exists else [
+                {"date": e["EventDate"].isoformat(), "severity": e["Severity"], "message": e["Message"]}
+                for e in eb.describe_events(ApplicationName=where.application, EnvironmentName=state.environment,
+                                            MaxRecords=EVENTS)["Events"]]
+    except (ClientError, BotoCoreError) as error:
+        result.update(error=str(aws_problem(where, error)), consistent=False)
+        return result
+    except ReleaseError as error:
+        result.update(error=str(error), consistent=False)
+        return result
+    labels = {s.label for s in states.values()}
+    result["tiers"] = tiers
+    result["consistent"] = all(s.exists and s.uniform for s in states.values()) and len(labels) == 1
+    result["label"] = labels.pop() if result["consistent"] else None
+    return result
+
+
+def render(report: dict[str, Any], echo: Echo) -> None:
+    echo(f"stage {report['stage']} ({report['application']}, {report['region']}): " + (
+        f"{report['label']} on both tiers" if report["consistent"] else "INCONSISTENT" if "tiers" in report
+        else report["error"]))
+    for tier in report.get("tiers", {}).values():
+        if not tier["exists"]:
+            echo(f"  {tier['tier']:<6} {tier['environment']}: not provisioned")
+            continue
+        running = ", ".join(f"{n} on {label}" for label, n in sorted(tier["instances"].items())) or "no instances"
+        echo(f"  {tier['tier']:<6} {tier['environment']:<32} {tier['label'] or '-':<24} {tier['status']:<10} "
+             f"{tier['health']:<6} {tier['health_status']:<9} instances: {running}")
+        if tier["url"]:
+            echo(f"         url: http://{tier['url']}")
+        for cause in tier["causes"]:
+            echo(f"         cause: {cause}")
+        for event in tier["events"]:
+            echo(f"         {event['date'][:19]} {event['severity']:<5} {event['message']}")
+
+
+__all__ = ["ReleaseError", "render", "stage_status"]
