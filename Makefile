@@ -28,6 +28,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/image_variants.py
 	$(BIN)/python benchmarks/check_speed.py
 	$(BIN)/python benchmarks/local_startup.py
+	$(BIN)/python benchmarks/promote.py
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
