@@ -7,6 +7,7 @@ verified per instance, smoke-tested, put back on failure); record it in the stag
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from eb_tools.release.stage import ReleaseError, StageTarget
 
 LOCK_MARGIN = 600.0  # a release's lock outlives its timeout by this much (the put-back takes time too)
 SMOKE_PATH = "/healthz/deep"
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK")  # boto3's endpoint overrides
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,14 @@ def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_t
 
 
 def smoke_url(release: execute.Plan, override: str | None) -> str | None:
-    """Where to smoke-test: `override` ("" for nowhere), else /healthz/deep through the web CNAME."""
+    """Where to smoke-test: `override` ("" for nowhere), else /healthz/deep through the web CNAME; nowhere
+    against another endpoint than AWS's (the local cloud), whose CNAMEs are AWS's names for somebody else's."""
     if override is not None:
         return override or None
-    cname = release.states["web"].cname
-    return f"http://{cname}{SMOKE_PATH}" if cname else None
+    cname = release.states["web"].cname if "web" in release.states else ""
+    if not cname or release.where.target.endpoint_url or any(os.environ.get(v) for v in ENDPOINT_VARIABLES):
+        return None
+    return f"http://{cname}{SMOKE_PATH}"
 
 
 def deliver(where: StageTarget, built: Built, echo: Echo, *, dry_run: bool = False,
