@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import yaml
 
 from eb_tools.check import schema
 
 Setting = tuple[str, str, object]  # namespace, option name, value
+# EB's defaults for the options the emulation acts on (developer guide, command-options-general).
+DEFAULTS = {("aws:autoscaling:asg", "MinSize"): "1",
+            ("aws:elasticbeanstalk:command", "DeploymentPolicy"): "AllAtOnce",
+            ("aws:elasticbeanstalk:command", "BatchSizeType"): "Percentage",
+            ("aws:elasticbeanstalk:command", "BatchSize"): "100"}
+
+
+def effective(applied: Mapping[tuple[str, str], object], bundle: Iterable[Setting], namespace: str,
+              option: str) -> str:
+    """An option's value as EB merges them: applied to the environment, else the running version's
+    .ebextensions (the last file that sets it), else EB's default."""
+    if (namespace, option) in applied:
+        return str(applied[(namespace, option)])
+    from_bundle = [value for n, o, value in bundle if (n, o) == (namespace, option)]
+    return str(from_bundle[-1]) if from_bundle else DEFAULTS.get((namespace, option), "")
 
 
 def validate(settings: Iterable[Setting], tier: str) -> list[str]:
