@@ -88,14 +88,23 @@ def test_deploy_status_list_and_events(project, cloud):
     assert "Environment update is starting." in events and "Successfully launched environment" in events
 
 
-def test_a_failed_deploy_fails_the_command_and_keeps_the_version(project, cloud):
+def test_a_failed_deploy_fails_the_command_and_leaves_the_instances_on_the_broken_version(project, cloud):
+    """As on EB with the CLI's default policy (all at once): no rollback. The environment keeps naming the
+    previous version (EB's expected version) while its instances run the one that failed its health checks."""
     app, eb = project["app"], project["eb"]
     before = environments(cloud, app)[f"{app}-worker"].get("VersionLabel")
     failed = eb("deploy", f"{app}-worker", "--label", "broken", "--message", "[local:fail] bad build", check=False)
     assert failed.returncode != 0
     assert "ERROR" in failed.stdout and "Failed to deploy application." in failed.stdout + failed.stderr
+    assert "did not pass health check after command execution. Aborting the operation." in failed.stdout
     after = environments(cloud, app)[f"{app}-worker"]
-    assert after["VersionLabel"] == before and after["Health"] == "Red"
+    assert (after["VersionLabel"], after["Health"], after["HealthStatus"]) == (before, "Red", "Severe")
+    eb_api = aws_client(cloud, "elasticbeanstalk")
+    listed = eb_api.describe_instances_health(EnvironmentName=f"{app}-worker", AttributeNames=["All"])
+    assert {(i["Deployment"]["VersionLabel"], i["HealthStatus"]) for i in listed["InstanceHealthList"]} == {
+        ("broken", "Severe")}
+    causes = eb_api.describe_environment_health(EnvironmentName=f"{app}-worker", AttributeNames=["All"])["Causes"]
+    assert causes[0].startswith(f'Incorrect application version found on all instances. Expected version "{before}"')
 
 
 def test_swap(project, cloud):

@@ -5,7 +5,7 @@ import io
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,10 @@ from tests.conftest import aws_client
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 WORKER = {"Name": "Worker", "Type": "SQS/HTTP"}
+ABORTED = ("During an aborted deployment, some instances may have deployed the new application version. To ensure "
+           "all instances are running the same version, re-deploy the appropriate application version.")
+COMPLETE_WITH_ERRORS = ("Update environment operation is complete, but with errors. For more information, see "
+                        "troubleshooting documentation.")
 
 
 @pytest.fixture
@@ -138,27 +142,313 @@ def test_deploy_events_and_cursor(eb: Any, cloud: LocalCloud, app: str, monkeypa
     assert eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"] == []
 
 
-def test_a_failing_version_rolls_back(eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def option(namespace: str, name: str, value: str) -> dict[str, str]:
+    return {"Namespace": namespace, "OptionName": name, "Value": value}
+
+
+def policy(name: str, batch: str | None = None, min_size: int = 2) -> list[dict[str, str]]:
+    """Option settings for `min_size` instances deployed with policy `name` (`batch` instances a batch)."""
+    settings = [option("aws:autoscaling:asg", "MinSize", str(min_size)),
+                option("aws:elasticbeanstalk:command", "DeploymentPolicy", name)]
+    if batch:
+        settings += [option("aws:elasticbeanstalk:command", "BatchSizeType", "Fixed"),
+                     option("aws:elasticbeanstalk:command", "BatchSize", batch)]
+    return settings
+
+
+def launch(eb: Any, app: str, name: str, label: str, settings: list[dict[str, str]] | None = None,
+           **extra: Any) -> dict[str, Any]:
+    eb.create_environment(ApplicationName=app, EnvironmentName=name, SolutionStackName=STACK, VersionLabel=label,
+                          OptionSettings=settings or [], **extra)
+    return wait_ready(eb, name)
+
+
+def deploy(eb: Any, name: str, label: str) -> str:
+    """Start deploying `label`; the update's request id, which its events carry."""
+    return str(eb.update_environment(EnvironmentName=name, VersionLabel=label)["ResponseMetadata"]["RequestId"])
+
+
+def running(eb: Any, name: str) -> dict[str, tuple[str, str]]:
+    """{instance id: (the version label it runs, its health)}, as DescribeInstancesHealth reports them."""
+    listed = eb.describe_instances_health(EnvironmentName=name, AttributeNames=["All"])["InstanceHealthList"]
+    return {i["InstanceId"]: (i.get("Deployment", {}).get("VersionLabel", ""), i["HealthStatus"]) for i in listed}
+
+
+def health(eb: Any, name: str) -> dict[str, Any]:
+    return dict(eb.describe_environment_health(EnvironmentName=name, AttributeNames=["All"]))
+
+
+def errors_of(eb: Any, app: str, request_id: str) -> list[str]:
+    """The ERROR events of one request, oldest first."""
+    return messages(eb, app, RequestId=request_id, Severity="ERROR")
+
+
+def holds(check: Callable[[], bool], seconds: float, what: str) -> None:
+    """`check` is true at every poll for `seconds`: nothing changes by itself."""
+    deadline = time.monotonic() + seconds
+
+    def still() -> bool:
+        assert check(), what
+        return time.monotonic() >= deadline
+
+    wait_until(still, seconds + 10, what)
+
+
+def test_a_failed_rolling_deployment_leaves_the_instances_mixed_until_a_good_label_is_deployed(
+        eb: Any, cloud: LocalCloud, app: str) -> None:
     version(eb, cloud, app, "good")
     version(eb, cloud, app, "bad", description="[local:fail] broken build")
-    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK,
-                          VersionLabel="good")
-    wait_ready(eb, f"{app}-web")
-    # Slow the clock: the Red spell between the failure and the recovery lasts one transition.
+    name = f"{app}-web"
+    launch(eb, app, name, "good", policy("Rolling", batch="1"))
+    before = running(eb, name)
+    assert sorted(before.values()) == [("good", "Ok"), ("good", "Ok")]
+    resources = eb.describe_environment_resources(EnvironmentName=name)["EnvironmentResources"]
+    assert sorted(i["Id"] for i in resources["Instances"]) == sorted(before)
+    bare = eb.describe_instances_health(EnvironmentName=name)["InstanceHealthList"]
+    assert [set(i) for i in bare] == [{"InstanceId"}, {"InstanceId"}]  # no AttributeNames: the ids alone
+
+    failed = deploy(eb, name, "bad")
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["Health"], env["HealthStatus"]) == ("good", "Red", "Degraded")
+    after = running(eb, name)
+    assert set(after) == set(before)  # deployed in place: the same instances
+    assert sorted(after.values()) == [("bad", "Severe"), ("good", "Ok")]  # batch 1 failed, batch 2 never ran
+    bad_id = next(i for i, (label, _) in after.items() if label == "bad")
+    cause = 'Incorrect application version found on 1 out of 2 instances. Expected version "good" (deployment 1).'
+    report = health(eb, name)
+    assert (report["HealthStatus"], report["Color"], report["Causes"]) == ("Degraded", "Red", [cause])
+    assert (report["InstancesHealth"]["Ok"], report["InstancesHealth"]["Severe"]) == (1, 1)
+    instance = next(i for i in eb.describe_instances_health(EnvironmentName=name, AttributeNames=["All"])[
+        "InstanceHealthList"] if i["InstanceId"] == bad_id)
+    assert instance["Color"] == "Red" and instance["Deployment"]["Status"] == "Failed"
+    assert instance["Causes"] == ['Incorrect application version "bad" (deployment 2). '
+                                  'Expected version "good" (deployment 1).']
+    assert f"Batch 1: Starting application deployment on instance(s) [{bad_id}]." in messages(
+        eb, app, RequestId=failed)
+    assert errors_of(eb, app, failed) == [
+        f"Instance id(s) '{bad_id}' did not pass health check after command execution. Aborting the operation.",
+        "Failed to deploy application.", ABORTED, COMPLETE_WITH_ERRORS]
+    assert f"Environment health has transitioned from Ok to Degraded. {cause}" in messages(eb, app, name)
+
+    def unchanged() -> bool:
+        env = eb.describe_environments(EnvironmentNames=[name], IncludeDeleted=False)["Environments"][0]
+        return (env["Status"], env["HealthStatus"], env["VersionLabel"]) == ("Ready", "Degraded", "good") \
+            and running(eb, name) == after
+
+    holds(unchanged, 6 * LocalEBBackend.transition_seconds, "the failed deployment's mix, unhealed")
+
+    repaired = deploy(eb, name, "good")  # the label the environment already names, to every instance again
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["Health"], env["HealthStatus"]) == ("good", "Green", "Ok")
+    assert running(eb, name) == {instance: ("good", "Ok") for instance in before}
+    assert health(eb, name)["Causes"] == [] and errors_of(eb, app, repaired) == []
+    assert "Environment update completed successfully." in messages(eb, app, RequestId=repaired)
+    assert "Environment health has transitioned from Degraded to Ok." in messages(eb, app, name)
+    deployments = eb.describe_instances_health(EnvironmentName=name, AttributeNames=["Deployment"])
+    assert {i["Deployment"]["DeploymentId"] for i in deployments["InstanceHealthList"]} == {3}
+
+
+def test_a_failed_all_at_once_deployment_puts_every_instance_on_the_new_version(
+        eb: Any, cloud: LocalCloud, app: str) -> None:
+    rolling = ("option_settings:\n  aws:autoscaling:asg:\n    MinSize: 3\n  aws:elasticbeanstalk:command:\n"
+               "    DeploymentPolicy: Rolling\n    BatchSizeType: Fixed\n    BatchSize: 1\n")
+    version(eb, cloud, app, "good", bundle(**{".ebextensions__01_rolling_config": rolling}))
+    version(eb, cloud, app, "bad", description="[local:fail]")
+    name = f"{app}-web"
+    # Settings applied to the environment win over the running version's .ebextensions.
+    launch(eb, app, name, "good", policy("AllAtOnce"))
+    failed = deploy(eb, name, "bad")
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["Health"], env["HealthStatus"]) == ("good", "Red", "Severe")
+    assert sorted(running(eb, name).values()) == [("bad", "Severe"), ("bad", "Severe")]
+    assert health(eb, name)["Causes"] == [
+        'Incorrect application version found on all instances. Expected version "good" (deployment 1).']
+    assert errors_of(eb, app, failed)[1:] == ["Failed to deploy application.", ABORTED, COMPLETE_WITH_ERRORS]
+
+
+def test_rolling_with_an_additional_batch_launches_it_first_and_returns_to_the_environments_size(
+        eb: Any, cloud: LocalCloud, app: str) -> None:
+    extra = ("option_settings:\n  aws:autoscaling:asg:\n    MinSize: 2\n  aws:elasticbeanstalk:command:\n"
+             "    DeploymentPolicy: RollingWithAdditionalBatch\n    BatchSizeType: Fixed\n    BatchSize: 1\n")
+    version(eb, cloud, app, "v1", bundle(**{".ebextensions__02_deploy_config": extra}))
+    version(eb, cloud, app, "v2", bundle(**{".ebextensions__02_deploy_config": extra}))
+    version(eb, cloud, app, "bad", bundle(**{".ebextensions__02_deploy_config": extra}), description="[local:fail]")
+    name = f"{app}-web"
+    launch(eb, app, name, "v1")  # size and policy from the version's .ebextensions
+    before = running(eb, name)
+    assert len(before) == 2
+    request = deploy(eb, name, "v2")
+    assert wait_ready(eb, name)["VersionLabel"] == "v2"
+    assert running(eb, name) == {instance: ("v2", "Ok") for instance in before}  # the additional batch is gone
+    events = messages(eb, app, RequestId=request)
+    added = [m.split("[")[1].split("]")[0] for m in events if m.startswith("Added instance")]
+    removed = [m.split("[")[1].split("]")[0] for m in events if m.startswith("Removed instance")]
+    assert len(added) == 1 and added == removed and added[0] not in before
+    assert sum(m.endswith("Completed application deployment.") for m in events) == 3  # the new batch, then 2
+
+    # The additional batch fails its health checks: it stays, on the new version, and the environment gives
+    # the extra capacity back by terminating an instance the deployment did not reach.
+    failed = deploy(eb, name, "bad")
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["HealthStatus"]) == ("v2", "Degraded")
+    after = running(eb, name)
+    assert sorted(after.values()) == [("bad", "Severe"), ("v2", "Ok")]
+    assert len(set(after) & set(before)) == 1  # one original left, beside the failed additional batch
+    assert health(eb, name)["Causes"] == [
+        'Incorrect application version found on 1 out of 2 instances. Expected version "v2" (deployment 2).']
+    assert any(m.startswith("Removed instance [") for m in messages(eb, app, RequestId=failed))
+
+
+def test_an_immutable_deployment_replaces_the_instances_or_leaves_them_untouched(
+        eb: Any, cloud: LocalCloud, app: str) -> None:
+    version(eb, cloud, app, "v1")
+    version(eb, cloud, app, "bad", description="[local:fail] broken")
+    version(eb, cloud, app, "v2")
+    name = f"{app}-web"
+    launch(eb, app, name, "v1", policy("Immutable"))
+    before = running(eb, name)
+    failed = deploy(eb, name, "bad")
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["Health"], env["HealthStatus"]) == ("v1", "Green", "Ok")
+    assert running(eb, name) == before  # the new instances were terminated, the originals untouched
+    assert health(eb, name)["Causes"] == []
+    errors = errors_of(eb, app, failed)
+    assert errors[0].startswith("Instance id(s) '") and errors[0].endswith("Aborting the operation.")
+    assert errors[1:] == ["Failed to deploy application.", COMPLETE_WITH_ERRORS]
+
+    succeeded = deploy(eb, name, "v2")
+    assert wait_ready(eb, name)["VersionLabel"] == "v2"
+    replaced = running(eb, name)
+    assert not set(replaced) & set(before) and sorted(replaced.values()) == [("v2", "Ok"), ("v2", "Ok")]
+    events = messages(eb, app, RequestId=succeeded)
+    assert "Immutable deployment policy enabled. Launching one instance with the new settings to verify " \
+           "health." in events
+    assert events[-1] == "Environment update completed successfully." and errors_of(eb, app, succeeded) == []
+
+
+def test_a_tier_token_fails_the_deployment_in_that_tier_only(eb: Any, cloud: LocalCloud, app: str) -> None:
+    version(eb, cloud, app, "v1")
+    version(eb, cloud, app, "v2", description="[local:fail:worker] the worker cannot start")
+    web, worker = f"{app}-web", f"{app}-wrk"
+    launch(eb, app, web, "v1")
+    launch(eb, app, worker, "v1", Tier=WORKER)
+    deploy(eb, web, "v2")
+    deploy(eb, worker, "v2")
+    assert (wait_ready(eb, web)["VersionLabel"], wait_ready(eb, web)["Health"]) == ("v2", "Green")
+    worker_env = wait_ready(eb, worker)
+    assert (worker_env["VersionLabel"], worker_env["Health"]) == ("v1", "Red")
+
+
+def test_an_environment_tag_fails_its_deployments_or_its_configuration_updates(
+        eb: Any, cloud: LocalCloud, app: str) -> None:
+    for label in ("v1", "v2", "v3"):
+        version(eb, cloud, app, label)
+    name = f"{app}-web"
+    arn = launch(eb, app, name, "v1")["EnvironmentArn"]
+
+    def tag(value: str) -> None:
+        eb.update_tags_for_resource(ResourceArn=arn, TagsToAdd=[{"Key": "eb-local:fail", "Value": value}])
+
+    def outcome(label: str) -> tuple[str, str, list[str]]:
+        """Deploy `label`: the version the environment then names, its health, and the update's errors."""
+        request = deploy(eb, name, label)
+        env = wait_ready(eb, name)
+        return env["VersionLabel"], env["Health"], errors_of(eb, app, request)
+
+    tag("deploy")  # every version deployment fails
+    label, color, errors = outcome("v2")
+    assert (label, color, errors[-1]) == ("v1", "Red", COMPLETE_WITH_ERRORS)
+    tag("v3")  # only that label fails
+    assert outcome("v2") == ("v2", "Green", [])
+    label, color, errors = outcome("v3")
+    assert (label, color, errors[-1]) == ("v2", "Red", COMPLETE_WITH_ERRORS)
+
+    tag("configuration")  # configuration-only updates fail and roll back; deployments go through
+    before = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=name)["ConfigurationSettings"]
+    request = eb.update_environment(EnvironmentName=name, OptionSettings=[
+        option("aws:elasticbeanstalk:application:environment", "FEATURE", "on")])["ResponseMetadata"]["RequestId"]
+    assert wait_ready(eb, name)["Status"] == "Ready"
+    events = messages(eb, app, RequestId=request)
+    assert events.index("Failed to deploy configuration.") < events.index(
+        "The environment was reverted to the previous configuration setting.") < events.index(COMPLETE_WITH_ERRORS)
+    after = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=name)["ConfigurationSettings"]
+    assert after[0]["OptionSettings"] == before[0]["OptionSettings"]
+    assert outcome("v2") == ("v2", "Green", [])
+
+
+def test_abort_stops_a_rolling_deployment_between_batches(
+        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    version(eb, cloud, app, "v1")
+    version(eb, cloud, app, "v2")
+    name = f"{app}-web"
+    launch(eb, app, name, "v1", policy("Rolling", batch="1", min_size=3))
+    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)  # time to abort between batches
+    request = deploy(eb, name, "v2")
+    assert eb.describe_environments(EnvironmentNames=[name])["Environments"][0]["AbortableOperationInProgress"]
+    wait_until(lambda: "Batch 1: Completed application deployment." in messages(eb, app, RequestId=request), 10,
+               "batch 1 deployed")
+    eb.abort_environment_update(EnvironmentName=name)
+    aborting = eb.describe_environments(EnvironmentNames=[name])["Environments"][0]
+    assert (aborting["Status"], aborting["AbortableOperationInProgress"]) == ("Updating", False)
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["Health"], env["HealthStatus"]) == ("v1", "Red", "Degraded")
+    assert not env["AbortableOperationInProgress"]
+    assert sorted(label for label, _ in running(eb, name).values()) == ["v1", "v1", "v2"]
+    assert health(eb, name)["Causes"] == [
+        'Incorrect application version found on 1 out of 3 instances. Expected version "v1" (deployment 1).']
+    assert errors_of(eb, app, request) == [ABORTED, COMPLETE_WITH_ERRORS]
+    with pytest.raises(ClientError, match="invalid state for this operation. Must be pending deployment."):
+        eb.abort_environment_update(EnvironmentName=name)
+
+
+def test_abort_of_an_immutable_deployment_terminates_its_new_instances(
+        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    version(eb, cloud, app, "v1")
+    version(eb, cloud, app, "v2")
+    name = f"{app}-web"
+    launch(eb, app, name, "v1", policy("Immutable"))
+    before = running(eb, name)
     monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)
-    eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="bad")
-    env = wait_ready(eb, f"{app}-web")
-    assert (env["Health"], env["VersionLabel"]) == ("Red", "good")
-    health = eb.describe_environment_health(EnvironmentName=f"{app}-web", AttributeNames=["All"])
-    assert health["Color"] == "Red" and health["Causes"]
-    errors = [e["Message"] for e in eb.describe_events(ApplicationName=app, Severity="ERROR")["Events"]]
-    assert "Failed to deploy application." in errors
-    assert any(m.startswith("Update environment operation is complete, but with errors.") for m in errors)
-    recovered = wait_until(
-        lambda: [e for e in eb.describe_environments(EnvironmentNames=[f"{app}-web"])["Environments"]
-                 if e["Health"] == "Green"], 10, "the previous version serving again (health Green)")
-    assert recovered[0]["VersionLabel"] == "good"
-    assert "Environment health has transitioned from Severe to Ok." in messages(eb, app, f"{app}-web")
+    request = deploy(eb, name, "v2")
+    eb.abort_environment_update(EnvironmentName=name)
+    env = wait_ready(eb, name)
+    assert (env["VersionLabel"], env["Health"], env["HealthStatus"]) == ("v1", "Green", "Ok")
+    assert running(eb, name) == before
+    assert errors_of(eb, app, request) == [COMPLETE_WITH_ERRORS]
+
+
+def test_update_and_swap_need_a_ready_environment(
+        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    version(eb, cloud, app, "v1")
+    blue, green = f"{app}-blue", f"{app}-green"
+    for name in (blue, green):
+        launch(eb, app, name, "v1", CNAMEPrefix=name)
+    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)
+    deploy(eb, blue, "v1")
+    calls = (lambda: eb.update_environment(EnvironmentName=blue, VersionLabel="v1"),
+             lambda: eb.swap_environment_cnames(SourceEnvironmentName=green, DestinationEnvironmentName=blue))
+    for call in calls:
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"] == {
+            "Type": "Sender", "Code": "InvalidParameterValue",
+            "Message": f"Environment named {blue} is in an invalid state for this operation. Must be Ready."}
+    wait_ready(eb, blue)
+    eb.swap_environment_cnames(SourceEnvironmentName=green, DestinationEnvironmentName=blue)
+
+
+def test_application_versions_are_limited_per_region(
+        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = len(eb.describe_application_versions()["ApplicationVersions"]) + 1
+    monkeypatch.setattr(LocalEBBackend, "max_application_versions", limit)  # EB's is 1,000
+    version(eb, cloud, app, "last")
+    with pytest.raises(eb.exceptions.TooManyApplicationVersionsException) as refused:
+        version(eb, cloud, app, "one-too-many")
+    assert refused.value.response["Error"]["Message"] == (
+        f"You cannot have more than {limit} Application Versions. Either remove some Application Versions or "
+        "request a limit increase.")
+    eb.delete_application_version(ApplicationName=app, VersionLabel="last")
+    version(eb, cloud, app, "one-too-many")
 
 
 def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb: Any, cloud: LocalCloud, app: str) -> None:
@@ -239,17 +529,3 @@ def test_configuration_settings_and_validation(eb: Any, app: str) -> None:
         {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "1"},
     ])["Messages"]
     assert [(m["OptionName"], m["Severity"]) for m in result] == [("MinSzie", "error"), ("MaxSize", "error")]
-
-
-def test_application_versions_are_limited_per_region(
-        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    limit = len(eb.describe_application_versions()["ApplicationVersions"]) + 1
-    monkeypatch.setattr(LocalEBBackend, "max_application_versions", limit)  # EB's is 1,000
-    version(eb, cloud, app, "last")
-    with pytest.raises(eb.exceptions.TooManyApplicationVersionsException) as refused:
-        version(eb, cloud, app, "one-too-many")
-    assert refused.value.response["Error"]["Message"] == (
-        f"You cannot have more than {limit} Application Versions. Either remove some Application Versions or "
-        "request a limit increase.")
-    eb.delete_application_version(ApplicationName=app, VersionLabel="last")
-    version(eb, cloud, app, "one-too-many")

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from eb_tools.local.elasticbeanstalk import arns, platforms
+from eb_tools.local.elasticbeanstalk import health as enhanced
 from eb_tools.local.elasticbeanstalk.request_context import current_request_id
 
-INSTANCES = 2  # every environment runs this many emulated instances
 TIERS = {"WebServer": {"Name": "WebServer", "Type": "Standard", "Version": "1.0"},
          "Worker": {"Name": "Worker", "Type": "SQS/HTTP", "Version": "1.0"}}
 
@@ -47,6 +47,47 @@ class Application:
 
 
 @dataclass(kw_only=True)
+class Instance:
+    """An EC2 instance of an environment: the version its last deployment put on it, and its health."""
+    id: str
+    zone: str
+    launched: datetime
+    version: str = ""  # the label it runs; "" for none (EB's sample application)
+    deployment: int | None = None  # the deployment that put `version` on it
+    deployed: datetime | None = None
+    deployment_status: str = "Deployed"  # DescribeInstancesHealth's words: Deployed or Failed
+    health: str = "Pending"  # Pending while it boots, Info while a batch deploys to it, Ok, or Severe
+    causes: list[str] = field(default_factory=list)  # those of Pending, Info and Severe
+
+    def take(self, label: str, deployment: int | None, when: datetime, passed: bool) -> None:
+        """The end of a deployment to this instance: it runs `label`, healthy or failing its checks."""
+        self.version, self.deployment, self.deployed = label, deployment, when
+        self.deployment_status, self.health = ("Deployed", "Ok") if passed else ("Failed", "Severe")
+        self.causes = [] if passed else [enhanced.FAILED_CHECKS]
+
+
+@dataclass(kw_only=True)
+class Operation:
+    """An update of an environment in progress: what it deploys, and what an abort undoes or keeps."""
+    kind: str  # "launch", "deploy" or "configure"
+    request_id: str  # the request that started it: its events carry this id
+    started: datetime
+    label: str | None = None  # the version it deploys
+    deployment: int | None = None  # that deployment's number
+    settings: list[tuple[str, str, object]] = field(default_factory=list)  # applied when it succeeds
+    remove: list[tuple[str, str]] = field(default_factory=list)
+    description: str | None = None
+    immutable: bool = False  # it deploys to new instances (Immutable, TrafficSplitting)
+    abortable: bool = True
+    deploying: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # the batch in progress: health before
+    launched: list[str] = field(default_factory=list)  # instances it launched that an abort terminates
+
+    @property
+    def activity(self) -> str:
+        return {"deploy": "Application update", "configure": "Configuration update"}.get(self.kind, "Launch")
+
+
+@dataclass(kw_only=True)
 class Environment:
     id: str
     name: str
@@ -56,17 +97,20 @@ class Environment:
     region: str
     account: str
     cname: str  # "" for a worker
-    version: str | None
+    version: str | None  # EB's expected version: the label of the last deployment that succeeded
     description: str
     settings: dict[tuple[str, str], object]
     created: datetime
     updated: datetime
     status: str = "Launching"
-    health: str = "Grey"  # the color; health_status is the enhanced-health word for it
-    health_status: str = "Pending"
     queue_url: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     terminated_at: datetime | None = None
+    instances: list[Instance] = field(default_factory=list)
+    deployments: int = 0  # version deployments started, which number them
+    deployment: int | None = None  # the deployment that put `version` on the environment
+    operation: Operation | None = None
+    reported_health: str = "Pending"  # the status the last health transition event announced
 
     @property
     def arn(self) -> str:
@@ -79,22 +123,45 @@ class Environment:
             return ""
         return f"awseb-{self.id}-{self.id[2:8]}.{self.region}.elb.amazonaws.com"
 
-    @property
-    def instance_ids(self) -> list[str]:
-        return [f"i-{self.id[2:]}{n}" for n in range(INSTANCES)]
-
     def listed(self, include_deleted: bool, back_to: datetime | None) -> bool:
         """Whether DescribeEnvironments lists it: a terminated one only when asked, and not before `back_to`."""
         if self.status != "Terminated":
             return True
         return include_deleted and not (back_to and self.terminated_at and self.terminated_at < back_to)
 
+    def instance_health(self, instance: Instance) -> enhanced.Health:
+        return enhanced.instance(instance.health, instance.causes, instance.version, instance.deployment,
+                               self.version, self.deployment, settled=self.operation is None)
+
+    def assess(self, now: datetime | None = None) -> enhanced.Health:
+        """The environment's health status and causes, derived from its instances as of `now`."""
+        activity = None
+        if self.status == "Terminating":
+            activity = "Terminate"
+        elif self.operation and self.status == "Updating":
+            activity = self.operation.activity
+        started = self.operation.started if self.operation else self.updated
+        running_for = int(((now or started) - started).total_seconds())
+        wrong = sum(1 for i in self.instances if i.deployment != self.deployment)
+        instances = [self.instance_health(i) for i in self.instances]
+        return enhanced.environment(self.status, activity, running_for, instances, wrong, self.version, self.deployment)
+
+    @property
+    def health_status(self) -> str:
+        return self.assess()[0]
+
+    @property
+    def health(self) -> str:
+        """The color of the health status."""
+        return enhanced.COLORS[self.health_status]
+
     def describe(self) -> dict[str, object]:
+        abortable = self.status == "Updating" and self.operation is not None and self.operation.abortable
         result: dict[str, object] = {
             "EnvironmentName": self.name, "EnvironmentId": self.id, "ApplicationName": self.application,
             "SolutionStackName": self.platform.solution_stack, "PlatformArn": self.platform.arn_in(self.region),
             "Description": self.description, "DateCreated": self.created, "DateUpdated": self.updated,
-            "Status": self.status, "AbortableOperationInProgress": self.status == "Updating",
+            "Status": self.status, "AbortableOperationInProgress": abortable,
             "Health": self.health, "HealthStatus": self.health_status, "Tier": TIERS[self.tier],
             "EnvironmentLinks": [], "EnvironmentArn": self.arn, "EndpointURL": self.endpoint,
         }
@@ -105,27 +172,34 @@ class Environment:
         return result
 
     def health_report(self, refreshed_at: datetime) -> dict[str, object]:
-        """DescribeEnvironmentHealth: every instance shares the environment's health."""
-        red = self.health == "Red"
-        counts = {"NoData": 0, "Unknown": 0, "Pending": 0 if self.status == "Ready" else INSTANCES,
-                  "Ok": INSTANCES if self.health == "Green" else 0, "Info": 0, "Warning": 0, "Degraded": 0,
-                  "Severe": INSTANCES if red else 0}
-        return {"EnvironmentName": self.name, "HealthStatus": self.health_status, "Status": self.status,
-                "Color": self.health, "Causes": ["Application update failed on all instances."] if red else [],
-                "InstancesHealth": counts, "RefreshedAt": refreshed_at}
+        """DescribeEnvironmentHealth, every attribute: the instances counted by their health."""
+        status, causes = self.assess(refreshed_at)
+        counts = dict.fromkeys(enhanced.STATUSES, 0)
+        for instance in self.instances:
+            counts[self.instance_health(instance)[0]] += 1
+        return {"EnvironmentName": self.name, "HealthStatus": status, "Status": self.status,
+                "Color": enhanced.COLORS[status], "Causes": causes, "InstancesHealth": counts,
+                "RefreshedAt": refreshed_at}
 
     def instances_health(self) -> list[dict[str, object]]:
-        """DescribeInstancesHealth's list: each instance runs the environment's version, with its health."""
-        return [{"InstanceId": instance, "HealthStatus": self.health_status, "Color": self.health, "Causes": [],
-                 "LaunchedAt": self.created, "AvailabilityZone": f"{self.region}{chr(ord('a') + n)}",
-                 "InstanceType": "t3.small", "Deployment": {"VersionLabel": self.version or "", "Status": "Deployed"}}
-                for n, instance in enumerate(self.instance_ids)]
+        """DescribeInstancesHealth's list, every attribute: what each instance runs, and its health."""
+        listed = []
+        for instance in self.instances:
+            status, causes = self.instance_health(instance)
+            entry: dict[str, object] = {
+                "InstanceId": instance.id, "HealthStatus": status, "Color": enhanced.COLORS[status], "Causes": causes,
+                "LaunchedAt": instance.launched, "AvailabilityZone": instance.zone, "InstanceType": "t3.small"}
+            if instance.deployment is not None:
+                entry["Deployment"] = {"VersionLabel": instance.version, "DeploymentId": instance.deployment,
+                                       "Status": instance.deployment_status, "DeploymentTime": instance.deployed}
+            listed.append(entry)
+        return listed
 
     def resources(self) -> dict[str, object]:
         return {
             "EnvironmentName": self.name,
             "AutoScalingGroups": [{"Name": f"awseb-{self.id}-stack-AWSEBAutoScalingGroup"}],
-            "Instances": [{"Id": instance} for instance in self.instance_ids],
+            "Instances": [{"Id": instance.id} for instance in self.instances],
             "LaunchConfigurations": [], "LaunchTemplates": [{"Id": f"lt-{self.id[2:]}"}], "Triggers": [],
             "LoadBalancers": [{"Name": self.endpoint}] if self.tier == "WebServer" else [],
             "Queues": [{"Name": "WorkerQueue", "URL": self.queue_url}] if self.queue_url else [],

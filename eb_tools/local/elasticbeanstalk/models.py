@@ -1,8 +1,10 @@
 """State and behaviour of the emulated Elastic Beanstalk (moto's models.py split): one method per operation.
 
-Environments change state on a simulated clock (clock.py): an operation
-schedules its completion `transition_seconds` later, and every operation first
-applies what is due, emitting the events EB emits (the texts the eb CLI waits for).
+Environments change state on a simulated clock (clock.py): an operation runs
+in steps (a launch, a deployment batch, a rollback), each `transition_seconds`
+after the one before, and every API operation first applies what is due,
+emitting the events EB emits (the texts the eb CLI waits for). Nothing happens
+that no operation started: a failed deployment stays failed until the next one.
 """
 from __future__ import annotations
 
@@ -10,16 +12,26 @@ import functools
 import random
 import string
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
 
-from eb_tools.local.elasticbeanstalk import arns, deployment, options, platforms, services
+from eb_tools.local.elasticbeanstalk import arns, deployment, options, platforms, policies, services
+from eb_tools.local.elasticbeanstalk import health as enhanced
 from eb_tools.local.elasticbeanstalk.clock import SimulatedClock
-from eb_tools.local.elasticbeanstalk.entities import TIERS, Application, Environment, Event, Version
+from eb_tools.local.elasticbeanstalk.entities import (
+    TIERS,
+    Application,
+    Environment,
+    Event,
+    Instance,
+    Operation,
+    Version,
+)
 from eb_tools.local.elasticbeanstalk.exceptions import (
     ConfigurationValidation,
     InvalidParameterCombination,
@@ -29,8 +41,23 @@ from eb_tools.local.elasticbeanstalk.exceptions import (
     ResourceNotFound,
     TooManyApplicationVersions,
 )
+from eb_tools.local.elasticbeanstalk.request_context import current_request_id, serving
 
 SEVERITIES = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+Steps = Generator[None, datetime, None]  # an operation's steps: each `when = yield` waits one transition
+# EB's words (users' event logs, e.g. rennokki/laravel-aws-eb#71 and eb deploy transcripts), except where noted.
+ABORTED_DEPLOYMENT = ("During an aborted deployment, some instances may have deployed the new application version. "
+                      "To ensure all instances are running the same version, re-deploy the appropriate application "
+                      "version.")
+NEW_INSTANCES = {
+    "Immutable": "Immutable deployment policy enabled. Launching one instance with the new settings to verify health.",
+    # The emulation's words: it runs TrafficSplitting as Immutable (no traffic is split).
+    "TrafficSplitting": "Traffic-splitting deployment policy enabled. Launching one instance with the new settings "
+                        "to verify health."}
+# The emulation's words, where EB's were not found.
+ABORTING = "Aborting the environment update: no further batch is deployed."
+ROLLING_BACK = "Rolling back to the previous configuration."
+TERMINATING_NEW = "Terminating the instance(s) this deployment launched; the others are unchanged."
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -275,27 +302,147 @@ class LocalEBBackend(BaseBackend):
             env.queue_url = str(env.settings.get(("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")) or "") or \
                 services.make_worker_queue(self.account_id, self.region_name, f"awseb-{env_id}-stack-AWSEBWorkerQueue")
             self._event(f"Created SQS queue for worker environment: {env.queue_url}", env=env)
-        self._later(lambda when: self._finish_launch(env, version, when))
+        for _ in range(policies.min_size(self._options(env))):
+            self._new_instance(env, created)
+        launch = Operation(kind="launch", request_id=current_request_id(), started=created, label=version,
+                           abortable=False)
+        self._start(env, launch, self._launch(env, launch))
         return env
 
-    def _finish_launch(self, env: Environment, version: str | None, when: datetime) -> None:
-        failure = self._deploy_problem(env, version) if version else None
-        if failure:
-            env.version = None  # nothing was deployed
-            env.status, env.health, env.health_status, env.updated = "Ready", "Red", "Severe", when
-            self._event(failure, "ERROR", env=env, when=when, version=version)
-            self._event("Create environment operation is complete, but with errors. For more information, "
-                        "see troubleshooting documentation.", "ERROR", env=env, when=when)
-            return
-        env.status, env.health, env.health_status, env.updated = "Ready", "Green", "Ok", when
-        if version:
-            self._event("Application deployment completed successfully.", env=env, when=when, version=version)
-        self._event(f"Successfully launched environment: {env.name}", env=env, when=when)
+    def _options(self, env: Environment) -> policies.Option:
+        """`env`'s effective options: applied to it, else in its version's .ebextensions, else EB's defaults."""
+        bundle: list[options.Setting] = []
+        app = self.applications.get(env.application)
+        version = app.versions.get(env.version) if app and env.version else None
+        data = services.read_object(self.account_id, version.bucket, version.key) if version else None
+        if data is not None:
+            bundle = options.from_bundle(data)[0]
+        return lambda namespace, option: options.effective(env.settings, bundle, namespace, option)
 
     def _deploy_problem(self, env: Environment, label: str) -> str | None:
         version = self._version(env.application, label)
         return deployment.problem(version, services.read_object(self.account_id, version.bucket, version.key),
                                   env.tier)
+
+    def _fails(self, env: Environment, label: str) -> bool:
+        return deployment.fails(self._version(env.application, label), env.tier, env.tags)
+
+    def _new_instance(self, env: Environment, when: datetime) -> Instance:
+        """An instance that boots in `env` (Pending), in the next of three zones."""
+        instance = Instance(id="i-" + "".join(random.choices("0123456789abcdef", k=17)), launched=when,
+                            zone=f"{env.region}{'abc'[len(env.instances) % 3]}", causes=[enhanced.BOOTING])
+        env.instances.append(instance)
+        return instance
+
+    @staticmethod
+    def _named(instances: list[Instance]) -> str:
+        """EB's way of naming instances in an event: "instance [i-1]", "instances [i-1, i-2]"."""
+        return f"instance{'s' if len(instances) > 1 else ''} [{', '.join(i.id for i in instances)}]"
+
+    def _remove(self, env: Environment, instances: list[Instance], when: datetime) -> None:
+        gone = {i.id for i in instances}
+        env.instances = [i for i in env.instances if i.id not in gone]
+        if instances:
+            self._event(f"Removed {self._named(instances)} from your environment.", env=env, when=when)
+
+    def _fit(self, env: Environment, when: datetime, spare: list[Instance] | None = None) -> None:
+        """Back to the effective MinSize: surplus instances terminated (`spare` ones first, then the latest
+        launched), missing ones launched on the expected version."""
+        target = policies.min_size(self._options(env))
+        spare_ids = [i.id for i in spare or []]
+        order = [i for i in reversed(env.instances) if i.id in spare_ids] + \
+            [i for i in reversed(env.instances) if i.id not in spare_ids]
+        self._remove(env, order[:max(0, len(env.instances) - target)], when)
+        added = [self._new_instance(env, when) for _ in range(target - len(env.instances))]
+        for instance in added:
+            instance.take(env.version or "", env.deployment, when, passed=True)
+        if added:
+            self._event(f"Added {self._named(added)} to your environment.", env=env, when=when)
+
+    # Steps: the clock runs one step per transition (_start); each `when = yield` waits for the next.
+    def _start(self, env: Environment, op: Operation, steps: Steps) -> None:
+        """Run `steps` on behalf of `op`: at once up to its first yield, then a step every transition, as
+        long as `op` is the environment's operation (an abort or a termination replaces it)."""
+        env.operation = op
+        with serving(op.request_id):  # the events of every step carry the request id of the operation
+            next(steps)
+            self._resume_later(env, op, steps)
+
+    def _resume_later(self, env: Environment, op: Operation, steps: Steps) -> None:
+        def resume(when: datetime) -> None:
+            if env.operation is not op:
+                return
+            try:
+                steps.send(when)
+            except StopIteration:
+                return
+            self._resume_later(env, op, steps)
+
+        self._later(resume)
+
+    def _settle(self, env: Environment, when: datetime) -> None:
+        env.status, env.operation, env.updated = "Ready", None, when
+
+    def _report_health(self, env: Environment, when: datetime) -> None:
+        """The health transition event, when the environment's health is not the one last announced."""
+        status, causes = env.assess(when)
+        if status != env.reported_health:
+            self._event(enhanced.transition(env.reported_health, status, causes),
+                        "WARN" if status in enhanced.BAD else "INFO", env=env, when=when)
+            env.reported_health = status
+
+    def _fail(self, env: Environment, operation_name: str, when: datetime) -> None:
+        """The end of a failed operation: Ready, the health it leaves, EB's last word."""
+        self._settle(env, when)
+        self._report_health(env, when)
+        self._event(f"{operation_name} environment operation is complete, but with errors. For more information, "
+                    "see troubleshooting documentation.", "ERROR", env=env, when=when)
+
+    def _failed_checks(self, env: Environment, instances: list[Instance], label: str, when: datetime) -> None:
+        ids = ",".join(i.id for i in instances)
+        self._event(f"Instance id(s) '{ids}' did not pass health check after command execution. Aborting the "
+                    "operation.", "ERROR", env=env, when=when, version=label)
+        self._event("Failed to deploy application.", "ERROR", env=env, when=when, version=label)
+
+    def _refused(self, env: Environment, label: str, when: datetime) -> bool:
+        """Whether EB refuses the bundle of `label`, which fails the deployment before any instance changes."""
+        problem = self._deploy_problem(env, label)
+        if problem:
+            self._event(problem, "ERROR", env=env, when=when, version=label)
+            self._event("Failed to deploy application.", "ERROR", env=env, when=when, version=label)
+            self._fail(env, "Update", when)
+        return problem is not None
+
+    def _launch(self, env: Environment, op: Operation) -> Steps:
+        """The instances boot, then take the version (if any) all at once."""
+        when = yield
+        label = op.label
+        if label and (problem := self._deploy_problem(env, label)):
+            for instance in env.instances:
+                instance.health, instance.causes = "Severe", [enhanced.NOT_DEPLOYED]
+            env.version = None
+            self._event(problem, "ERROR", env=env, when=when, version=label)
+            self._fail(env, "Create", when)
+            return
+        if label:
+            env.deployments += 1
+            op.deployment = env.deployments
+            passed = not self._fails(env, label)
+            for instance in env.instances:
+                instance.take(label, op.deployment, when, passed)
+            if not passed:
+                env.version = None  # nothing deployed successfully: EB expects no version ("n/a")
+                self._failed_checks(env, env.instances, label, when)
+                self._fail(env, "Create", when)
+                return
+            env.deployment = op.deployment
+            self._event("Application deployment completed successfully.", env=env, when=when, version=label)
+        for instance in env.instances:
+            if instance.deployment is None:
+                instance.health, instance.causes = "Ok", []
+        self._settle(env, when)
+        self._event(f"Successfully launched environment: {env.name}", env=env, when=when)
+        self._report_health(env, when)
 
     @operation
     def update_environment(self, env_id: str | None, name: str | None, version: str | None,
@@ -310,61 +457,179 @@ class LocalEBBackend(BaseBackend):
         problems = options.validate(settings, env.tier)
         if problems:
             raise ConfigurationValidation("Configuration validation exception: " + problems[0])
-        env.status, env.updated = "Updating", self.clock.now()
-        if description is not None:
-            env.description = description
+        now = self.clock.now()
+        env.status, env.updated = "Updating", now
         self._event("Environment update is starting.", env=env)
-        if version:
-            self._event("Deploying new version to instance(s).", env=env, version=version)
-        self._later(lambda when: self._finish_update(env, version, settings, remove, when))
+        op = Operation(kind="deploy" if version else "configure", request_id=current_request_id(), started=now,
+                       label=version, settings=settings, remove=remove, description=description)
+        if not version:
+            self._start(env, op, self._configure(env, op))
+            return env
+        policy = policies.deployment_policy(self._options(env))
+        env.deployments += 1
+        op.deployment, op.immutable = env.deployments, policy.immutable
+        self._start(env, op, self._deploy_to_new_instances(env, op, policy) if policy.immutable
+                    else self._deploy_in_place(env, op, policy))
         return env
 
-    def _finish_update(self, env: Environment, version: str | None, settings: list[options.Setting],
-                       remove: list[tuple[str, str]], when: datetime) -> None:
-        if env.status != "Updating":
-            return  # aborted meanwhile
-        failure = self._deploy_problem(env, version) if version else None
-        env.updated = when
-        if failure:
-            self._fail_update(env, version, failure, when)
-            return
-        for key in remove:
+    def _apply(self, env: Environment, op: Operation) -> None:
+        """What a successful update changes besides the version: settings and description."""
+        for key in op.remove:
             env.settings.pop(key, None)
-        env.settings.update({(n, o): v for n, o, v in settings})
-        if version:
-            env.version = version
-            self._event("New application version was deployed to running EC2 instances.", env=env, when=when,
-                        version=version)
-        env.status, env.health, env.health_status = "Ready", "Green", "Ok"
+        env.settings.update({(n, o): v for n, o, v in op.settings})
+        if op.description is not None:
+            env.description = op.description
+
+    def _deploy_in_place(self, env: Environment, op: Operation, policy: policies.DeploymentPolicy) -> Steps:
+        """AllAtOnce, Rolling, RollingWithAdditionalBatch: batch after batch, a transition each; the first
+        batch that fails its health checks stops the deployment where it stands (no rollback)."""
+        label = str(op.label)
+        self._event("Deploying new version to instance(s).", env=env, version=label)
+        when = yield
+        if self._refused(env, label, when):
+            return
+        fails = self._fails(env, label)
+        batches = policy.batches(env.instances)
+        if policy.name == "RollingWithAdditionalBatch":
+            additional = [self._new_instance(env, when) for _ in range(len(batches[0]))]
+            op.launched = [i.id for i in additional]
+            self._event(f"Added {self._named(additional)} to your environment.", env=env, when=when)
+            batches.insert(0, additional)
+        for number, batch in enumerate(batches, 1):
+            if policy.name != "AllAtOnce":
+                self._event(f"Batch {number}: Starting application deployment on instance(s) "
+                            f"[{', '.join(i.id for i in batch)}].", env=env, when=when)
+            op.deploying = {i.id: (i.health, i.causes) for i in batch}
+            for instance in batch:
+                instance.health, instance.causes = "Info", [enhanced.DEPLOYING]
+            when = yield
+            op.deploying, op.launched = {}, []  # from here on an abort keeps what this batch did
+            for instance in batch:
+                instance.take(label, op.deployment, when, passed=not fails)
+            if fails:
+                self._failed_checks(env, batch, label, when)
+                self._event(ABORTED_DEPLOYMENT, "ERROR", env=env, when=when, version=label)
+                self._give_back(env, op, when)
+                self._fail(env, "Update", when)
+                return
+            if policy.name != "AllAtOnce":
+                self._event(f"Batch {number}: Completed application deployment.", env=env, when=when)
+        self._succeed(env, op, when)
+
+    def _deploy_to_new_instances(self, env: Environment, op: Operation,
+                                 policy: policies.DeploymentPolicy) -> Steps:
+        """Immutable (and TrafficSplitting): a test instance, then as many more as the environment runs, a
+        transition each; they replace the originals when all pass their health checks, else they are
+        terminated and the originals are untouched."""
+        label = str(op.label)
+        when = yield
+        if self._refused(env, label, when):
+            return
+        fails = self._fails(env, label)
+        originals = list(env.instances)
+        self._event(NEW_INSTANCES[policy.name], env=env, when=when)
+        suffix = "".join(random.choices(string.ascii_uppercase + string.digits, k=12))
+        self._event(f"Created temporary auto scaling group awseb-{env.id}-immutable-stack-"
+                    f"AWSEBAutoScalingGroup-{suffix}.", env=env, when=when)
+        counts = [1, len(originals) - 1] if len(originals) > 1 else [1]
+        for number, count in enumerate(counts):
+            batch = [self._new_instance(env, when) for _ in range(count)]
+            op.launched += [i.id for i in batch]
+            op.deploying = {i.id: (i.health, i.causes) for i in batch}
+            self._event(f"Added {self._named(batch)} to your environment.", env=env, when=when)
+            when = yield
+            op.deploying = {}
+            for instance in batch:
+                instance.take(label, op.deployment, when, passed=not fails)
+            if fails:
+                self._failed_checks(env, batch, label, when)
+                self._terminate_launched(env, op, when)
+                self._fail(env, "Update", when)
+                return
+            self._event("Test instance passed health checks. Launching remaining new instances."
+                        if number == 0 and len(counts) > 1 else "Successfully launched all instances.",
+                        env=env, when=when)
+        self._event("Deployment succeeded. Terminating old instances and temporary Auto Scaling group.", env=env,
+                    when=when)
+        op.launched = []
+        self._remove(env, originals, when)
+        self._succeed(env, op, when)
+
+    def _give_back(self, env: Environment, op: Operation, when: datetime) -> None:
+        """A deployment in place that stops early returns to the environment's size all the same (the
+        additional batch's capacity): the instances it did not reach are the surplus, the failed batch stays
+        (the emulation's choice: EB restores its Auto Scaling group's size and the group picks)."""
+        self._fit(env, when, spare=[i for i in env.instances if i.deployment != op.deployment])
+
+    def _terminate_launched(self, env: Environment, op: Operation, when: datetime) -> None:
+        """Terminate the instances `op` launched and has not kept."""
+        launched = [i for i in env.instances if i.id in op.launched]
+        op.launched = []
+        if launched:
+            self._event(TERMINATING_NEW, env=env, when=when)
+            self._remove(env, launched, when)
+
+    def _succeed(self, env: Environment, op: Operation, when: datetime) -> None:
+        self._apply(env, op)
+        env.version, env.deployment = op.label, op.deployment
+        self._fit(env, when)
+        self._event("New application version was deployed to running EC2 instances.", env=env, when=when,
+                    version=op.label)
+        self._settle(env, when)
         self._event("Environment update completed successfully.", env=env, when=when)
+        self._report_health(env, when)
 
-    def _fail_update(self, env: Environment, version: str | None, failure: str, when: datetime) -> None:
-        """EB's rollback: health Red, the previous version kept, serving again one transition later."""
-        previous = env.version
-        env.status, env.health, env.health_status = "Ready", "Red", "Severe"
-        self._event(failure, "ERROR", env=env, when=when, version=version)
-        self._event("Environment health has transitioned from Ok to Severe. Application update failed.",
-                    "WARN", env=env, when=when)
-        self._event(f"The environment was rolled back to version {previous}." if previous else
-                    "The environment has no previous version to roll back to.", "ERROR", env=env, when=when)
-        self._event("Update environment operation is complete, but with errors. For more information, "
-                    "see troubleshooting documentation.", "ERROR", env=env, when=when)
-        if previous:
-            self._later(lambda later: self._recovered(env, later))
+    def _configure(self, env: Environment, op: Operation) -> Steps:
+        """A configuration-only update, applied in one transition; one that fails is rolled back in another."""
+        when = yield
+        if deployment.configuration_fails(env.tags):
+            op.abortable = False  # EB does not stop a rollback
+            self._event("Failed to deploy configuration.", "ERROR", env=env, when=when)
+            self._event(ROLLING_BACK, "WARN", env=env, when=when)
+            when = yield
+            self._reverted(env, when)
+            return
+        self._apply(env, op)
+        self._fit(env, when)
+        self._event("Successfully deployed new configuration to environment.", env=env, when=when)
+        self._settle(env, when)
+        self._event("Environment update completed successfully.", env=env, when=when)
+        self._report_health(env, when)
 
-    def _recovered(self, env: Environment, when: datetime) -> None:
-        """The instances run the previous version again: health comes back."""
-        if env.status == "Ready" and env.health == "Red":
-            env.health, env.health_status, env.updated = "Green", "Ok", when
-            self._event("Environment health has transitioned from Severe to Ok.", env=env, when=when)
+    def _reverted(self, env: Environment, when: datetime) -> None:
+        self._event("The environment was reverted to the previous configuration setting.", "WARN", env=env,
+                    when=when)
+        self._fail(env, "Update", when)
 
     @operation
     def abort(self, env_id: str | None, name: str | None) -> None:
         env = self._environment(env_id, name)
-        if env.status != "Updating":
-            raise InvalidParameterValue(f"Environment named {env.name} has no abortable operation in progress.")
-        env.status, env.updated = "Ready", self.clock.now()
-        self._event("Environment update was aborted; the environment keeps its previous version.", "WARN", env=env)
+        op = env.operation
+        if env.status != "Updating" or op is None or not op.abortable:
+            # What EB answered an AbortEnvironmentUpdate it could not honour (aws-elastic-beanstalk-cli-setup#144).
+            raise InvalidParameterValue(f"Environment named {env.name} is in an invalid state for this "
+                                        "operation. Must be pending deployment.")
+        self._event(ABORTING, "WARN", env=env)
+        stopped = replace(op, abortable=False)  # a new operation: the steps still scheduled for `op` do nothing
+        self._start(env, stopped, self._aborted(env, stopped))
+
+    def _aborted(self, env: Environment, op: Operation) -> Steps:
+        """An abort, one transition later: a configuration update is rolled back; a deployment stops where it
+        stands: the batch in progress is abandoned (launched instances terminated, running ones keep their
+        version), finished batches keep the new version and the expected version stays the previous one."""
+        when = yield
+        if op.kind == "configure":
+            self._reverted(env, when)
+            return
+        for instance in env.instances:
+            if instance.id in op.deploying:
+                instance.health, instance.causes = op.deploying[instance.id]
+        op.deploying = {}
+        self._terminate_launched(env, op, when)
+        if not op.immutable:
+            self._event(ABORTED_DEPLOYMENT, "ERROR", env=env, when=when, version=op.label)
+            self._give_back(env, op, when)
+        self._fail(env, "Update", when)
 
     @operation
     def terminate(self, env_id: str | None, name: str | None) -> Environment:
@@ -373,12 +638,11 @@ class LocalEBBackend(BaseBackend):
     def _terminate(self, env: Environment) -> Environment:
         if env.status == "Terminating":
             raise InvalidParameterValue(f"Environment named {env.name} is already terminating.")
-        env.status, env.updated = "Terminating", self.clock.now()
+        env.status, env.updated, env.operation = "Terminating", self.clock.now(), None  # what ran stops
         self._event("terminateEnvironment is starting.", env=env)
 
         def finish(when: datetime) -> None:
-            env.status, env.health, env.health_status, env.terminated_at, env.updated = (
-                "Terminated", "Grey", "Unknown", when, when)
+            env.status, env.terminated_at, env.updated, env.instances = "Terminated", when, when, []
             self._event("terminateEnvironment completed successfully.", env=env, when=when)
 
         self._later(finish)

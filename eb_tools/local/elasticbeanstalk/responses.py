@@ -29,6 +29,12 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _attributes(entry: dict[str, object], names: list[str] | None, always: str) -> dict[str, object]:
+    """The attributes of a health answer that AttributeNames asks for ("All" for every one); `always` besides."""
+    names = names or []
+    return entry if "All" in names else {k: v for k, v in entry.items() if k == always or k in names}
+
+
 def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in items or []}
 
@@ -147,11 +153,14 @@ class ElasticBeanstalkOperations(EBResponse):
 
     def describe_environment_health(self) -> ActionResult:
         env, refreshed_at = self.local_eb.health(*self._which())
-        return ActionResult(env.health_report(refreshed_at))
+        report = _attributes(env.health_report(refreshed_at), self._get_param("AttributeNames", []), "EnvironmentName")
+        return ActionResult(report)
 
     def describe_instances_health(self) -> ActionResult:
         env, refreshed_at = self.local_eb.health(*self._which())
-        return ActionResult({"InstanceHealthList": env.instances_health(), "RefreshedAt": refreshed_at})
+        names = self._get_param("AttributeNames", [])
+        listed = [_attributes(i, names, "InstanceId") for i in env.instances_health()]
+        return ActionResult({"InstanceHealthList": listed, "RefreshedAt": refreshed_at})
 
     def describe_environment_resources(self) -> ActionResult:
         return ActionResult({"EnvironmentResources": self.local_eb.environment_resources(*self._which())})
