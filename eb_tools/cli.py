@@ -29,7 +29,7 @@ def main() -> None:
 @click.option("--cloud-port", type=click.IntRange(1, 65535), default=4566, show_default=True,
               help="Port of the emulated AWS endpoint.")
 @click.option("--eb-seconds", type=click.FloatRange(0, 600), default=1.0, show_default=True,
-              help="How long an emulated EB launch, update or termination takes.")
+              help="How long one step of an emulated EB operation takes (a launch, a deployment batch).")
 @click.option("--cloud-only", is_flag=True,
               help="Start just the emulated AWS endpoint, to try `eb_tools provision` or the eb CLI against it.")
 def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: float, cloud_only: bool) -> None:

@@ -440,7 +440,7 @@ def test_prune_keeps_every_label_a_stage_runs_or_may_roll_back_to(world, monkeyp
 def test_the_version_limit_is_answered_with_the_way_out(world, monkeypatch):
     dev = world.stage("dev")
     count = len(_eb(dev).describe_application_versions()["ApplicationVersions"])
-    monkeypatch.setattr(LocalEBBackend, "version_limit", count)
+    monkeypatch.setattr(LocalEBBackend, "max_application_versions", count)
     with pytest.raises(ReleaseError, match=r"limit of application versions .* eb_tools versions --prune"):
         _good(world, dev, "over-the-limit")
 
@@ -459,3 +459,34 @@ def test_missing_credentials_and_unknown_stages_are_one_line(world, monkeypatch,
     assert "Traceback" not in result.output
     result = runner.invoke(cli.main, ["promote", "dev", "nowhere", "--file", str(world.stage_file)])
     assert result.exit_code == 1 and "nowhere" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_deploy_dry_run_prints_the_plan_and_changes_nothing(world, monkeypatch):
+    dev = world.stage("dev")
+    good = _good(world, dev, "dry-run-base")
+    before = (_states(dev), len(_eb(dev).describe_application_versions(ApplicationName="relapp")[
+        "ApplicationVersions"]))
+    (world.root / "release-marker.txt").write_text("dry-run")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    result = CliRunner().invoke(cli.main, ["deploy", "dev", str(world.root), "--working-tree", "--dry-run",
+                                           "--file", str(world.stage_file)])
+    assert result.exit_code == 0, result.output
+    assert "relapp-dev-web" in result.output and good in result.output and "-> nogit-" in result.output
+    assert "dry run: nothing uploaded, nothing changed" in result.output
+    after = (_states(dev), len(_eb(dev).describe_application_versions(ApplicationName="relapp")[
+        "ApplicationVersions"]))
+    assert after == before
+
+
+def test_a_deploy_to_an_environment_that_is_not_ready_is_refused_before_anything_changes(world, slow_eb):
+    dev = world.stage("dev")
+    _good(world, dev, "not-ready-base")
+    slow_eb(0.5)
+    _eb(dev).update_environment(EnvironmentName=dev.environments["worker"], OptionSettings=[
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MaxSize", "Value": "2"}])
+    built = world.build("not-ready")
+    with pytest.raises(ReleaseError, match="environment relapp-dev-worker is Updating, and Elastic Beanstalk "
+                                           "accepts a new version only when it is Ready"):
+        deliver(dev, built, Lines(), timeout=60, smoke="")
+    assert versions.find(dev, built.label) is None  # not even uploaded
+    wait_until(lambda: _states(dev)["worker"].status == "Ready", 30, "worker Ready", 0.05)

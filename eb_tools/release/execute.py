@@ -114,12 +114,13 @@ def run(release: Plan, echo: Echo, timeout: float = DEFAULT_TIMEOUT, smoke_url: 
     if not put_back:
         raise ReleaseError(f"stage {release.where.name}: {cause}; see eb_tools status {release.where.name}")
     raise ReleaseError(f"stage {release.where.name}: {release.label} failed: {cause}; "
-                       f"{_put_back(release, echo, timeout)}")
+                       f"{_put_back(release, echo, max(timeout, DEFAULT_TIMEOUT))}")
 
 
 def _put_back(release: Plan, echo: Echo, timeout: float) -> str:
     """Every moved tier back on the label it ran; the outcome as the end of the error line. A tier the failure
-    left untouched (an Immutable deployment, one aborted before it began) is not redeployed."""
+    left untouched (an Immutable deployment, one aborted before it began) is not redeployed. It gets at least
+    DEFAULT_TIMEOUT whatever the release's own --timeout: giving up half-way would leave the stage mixed."""
     where = release.where
     if not any(m.before.label for m in release.moves):
         return "no tier had an earlier version to go back to; fix the cause and deploy again"
