@@ -490,3 +490,25 @@ def test_a_deploy_to_an_environment_that_is_not_ready_is_refused_before_anything
         deliver(dev, built, Lines(), timeout=60, smoke="")
     assert versions.find(dev, built.label) is None  # not even uploaded
     wait_until(lambda: _states(dev)["worker"].status == "Ready", 30, "worker Ready", 0.05)
+
+
+def test_a_failed_deploy_through_the_cli_exits_1_with_one_line_and_both_tiers_back(world, monkeypatch):
+    dev = world.stage("dev")
+    good = _good(world, dev, "cli-base")
+    doomed = world.build("cli-fails")  # the label the CLI will build from the same tree
+    eb = _eb(dev)
+    worker_arn = eb.describe_environments(EnvironmentNames=[dev.environments["worker"]])["Environments"][0][
+        "EnvironmentArn"]
+    eb.update_tags_for_resource(ResourceArn=worker_arn, TagsToAdd=[{"Key": "eb-local:fail", "Value": doomed.label}])
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+        result = CliRunner().invoke(cli.main, ["deploy", "dev", str(world.root), "--working-tree",
+                                               "--file", str(world.stage_file), "--timeout", "60"])
+        assert result.exit_code == 1, result.output
+        last = result.output.strip().splitlines()[-1]
+        assert last.startswith(f"Error: stage dev: {doomed.label} failed: worker: ") and \
+            last.endswith(f"rolled back: web on {good} and worker on {good}, every instance, health Green"), last
+        assert "worker  ERROR" in result.output  # the worker's events, prefixed by its tier
+        _settled(dev, good)
+    finally:
+        eb.update_tags_for_resource(ResourceArn=worker_arn, TagsToRemove=["eb-local:fail"])
