@@ -497,9 +497,11 @@ def test_errors_are_aws_shaped_and_fast(eb: Any, app: str) -> None:
     with pytest.raises(ClientError, match="No Application named 'nope-app' found."):
         eb.create_application_version(ApplicationName="nope-app", VersionLabel="v1",
                                       SourceBundle={"S3Bucket": "b", "S3Key": "k"})
+    with pytest.raises(ClientError, match="No Environment found for EnvironmentName = 'nope-env'."):
+        eb.rebuild_environment(EnvironmentName="nope-env")
     started = time.monotonic()
     with pytest.raises(ClientError) as missing:
-        eb.rebuild_environment(EnvironmentName="nope-env")
+        eb.compose_environments(ApplicationName=app, VersionLabels=["v1"])
     assert missing.value.response["Error"]["Code"] == "InvalidAction"
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert time.monotonic() - started < 2  # answered, not retried

@@ -1,6 +1,7 @@
 """The emulated EB's records, each describing itself in the EB API's shapes."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +37,7 @@ class Application:
     arn: str
     created: datetime
     versions: dict[str, Version] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
 
     def newest_first(self) -> list[Version]:
         return sorted(self.versions.values(), key=lambda v: v.created, reverse=True)
@@ -43,7 +45,7 @@ class Application:
     def describe(self) -> dict[str, object]:
         return {"ApplicationName": self.name, "Description": self.description, "DateCreated": self.created,
                 "DateUpdated": self.created, "Versions": [v.label for v in self.newest_first()],
-                "ConfigurationTemplates": [], "ApplicationArn": self.arn}
+                "ConfigurationTemplates": sorted(self.templates), "ApplicationArn": self.arn}
 
 
 @dataclass(kw_only=True)
@@ -111,6 +113,7 @@ class Environment:
     deployment: int | None = None  # the deployment that put `version` on the environment
     operation: Operation | None = None
     reported_health: str = "Pending"  # the status the last health transition event announced
+    info: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # RequestEnvironmentInfo's, by type
 
     @property
     def arn(self) -> str:
@@ -205,15 +208,45 @@ class Environment:
             "Queues": [{"Name": "WorkerQueue", "URL": self.queue_url}] if self.queue_url else [],
         }
 
-    def configuration(self) -> dict[str, object]:
-        """DescribeConfigurationSettings' entry: the settings applied, the worker's queue among them."""
-        settings = [{"Namespace": n, "OptionName": o, "Value": str(v)} for (n, o), v in sorted(self.settings.items())]
+    def configuration(self, options: Mapping[tuple[str, str], str | None]) -> dict[str, object]:
+        """DescribeConfigurationSettings' entry: every option (`options`, merged), the worker's queue among them."""
         if self.queue_url:
-            settings.append({"Namespace": "aws:elasticbeanstalk:sqsd", "OptionName": "WorkerQueueURL",
-                             "Value": self.queue_url})
+            options = {**options, ("aws:elasticbeanstalk:sqsd", "WorkerQueueURL"): self.queue_url}
         return {"SolutionStackName": self.platform.solution_stack, "PlatformArn": self.platform.arn_in(self.region),
-                "ApplicationName": self.application, "EnvironmentName": self.name, "DeploymentStatus": "deployed",
-                "DateCreated": self.created, "DateUpdated": self.updated, "OptionSettings": settings}
+                "ApplicationName": self.application, "EnvironmentName": self.name, "Description": self.description,
+                "DeploymentStatus": "deployed", "Tier": TIERS[self.tier], "DateCreated": self.created,
+                "DateUpdated": self.updated, "OptionSettings": option_settings(options)}
+
+
+def option_settings(options: Mapping[tuple[str, str], object]) -> list[dict[str, object]]:
+    """OptionSettings as EB lists them: by namespace, then option name; no Value for an option without one."""
+    listed: list[dict[str, object]] = []
+    for (namespace, option), value in sorted(options.items()):
+        entry: dict[str, object] = {"Namespace": namespace, "OptionName": option}
+        if value is not None:
+            entry["Value"] = str(value)
+        listed.append(entry)
+    return listed
+
+
+@dataclass(kw_only=True)
+class Template:
+    """A saved configuration: a platform, a tier and the settings applied, by application and name."""
+    application: str
+    name: str
+    description: str
+    platform: platforms.Platform
+    tier: str  # a key of TIERS
+    settings: dict[tuple[str, str], object]
+    created: datetime
+    updated: datetime
+
+    def configuration(self, region: str) -> dict[str, object]:
+        """DescribeConfigurationSettings' entry for the template: the settings it saved."""
+        return {"SolutionStackName": self.platform.solution_stack, "PlatformArn": self.platform.arn_in(region),
+                "ApplicationName": self.application, "TemplateName": self.name, "Description": self.description,
+                "Tier": TIERS[self.tier], "DateCreated": self.created, "DateUpdated": self.updated,
+                "OptionSettings": option_settings(self.settings)}
 
 
 @dataclass

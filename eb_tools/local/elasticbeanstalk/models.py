@@ -20,7 +20,18 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
 
-from eb_tools.local.elasticbeanstalk import arns, deployment, options, platforms, policies, services
+from eb_tools.local.elasticbeanstalk import (
+    arns,
+    catalogue,
+    deployment,
+    instance_logs,
+    options,
+    platforms,
+    policies,
+    saved_configs,
+    services,
+    storage,
+)
 from eb_tools.local.elasticbeanstalk import health as enhanced
 from eb_tools.local.elasticbeanstalk.clock import SimulatedClock
 from eb_tools.local.elasticbeanstalk.entities import (
@@ -30,6 +41,7 @@ from eb_tools.local.elasticbeanstalk.entities import (
     Event,
     Instance,
     Operation,
+    Template,
     Version,
 )
 from eb_tools.local.elasticbeanstalk.exceptions import (
@@ -42,6 +54,9 @@ from eb_tools.local.elasticbeanstalk.exceptions import (
     TooManyApplicationVersions,
 )
 from eb_tools.local.elasticbeanstalk.request_context import current_request_id, serving
+
+NO_PLATFORM = "Unable to determine base for template pack (no solution stack)"  # EB's (ebcli's create.noplatform)
+
 
 SEVERITIES = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
 Steps = Generator[None, datetime, None]  # an operation's steps: each `when = yield` waits one transition
@@ -247,11 +262,44 @@ class LocalEBBackend(BaseBackend):
         return self._environment(env_id, name).resources()
 
     @operation
-    def configuration_settings(self, app: str | None, name: str | None) -> dict[str, object]:
+    def configuration_settings(self, app: str | None, name: str | None, template: str | None) -> dict[str, object]:
+        """An environment's every option (its effective configuration), or a saved configuration's settings."""
+        if template:
+            if name:
+                raise InvalidParameterCombination("You cannot specify both an environment name and a template name.")
+            return self._template(app or "", template).configuration(self.region_name)
         env = self._environment(None, name)
         if app and env.application != app:
             raise InvalidParameterValue(f"No Environment found for EnvironmentName = '{env.name}'.")
-        return env.configuration()
+        return env.configuration(self._merged(env))
+
+    @operation
+    def configuration_options(self, app: str | None, name: str | None, template: str | None,
+                              platform_ref: str | None, tier: str | None,
+                              wanted: list[tuple[str, str]]) -> tuple[platforms.Platform, str, list[dict[str, object]]]:
+        """DescribeConfigurationOptions: the options an environment (or template, or platform and tier) takes,
+        each with its default and what values it accepts."""
+        if name:
+            env = self._environment(None, name)
+            platform, tier = env.platform, env.tier
+            defaults = catalogue.defaults(catalogue.Kind.of(tier, options.effective(self._merged(env))))
+        elif template:
+            saved = self._template(app or "", template)
+            platform, tier, defaults = saved.platform, saved.tier, self._defaults(saved.tier, saved.settings)
+        else:
+            found = platforms.find(platform_ref or "", self.region_name)
+            if found is None:
+                raise InvalidParameterValue(f"No Platform named '{platform_ref}' found." if platform_ref
+                                            else "No platform or solution stack was specified.")
+            platform, tier = found, tier or "WebServer"
+            defaults = self._defaults(tier, {})
+        described = [options.describe_option(namespace, option, default)
+                     for (namespace, option), default in sorted(defaults.items())
+                     if not wanted or (namespace, option) in wanted or (namespace, "") in wanted]
+        return platform, tier, described
+
+    def _defaults(self, tier: str, settings: dict[options.Key, object]) -> dict[options.Key, str | None]:
+        return catalogue.defaults(catalogue.Kind.of(tier, options.effective(options.merged(settings, [], {}))))
 
     @operation
     def validate_settings(self, app: str, name: str | None,
@@ -265,9 +313,16 @@ class LocalEBBackend(BaseBackend):
 
     # -- environments: their lifecycle -------------------------------------------------------------
     @operation
-    def create_environment(self, app_name: str, name: str, tier: str, platform_ref: str | None,
+    def create_environment(self, app_name: str, name: str, tier: str | None, platform_ref: str | None,
                            cname_prefix: str | None, version: str | None, description: str,
-                           settings: list[options.Setting], tags: dict[str, str]) -> Environment:
+                           settings: list[options.Setting], tags: dict[str, str],
+                           template: str | None = None) -> Environment:
+        if template:  # a saved configuration: its platform, tier and settings, under the request's
+            saved = self._template(app_name, template)
+            platform_ref = platform_ref or saved.platform.arn_in(self.region_name)
+            tier = tier or saved.tier
+            settings = [(n, o, v) for (n, o), v in saved.settings.items()] + settings
+        tier = tier or "WebServer"
         if tier not in TIERS:
             raise InvalidParameterValue(f"Tier {tier} is not valid; use WebServer or Worker.")
         self._application(app_name)
@@ -311,13 +366,18 @@ class LocalEBBackend(BaseBackend):
 
     def _options(self, env: Environment) -> policies.Option:
         """`env`'s effective options: applied to it, else in its version's .ebextensions, else EB's defaults."""
+        return options.effective(self._merged(env))
+
+    def _merged(self, env: Environment) -> dict[options.Key, str | None]:
+        """Every option of `env` as EB merges them (options.merged), the defaults of its kind of environment."""
         bundle: list[options.Setting] = []
         app = self.applications.get(env.application)
         version = app.versions.get(env.version) if app and env.version else None
         data = services.read_object(self.account_id, version.bucket, version.key) if version else None
         if data is not None:
             bundle = options.from_bundle(data)[0]
-        return lambda namespace, option: options.effective(env.settings, bundle, namespace, option)
+        chosen = options.effective(options.merged(env.settings, bundle, {}))
+        return options.merged(env.settings, bundle, catalogue.defaults(catalogue.Kind.of(env.tier, chosen)))
 
     def _deploy_problem(self, env: Environment, label: str) -> str | None:
         version = self._version(env.application, label)
@@ -447,8 +507,11 @@ class LocalEBBackend(BaseBackend):
     @operation
     def update_environment(self, env_id: str | None, name: str | None, version: str | None,
                            settings: list[options.Setting], remove: list[tuple[str, str]],
-                           description: str | None) -> Environment:
+                           description: str | None, template: str | None = None) -> Environment:
         env = self._environment(env_id, name)
+        if template:  # a saved configuration's settings, under the request's
+            settings = [(n, o, v) for (n, o), v in self._template(env.application, template).settings.items()] \
+                + settings
         if env.status != "Ready":
             raise InvalidParameterValue(f"Environment named {env.name} is in an invalid state for this "
                                         "operation. Must be Ready.")
@@ -666,6 +729,172 @@ class LocalEBBackend(BaseBackend):
             self._event(f"Completed swapping CNAMEs for environments '{source.name}' and '{destination.name}'.",
                         env=env)
 
+    # -- saved configurations ----------------------------------------------------------------------
+    def _template(self, app_name: str, name: str) -> Template:
+        """A saved configuration; EB applies a properly formatted file in its storage bucket too
+        (saved_configs), which `eb config put` uploads, so the file, when there, is the template."""
+        app = self._application(app_name)
+        data = storage.read(self.account_id, self.region_name, saved_configs.key(app_name, name))
+        if data is not None:
+            try:
+                parsed = saved_configs.parse(data)
+            except ValueError as error:
+                raise InvalidParameterValue(f"Configuration Template {name} is not valid: {error}.") from None
+            known = app.templates.get(name)
+            platform = platforms.find(parsed.platform or "", self.region_name) or (known.platform if known else None)
+            if platform is None:
+                raise InvalidParameterValue(NO_PLATFORM)
+            now = self.clock.now()
+            app.templates[name] = Template(
+                application=app_name, name=name, description=parsed.description or (known.description if known
+                                                                                      else ""),
+                platform=platform, tier=parsed.tier or (known.tier if known else "WebServer"),
+                settings=parsed.settings, created=known.created if known else now, updated=now)
+        if name not in app.templates:
+            # EB's text (as users' tools match it, e.g. ansible's elasticbeanstalk_cfg)
+            raise InvalidParameterValue(f"No Configuration Template named '{app_name}/{name}' found.")
+        return app.templates[name]
+
+    def _save_template(self, template: Template, tags: dict[str, str]) -> None:
+        storage.put(self.account_id, self.region_name, saved_configs.key(template.application, template.name),
+                    saved_configs.render(template, self.region_name, tags))
+
+    @operation
+    def create_template(self, app_name: str, name: str, description: str, platform_ref: str | None,
+                        source: tuple[str, str] | None, env_id: str | None, env_name: str | None,
+                        tier: str | None, settings: list[options.Setting], remove: list[tuple[str, str]],
+                        tags: dict[str, str]) -> Template:
+        """A configuration template from an environment's applied settings, another template, or a platform,
+        overlaid by `settings` less `remove`; its file is written to the storage bucket, as EB does."""
+        app = self._application(app_name)
+        if not 1 <= len(name) <= 100:
+            raise InvalidParameterValue(f"Value {name} at 'TemplateName' failed to satisfy constraint: Member must "
+                                        "have length between 1 and 100")
+        if name in app.templates:
+            raise InvalidParameterValue(f"Configuration Template {name} already exists.")  # ebcli's cfg.nameexists
+        base: dict[options.Key, object] = {}
+        if env_id or env_name:
+            env = self._environment(env_id, env_name)
+            platform, base_tier, base = env.platform, env.tier, dict(env.settings)
+        elif source:
+            original = self._template(*source)
+            platform, base_tier, base = original.platform, original.tier, dict(original.settings)
+        else:
+            found = platforms.find(platform_ref or "", self.region_name)
+            if found is None:
+                raise InvalidParameterValue(f"No Platform named '{platform_ref}' found." if platform_ref
+                                            else NO_PLATFORM)
+            platform, base_tier = found, "WebServer"
+        template_tier = tier or base_tier
+        if template_tier not in TIERS:
+            raise InvalidParameterValue(f"Tier {template_tier} is not valid; use WebServer or Worker.")
+        problems = options.validate(settings, template_tier)
+        if problems:
+            raise ConfigurationValidation("Configuration validation exception: " + problems[0])
+        for key in remove:
+            base.pop(key, None)
+        base.update({(n, o): v for n, o, v in settings})
+        now = self.clock.now()
+        template = Template(application=app_name, name=name, description=description, platform=platform,
+                            tier=template_tier, settings=base, created=now, updated=now)
+        app.templates[name] = template
+        self._save_template(template, tags)
+        return template
+
+    @operation
+    def update_template(self, app_name: str, name: str, description: str | None, settings: list[options.Setting],
+                        remove: list[tuple[str, str]]) -> Template:
+        template = self._template(app_name, name)
+        problems = options.validate(settings, template.tier)
+        if problems:
+            raise ConfigurationValidation("Configuration validation exception: " + problems[0])
+        for key in remove:
+            template.settings.pop(key, None)
+        template.settings.update({(n, o): v for n, o, v in settings})
+        if description is not None:
+            template.description = description
+        template.updated = self.clock.now()
+        self._save_template(template, {})
+        return template
+
+    @operation
+    def delete_template(self, app_name: str, name: str) -> None:
+        self._template(app_name, name)
+        del self.applications[app_name].templates[name]
+        storage.delete(self.account_id, self.region_name, saved_configs.key(app_name, name))
+
+    # -- instance logs (RequestEnvironmentInfo) ------------------------------------------------------
+    @operation
+    def request_info(self, env_id: str | None, name: str | None, info_type: str) -> None:
+        """The instances compile their logs and upload them to the storage bucket, one transition later."""
+        if info_type not in ("tail", "bundle"):
+            raise InvalidParameterValue(f"Value {info_type} at 'InfoType' failed to satisfy constraint: Member "
+                                        "must satisfy enum value set: [tail, bundle]")
+        env = self._environment(env_id, name)
+        self._event("requestEnvironmentInfo is starting.", env=env)
+        compile_ = instance_logs.tail if info_type == "tail" else instance_logs.bundle
+        verb = "tailing" if info_type == "tail" else "bundling"
+
+        def upload(when: datetime) -> None:
+            collected = []
+            for number, instance in enumerate(env.instances):
+                data, count = compile_(env.name, env.tier, number == 0)
+                suffix = "out" if info_type == "tail" else "zip"
+                # The emulation's key layout under EB's storage bucket.
+                key = f"resources/environments/logs/{info_type}/{env.id}/{instance.id}/{when:%Y%m%dT%H%M%S%f}.{suffix}"
+                storage.put(self.account_id, self.region_name, key, data)
+                collected.append({"InfoType": info_type, "Ec2InstanceId": instance.id, "SampleTimestamp": when,
+                                  "key": key})
+                self._event(f"[Instance: {instance.id}] Successfully finished {verb} {count} log(s)", env=env,
+                            when=when)
+            env.info[info_type] = collected
+            self._event("Pulled logs for environment instances.", env=env, when=when)  # ebcli's logs.pulled
+
+        self._later(upload)
+
+    @operation
+    def retrieve_info(self, env_id: str | None, name: str | None, info_type: str,
+                      endpoint: str) -> list[dict[str, object]]:
+        """The last compiled logs of each instance, as presigned links through `endpoint`."""
+        env = self._environment(env_id, name)
+        return [{"InfoType": item["InfoType"], "Ec2InstanceId": item["Ec2InstanceId"],
+                 "SampleTimestamp": item["SampleTimestamp"],
+                 "Message": storage.presigned_url(endpoint, self.region_name, self.account_id, str(item["key"]))}
+                for item in env.info.get(info_type, [])]
+
+    # -- restoring a terminated environment ----------------------------------------------------------
+    @operation
+    def rebuild(self, env_id: str | None, name: str | None) -> Environment:
+        """RebuildEnvironment: a running environment's resources anew, or a terminated one back (what
+        `eb restore` asks), with its id, name, settings and version; its CNAME when still free."""
+        terminated = [e for e in self.environments.values() if e.status == "Terminated"
+                      and (e.id == env_id or (not env_id and e.name == name))]
+        if not terminated:
+            env = self._environment(env_id, name)
+            if env.status != "Ready":
+                raise InvalidParameterValue(f"Environment named {env.name} is in an invalid state for this "
+                                            "operation. Must be Ready.")
+            return self._relaunch(env, "rebuildEnvironment")
+        env = max(terminated, key=lambda e: e.updated)
+        if any(e.name == env.name for e in self._live()):
+            raise InvalidParameterValue(f"Environment {env.name} already exists.")
+        if env.tier == "WebServer" and not self._cname_available(env.cname.split(".")[0]):
+            raise InvalidParameterValue(f"DNS name ({env.cname}) is not available.")
+        env.terminated_at, env.reported_health = None, "Pending"
+        return self._relaunch(env, "restoreEnvironment")
+
+    def _relaunch(self, env: Environment, activity: str) -> Environment:
+        """New instances for `env`, launched and given its version as a creation does."""
+        now = self.clock.now()
+        env.status, env.updated, env.instances = "Launching", now, []
+        self._event(f"{activity} is starting.", env=env)  # EB's words for restore ('eb restore' transcripts)
+        for _ in range(policies.min_size(self._options(env))):
+            self._new_instance(env, now)
+        launch = Operation(kind="launch", request_id=current_request_id(), started=now, label=env.version,
+                           abortable=False)
+        self._start(env, launch, self._launch(env, launch))
+        return env
+
     # -- events and tags ---------------------------------------------------------------------------
     @operation
     def describe_events(self, app: str | None, env_name: str | None, env_id: str | None, version: str | None,
@@ -693,10 +922,13 @@ class LocalEBBackend(BaseBackend):
 
     @operation
     def update_tags(self, arn: str, add: dict[str, str], remove: list[str]) -> None:
-        tags = self._tagged(arn).tags
-        tags.update(add)
+        """The environment's tags change, and EB propagates them to its resources: the event that says it is
+        done (ebcli's tags.tag_update_successful, which `eb tags` waits for) comes one transition later."""
+        env = self._tagged(arn)
+        env.tags.update(add)
         for key in remove:
-            tags.pop(key, None)
+            env.tags.pop(key, None)
+        self._later(lambda when: self._event("Environment tag update completed successfully.", env=env, when=when))
 
     @operation
     def list_tags(self, arn: str) -> dict[str, str]:

@@ -8,28 +8,36 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import yaml
 
 from eb_tools.check import schema
+from eb_tools.local.elasticbeanstalk import catalogue
 
 Setting = tuple[str, str, object]  # namespace, option name, value
-# EB's defaults for the options the emulation acts on (developer guide, command-options-general).
-DEFAULTS = {("aws:autoscaling:asg", "MinSize"): "1",
-            ("aws:elasticbeanstalk:command", "DeploymentPolicy"): "AllAtOnce",
-            ("aws:elasticbeanstalk:command", "BatchSizeType"): "Percentage",
-            ("aws:elasticbeanstalk:command", "BatchSize"): "100"}
+Key = tuple[str, str]
 
 
-def effective(applied: Mapping[tuple[str, str], object], bundle: Iterable[Setting], namespace: str,
-              option: str) -> str:
-    """An option's value as EB merges them: applied to the environment, else the running version's
-    .ebextensions (the last file that sets it), else EB's default."""
-    if (namespace, option) in applied:
-        return str(applied[(namespace, option)])
-    from_bundle = [value for n, o, value in bundle if (n, o) == (namespace, option)]
-    return str(from_bundle[-1]) if from_bundle else DEFAULTS.get((namespace, option), "")
+def merged(applied: Mapping[Key, object], bundle: Iterable[Setting],
+           defaults: Mapping[Key, str | None]) -> dict[Key, str | None]:
+    """Every option as EB merges them: applied to the environment, else the running version's .ebextensions
+    (the last file that sets it), else EB's default (catalogue.defaults); None for an option without a value."""
+    result: dict[Key, str | None] = dict(defaults)
+    result.update({(n, o): _text(v) for n, o, v in bundle})
+    result.update({key: _text(v) for key, v in applied.items()})
+    return result
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def effective(options: Mapping[Key, str | None]) -> Callable[[str, str], str]:
+    """`options` (merged) as a function of (namespace, option), "" for an option without a value."""
+    return lambda namespace, option: options.get((namespace, option)) or ""
 
 
 def validate(settings: Iterable[Setting], tier: str) -> list[str]:
@@ -39,6 +47,11 @@ def validate(settings: Iterable[Setting], tier: str) -> list[str]:
     for namespace, option, value in settings:
         problem = schema.check_option(namespace, option, value, tier_name)
         where = f"(Namespace: '{namespace}', OptionName: '{option}')"
+        listed = catalogue.known(namespace, option)
+        if problem is not None and problem.kind in ("namespace", "option") and listed is not None:
+            # an option EB lists itself (DescribeConfigurationSettings) is one it accepts back, in its tier
+            wrong_tier = bool(listed) and (("worker" in listed) != (tier == "Worker"))
+            problem = schema.Problem("tier") if wrong_tier else None
         if problem is None:
             continue
         if problem.kind in ("namespace", "option"):
@@ -89,3 +102,24 @@ def from_bundle(data: bytes) -> tuple[list[Setting], list[str]]:
             settings.extend((str(i.get("namespace")), str(i.get("option_name")), i.get("value")) for i in body
                             if isinstance(i, dict))
     return settings, errors
+
+
+def describe_option(namespace: str, option: str, default: str | None) -> dict[str, object]:
+    """DescribeConfigurationOptions' entry for an option: its default, and the values the schema accepts."""
+    entry: dict[str, object] = {"Namespace": namespace, "Name": option, "ChangeSeverity": "NoInterruption",
+                                "UserDefined": False, "ValueType": "Scalar"}
+    if default is not None:
+        entry["DefaultValue"] = default
+    spec = schema.find(namespace)
+    kind = str(spec.options.get(option, "")) if spec is not None else ""
+    base, _, argument = kind.partition(" ")
+    if base == "list":
+        entry["ValueType"] = "List"
+    elif base == "bool":
+        entry["ValueOptions"] = ["true", "false"]
+    elif base == "enum":
+        entry["ValueOptions"] = argument.split("|")
+    elif base == "int" and ".." in argument:
+        low, _, high = argument.partition("..")
+        entry["MinValue"], entry["MaxValue"] = int(low), int(high)
+    return entry

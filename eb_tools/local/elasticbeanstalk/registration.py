@@ -7,20 +7,23 @@ for minutes. Every answer carries the request id its events carry.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
 import warnings
+from pathlib import Path
 from typing import Any
 
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.responses import ActionResult, BaseResponse
-from moto.core.utils import camelcase_to_underscores, method_names_from_class
+from moto.core.utils import camelcase_to_underscores, get_service_model, method_names_from_class
 from moto.elasticbeanstalk.responses import EBResponse
 
 from eb_tools.local.elasticbeanstalk.exceptions import InvalidAction
 from eb_tools.local.elasticbeanstalk.request_context import current_request_id, serving
 from eb_tools.local.elasticbeanstalk.responses import ElasticBeanstalkOperations
 
+API_EXTENSIONS = Path(__file__).with_name("api_extensions.json")
 METADATA = re.compile(r"(<ResponseMetadata>\s*<RequestId>|</Error>\s*<RequestId>)[^<]*(</RequestId>)")
 _moto_call_action = EBResponse.call_action
 
@@ -51,10 +54,23 @@ def _call_action(self: BaseResponse) -> TYPE_RESPONSE:
         return _moto_call_action(self)
 
 
+def _extend_service_model() -> None:
+    """Add EB's members beyond botocore's public model (api_extensions.json) to the model moto reads
+    requests and writes answers by (moto caches one model per service: extended once, before any call)."""
+    extensions = json.loads(API_EXTENSIONS.read_text())
+    shapes = get_service_model("elasticbeanstalk")._service_description["shapes"]
+    for name, shape in extensions["shapes"].items():
+        shapes.setdefault(name, shape)
+    for name, members in extensions["members"].items():
+        for member, shape_name in members.items():
+            shapes[name]["members"].setdefault(member, {"shape": shape_name})
+
+
 def register() -> None:
     """Install the operations on moto's EBResponse (idempotent)."""
     if EBResponse.call_action is _call_action:
         return
+    _extend_service_model()
     for name, member in vars(ElasticBeanstalkOperations).items():
         if not name.startswith("__"):
             setattr(EBResponse, name, member)

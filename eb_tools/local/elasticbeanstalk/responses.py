@@ -14,6 +14,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.elasticbeanstalk.responses import EBResponse
 
 from eb_tools.local.elasticbeanstalk import options
+from eb_tools.local.elasticbeanstalk.entities import TIERS
 from eb_tools.local.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
 
 
@@ -111,10 +112,11 @@ class ElasticBeanstalkOperations(EBResponse):
     def create_environment(self) -> ActionResult:
         env = self.local_eb.create_environment(
             self._get_param("ApplicationName"), self._get_param("EnvironmentName"),
-            (self._get_param("Tier", {}) or {}).get("Name", "WebServer"),
+            (self._get_param("Tier", {}) or {}).get("Name"),
             self._get_param("PlatformArn") or self._get_param("SolutionStackName"), self._get_param("CNAMEPrefix"),
             self._get_param("VersionLabel"), self._get_param("Description", ""),
-            options.from_api(self._get_param("OptionSettings", [])), _tags(self._get_param("Tags", [])))
+            options.from_api(self._get_param("OptionSettings", [])), _tags(self._get_param("Tags", [])),
+            self._get_param("TemplateName"))
         return ActionResult(env.describe())
 
     def describe_environments(self) -> ActionResult:
@@ -128,7 +130,7 @@ class ElasticBeanstalkOperations(EBResponse):
         env = self.local_eb.update_environment(*self._which(), self._get_param("VersionLabel"),
                                                options.from_api(self._get_param("OptionSettings", [])),
                                                options.keys_from_api(self._get_param("OptionsToRemove", [])),
-                                               self._get_param("Description"))
+                                               self._get_param("Description"), self._get_param("TemplateName"))
         return ActionResult(env.describe())
 
     def abort_environment_update(self) -> ActionResult:
@@ -167,8 +169,60 @@ class ElasticBeanstalkOperations(EBResponse):
 
     def describe_configuration_settings(self) -> ActionResult:
         settings = self.local_eb.configuration_settings(self._get_param("ApplicationName"),
-                                                        self._get_param("EnvironmentName"))
+                                                        self._get_param("EnvironmentName"),
+                                                        self._get_param("TemplateName"))
         return ActionResult({"ConfigurationSettings": [settings]})
+
+    def describe_configuration_options(self) -> ActionResult:
+        wanted = [(o.get("Namespace", ""), o.get("OptionName", "")) for o in self._get_param("Options", []) or []]
+        platform, tier, described = self.local_eb.configuration_options(
+            self._get_param("ApplicationName"), self._get_param("EnvironmentName"), self._get_param("TemplateName"),
+            self._get_param("PlatformArn") or self._get_param("SolutionStackName"),
+            (self._get_param("Tier", {}) or {}).get("Name"), wanted)
+        return ActionResult({"SolutionStackName": platform.solution_stack, "PlatformArn": platform.arn_in(self.region),
+                             "Tier": TIERS[tier], "Options": described})
+
+    # -- saved configurations --------------------------------------------------------------------------
+    def create_configuration_template(self) -> ActionResult:
+        source = self._get_param("SourceConfiguration", {}) or {}
+        # The eb CLI names the environment in TemplateSpecification (EB's API beyond botocore's public model).
+        spec_source = (self._get_param("TemplateSpecification", {}) or {}).get("TemplateSource", {}) or {}
+        template = self.local_eb.create_template(
+            self._get_param("ApplicationName"), self._get_param("TemplateName") or "",
+            self._get_param("Description", "") or "",
+            self._get_param("PlatformArn") or self._get_param("SolutionStackName")
+            or spec_source.get("PlatformArn") or spec_source.get("SolutionStackName"),
+            (source["ApplicationName"], source["TemplateName"]) if source.get("TemplateName") else None,
+            self._get_param("EnvironmentId"), spec_source.get("EnvironmentName"),
+            (self._get_param("Tier", {}) or {}).get("Name"),
+            options.from_api(self._get_param("OptionSettings", [])),
+            options.keys_from_api(self._get_param("OptionsToRemove", [])), _tags(self._get_param("Tags", [])))
+        return ActionResult(template.configuration(self.region))
+
+    def update_configuration_template(self) -> ActionResult:
+        template = self.local_eb.update_template(
+            self._get_param("ApplicationName"), self._get_param("TemplateName"), self._get_param("Description"),
+            options.from_api(self._get_param("OptionSettings", [])),
+            options.keys_from_api(self._get_param("OptionsToRemove", [])))
+        return ActionResult(template.configuration(self.region))
+
+    def delete_configuration_template(self) -> ActionResult:
+        self.local_eb.delete_template(self._get_param("ApplicationName"), self._get_param("TemplateName"))
+        return EmptyResult()
+
+    # -- logs ------------------------------------------------------------------------------------------
+    def request_environment_info(self) -> ActionResult:
+        self.local_eb.request_info(*self._which(), self._get_param("InfoType"))
+        return EmptyResult()
+
+    def retrieve_environment_info(self) -> ActionResult:
+        host = self.headers.get("Host", "127.0.0.1")
+        info = self.local_eb.retrieve_info(*self._which(), self._get_param("InfoType"), f"http://{host}")
+        return ActionResult({"EnvironmentInfo": info})
+
+    def rebuild_environment(self) -> ActionResult:
+        self.local_eb.rebuild(*self._which())
+        return EmptyResult()
 
     def validate_configuration_settings(self) -> ActionResult:
         messages = self.local_eb.validate_settings(self._get_param("ApplicationName"),
