@@ -9,13 +9,13 @@ import socket
 import threading
 from collections.abc import Mapping
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from eb_tools.local import cfn_resources, cfn_stacks, s3_bucket_policy
+from eb_tools.local import cfn_resources, cfn_stacks, moto_internals, s3_bucket_policy
 from eb_tools.local.elasticbeanstalk import LocalEBBackend
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.local.iam import seed_elastic_beanstalk_policies
+from eb_tools.local.moto_internals import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
 
 # The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
@@ -56,7 +56,8 @@ class LocalCloud:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> LocalCloud:
-        register_elasticbeanstalk()
+        moto_internals.check()  # a moto without what the extensions use stops here, in one line
+        moto_internals.once("elasticbeanstalk", register_elasticbeanstalk)
         cfn_resources.register()  # resources CloudFormation creates for real, or refuses
         cfn_stacks.register()  # change sets, outputs and rollbacks as CloudFormation does them
         s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them

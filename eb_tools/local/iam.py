@@ -10,27 +10,33 @@ from __future__ import annotations
 
 import json
 
-from moto.iam import models as iam_models
-from moto.iam.aws_managed_policies import aws_managed_policies_data
+from eb_tools.local.moto_internals import (
+    AWSManagedPolicy,
+    IAMBackend,
+    ManagedPolicy,
+    aws_managed_policies_data,
+    once,
+    replace,
+)
 
 PREFIXES = ("AWSElasticBeanstalk", "AdministratorAccess-AWSElasticBeanstalk", "AmazonRDSEnhancedMonitoringRole")
 
 
 def seed_elastic_beanstalk_policies() -> None:
-    backend_class = iam_models.IAMBackend
-    if getattr(backend_class, "_eb_tools_seeded", False):
-        return
-    original = backend_class._init_aws_policies
+    """Install the loader on moto's IAM backends (once per process)."""
+    once("iam", _install)
 
-    def init_aws_policies(self: iam_models.IAMBackend) -> list[iam_models.ManagedPolicy]:
+
+def _install() -> None:
+    original = IAMBackend._init_aws_policies
+
+    def init_aws_policies(self: IAMBackend) -> list[ManagedPolicy]:
         loaded = original(self)
         if loaded:
             return loaded  # moto loaded every AWS managed policy already
         data = json.loads(aws_managed_policies_data)
-        return [iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, document)
+        return [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, document)
                 for name, document in data.items() if name.startswith(PREFIXES)]
 
-    # moto has no hook for which managed policies a backend loads: replacing the method is the extension point,
-    # and the mark on its class keeps it to once.
-    backend_class._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
-    backend_class._eb_tools_seeded = True  # type: ignore[attr-defined]
+    # moto has no hook for which managed policies a backend loads: replacing the method is the extension point.
+    replace(IAMBackend, "_init_aws_policies", init_aws_policies)

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.iam import access_control, policy_conditions
-from moto.s3.models import FakeBucket
+from eb_tools.local.moto_internals import FakeBucket, access_control, once, policy_conditions, replace
 
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
 
@@ -29,9 +28,11 @@ def _bool_equals(expected_value: list[str] | str, actual_value: str) -> bool:
 
 
 def register() -> None:
-    """Install the three corrections (idempotent)."""
-    if getattr(FakeBucket, "_eb_tools_policy", False):
-        return
+    """Install the three corrections (once per process)."""
+    once("s3_bucket_policy", _install)
+
+
+def _install() -> None:
     policy_conditions.CONDITION_OPERATIONS["Bool"] = _bool_equals
     statement = access_control.IAMPolicyStatement
     judged = statement.is_action_permitted
@@ -49,6 +50,5 @@ def register() -> None:
         return policy.is_action_permitted(action, resource, incoming_condition_values=REQUEST_CONTEXT)
 
     # moto offers no hook for condition operators or the request context: these are its extension points.
-    statement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
-    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
-    FakeBucket._eb_tools_policy = True  # type: ignore[attr-defined]
+    replace(statement, "is_action_permitted", is_action_permitted)
+    replace(FakeBucket, "get_permission", get_permission)

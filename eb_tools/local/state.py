@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moto.sqs.models import sqs_backends
-
 from eb_tools.aws import Target
+from eb_tools.local.moto_internals import queue_messages
 
 ACCOUNT = "123456789012"  # moto's default account, the local cloud's
 FORMAT = 2  # state.json written by name, before roles, is not read back
@@ -51,10 +50,11 @@ def save(target: Target, folder: Path, snapshot: Snapshot) -> None:
                 path.write_bytes(got["Body"].read())
                 objects.append({"role": role, "key": item["Key"], "content_type": got.get("ContentType", ""),
                                 "cache_control": got.get("CacheControl", "")})
-    queues = sqs_backends[ACCOUNT][target.region].queues
-    names = {role: url.rstrip("/").rsplit("/", 1)[-1] for role, url in snapshot.queues.items()}
-    messages = {role: [{"body": m.body, "attributes": m.message_attributes} for m in queues[name]._messages]
-                for role, name in names.items() if name in queues}
+    messages = {}
+    for role, url in snapshot.queues.items():
+        found = queue_messages(ACCOUNT, target.region, url.rstrip("/").rsplit("/", 1)[-1])
+        if found is not None:
+            messages[role] = [{"body": body, "attributes": attributes} for body, attributes in found]
     secrets = {role: target.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
                for role, arn in snapshot.secrets.items()}
     described = eb.describe_application_versions(ApplicationName=snapshot.application)["ApplicationVersions"]

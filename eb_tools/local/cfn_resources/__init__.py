@@ -9,8 +9,6 @@ and resolves `{{resolve:secretsmanager:...}}` dynamic references.
 """
 from __future__ import annotations
 
-from moto.cloudformation import parsing
-
 from eb_tools.local.cfn_resources.base import Handler
 from eb_tools.local.cfn_resources.cloudfront import HANDLERS as CLOUDFRONT
 from eb_tools.local.cfn_resources.cloudwatch import HANDLERS as CLOUDWATCH
@@ -24,6 +22,7 @@ from eb_tools.local.cfn_resources.s3 import HANDLERS as S3
 from eb_tools.local.cfn_resources.secretsmanager import HANDLERS as SECRETSMANAGER
 from eb_tools.local.cfn_resources.sns import HANDLERS as SNS
 from eb_tools.local.cfn_resources.sqs import HANDLERS as SQS
+from eb_tools.local.moto_internals import cfn_parsing, once, replace
 
 __all__ = ["register", "HANDLERS"]
 
@@ -32,17 +31,19 @@ HANDLERS: tuple[type[Handler], ...] = (
 
 
 def register() -> None:
-    """Make moto's CloudFormation use the handlers and resolve dynamic references (idempotent)."""
-    if getattr(parsing, "_eb_tools_registered", False):
-        return
+    """Make moto's CloudFormation use the handlers and resolve dynamic references (once per process)."""
+    once("cfn_resources", _install)
+
+
+def _install() -> None:
     handlers = {handler.type_name: handler for handler in HANDLERS}
+    names = {type_name: handler.name_property for type_name, handler in handlers.items()}
+    parsing = cfn_parsing
     moto_list, moto_map, moto_names = parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map
     # parsing calls these by their module-level names. Its declared types (lru_cache wrappers of
     # CloudFormationModel classes) are narrower than what it needs: a Handler offers the class
-    # methods parsing calls (type, name property, attributes, create/update), hence the ignores.
-    parsing.get_model_list = lambda: [*handlers.values(), *moto_list()]  # type: ignore[assignment]
-    parsing.get_model_map = lambda: {**moto_map(), **handlers}  # type: ignore[assignment]
-    names = {type_name: handler.name_property for type_name, handler in handlers.items()}
-    parsing.get_name_type_map = lambda: {**moto_names(), **names}  # type: ignore[assignment]
-    parsing.clean_json = resolving(parsing.clean_json)  # type: ignore[assignment]  # same call signature
-    parsing._eb_tools_registered = True  # type: ignore[attr-defined]  # the idempotence mark
+    # methods parsing calls (type, name property, attributes, create/update).
+    replace(parsing, "get_model_list", lambda: [*handlers.values(), *moto_list()])
+    replace(parsing, "get_model_map", lambda: {**moto_map(), **handlers})
+    replace(parsing, "get_name_type_map", lambda: {**moto_names(), **names})
+    replace(parsing, "clean_json", resolving(parsing.clean_json))

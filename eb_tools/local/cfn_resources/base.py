@@ -13,9 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-from moto.core.exceptions import ServiceException
-from moto.utilities.utils import get_partition
+from eb_tools.local.moto_internals import ServiceException, UnformattedGetAttTemplateException, get_partition
 
 
 class Refused(ServiceException):

@@ -14,11 +14,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from moto.acm.models import acm_backends
-from moto.cloudfront.exceptions import CloudFrontException
-from moto.cloudfront.models import cloudfront_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
+from eb_tools.local.moto_internals import CloudFrontException, acm_backends, cloudfront_backends
 
 DISTRIBUTION = "AWS::CloudFront::Distribution"
 CERTIFICATE_REGION = "us-east-1"  # CloudFront takes ACM certificates from this region only

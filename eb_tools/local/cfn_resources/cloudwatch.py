@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, items, tag_dict
+from eb_tools.local.moto_internals import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 
 ALARM = "AWS::CloudWatch::Alarm"
 

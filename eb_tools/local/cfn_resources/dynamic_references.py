@@ -14,9 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from moto.secretsmanager.models import secretsmanager_backends
-
 from eb_tools.local.cfn_resources.base import Place, Refused
+from eb_tools.local.moto_internals import resource_map_place, secretsmanager_backends
 
 REFERENCE = re.compile(r"\{\{resolve:([a-z-]+):([^}]*)\}\}")
 ARN_PARTS = 7  # arn:aws:secretsmanager:region:account:secret:name-suffix
@@ -57,8 +56,7 @@ def resolving(clean_json: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any
     def clean_json_resolving(resource_json: Any, resources_map: Any) -> Any:
         value = clean_json(resource_json, resources_map)
         if isinstance(value, str) and "{{resolve:" in value:
-            # moto's ResourceMap keeps its account and region in these private attributes.
-            place = Place(resources_map._account_id, resources_map._region_name)
+            place = Place(*resource_map_place(resources_map))
             return REFERENCE.sub(lambda match: _resolve(match, place), value)
         return value
 

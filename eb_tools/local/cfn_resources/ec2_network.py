@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.ec2.models import ec2_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, flag, items, refuse, tag_dict
+from eb_tools.local.moto_internals import ec2_backends
 
 
 def _ec2(place: Place) -> Any:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.ec2.models import ec2_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, items, refuse, tag_dict
+from eb_tools.local.moto_internals import ec2_backends
 
 GROUP = "AWS::EC2::SecurityGroup"
 RULE = frozenset({"IpProtocol", "FromPort", "ToPort", "CidrIp", "CidrIpv6", "Description"})

@@ -15,10 +15,12 @@ import re
 import string
 from typing import Any
 
-from moto.elasticache.exceptions import InvalidParameterCombinationException, InvalidParameterValueException
-from moto.elasticache.models import elasticache_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, flag, items, refuse, tag_dict
+from eb_tools.local.moto_internals import (
+    InvalidParameterCombinationException,
+    InvalidParameterValueException,
+    elasticache_backends,
+)
 
 GROUP = "AWS::ElastiCache::ReplicationGroup"
 # AWS: 16 to 128 printable characters; the only special characters allowed are !&#$^<>-

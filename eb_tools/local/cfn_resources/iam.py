@@ -14,10 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, iam_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, items, tag_dict
+from eb_tools.local.moto_internals import AWSManagedPolicy, aws_managed_policies_data, iam_backends
 
 
 def _backend(place: Place) -> Any:

@@ -18,12 +18,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from moto.ec2.models import ec2_backends
-from moto.rds.exceptions import InvalidParameterValue
-from moto.rds.models import rds_backends
-from moto.secretsmanager.utils import random_password
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
+from eb_tools.local.moto_internals import RDSInvalidParameterValue as InvalidParameterValue
+from eb_tools.local.moto_internals import ec2_backends, random_password, rds_backends
 
 INSTANCE = "AWS::RDS::DBInstance"
 ENGINES = ("mysql", "mariadb")

@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.s3.exceptions import (
+from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
+from eb_tools.local.moto_internals import (
     BucketNotEmpty,
     CrossLocationLoggingProhibited,
     InvalidTargetBucketForLogging,
     MissingBucket,
+    s3_backends,
 )
-from moto.s3.models import s3_backends
-
-from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
 
 BUCKET = "AWS::S3::Bucket"
 

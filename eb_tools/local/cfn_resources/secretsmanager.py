@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.secretsmanager.models import secretsmanager_backends
-from moto.secretsmanager.utils import random_password
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, refuse, tag_dict
+from eb_tools.local.moto_internals import random_password, secretsmanager_backends
 
 SECRET = "AWS::SecretsManager::Secret"
 GENERATE_OPTIONS = frozenset({"ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers", "ExcludePunctuation",

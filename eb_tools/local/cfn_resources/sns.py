@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.sns.models import sns_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, checked, flag, items, tag_dict
+from eb_tools.local.moto_internals import sns_backends
 
 TOPIC = "AWS::SNS::Topic"
 CONFIRMED_BY_RECIPIENT = ("email", "email-json")

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.sqs.models import sqs_backends
-
 from eb_tools.local.cfn_resources.base import Handler, Place, Resource, flag, refuse, tag_dict
+from eb_tools.local.moto_internals import sqs_backends
 
 QUEUE = "AWS::SQS::Queue"
 ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",

@@ -14,19 +14,18 @@ register() installs, on moto's CloudFormation:
 """
 from __future__ import annotations
 
-from moto.cloudformation.models import CloudFormationBackend
-from moto.cloudformation.responses import CloudFormationResponse
-
 from eb_tools.local.cfn_stacks import api
+from eb_tools.local.moto_internals import CloudFormationBackend, CloudFormationResponse, once, replace
 
 __all__ = ["register"]
 
 
 def register() -> None:
-    """Install the stack behaviour on moto's CloudFormation (idempotent)."""
-    if getattr(CloudFormationResponse, "_eb_tools_stacks", False):
-        return
+    """Install the stack behaviour on moto's CloudFormation (once per process)."""
+    once("cfn_stacks", _install)
+
+
+def _install() -> None:
     for name, operation in api.RESPONSES.items():
-        setattr(CloudFormationResponse, name, operation)
-    CloudFormationBackend.delete_stack = api.delete_stack  # type: ignore[method-assign]  # replaced on purpose
-    CloudFormationResponse._eb_tools_stacks = True  # type: ignore[attr-defined]  # our mark on moto's class
+        replace(CloudFormationResponse, name, operation)
+    replace(CloudFormationBackend, "delete_stack", api.delete_stack)

@@ -14,18 +14,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
-from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
-from moto.cloudformation.parsing import ResourceMap
-from moto.cloudformation.responses import CloudFormationResponse
-from moto.cloudformation.utils import generate_changeset_id, generate_stack_id, validate_create_change_set
-from moto.core.responses import ActionResult, EmptyResult
-
 from eb_tools.local.cfn_stacks import execution
 from eb_tools.local.cfn_stacks.changes import Side, parameter_values, resource_changes
 from eb_tools.local.cfn_stacks.events import physical_id, stack_event
 from eb_tools.local.cfn_stacks.schema import is_known
 from eb_tools.local.cfn_stacks.template import active_resources, dependency_order
+from eb_tools.local.moto_internals import (
+    ActionResult,
+    ChangeSet,
+    CloudFormationBackend,
+    CloudFormationError,
+    CloudFormationResponse,
+    EmptyResult,
+    ResourceMap,
+    Stack,
+    ValidationError,
+    created_resources,
+    generate_changeset_id,
+    generate_stack_id,
+    template_from_s3,
+    validate_create_change_set,
+)
 
 # The states from which AWS lets a stack be updated.
 UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
@@ -144,7 +153,7 @@ def _describe(change_set: ChangeSet, stack: Stack, planned: ResourceMap) -> None
     before, after = parameter_values(current.resolved_parameters), parameter_values(planned.resolved_parameters)
     change_set.changes = resource_changes(  # type: ignore[assignment]  # AWS's shape instead of moto's Change
         Side(active_resources(current), before,
-             {key: physical_id(value) for key, value in current._parsed_resources.items()}),
+             {key: physical_id(value) for key, value in created_resources(current).items()}),
         Side(active_resources(planned), after), stack.region_name)
     # The stack's template parsed afresh: moto's parsing writes into the one it holds.
     unchanged = change_set.change_set_type == "UPDATE" and before == after \
@@ -165,7 +174,7 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
     _check_state(stack, kind, stack_name, name)
     body = self._get_param("TemplateBody")
     if self._get_param("TemplateURL"):
-        body = self._get_stack_from_s3_url(self._get_param("TemplateURL"))
+        body = template_from_s3(self, self._get_param("TemplateURL"))
     elif self._get_bool_param("UsePreviousTemplate", False) and stack is not None:
         body = stack.template
     parameters = _parameters(self._get_param("Parameters", []), stack.parameters if stack is not None else {})

@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.cloudformation.exceptions import ValidationError
-
 from eb_tools.local.cfn_stacks.schema import ALWAYS, CONDITIONALLY, MISSING, requires_recreation, tag_property
 from eb_tools.local.cfn_stacks.template import dependency_order, references
+from eb_tools.local.moto_internals import ValidationError
 
 # Resource attributes other than Properties that a change set reports, in AWS's Scope vocabulary.
 POLICY_ATTRIBUTES = ("Metadata", "CreationPolicy", "UpdatePolicy", "DeletionPolicy", "UpdateReplacePolicy")

@@ -12,7 +12,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from moto.cloudformation.models import Event, Stack
+from eb_tools.local.moto_internals import Stack
+from eb_tools.local.moto_internals import StackEvent as Event
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 

@@ -15,12 +15,6 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from moto.cloudformation import parsing
-from moto.cloudformation.models import ChangeSet, Stack, cloudformation_backends
-from moto.cloudformation.parsing import OutputMap, ResourceMap
-from moto.ec2.models import ec2_backends
-from moto.ec2.models.core import TaggedEC2Resource
-
 from eb_tools.local.cfn_stacks.changes import POLICY_ATTRIBUTES
 from eb_tools.local.cfn_stacks.events import (
     StackOperationError,
@@ -31,6 +25,19 @@ from eb_tools.local.cfn_stacks.events import (
 )
 from eb_tools.local.cfn_stacks.schema import ALWAYS, MISSING, requires_recreation
 from eb_tools.local.cfn_stacks.template import active_resources, dependency_order
+from eb_tools.local.moto_internals import (
+    ChangeSet,
+    OutputMap,
+    ResourceMap,
+    Stack,
+    TaggedEC2Resource,
+    cloudformation_backends,
+    created_resources,
+    delete_created,
+    ec2_backends,
+    template_resources,
+)
+from eb_tools.local.moto_internals import cfn_parsing as parsing
 
 REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
 
@@ -61,7 +68,7 @@ def _emulated(resource_type: str) -> Any:
 def _create(stack: Stack, resources: ResourceMap, name: str) -> Any:
     """Create one resource of `resources` (its dependencies exist already), as moto's ResourceMap.create
     would, EC2 tags included."""
-    _emulated(resources._resource_json_map[name]["Type"])
+    _emulated(template_resources(resources)[name]["Type"])
     instance = resources[name]
     if isinstance(instance, TaggedEC2Resource):
         tags = dict(resources.tags, **{"aws:cloudformation:logical-id": name})
@@ -86,7 +93,7 @@ def _delete(stack: Stack, resources: ResourceMap, name: str, resource: dict[str,
     resource_event(stack, name, resource["Type"], "DELETE_IN_PROGRESS", physical)
     try:
         if instance is not None:
-            resources._delete_resource(instance, resource)
+            delete_created(resources, instance, resource)
     except Exception as error:
         reason = failure_reason(error, resource["Type"])
         resource_event(stack, name, resource["Type"], "DELETE_FAILED", physical, reason)
@@ -99,8 +106,8 @@ def _delete_all(stack: Stack, resources: ResourceMap, names: list[str], on_creat
     """Delete the named resources of `resources` in that order; the names of those that failed."""
     failed = []
     for name in names:
-        resource = resources._resource_json_map[name]
-        instance = resources._parsed_resources.pop(name, None)
+        resource = template_resources(resources)[name]
+        instance = created_resources(resources).pop(name, None)
         if not _delete(stack, resources, name, resource, instance, resource.get("DeletionPolicy", "Delete"),
                        on_create_rollback):
             failed.append(name)
@@ -139,7 +146,7 @@ def _create_in_order(stack: Stack, resources: ResourceMap) -> tuple[list[str], s
     one that failed."""
     created: list[str] = []
     for name in dependency_order(active_resources(resources)):
-        resource = resources._resource_json_map[name]
+        resource = template_resources(resources)[name]
         resource_event(stack, name, resource["Type"], "CREATE_IN_PROGRESS", properties=resource.get("Properties"))
         try:
             instance = _create(stack, resources, name)
@@ -173,7 +180,7 @@ def create(stack: Stack, change_set: ChangeSet) -> bool:
         reason = f"The following resource(s) failed to create: [{failed}]. Rollback requested by user."
     stack_event(stack, "ROLLBACK_IN_PROGRESS", reason)
     if failed is not None:
-        resource_event(stack, failed, resources._resource_json_map[failed]["Type"], "DELETE_COMPLETE")
+        resource_event(stack, failed, template_resources(resources)[failed]["Type"], "DELETE_COMPLETE")
     undeleted = _delete_all(stack, resources, created[::-1], on_create_rollback=True)
     stack.resource_map = _empty_map(stack)
     stack_event(stack, "ROLLBACK_FAILED" if undeleted else "ROLLBACK_COMPLETE",
@@ -200,8 +207,8 @@ class _Update:
         self.new = resource_map(stack, change_set.template_dict, change_set.parameters)
         self.old_resources, self.new_resources = active_resources(self.old), active_resources(self.new)
         for name in self.old_resources.keys() & self.new_resources.keys():
-            if name in self.old._parsed_resources:
-                self.new._parsed_resources[name] = self.old._parsed_resources[name]
+            if name in created_resources(self.old):
+                created_resources(self.new)[name] = created_resources(self.old)[name]
         # The properties as they resolve before anything changes: what each resource is compared against.
         self.before = {name: self._resolved_before(name) for name in self.old_resources}
         self.steps: list[_Step] = []
@@ -224,7 +231,7 @@ class _Update:
             try:
                 self._apply(name)
             except Exception as error:
-                self._event(name, f"{verb}_FAILED", physical_id(self.new._parsed_resources.get(name)),
+                self._event(name, f"{verb}_FAILED", physical_id(created_resources(self.new).get(name)),
                             failure_reason(error, self.new_resources[name]["Type"]))
                 self._roll_back(f"The following resource(s) failed to {verb.lower()}: [{name}].",
                                 name if verb == "CREATE" else None)
@@ -256,7 +263,7 @@ class _Update:
                    if before.get(key, MISSING) != after.get(key, MISSING)]
         if not changed and all(self.old_resources[name].get(a) == resource.get(a) for a in POLICY_ATTRIBUTES):
             return
-        previous = self.new._parsed_resources.get(name)
+        previous = created_resources(self.new).get(name)
         self._event(name, "UPDATE_IN_PROGRESS", physical_id(previous), properties=properties)
         model = _emulated(resource["Type"])
         if any(requires_recreation(resource["Type"], self.stack.region_name, key, before.get(key, MISSING),
@@ -264,7 +271,7 @@ class _Update:
             self._replace(name, model, before, after, previous)
         elif changed:
             self._update_in_place(name, model, previous)
-        self._event(name, "UPDATE_COMPLETE", physical_id(self.new._parsed_resources.get(name)))
+        self._event(name, "UPDATE_COMPLETE", physical_id(created_resources(self.new).get(name)))
 
     def _replace(self, name: str, model: Any, before: dict[str, Any], after: dict[str, Any], previous: Any) -> None:
         name_property = model.cloudformation_name_type() if model is not None else None
@@ -273,11 +280,11 @@ class _Update:
             raise StackOperationError("CloudFormation cannot update a stack when a custom-named resource requires "
                                       f"replacing. Rename {custom_name} and update the stack again.")
         self._event(name, "UPDATE_IN_PROGRESS", physical_id(previous), REPLACING)
-        self.new._parsed_resources.pop(name, None)
+        created_resources(self.new).pop(name, None)
         try:
             _create(self.stack, self.new, name)
         except Exception:
-            self.new._parsed_resources[name] = previous
+            created_resources(self.new)[name] = previous
             raise
         self.steps.append(_Step("replaced", name, previous))
 
@@ -288,7 +295,7 @@ class _Update:
                 'in place: moto has no update for this type" (HandlerErrorCode: NotUpdatable)')
         step = _Step("updated", name, previous)
         self.steps.append(step)  # before moto runs: a half-applied update is undone too
-        self.new._parsed_resources[name] = parsing.parse_and_update_resource(
+        created_resources(self.new)[name] = parsing.parse_and_update_resource(
             name, copy.deepcopy(self.new_resources[name]), self.new, self.stack.account_id, self.stack.region_name)
         step.finished = True
 
@@ -309,12 +316,12 @@ class _Update:
         stack_event(self.stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
         failed = []
         for step in reversed(self.steps):
-            current = self.new._parsed_resources.get(step.name)
+            current = created_resources(self.new).get(step.name)
             if step.kind == "updated":
                 self._event(step.name, "UPDATE_IN_PROGRESS", physical_id(current))
-                self.old._parsed_resources[step.name] = current
+                created_resources(self.old)[step.name] = current
                 try:
-                    self.old._parsed_resources[step.name] = parsing.parse_and_update_resource(
+                    created_resources(self.old)[step.name] = parsing.parse_and_update_resource(
                         step.name, copy.deepcopy(self.old_resources[step.name]), self.old,
                         self.stack.account_id, self.stack.region_name)
                 except Exception as error:
@@ -323,15 +330,15 @@ class _Update:
                                     failure_reason(error, self.new_resources[step.name]["Type"]))
                         failed.append(step.name)
                         continue
-                    self.old._parsed_resources[step.name] = step.previous  # the failed update, refused again
+                    created_resources(self.old)[step.name] = step.previous  # the failed update, refused again
             if step.kind in ("updated", "replaced"):
-                self._event(step.name, "UPDATE_COMPLETE", physical_id(self.old._parsed_resources.get(step.name)))
+                self._event(step.name, "UPDATE_COMPLETE", physical_id(created_resources(self.old).get(step.name)))
         stack_event(self.stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         if failed_creation is not None:
             self._event(failed_creation, "DELETE_COMPLETE")
         for step in reversed(self.steps):
             if step.kind in ("created", "replaced"):
-                instance = self.new._parsed_resources.get(step.name)
+                instance = created_resources(self.new).get(step.name)
                 resource = self.new_resources[step.name]
                 if not _delete(self.stack, self.new, step.name, resource, instance, "Delete"):
                     failed.append(step.name)
@@ -349,7 +356,7 @@ def delete(stack: Stack) -> bool:
     could not be deleted, and the stack stays, as on AWS."""
     stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
     resources = stack.resource_map
-    names = [name for name in dependency_order(active_resources(resources)) if name in resources._parsed_resources]
+    names = [name for name in dependency_order(active_resources(resources)) if name in created_resources(resources)]
     undeleted = _delete_all(stack, resources, names[::-1])
     if undeleted:
         stack_event(stack, "DELETE_FAILED", f"The following resource(s) failed to delete: [{', '.join(undeleted)}]. ")

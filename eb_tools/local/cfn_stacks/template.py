@@ -11,8 +11,7 @@ import re
 from collections.abc import Container
 from typing import Any
 
-from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.parsing import ResourceMap
+from eb_tools.local.moto_internals import ResourceMap, ValidationError, template_resources
 
 # ${Name} or ${Name.Attribute} in Fn::Sub; ${!Literal} is not a reference.
 SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -88,5 +87,5 @@ def dependency_order(resources: dict[str, dict[str, Any]]) -> list[str]:
 def active_resources(resource_map: ResourceMap) -> dict[str, dict[str, Any]]:
     """The template's resources whose Condition holds (a resource whose condition is false does not exist)."""
     conditions = resource_map.lazy_condition_map
-    return {name: resource for name, resource in resource_map._resource_json_map.items()
+    return {name: resource for name, resource in template_resources(resource_map).items()
             if "Condition" not in resource or conditions[resource["Condition"]]}

@@ -1,10 +1,11 @@
-"""The other emulated services EB uses, reached in-process: S3 for bundles, SQS for worker queues."""
+"""The other emulated services EB uses, reached in-process: S3 for bundles and EB's own storage, SQS for
+worker queues (moto's backends, taken from moto_internals; the caller holds the cloud's lock, as every
+request does)."""
 from __future__ import annotations
 
 import json
 
-from moto.s3.models import S3Backend, s3_backends
-from moto.sqs.models import sqs_backends
+from eb_tools.local.moto_internals import S3Backend, s3_backends, sqs_backends
 
 
 def _s3(account: str) -> S3Backend:
@@ -24,6 +25,17 @@ def ensure_bucket(account: str, region: str, bucket: str) -> None:
     s3 = _s3(account)
     if bucket not in s3.buckets:
         s3.create_bucket(bucket, region)
+
+
+def put_object(account: str, bucket: str, key: str, data: bytes) -> None:
+    """Write an object into an existing bucket, as EB writes into its storage bucket."""
+    _s3(account).put_object(bucket, key, data)
+
+
+def delete_object(account: str, bucket: str, key: str) -> None:
+    """Delete an object; one that is not there is no error, as in S3."""
+    if read_object(account, bucket, key) is not None:
+        _s3(account).delete_object(bucket, key)
 
 
 def make_worker_queue(account: str, region: str, name: str) -> str:
