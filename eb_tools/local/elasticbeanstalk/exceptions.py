@@ -1,7 +1,7 @@
 """EB's errors, with the codes the EB API answers (moto serializes a ServiceException as an AWS error)."""
 from __future__ import annotations
 
-from moto.core.exceptions import ServiceException
+from eb_tools.local.moto_internals import ServiceException
 
 
 class InvalidParameterValue(ServiceException):

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from moto.core.base_backend import BackendDict, BaseBackend
-from moto.core.exceptions import ServiceException
 
 from eb_tools.local.elasticbeanstalk import (
     arns,
@@ -54,6 +53,7 @@ from eb_tools.local.elasticbeanstalk.exceptions import (
     TooManyApplicationVersions,
 )
 from eb_tools.local.elasticbeanstalk.request_context import current_request_id, serving
+from eb_tools.local.moto_internals import ServiceException
 
 NO_PLATFORM = "Unable to determine base for template pack (no solution stack)"  # EB's (ebcli's create.noplatform)
 

@@ -14,14 +14,19 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from moto.core.common_types import TYPE_RESPONSE
-from moto.core.responses import ActionResult, BaseResponse
-from moto.core.utils import camelcase_to_underscores, get_service_model, method_names_from_class
-from moto.elasticbeanstalk.responses import EBResponse
-
 from eb_tools.local.elasticbeanstalk.exceptions import InvalidAction
 from eb_tools.local.elasticbeanstalk.request_context import current_request_id, serving
 from eb_tools.local.elasticbeanstalk.responses import ElasticBeanstalkOperations
+from eb_tools.local.moto_internals import (
+    TYPE_RESPONSE,
+    ActionResult,
+    BaseResponse,
+    EBResponse,
+    camelcase_to_underscores,
+    get_service_model,
+    method_names_from_class,
+    replace,
+)
 
 API_EXTENSIONS = Path(__file__).with_name("api_extensions.json")
 METADATA = re.compile(r"(<ResponseMetadata>\s*<RequestId>|</Error>\s*<RequestId>)[^<]*(</RequestId>)")
@@ -75,7 +80,7 @@ def register() -> None:
         if not name.startswith("__"):
             setattr(EBResponse, name, member)
     # moto offers no hook around its dispatch or its response ids: replacing the methods is the extension point.
-    EBResponse.call_action = _call_action  # type: ignore[method-assign]
-    EBResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[method-assign]
+    replace(EBResponse, "call_action", _call_action)
+    replace(EBResponse, "_enrich_response", staticmethod(_enrich_response))
     # EB answers with codes its published model does not list (ConfigurationValidationException...).
     warnings.filterwarnings("ignore", message=r"Exception\(.*\) with code .* does not match an error shape")

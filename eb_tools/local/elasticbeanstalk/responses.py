@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.core.responses import ActionResult, EmptyResult
-from moto.elasticbeanstalk.responses import EBResponse
-
 from eb_tools.local.elasticbeanstalk import options
 from eb_tools.local.elasticbeanstalk.entities import TIERS
 from eb_tools.local.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
+from eb_tools.local.moto_internals import ActionResult, EBResponse, EmptyResult
 
 
 def _time(value: Any) -> datetime | None:

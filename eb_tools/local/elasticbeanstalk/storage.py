@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import boto3
 from botocore.config import Config
-from moto.s3.models import s3_backends
 
 from eb_tools.local.elasticbeanstalk import services
 
@@ -23,13 +22,11 @@ def bucket_name(region: str, account: str) -> str:
 def put(account: str, region: str, key: str, data: bytes) -> None:
     bucket = bucket_name(region, account)
     services.ensure_bucket(account, region, bucket)
-    s3_backends[account]["aws"].put_object(bucket, key, data)
+    services.put_object(account, bucket, key, data)
 
 
 def delete(account: str, region: str, key: str) -> None:
-    bucket = bucket_name(region, account)
-    if services.read_object(account, bucket, key) is not None:
-        s3_backends[account]["aws"].delete_object(bucket, key)
+    services.delete_object(account, bucket_name(region, account), key)
 
 
 def read(account: str, region: str, key: str) -> bytes | None:
