@@ -31,7 +31,7 @@ class Built:
 
 def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_tree: bool = False) -> Built:
     """The bundle `eb deploy` would build from `root`, refused when `eb_tools check` has findings."""
-    failing = [f for f in check_bundle(root) if f.severity != "notice"]
+    failing = [f for f in check_bundle(root) if f.severity == "error"]
     if failing:
         raise ReleaseError(f"eb_tools check: {len(failing)} problem(s) in {root}, the first: "
                            f"{failing[0].as_text()}; fix them (eb_tools check {root}) and deploy again")
