@@ -67,18 +67,18 @@ def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: 
 @click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(path: Path, output: str) -> None:
-    """Validate the source bundle at PATH offline. Exit 0 when clean, 1 with findings."""
-    from eb_tools.check import run
+    """Validate the source bundle at PATH offline. Exit 0 when it has no errors (warnings alone pass), 1 with errors."""
+    from eb_tools.check import report, run
 
     findings = run(path.resolve())
-    failing = [f for f in findings if f.severity != "notice"]
     if output == "json":
-        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+        click.echo(report.as_json(findings))
     else:
-        for finding in findings:
-            click.echo(finding.as_text())
-        click.echo(f"{len(failing)} problem(s) in {path}" if failing else f"{path}: bundle OK", err=True)
-    sys.exit(1 if failing else 0)
+        for line in report.lines(findings):
+            click.echo(line)
+        for line in report.footer(findings, path):
+            click.echo(line, err=True)
+    sys.exit(report.exit_code(findings))
 
 
 @main.command()

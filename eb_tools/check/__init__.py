@@ -3,7 +3,7 @@
 One module per concern under rules/, each yielding Findings of one shape; the
 runner discovers them. Modelled on cfn-lint's rules.
 """
-from eb_tools.check.findings import Finding
+from eb_tools.check.findings import Finding, Rule
 from eb_tools.check.runner import run
 
-__all__ = ["Finding", "run"]
+__all__ = ["Finding", "Rule", "run"]

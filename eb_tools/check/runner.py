@@ -1,28 +1,57 @@
-"""Discover the rule modules under rules/ and run them over a bundle."""
+"""Discover the rule modules under rules/ and run each over a bundle, isolated from the others.
+
+A rule that crashes (a bug in eb_tools, or a file no rule expected) becomes one
+finding naming the rule module and the file it was reading; the findings it made
+before the crash are kept and the other rules still run.
+"""
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
 from eb_tools.check import rules as rules_package
 from eb_tools.check.context import CheckContext
-from eb_tools.check.findings import Finding
+from eb_tools.check.findings import Finding, Rule
+
+CRASHED = Rule("E900", "a check crashed", "")
 
 
-def rule_modules() -> list[ModuleType]:
-    """Every module in rules/ with a `check(context)` function, in name order."""
+@cache
+def rule_modules() -> tuple[ModuleType, ...]:
+    """Every module in rules/ with a `check(context)` function and its RULES, in name order."""
     modules = [
         importlib.import_module(f"{rules_package.__name__}.{info.name}")
         for info in pkgutil.iter_modules(rules_package.__path__)
     ]
-    return sorted((m for m in modules if hasattr(m, "check")), key=lambda m: m.__name__)
+    return tuple(sorted((m for m in modules if hasattr(m, "check")), key=lambda m: m.__name__))
 
 
-def run(root: Path) -> list[Finding]:
+def registry() -> dict[str, Rule]:
+    """Every rule `check` can report, by id (cfn-lint's rule list, for this bundle checker)."""
+    rules: list[Rule] = [CRASHED]
+    for module in rule_modules():
+        rules.extend(module.RULES)
+    return {rule.id: rule for rule in sorted(rules)}
+
+
+def _isolated(module: ModuleType, context: CheckContext) -> Iterable[Finding]:
+    name = module.__name__.rsplit(".", 1)[-1]
+    context.reading = None
+    try:
+        yield from module.check(context)
+    except Exception as error:  # any crash of a rule is reported as a finding, never raised
+        where = context.reading or "."
+        yield Finding(where, None, CRASHED, f"the {name} check crashed on {where}: {type(error).__name__}: {error}",
+                      "report it to the eb_tools maintainers; the other checks ran")
+
+
+def run(root: Path, modules: Iterable[ModuleType] | None = None) -> list[Finding]:
     context = CheckContext.for_path(root)
     findings: list[Finding] = []
-    for module in rule_modules():
-        findings.extend(module.check(context))
-    return sorted(findings, key=lambda f: (f.file, f.line or 0, f.rule))
+    for module in rule_modules() if modules is None else modules:
+        findings.extend(_isolated(module, context))
+    return sorted(findings, key=lambda f: (f.file, f.line or 0, f.rule.id, f.message))

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 SCHEMA_FILE = Path(__file__).with_name("options.yaml")
+DEFAULT_NAMESPACE = "aws:elasticbeanstalk:application:environment"  # of a setting that names none
 DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 # A value computed by CloudFormation (`{"Fn::GetAtt": ...}` or a `{"Ref": ...}` mapping) is not checkable here.
 FUNCTION = re.compile(r"^`?\{\s*\"(Ref|Fn::[A-Za-z]+)\"")
@@ -23,6 +24,7 @@ class Namespace:
     free_form: bool
     options: dict[str, str] = field(default_factory=dict)
     tier_options: tuple[str, ...] = ()
+    resource_name: bool = False  # settings name a resource (scheduled actions)
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +32,8 @@ def namespaces() -> dict[str, Namespace]:
     data = yaml.safe_load(SCHEMA_FILE.read_text())
     return {
         name: Namespace(name, spec["source"], spec.get("tier"), bool(spec.get("free_form")),
-                        dict(spec.get("options") or {}), tuple(spec.get("tier_options") or ()))
+                        dict(spec.get("options") or {}), tuple(spec.get("tier_options") or ()),
+                        bool(spec.get("resource_name")))
         for name, spec in data.items()
     }
 
@@ -43,6 +46,12 @@ def find(namespace: str) -> Namespace | None:
         if name.endswith(":*") and namespace.startswith(name[:-1]) and len(namespace) > len(name) - 1:
             return spec
     return None
+
+
+def split_resource(key: str) -> tuple[str, str | None]:
+    """A shorthand namespace key and its resource name: `Name.aws:autoscaling:scheduledaction`."""
+    resource, dot, namespace = key.partition(".")
+    return (namespace, resource) if dot and namespace.startswith("aws:") else (key, None)
 
 
 def value_error(kind: str, value: object) -> str | None:

@@ -1,1 +1,1 @@
-"""One module per concern. Each has RULES (id -> description) and check(context) -> findings."""
+"""One module per concern. Each has RULES (its Rule metadata) and check(context) -> findings."""

@@ -8,13 +8,18 @@ from collections.abc import Iterator
 
 from eb_tools import cronfile
 from eb_tools.check.context import CheckContext
-from eb_tools.check.findings import Finding
+from eb_tools.check.findings import GUIDE, Finding, Rule
 
-RULES = {"E301": "cron.yaml structure", "E302": "bad cron schedule", "E303": "bad task url",
-         "E304": "duplicate task name"}
+SOURCE = f"{GUIDE}using-features-managing-env-tiers.html#worker-periodictasks"
+RULE_OF: dict[cronfile.Kind, Rule] = {
+    "syntax": Rule("E300", "cron.yaml YAML syntax", SOURCE),
+    "structure": Rule("E301", "cron.yaml structure", SOURCE),
+    "schedule": Rule("E302", "bad cron schedule", SOURCE),
+    "url": Rule("E303", "bad task url", SOURCE),
+    "duplicate": Rule("E304", "duplicate task name", SOURCE),
+}
+RULES = tuple(RULE_OF.values())
 FILE = cronfile.NAME
-RULE_OF: dict[cronfile.Kind, str] = {"syntax": "E001", "structure": "E301", "schedule": "E302", "url": "E303",
-                                     "duplicate": "E304"}
 
 
 def check(context: CheckContext) -> Iterator[Finding]:

@@ -1,40 +1,65 @@
-"""`.ebextensions/*.config`: YAML syntax, sections, option settings and their values.
+"""`.ebextensions/*.config`: YAML syntax, sections, option settings and their values, files and commands.
 
 Source: EB developer guide, "Advanced environment customization with configuration
-files (.ebextensions)" and "Configuration options".
+files (.ebextensions)", "Option settings", "Configuration options", and
+"Customizing software on Linux servers" / "... on Windows servers".
 """
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import yaml
 
 from eb_tools.check import schema, yamlines
-from eb_tools.check.context import CheckContext
-from eb_tools.check.findings import Finding
+from eb_tools.check.context import STAGE_FILE, CheckContext
+from eb_tools.check.findings import GUIDE, Finding, Rule
 from eb_tools.check.yamlines import LineDict, LineList
 
-RULES = {
-    "E001": "YAML syntax",
-    "E101": "unknown top-level section",
-    "E102": "unknown option namespace",
-    "E103": "unknown option in a known namespace",
-    "E104": "option value of the wrong type or out of range",
-    "E105": "tier-specific option in .ebextensions, which both tiers share",
-    "E106": "malformed option_settings",
-    "E110": "malformed files entry",
-    "E111": "malformed commands entry",
-    "E112": "malformed container_commands entry",
-}
+E001 = Rule("E001", "YAML syntax", f"{GUIDE}ebextensions.html")
+E101 = Rule("E101", "unknown top-level section", f"{GUIDE}ebextensions.html")
+E102 = Rule("E102", "unknown option namespace", f"{GUIDE}command-options.html")
+E103 = Rule("E103", "unknown option in a known namespace", f"{GUIDE}command-options-general.html")
+E104 = Rule("E104", "option value of the wrong type or out of range", f"{GUIDE}command-options-general.html")
+E105 = Rule("E105", "tier-specific option in a bundle that goes to web and worker environments",
+            f"{GUIDE}using-features-managing-env-tiers.html")
+W105 = Rule("W105", "tier-specific option: right only while the bundle goes to environments of one tier",
+            f"{GUIDE}using-features-managing-env-tiers.html")
+E106 = Rule("E106", "malformed option_settings", f"{GUIDE}ebextensions-optionsettings.html")
+E110 = Rule("E110", "malformed files entry", f"{GUIDE}customize-containers-ec2.html#linux-files")
+W110 = Rule("W110", "file mode that YAML reads as a number", f"{GUIDE}customize-containers-ec2.html#linux-files")
+E111 = Rule("E111", "malformed commands entry", f"{GUIDE}customize-containers-ec2.html#linux-commands")
+E112 = Rule("E112", "malformed container_commands entry",
+            f"{GUIDE}customize-containers-ec2.html#linux-container-commands")
+RULES = (E001, E101, E102, E103, E104, E105, W105, E106, E110, W110, E111, E112)
+
+# The sections EB reads; Parameters, Mappings, Conditions and Outputs join Resources in the
+# environment's CloudFormation template.
 SECTIONS = ["option_settings", "packages", "groups", "users", "sources", "files", "commands",
-            "services", "container_commands", "Resources", "Outputs", "Mappings", "Conditions"]
+            "services", "container_commands", "Resources", "Parameters", "Outputs", "Mappings", "Conditions"]
+LIST_KEYS = ["namespace", "option_name", "value", "resource_name"]
 FILE_KEYS = ["content", "source", "encoding", "group", "owner", "mode", "authentication"]
-COMMAND_KEYS = ["command", "env", "cwd", "test", "ignoreErrors"]
+# waitAfterCompletion: Windows platforms (seconds, or "forever": wait for a reboot).
+COMMAND_KEYS = ["command", "env", "cwd", "test", "ignoreErrors", "waitAfterCompletion"]
 CONTAINER_COMMAND_KEYS = [*COMMAND_KEYS, "leader_only"]
-MODE = re.compile(r"^[0-7]{6}$")
+OCTAL = re.compile(r"^[0-7]{1,6}$")  # cfn-init reads the mode with int(mode, 8)
+ABSOLUTE = re.compile(r"^(/|[A-Za-z]:[\\/])")  # Linux, or a Windows drive (C:\ or C:/)
+MODE_TEXT = re.compile(r"\bmode\s*:\s*([^\s#]+)")
 TIER_FIX = "set it per tier with `eb_tools provision` (the stage file), not in the shared bundle"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configuration file: its path, its lines (for what YAML does not keep) and the app's tiers."""
+
+    path: str
+    lines: list[str]
+    both_tiers: bool
+
+    def raw(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
@@ -42,16 +67,16 @@ def check(context: CheckContext) -> Iterator[Finding]:
         data = context.parsed(path)
         if isinstance(data, yaml.YAMLError):
             problem = getattr(data, "problem", None) or str(data).splitlines()[0]
-            yield Finding(path, yamlines.error_line(data), "E001", f"YAML syntax error: {problem}",
+            yield Finding(path, yamlines.error_line(data), E001, f"YAML syntax error: {problem}",
                           "fix the indentation or quoting on that line")
             continue
         if data is None:
             continue
         if not isinstance(data, LineDict):
-            yield Finding(path, 1, "E001", "a configuration file must be a YAML mapping of sections",
+            yield Finding(path, 1, E001, "a configuration file must be a YAML mapping of sections",
                           "start with a section such as option_settings:")
             continue
-        yield from _sections(path, data)
+        yield from _sections(Source(path, context.text(path).splitlines(), context.both_tiers), data)
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -59,78 +84,117 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _sections(path: str, data: LineDict) -> Iterator[Finding]:
+def _sections(source: Source, data: LineDict) -> Iterator[Finding]:
     for section, body in data.items():
         line = data.line_of(section)
         if section not in SECTIONS:
-            yield Finding(path, line, "E101", f"unknown section {section!r}{_did_you_mean(str(section), SECTIONS)}",
+            yield Finding(source.path, line, E101,
+                          f"unknown section {section!r}{_did_you_mean(str(section), SECTIONS)}",
                           f"use one of {', '.join(SECTIONS)}")
         elif section == "option_settings":
-            yield from _option_settings(path, body, line)
+            yield from _option_settings(source, body, line)
         elif section == "files":
-            yield from _entries(path, body, line, "E110", FILE_KEYS, _file_entry)
+            yield from _entries(source, body, line, E110, FILE_KEYS, _file_entry)
         elif section == "commands":
-            yield from _entries(path, body, line, "E111", COMMAND_KEYS, _command_entry)
+            yield from _entries(source, body, line, E111, COMMAND_KEYS, _command_entry)
         elif section == "container_commands":
-            yield from _entries(path, body, line, "E112", CONTAINER_COMMAND_KEYS, _command_entry)
+            yield from _entries(source, body, line, E112, CONTAINER_COMMAND_KEYS, _command_entry)
 
 
-def _option_settings(path: str, body: object, line: int) -> Iterator[Finding]:
+def _option_settings(source: Source, body: object, line: int) -> Iterator[Finding]:
     """Both forms: {namespace: {option: value}} and [{namespace, option_name, value}]."""
+    path = source.path
     if isinstance(body, LineDict):
-        for namespace, options in body.items():
-            ns_line = body.line_of(namespace)
+        for key, options in body.items():
+            ns_line = body.line_of(key)
+            namespace, resource = schema.split_resource(str(key))
             if not isinstance(options, LineDict):
-                yield Finding(path, ns_line, "E106", f"options of {namespace} must be a mapping of name: value",
+                yield Finding(path, ns_line, E106, f"options of {key} must be a mapping of name: value",
                               "indent the options under the namespace")
                 continue
+            yield from _resource_name(source, namespace, resource, ns_line)
             for option, value in options.items():
-                yield from _option(path, str(namespace), ns_line, str(option), value, options.line_of(option))
+                yield from _option(source, namespace, ns_line, str(option), value, options.line_of(option))
     elif isinstance(body, LineList):
         for index, item in enumerate(body):
             item_line = body.line_of(index)
-            if not isinstance(item, LineDict) or not {"namespace", "option_name"} <= set(item):
-                yield Finding(path, item_line, "E106", "each list item needs namespace, option_name and value",
+            if not isinstance(item, LineDict) or "option_name" not in item:
+                yield Finding(path, item_line, E106, "each list item needs option_name and value (and a namespace, "
+                              f"{schema.DEFAULT_NAMESPACE} if none)",
                               "write - namespace: ...\\n    option_name: ...\\n    value: ...")
                 continue
-            yield from _option(path, str(item["namespace"]), item.line_of("namespace"), str(item["option_name"]),
-                               item.get("value"), item.line_of("option_name"), item.line_of("value"))
+            for key in item:
+                if key not in LIST_KEYS:
+                    yield Finding(path, item.line_of(key), E106,
+                                  f"unknown key {key!r}{_did_you_mean(str(key), LIST_KEYS)} in a list item",
+                                  f"use {', '.join(LIST_KEYS)}")
+            namespace = str(item.get("namespace", schema.DEFAULT_NAMESPACE))
+            ns_line = item.line_of("namespace")
+            yield from _resource_name(source, namespace, item.get("resource_name"), ns_line)
+            yield from _option(source, namespace, ns_line, str(item["option_name"]), item.get("value"),
+                               item.line_of("option_name"), item.line_of("value"))
     else:
-        yield Finding(path, line, "E106", "option_settings must be a mapping or a list",
+        yield Finding(path, line, E106, "option_settings must be a mapping or a list",
                       "write namespace: {option: value} pairs under option_settings")
 
 
-def _option(path: str, namespace: str, ns_line: int, option: str, value: object, line: int,
+def _resource_name(source: Source, namespace: str, resource: object, line: int) -> Iterator[Finding]:
+    spec = schema.find(namespace)
+    if resource is not None and spec is not None and not spec.resource_name:
+        yield Finding(source.path, line, E106, f"{namespace} takes no resource name (here {resource!r})",
+                      "remove the resource name: only aws:autoscaling:scheduledaction takes one")
+
+
+def _option(source: Source, namespace: str, ns_line: int, option: str, value: object, line: int,
             value_line: int | None = None) -> Iterator[Finding]:
     problem = schema.check_option(namespace, option, value)
+    if problem is not None and problem.kind == "tier" and problem.spec is not None:
+        yield _tier_finding(source, problem.spec, namespace, option, line)
+        # and the setting itself, as an environment of the namespace's tier would judge it
+        problem = schema.check_option(namespace, option, value, problem.spec.tier or "web")
     if problem is None:
         return
-    spec = problem.spec
+    path, spec = source.path, problem.spec
     if spec is None:
         hint = _did_you_mean(namespace, list(schema.namespaces()))
-        yield Finding(path, ns_line, "E102", f"unknown namespace {namespace!r}{hint}",
+        yield Finding(path, ns_line, E102, f"unknown namespace {namespace!r}{hint}",
                       "use a namespace from the EB configuration options reference")
-    elif problem.kind == "tier":
-        reason = (f"the namespace exists only in {spec.tier} environments" if spec.tier
-                  else "it is chosen per tier when an environment is created")
-        consequence = "; deploying the bundle to the worker fails" if spec.tier == "web" else ""
-        yield Finding(path, line, "E105", f"{namespace} {option} is tier-specific: {reason}{consequence}", TIER_FIX)
     elif problem.kind == "option":
         hint = _did_you_mean(option, list(spec.options))
-        yield Finding(path, line, "E103", f"unknown option {option!r} in {namespace}{hint}",
+        yield Finding(path, line, E103, f"unknown option {option!r} in {namespace}{hint}",
                       f"options of this namespace: see {spec.source}")
     elif spec.free_form:
-        yield Finding(path, line, "E104", f"{namespace} {option}: {problem.detail}", "quote the value")
+        yield Finding(path, line, E104, f"{namespace} {option}: {problem.detail}", "quote the value")
     else:
-        yield Finding(path, value_line or line, "E104", f"{namespace} {option}: {problem.detail}",
+        yield Finding(path, value_line or line, E104, f"{namespace} {option}: {problem.detail}",
                       f"expected {spec.options[option]} ({spec.source})")
 
 
-EntryCheck = Callable[[str, str, str, LineDict, int], Iterator[Finding]]
+def _tier_finding(source: Source, spec: schema.Namespace, namespace: str, option: str, line: int) -> Finding:
+    """An error when the stage file says the bundle goes to both tiers; a warning otherwise."""
+    if spec.tier:
+        other = "worker" if spec.tier == "web" else "web"
+        reason = f"the namespace exists only in {spec.tier} environments"
+    else:
+        other, reason = "", "it is chosen per environment when the environment is created"
+    if source.both_tiers:
+        consequence = f"; deploying the bundle to the {other} environment fails" if other else ""
+        return Finding(source.path, line, E105,
+                       f"{namespace} {option} is tier-specific: {reason}{consequence} ({STAGE_FILE}: every "
+                       "stage has a web and a worker environment)", TIER_FIX)
+    scope = (f"only to {spec.tier} environments, a failed deployment if it also goes to a {other} one" if other
+             else "to environments of one tier, a failed deployment if it goes to both")
+    return Finding(source.path, line, W105, f"{namespace} {option} is tier-specific: {reason}; fine while this "
+                                            f"bundle goes {scope}",
+                   "keep it if the bundle has one tier; otherwise set it per environment")
 
 
-def _entries(path: str, body: object, line: int | None, rule: str, keys: Sequence[str],
+EntryCheck = Callable[[Source, Rule, str, LineDict, int], Iterator[Finding]]
+
+
+def _entries(source: Source, body: object, line: int | None, rule: Rule, keys: Sequence[str],
              validate: EntryCheck) -> Iterator[Finding]:
+    path = source.path
     if not isinstance(body, LineDict):
         yield Finding(path, line, rule, "this section must be a mapping of name: settings", "see the EB guide")
         return
@@ -144,27 +208,51 @@ def _entries(path: str, body: object, line: int | None, rule: str, keys: Sequenc
                 yield Finding(path, entry.line_of(key), rule,
                               f"{name}: unknown key {key!r}{_did_you_mean(str(key), keys)}",
                               f"use {', '.join(keys)}")
-        yield from validate(path, rule, str(name), entry, entry_line)
+        yield from validate(source, rule, str(name), entry, entry_line)
 
 
-def _file_entry(path: str, rule: str, name: str, entry: LineDict, line: int) -> Iterator[Finding]:
-    if not name.startswith("/"):
-        yield Finding(path, line, rule, f"{name}: a file path must be absolute", "start it with /")
+def _file_entry(source: Source, rule: Rule, name: str, entry: LineDict, line: int) -> Iterator[Finding]:
+    path = source.path
+    if not ABSOLUTE.match(name):
+        yield Finding(path, line, rule, f"{name}: a file path must be absolute",
+                      "start it with / (Linux) or a drive such as C:\\\\ (Windows)")
     if ("content" in entry) == ("source" in entry):
         yield Finding(path, line, rule, f"{name}: give exactly one of content and source", "remove one")
-    mode = entry.get("mode")
-    if mode is not None and not MODE.match(str(mode)):
-        yield Finding(path, entry.line_of("mode"), rule, f"{name}: mode {mode!r} is not six octal digits",
-                      'quote it, e.g. mode: "000755"')
+    if "mode" in entry:
+        yield from _mode(source, name, entry["mode"], entry.line_of("mode"))
     if entry.get("encoding", "plain") not in ("plain", "base64"):
         yield Finding(path, entry.line_of("encoding"), rule, f"{name}: encoding must be plain or base64",
                       "use plain or base64")
 
 
-def _command_entry(path: str, rule: str, name: str, entry: LineDict, line: int) -> Iterator[Finding]:
+def _mode(source: Source, name: str, mode: object, line: int) -> Iterator[Finding]:
+    """A quoted string of octal digits, as cfn-init reads it. EB converts the YAML as YAML 1.1 does: an
+    unquoted 0644 is the number 420, which cfn-init then reads as mode 0420 (awsdocs/elastic-beanstalk-samples#74)."""
+    fix = 'quote it, e.g. mode: "000644"'
+    if isinstance(mode, str):
+        if not OCTAL.match(mode):
+            yield Finding(source.path, line, E110, f"{name}: mode {mode!r} is not an octal mode such as 000644", fix)
+        return
+    written = MODE_TEXT.search(source.raw(line))
+    literal = written.group(1) if written else str(mode)
+    applied = str(mode)  # what reaches cfn-init
+    if isinstance(mode, bool) or not isinstance(mode, int) or not OCTAL.match(applied):
+        yield Finding(source.path, line, E110, f"{name}: mode {literal} reaches cfn-init as {applied!r}, "
+                                               "which is not an octal mode", fix)
+    elif literal != applied:
+        yield Finding(source.path, line, W110, f"{name}: unquoted mode {literal} is the number {applied} in YAML, "
+                                               f"so the file gets mode {applied.zfill(4)}, not {literal}", fix)
+
+
+def _command_entry(source: Source, rule: Rule, name: str, entry: LineDict, line: int) -> Iterator[Finding]:
+    path = source.path
     if not isinstance(entry.get("command"), (str, list)):
         yield Finding(path, line, rule, f"{name}: command is missing or not a string/list",
                       "add command: your shell command")
     for flag in ("ignoreErrors", "leader_only"):
         if flag in entry and str(entry[flag]).lower() not in ("true", "false"):
             yield Finding(path, entry.line_of(flag), rule, f"{name}: {flag} must be true or false", "use true or false")
+    wait = entry.get("waitAfterCompletion")
+    if "waitAfterCompletion" in entry and not (str(wait).isdigit() or str(wait) == "forever"):
+        yield Finding(path, entry.line_of("waitAfterCompletion"), rule,
+                      f"{name}: waitAfterCompletion must be a number of seconds or forever", "e.g. 0")

@@ -4,15 +4,18 @@ Source: EB developer guide, "Extending Elastic Beanstalk Linux platforms" (platf
 """
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Iterator
 
 from eb_tools.check.context import CheckContext
-from eb_tools.check.findings import Finding
+from eb_tools.check.findings import GUIDE, Finding, Rule
 
-RULES = {"E501": "hook not executable", "E502": "hook without shebang", "E503": "hook with CRLF line endings",
-         "E504": "hook in an unknown stage folder"}
+SOURCE = f"{GUIDE}platforms-linux-extend.hooks.html"
+E501 = Rule("E501", "hook not executable", SOURCE)
+E502 = Rule("E502", "hook without shebang", SOURCE)
+E503 = Rule("E503", "hook with CRLF line endings", SOURCE)
+E504 = Rule("E504", "hook in an unknown stage folder", SOURCE)
+RULES = (E501, E502, E503, E504)
 ROOTS = (".platform/hooks/", ".platform/confighooks/")
 STAGES = ("prebuild", "predeploy", "postdeploy")
 
@@ -24,16 +27,16 @@ def check(context: CheckContext) -> Iterator[Finding]:
             continue
         stage = path[len(root):].split("/")[0]
         if stage not in STAGES or path.count("/") != root.count("/") + 1:
-            yield Finding(path, None, "E504", f"hooks run only from {root}{{{','.join(STAGES)}}}/",
+            yield Finding(path, None, E504, f"hooks run only from {root}{{{','.join(STAGES)}}}/",
                           f"move it into one of {', '.join(STAGES)}")
             continue
-        data = (context.root / path).read_bytes()
-        if not os.stat(context.root / path).st_mode & stat.S_IXUSR:
-            yield Finding(path, None, "E501", "hook is not executable: EB skips it",
+        data = context.read_bytes(path)
+        if not context.stat(path).st_mode & stat.S_IXUSR:
+            yield Finding(path, None, E501, "hook is not executable: EB skips it",
                           f"chmod +x {path} && git update-index --chmod=+x {path}")
         if not data.startswith(b"#!"):
-            yield Finding(path, 1, "E502", "hook has no shebang line", "make the first line e.g. #!/bin/bash")
+            yield Finding(path, 1, E502, "hook has no shebang line", "make the first line e.g. #!/bin/bash")
         if b"\r\n" in data:
             line = data[: data.index(b"\r\n")].count(b"\n") + 1
-            yield Finding(path, line, "E503", "hook has CRLF line endings: '/bin/bash\\r' does not exist",
+            yield Finding(path, line, E503, "hook has CRLF line endings: '/bin/bash\\r' does not exist",
                           "convert it to LF (dos2unix, or your editor's line-ending setting)")

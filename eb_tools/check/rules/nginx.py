@@ -13,9 +13,12 @@ from pathlib import Path
 
 from eb_tools import nginx_conf
 from eb_tools.check.context import CheckContext
-from eb_tools.check.findings import Finding
+from eb_tools.check.findings import GUIDE, Finding, Rule
 
-RULES = {"E601": "nginx rejects the configuration", "N601": "nginx not installed: snippets not tested"}
+SOURCE = f"{GUIDE}platforms-linux-extend.proxy.html"
+E601 = Rule("E601", "nginx rejects the configuration", SOURCE)
+N601 = Rule("N601", "nginx not installed: snippets not tested", SOURCE)
+RULES = (E601, N601)
 PREFIX = nginx_conf.BUNDLE_DIR
 ERROR = re.compile(r"\[emerg\] (?P<message>.+?) in (?P<file>\S+?):(?P<line>\d+)\s*$", re.M)
 
@@ -26,8 +29,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
         return
     binary = nginx_conf.binary()
     if binary is None:
-        yield Finding(PREFIX, None, "N601", "nginx is not installed, so the snippets were not tested",
-                      "install nginx (make test does) and run check again", severity="notice")
+        yield Finding(PREFIX, None, N601, "nginx is not installed, so the snippets were not tested",
+                      "install nginx (make test does) and run check again")
         return
     with tempfile.TemporaryDirectory(prefix="eb-check-nginx-") as tmp:
         prefix = Path(tmp)
@@ -39,8 +42,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
     match = ERROR.search(result.stderr)
     if match:
         file = copies.get(match["file"], match["file"].replace(f"{tmp}/", PREFIX))
-        yield Finding(file, int(match["line"]), "E601", f"nginx: {match['message']}",
+        yield Finding(file, int(match["line"]), E601, f"nginx: {match['message']}",
                       "fix the directive on that line (nginx -t passes when it is right)")
     else:
         first = result.stderr.strip().splitlines()[0] if result.stderr.strip() else f"exit {result.returncode}"
-        yield Finding(PREFIX, None, "E601", f"nginx -t failed: {first}", "run nginx -t on the snippets to see why")
+        yield Finding(PREFIX, None, E601, f"nginx -t failed: {first}", "run nginx -t on the snippets to see why")
