@@ -2,12 +2,18 @@
 
 One HTTP endpoint on 127.0.0.1 answers every service, as moto's server does;
 AWS_ENDPOINT_URL pointed at it routes boto3, the app and the `eb` CLI alike.
+The server is threaded (the eb CLI, both tiers, sqsd and tests call at once),
+while moto's backends are not safe for concurrent use: requests take turns on
+moto_internals.BACKENDS, except SQS's ReceiveMessage, which may wait up to
+20 s for a message (moto guards its queues' messages with a lock of their own).
 """
 from __future__ import annotations
 
+import io
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -15,7 +21,7 @@ from eb_tools.local import cfn_resources, cfn_stacks, moto_internals, s3_bucket_
 from eb_tools.local.elasticbeanstalk import LocalEBBackend
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.local.iam import seed_elastic_beanstalk_policies
-from eb_tools.local.moto_internals import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from eb_tools.local.moto_internals import BACKENDS, DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
 
 # The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
@@ -30,6 +36,41 @@ def free_port(host: str = "127.0.0.1", exclude: frozenset[int] = frozenset()) ->
             port = int(sock.getsockname()[1])
         if port not in exclude:
             return port
+
+
+def _waits(environ: dict[str, Any]) -> bool:
+    """Whether the request is SQS's ReceiveMessage, which long-polls: by the JSON protocol's target, or by
+    the query protocol's Action (in the URL, or in a form body, which is read and put back)."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return bool(target == "AmazonSQS.ReceiveMessage")
+    if "Action=ReceiveMessage" in environ.get("QUERY_STRING", ""):
+        return True
+    if "/sqs/aws4_request" not in environ.get("HTTP_AUTHORIZATION", "") or \
+            not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return False
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return b"Action=ReceiveMessage" in body
+
+
+class OneAtATime:
+    """moto's app, one request at a time (see the module docstring); the answer is read whole inside."""
+
+    def __init__(self, app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if _waits(environ):
+            return self.app(environ, start_response)
+        with BACKENDS:
+            answer = self.app(environ, start_response)
+            try:
+                return [b"".join(answer)]
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
 
 
 class _QuietHandler(MotoRequestHandler):
@@ -63,7 +104,7 @@ class LocalCloud:
         s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
         seed_elastic_beanstalk_policies()
         LocalEBBackend.transition_seconds = self.eb_transition_seconds
-        app = S3PostPolicyMiddleware(DomainDispatcherApplication(create_backend_app), self.credentials)
+        app = S3PostPolicyMiddleware(OneAtATime(DomainDispatcherApplication(create_backend_app)), self.credentials)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-cloud", daemon=True)
         self._thread.start()

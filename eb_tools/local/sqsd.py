@@ -85,7 +85,7 @@ class Sqsd:
         self._in_flight = 0
         self._pool = ThreadPoolExecutor(max_workers=options.http_connections, thread_name_prefix="sqsd")
         self._threads: list[threading.Thread] = []
-        self._http = requests.Session()
+        self._local = threading.local()  # a requests.Session per delivering thread: sessions are not thread-safe
 
     def start(self) -> Sqsd:
         self._apply_max_retries()
@@ -97,8 +97,8 @@ class Sqsd:
         return self
 
     def stop(self) -> None:
-        self._stop.set()
         with self._slots:
+            self._stop.set()
             self._slots.notify_all()
         for thread in self._threads:
             thread.join(timeout=self.options.wait_time_seconds + 5)
@@ -154,15 +154,33 @@ class Sqsd:
                 self._stop.wait(1)
                 continue
             for message in messages:
-                with self._slots:
-                    self._in_flight += 1
-                self._pool.submit(self._deliver, message)
+                with self._slots:  # stop() sets the flag under this lock: once set, the pool takes no more
+                    stopping = self._stop.is_set()
+                    if not stopping:
+                        self._in_flight += 1
+                        self._pool.submit(self._deliver, message)
+                if stopping:
+                    self._release(message)  # back in the queue at once, for whoever polls next
+
+    def _release(self, message: dict[str, Any]) -> None:
+        """Make a received message visible again now, for whoever polls next."""
+        try:
+            self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                               VisibilityTimeout=0)
+        except Exception:  # the endpoint is going away too: the message reappears after its timeout
+            log.warning("sqsd: could not release %s", message.get("MessageId"))
+
+    def _http(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        session: requests.Session = self._local.session
+        return session
 
     def _deliver(self, message: dict[str, Any]) -> None:
         try:
             path, headers = self.request_for(message)
             try:
-                response = self._http.post(self.app_url + path, data=message["Body"].encode(), headers=headers,
+                response = self._http().post(self.app_url + path, data=message["Body"].encode(), headers=headers,
                                            timeout=(self.options.connect_timeout, self.options.inactivity_timeout))
                 status = response.status_code
             except requests.RequestException as exc:
