@@ -32,7 +32,7 @@ EXPECTED = {
     "misspelt_option": (".ebextensions/02_typo.config", 3, "E103", "did you mean 'MinSize'"),
     "out_of_range": (".ebextensions/02_range.config", 4, "E104", "900 is out of range 1..600"),
     "tier_specific": (".ebextensions/02_alb.config", 3, "E105", "only in web environments"),
-    "non_executable_hook": (".platform/hooks/postdeploy/02_notify.sh", None, "E501", "not executable"),
+    "non_executable_hook": (".platform/hooks/postdeploy/02_notify.sh", None, "W501", "not executable"),
     "crlf_hook": (".platform/hooks/prebuild/01_build.sh", 1, "E503", "CRLF"),
     "hook_without_shebang": (".platform/hooks/predeploy/02_plain.sh", 1, "E502", "no shebang"),
     "bad_cron": ("cron.yaml", 5, "E302", "minute value '61' is out of range 0-59"),
@@ -83,7 +83,8 @@ def test_broken_bundle_yields_exactly_its_finding(tmp_path, case):
     assert len(findings) == 1, [f.as_text() for f in findings]
     finding = findings[0]
     assert (finding.file, finding.line, finding.rule.id) == (file, line, rule), finding.as_text()
-    assert words in finding.message and finding.fix and finding.severity == "error"
+    assert words in finding.message and finding.fix
+    assert finding.severity == {"E": "error", "W": "warning"}[rule[0]]
 
 
 def corpus_entries() -> list[Path]:

@@ -11,11 +11,12 @@ from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import GUIDE, Finding, Rule
 
 SOURCE = f"{GUIDE}platforms-linux-extend.hooks.html"
-E501 = Rule("E501", "hook not executable", SOURCE)
+# Platform versions released since 29 April 2022 make hooks executable themselves; older ones skip the file.
+W501 = Rule("W501", "hook not executable (skipped by platform versions before 29 April 2022)", SOURCE)
 E502 = Rule("E502", "hook without shebang", SOURCE)
 E503 = Rule("E503", "hook with CRLF line endings", SOURCE)
 E504 = Rule("E504", "hook in an unknown stage folder", SOURCE)
-RULES = (E501, E502, E503, E504)
+RULES = (W501, E502, E503, E504)
 ROOTS = (".platform/hooks/", ".platform/confighooks/")
 STAGES = ("prebuild", "predeploy", "postdeploy")
 
@@ -32,7 +33,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
             continue
         data = context.read_bytes(path)
         if not context.stat(path).st_mode & stat.S_IXUSR:
-            yield Finding(path, None, E501, "hook is not executable: EB skips it",
+            yield Finding(path, None, W501, "hook is not executable: platform versions released before 29 April "
+                          "2022 skip it (later ones make it executable)",
                           f"chmod +x {path} && git update-index --chmod=+x {path}")
         if not data.startswith(b"#!"):
             yield Finding(path, 1, E502, "hook has no shebang line", "make the first line e.g. #!/bin/bash")
