@@ -155,7 +155,8 @@ def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_
     root = path.resolve()
     [where] = _stages(stage_file, [stage])
     with _one_line_errors(where):
-        built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree)
+        built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree,
+                        echo=click.echo)
         deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
 
 

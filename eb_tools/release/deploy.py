@@ -1,6 +1,6 @@
 """`eb_tools deploy STAGE`: the repository's bundle, checked, built and uploaded once, on web and worker together.
 
-Steps: `check` the bundle (findings refuse it); build it once (label from git, or `--label`); read the
+Steps: `check` the bundle (errors refuse it, warnings are shown); build it once (label from git, or `--label`); read the
 stage and print the plan (`--dry-run` stops here, nothing uploaded); take the stage's release lock; register
 the version (upload once to EB's storage bucket); run the release (execute.py: both tiers in parallel,
 verified per instance, smoke-tested, put back on failure); record it in the stage's history.
@@ -29,9 +29,15 @@ class Built:
     description: str
 
 
-def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_tree: bool = False) -> Built:
-    """The bundle `eb deploy` would build from `root`, refused when `eb_tools check` has findings."""
-    failing = [f for f in check_bundle(root) if f.severity == "error"]
+def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_tree: bool = False,
+            echo: Echo | None = None) -> Built:
+    """The bundle `eb deploy` would build from `root`, refused when `eb_tools check` finds errors; its
+    warnings go to `echo`."""
+    findings = check_bundle(root)
+    for finding in findings:
+        if finding.severity == "warning" and echo:
+            echo(f"eb_tools check: {finding.as_text()}")
+    failing = [f for f in findings if f.severity == "error"]
     if failing:
         raise ReleaseError(f"eb_tools check: {len(failing)} problem(s) in {root}, the first: "
                            f"{failing[0].as_text()}; fix them (eb_tools check {root}) and deploy again")
