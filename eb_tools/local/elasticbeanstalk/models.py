@@ -106,9 +106,9 @@ class LocalEBBackend(BaseBackend):
 
     def _event(self, message: str, severity: str = "INFO", env: Environment | None = None, app: str | None = None,
                version: str | None = None, when: datetime | None = None) -> None:
-        # Strictly increasing dates: the eb CLI reads on from (last event + 1 ms).
+        # At least 1 ms apart: the eb CLI reads on from (last event + 1 ms), so a closer one would be lost.
         date = when or self.clock.now()
-        if self.events and date <= self.events[-1].date:
+        if self.events and date < self.events[-1].date + timedelta(milliseconds=1):
             date = self.events[-1].date + timedelta(milliseconds=1)
         self.events.append(Event(date, message, severity, app or (env.application if env else None),
                                  env.name if env else None, version))
