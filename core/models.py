@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The largest id an Integer primary key holds: a signed 32-bit INT on MariaDB/MySQL. A larger number given
+# as an id is refused before a query, where the database driver would fail on it.
+MAX_ROW_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """Naive UTC, as stored in DATETIME columns on MariaDB and SQLite alike."""

@@ -50,10 +50,13 @@ class Envelope:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise EnvelopeError("body is not JSON") from None
+        except RecursionError:  # json's parser recurses per level: a deep body exhausts Python's stack
+            raise EnvelopeError("body is nested too deeply") from None
         if not isinstance(data, dict):
             raise EnvelopeError("body is not a JSON object")
-        if data.get("v") != ENVELOPE_VERSION:
-            raise EnvelopeError(f"unsupported envelope version {data.get('v')!r}")
+        if type(data.get("v")) is not int or data["v"] != ENVELOPE_VERSION:  # not true, not 1.0
+            shown = repr(data.get("v"))[:20] if isinstance(data.get("v"), (int, str)) else type(data.get("v")).__name__
+            raise EnvelopeError(f"unsupported envelope version {shown}")
         expected = {"task": str, "args": dict, "idempotency_key": str, "enqueued_at": str, "trace_id": str}
         for name, kind in expected.items():
             if not isinstance(data.get(name), kind):
@@ -63,6 +66,11 @@ class Envelope:
             raise EnvelopeError(f"unknown fields {sorted(unknown)}")
         if not data["task"] or not 0 < len(data["idempotency_key"]) <= MAX_KEY_LENGTH:
             raise EnvelopeError("task name or idempotency key is empty or too long")
+        for name in expected.keys() - {"args"}:
+            try:
+                data[name].encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate (\ud800): JSON allows it, no database takes it
+                raise EnvelopeError(f"field {name!r} is not valid Unicode") from None
         return cls(**data)
 
 

@@ -63,6 +63,23 @@ def test_requests_that_are_not_sqsds_are_refused(worker, make_app):
     assert fire(web, "expire-ledger").status_code == 404
 
 
+@pytest.mark.parametrize("agent", ["aws-sqsd-not-really/0", "aws-sqsd", "aws-sqsd/", "aws-sqsd/3.0.4 curl/8",
+                                   "Aws-Sqsd/3.0.4", "x aws-sqsd/3.0.4", "aws-sqsdx/3.0.4", "aws-sqsd/three"])
+def test_only_sqsds_own_user_agent_passes(worker, agent):
+    envelope = email_envelope()
+    refused = worker.test_client().post("/", data=envelope.to_json(), headers={**sqsd_headers(), "User-Agent": agent})
+    assert refused.status_code == 403, agent
+    assert ledger_row(worker, envelope.idempotency_key) is None
+
+
+@pytest.mark.parametrize("agent", ["aws-sqsd/3.0.4", "aws-sqsd/2.0", "aws-sqsd/2.3"])
+def test_sqsds_user_agents_as_sqsd_sends_them(worker, agent):
+    """sqsd sends "aws-sqsd/#{version}" (its daemon's source), versions 2.0 and 2.3 there, 3.0.4 on EB today."""
+    response = worker.test_client().post("/", data=email_envelope().to_json(),
+                                         headers={**sqsd_headers(), "User-Agent": agent})
+    assert response.status_code == 200 and body(response)["status"] == "done"
+
+
 def test_same_message_twice_sends_one_email(worker, cloud):
     client = worker.test_client()
     envelope = email_envelope()
@@ -162,6 +179,59 @@ def test_poison_messages_are_rejected_with_a_reason_not_looped(worker, payload, 
     assert any(reason in (row.result or "") for row in rows), [r.result for r in rows]
 
 
+ILL_TYPED = [
+    ("image.variants", {"upload_id": {"id": 7}}, "upload_id must be a whole number"),
+    ("image.variants", {"upload_id": [7]}, "upload_id must be a whole number"),
+    ("image.variants", {"upload_id": 10**30}, "upload_id must be a whole number from 1 to 2147483647"),
+    ("image.variants", {"upload_id": 2**31}, "upload_id must be a whole number from 1 to 2147483647"),
+    ("image.variants", {"upload_id": -1}, "upload_id must be a whole number from 1 to 2147483647"),
+    ("image.variants", {"upload_id": "7"}, "upload_id must be a whole number"),
+    ("image.variants", {"upload_id": True}, "upload_id must be a whole number"),
+    ("image.variants", {"upload_id": 7.5}, "upload_id must be a whole number"),
+    ("image.variants", {"upload_id": None}, "upload_id must be a whole number"),
+    ("email.send", {"to": 12345, "template": "daily_digest", "date": "2026-11-24", "count": 2}, "to must be a string"),
+    ("email.send", {"to": "a" * 300, "template": "daily_digest", "date": "2026-11-24", "count": 2},
+     "to must be a string from 3 to 254 characters long"),
+    ("email.send", {"to": "ada@example.com", "template": ["upload_received"]}, "template must be a string"),
+    ("email.send", {"to": "ada@example.com", "template": "upload_received", "upload_id": 10**30},
+     "email template upload_received: upload_id must be a whole number from 1 to 2147483647"),
+    ("email.send", {"to": "ada@example.com", "template": "daily_digest", "date": "d", "count": "2"},
+     "email template daily_digest: count must be a whole number"),
+    ("email.send", {"to": "\ud800@example.com", "template": "daily_digest", "date": "d", "count": 2},
+     "to must be valid Unicode text"),
+    ("push.send", {"target_arn": 5, "message": "hi"}, "target_arn must be a string"),
+    ("push.send", {"target_arn": "arn:aws:sns:us-east-1:123456789012:t", "message": {"a": 1}}, "message must be"),
+    ("push.send", {"target_arn": "arn:aws:sns:us-east-1:123456789012:t", "message": "m", "title": 3},
+     "title must be a string or null"),
+]
+
+
+@pytest.mark.parametrize(("task", "args", "reason"), ILL_TYPED,
+                         ids=[f"{task}-{index}" for index, (task, _, _) in enumerate(ILL_TYPED)])
+def test_ill_typed_arguments_are_rejected_with_the_reason_not_retried(worker, task, args, reason):
+    """What the README promises for wrong arguments: 200 rejected, the reason in the ledger; never 500."""
+    envelope = Envelope(task, args)
+    response = deliver(worker.test_client(), envelope.to_json())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert body(response)["status"] == "rejected" and reason in body(response)["reason"], body(response)
+    row = ledger_row(worker, envelope.idempotency_key)
+    assert row.state == "rejected" and reason in row.result
+
+
+def test_a_body_nested_30000_deep_is_rejected_not_a_500(worker):
+    deep = '{"v": 1, "args": ' + "[" * 30_000 + "]" * 30_000 + "}"
+    msgid = str(uuid.uuid4())
+    response = deliver(worker.test_client(), deep, msgid=msgid)
+    assert response.status_code == 200 and body(response) == {
+        "status": "rejected", "reason": "bad envelope: body is nested too deeply"}
+    assert ledger_row(worker, f"msg:{msgid}").state == "rejected"
+
+
+def test_a_body_larger_than_any_sqs_message_is_refused_unread(worker):
+    response = deliver(worker.test_client(), b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413 and response.is_json
+
+
 def test_periodic_headers_reach_the_right_task(worker):
     database = worker.extensions["database"]
     old = utcnow() - timedelta(days=30)
@@ -174,8 +244,10 @@ def test_periodic_headers_reach_the_right_task(worker):
     assert ledger_row(worker, "old-key") is None
     # The same schedule slot delivered twice runs once.
     assert body(fire(client, "expire-ledger"))["status"] == "duplicate"
+    # A URL and a task name that disagree can never agree on a retry: rejected, not retried into the DLQ.
     mismatch = fire(client, "expire-ledger", url="/periodic/daily-digest")
-    assert mismatch.status_code == 400
+    assert mismatch.status_code == 200 and body(mismatch)["status"] == "rejected"
+    assert "X-Aws-Sqsd-Taskname says 'expire-ledger'" in body(mismatch)["reason"]
 
 
 def test_every_cron_yaml_task_has_a_handler(worker):

@@ -7,6 +7,7 @@ the last attempt failed or its lease expired (a crashed worker).
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 from datetime import timedelta
@@ -20,6 +21,8 @@ from core.models import TaskLedger, utcnow
 
 log = logging.getLogger(__name__)
 MAX_RESULT_CHARS = 4000
+MAX_KEY_CHARS = 191  # the ledger's primary key column
+MAX_TASK_CHARS = 100  # its task column: a name longer than any task's, kept cut for the record
 
 
 class Claim(enum.Enum):
@@ -29,9 +32,17 @@ class Claim(enum.Enum):
     BUSY = "busy"  # another delivery holds a live lease: answer non-200, sqsd retries later
 
 
+def bounded_key(key: str) -> str:
+    """A key the column holds: a longer one (built from headers or the URL) becomes its SHA-256."""
+    if len(key) <= MAX_KEY_CHARS:
+        return key
+    return f"sha256:{hashlib.sha256(key.encode('utf-8', 'backslashreplace')).hexdigest()}"
+
+
 def claim(database: Database, key: str, task: str, owner: str, lease_seconds: int,
           retention_days: int) -> Claim:
     now = utcnow()
+    task = task[:MAX_TASK_CHARS]
     lease_until = now + timedelta(seconds=lease_seconds)
     try:
         with database.write() as session:
@@ -79,6 +90,7 @@ def finish(database: Database, key: str, owner: str, state: str, result: Any) ->
 def reject(database: Database, key: str, task: str, reason: str, retention_days: int) -> None:
     """Record a message that can never run (no claim was possible: e.g. not even JSON)."""
     now = utcnow()
+    task = task[:MAX_TASK_CHARS]
     try:
         with database.write() as session:
             session.add(TaskLedger(

@@ -1,28 +1,47 @@
 """Task registries: a decorator maps a task name to its handler.
 
-Handlers take a TaskContext first and the envelope's arguments as keywords; the
-arguments are bound to the signature before the handler runs, so a message with
-wrong arguments is rejected, not retried.
+Handlers take a TaskContext first and the envelope's arguments as keywords. The
+arguments are checked against the handler's signature and type hints before it
+runs (`check_arguments`, the one place that does it), so a message with missing,
+unknown or ill-typed arguments is rejected, not retried into the dead-letter
+queue. Hints may carry a Range: `Annotated[int, Range(1, 10)]` bounds a number,
+`Annotated[str, Range(3, 254)]` a text's length; `RowId` fits an id column.
 """
 from __future__ import annotations
 
 import inspect
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from botocore.exceptions import ClientError
 
 from core.db import Database
+from core.models import MAX_ROW_ID
 from core.settings import Settings
 from worker.sqsd import SqsdMessage
 
 Handler = Callable[..., Any]
+SHOWN_CHARS = 60  # how much of a refused value a reason quotes
 
 
 class Reject(Exception):
     """The task can never succeed (bad input): recorded as rejected with this reason, never retried."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds, inclusive: of a number's value, or of a text's length in characters."""
+
+    low: int
+    high: int
+
+
+RowId = Annotated[int, Range(1, MAX_ROW_ID)]
+SCALARS: dict[type, str] = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
+                            type(None): "null"}
 
 
 @contextmanager
@@ -46,6 +65,95 @@ class TaskContext:
     trace_id: str | None = None
 
 
+def check_arguments(function: Handler, args: dict[str, Any], what: str) -> None:
+    """Raise Reject naming the first argument that does not fit `function(ctx, **args)`: its names, then
+    the type hints of its parameters (a **params parameter's hint applies to each extra argument)."""
+    signature = inspect.signature(function)
+    try:
+        bound = signature.bind(None, **args)
+    except TypeError as exc:
+        raise Reject(f"wrong arguments for {what}: {exc}") from None
+    hints = get_type_hints(function, include_extras=True)
+    _, *parameters = signature.parameters.values()  # the first is the TaskContext
+    for parameter in parameters:
+        if parameter.name not in bound.arguments:
+            continue
+        value = bound.arguments[parameter.name]
+        hint = hints.get(parameter.name, Any)
+        given = value.items() if parameter.kind is parameter.VAR_KEYWORD else [(parameter.name, value)]
+        for name, item in given:
+            problem = _problem(hint, item)
+            if problem:
+                raise Reject(f"wrong arguments for {what}: {name} must be {problem}, not {shown(item)}")
+
+
+def _problem(hint: Any, value: Any) -> str | None:
+    """What `value` should be to fit `hint`, or None when it fits."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return None
+    if origin is Annotated:
+        base, *marks = get_args(hint)
+        problem = _problem(base, value)
+        for mark in marks:
+            if problem is None and isinstance(mark, Range):
+                size = len(value) if isinstance(value, str) else value
+                if not mark.low <= size <= mark.high:
+                    unit = " characters long" if isinstance(value, str) else ""
+                    problem = f"{_describe(base)} from {mark.low} to {mark.high}{unit}"
+        return problem
+    if origin in (Union, types.UnionType):
+        options = get_args(hint)
+        if any(_problem(option, value) is None for option in options):
+            return None
+        return " or ".join(_describe(option) for option in options)
+    if hint in (int, float) and isinstance(value, bool):
+        return _describe(hint)
+    if hint is float and isinstance(value, int):
+        return None
+    if not isinstance(value, hint):
+        return _describe(hint)
+    if isinstance(value, str) and not _encodable(value):
+        return "valid Unicode text"
+    return None
+
+
+def _describe(hint: Any) -> str:
+    if get_origin(hint) is Annotated:
+        return _describe(get_args(hint)[0])
+    return SCALARS.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _encodable(text: str) -> bool:
+    """JSON may carry lone surrogates (\\ud800), which no database, SES or SNS accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(value: Any) -> str:
+    """A value as a reason quotes it: its repr, cut short (a message may carry a megabyte of text)."""
+    try:
+        text = repr(value)
+    except RecursionError:  # lists nested nearly as deep as json could parse
+        return f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text)} characters)"
+
+
+def _checkable(hint: Any) -> bool:
+    """Whether check_arguments can judge a value against `hint`."""
+    if hint is Any or hint in SCALARS:
+        return True
+    if get_origin(hint) is Annotated:
+        base, *marks = get_args(hint)
+        return _checkable(base) and all(not isinstance(m, Range) or base in (int, str) for m in marks)
+    if get_origin(hint) in (Union, types.UnionType):
+        return all(_checkable(option) for option in get_args(hint))
+    return False
+
+
 class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -55,6 +163,7 @@ class Registry:
         def register(handler: Handler) -> Handler:
             if name in self._handlers:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            require_checkable_hints(handler)
             self._handlers[name] = handler
             return handler
 
@@ -67,13 +176,19 @@ class Registry:
         """The handler with its arguments checked; Reject when either is wrong."""
         handler = self._handlers.get(name)
         if handler is None:
-            raise Reject(f"unknown {self.kind} {name!r}")
-        signature = inspect.signature(handler)
-        try:
-            signature.bind(None, **args)
-        except TypeError as exc:
-            raise Reject(f"wrong arguments for {name}: {exc}") from None
+            raise Reject(f"unknown {self.kind} {shown(name)}")
+        check_arguments(handler, args, name)
         return lambda ctx: handler(ctx, **args)
+
+
+def require_checkable_hints(function: Handler) -> None:
+    """At import: every argument of a task (after the context) has a hint check_arguments can judge."""
+    hints = get_type_hints(function, include_extras=True)
+    _, *parameters = inspect.signature(function).parameters.values()
+    for parameter in parameters:
+        if parameter.name not in hints or not _checkable(hints[parameter.name]):
+            raise TypeError(f"{function.__qualname__}: argument {parameter.name!r} needs a type hint of "
+                            "bool, int, float, str, None, Any, a union of them or Annotated[int|str, Range(...)]")
 
 
 tasks = Registry("task")

@@ -2,16 +2,20 @@
 
 sqsd POSTs the message body with User-Agent aws-sqsd/<version> and these headers
 (EB developer guide, "Elastic Beanstalk worker environments"); periodic tasks
-from cron.yaml add the task name, its scheduled time and the sender id.
+from cron.yaml add the task name, its scheduled time and the sender id. The
+version is dotted digits: sqsd's daemon sends "aws-sqsd/#{version}" with versions
+such as 2.0 and 2.3 in its source, and EB's current platforms send aws-sqsd/3.0.4;
+the whole header must be that, not merely start with "aws-sqsd".
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from werkzeug.datastructures import Headers
 
-USER_AGENT_PREFIX = "aws-sqsd"
+USER_AGENT = re.compile(r"aws-sqsd/\d+(?:\.\d+)+")
 PREFIX = "X-Aws-Sqsd-"
 ATTR_PREFIX = "X-Aws-Sqsd-Attr-"
 
@@ -31,7 +35,7 @@ class SqsdMessage:
     def from_headers(cls, headers: Headers | Mapping[str, str]) -> SqsdMessage | None:
         """The message sqsd describes, or None when the request is not sqsd's."""
         msgid = headers.get(f"{PREFIX}Msgid")
-        if not msgid or not headers.get("User-Agent", "").startswith(USER_AGENT_PREFIX):
+        if not msgid or not USER_AGENT.fullmatch(headers.get("User-Agent", "")):
             return None
         try:
             receive_count = int(headers.get(f"{PREFIX}Receive-Count", "1"))

@@ -4,7 +4,8 @@ Answers: 200 when the message is done, a duplicate, or rejected for good (so sqs
 deletes it); 409 when another delivery of the same key is running; 500 when the
 task failed (sqsd retries after ErrorVisibilityTimeout; past MaxRetries the queue
 moves the message to the dead-letter queue). Nothing is lost: every message ends
-done, rejected with a reason in the ledger, or in the DLQ.
+done, rejected with a reason in the ledger, or in the DLQ. Requests that are not
+sqsd's get 403; a body larger than any SQS message gets 413 (worker/__init__.py).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from core.models import TaskLedger
 from core.queue import Envelope, EnvelopeError
 from worker import ledger
-from worker.registry import Reject, TaskContext, periodic, tasks
+from worker.registry import Reject, TaskContext, periodic, shown, tasks
 from worker.sqsd import SqsdMessage
 
 bp = Blueprint("sqsd", __name__)
@@ -52,7 +53,8 @@ def run_task() -> Response | tuple[Response, int]:
     except EnvelopeError as exc:
         reason = f"bad envelope: {exc}"
         log.error("rejecting message %s: %s", message.msgid, reason)
-        ledger.reject(database, f"msg:{message.msgid}", "?", reason, settings.ledger_retention_days)
+        key = ledger.bounded_key(f"msg:{message.msgid}")
+        ledger.reject(database, key, "?", reason, settings.ledger_retention_days)
         return jsonify(status="rejected", reason=reason)
     return _execute(envelope.idempotency_key, envelope.task, envelope.trace_id,
                     lambda: tasks.bind(envelope.task, envelope.args))
@@ -61,11 +63,16 @@ def run_task() -> Response | tuple[Response, int]:
 @bp.post("/periodic/<name>")
 def run_periodic(name: str) -> Response | tuple[Response, int]:
     message: SqsdMessage = g.sqsd
-    if message.taskname and message.taskname != name:
-        abort(400, f"URL names periodic task {name!r} but X-Aws-Sqsd-Taskname says {message.taskname!r}.")
     # One run per schedule slot: a redelivery of the same slot finds the key done.
-    key = f"cron:{name}:{message.scheduled_at or message.msgid}"
-    return _execute(key, f"periodic.{name}", None, lambda: periodic.bind(name, {}))
+    key = ledger.bounded_key(f"cron:{name}:{message.scheduled_at or message.msgid}")
+    return _execute(key, f"periodic.{name}", None, lambda: _periodic_task(name, message))
+
+
+def _periodic_task(name: str, message: SqsdMessage) -> Callable[[TaskContext], Any]:
+    if message.taskname and message.taskname != name:  # no delivery of this message can ever agree
+        raise Reject(f"the URL names periodic task {shown(name)} but X-Aws-Sqsd-Taskname says "
+                     f"{shown(message.taskname)}")
+    return periodic.bind(name, {})
 
 
 def _execute(

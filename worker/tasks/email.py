@@ -1,21 +1,21 @@
 """email.send: one message through SES per idempotency key."""
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import select
 
 from core.aws import client
 from core.models import Upload
-from worker.registry import Reject, TaskContext, reject_on, tasks
+from worker.registry import Range, Reject, RowId, TaskContext, check_arguments, reject_on, shown, tasks
 
 # SES errors that no retry can fix: the message would go to the DLQ for nothing.
 PERMANENT_SES_ERRORS = {"MessageRejected", "MailFromDomainNotVerifiedException", "InvalidParameterValue"}
+EmailAddress = Annotated[str, Range(3, 254)]  # RFC 5321's limit, and the users table's column
 
 
-def upload_received(ctx: TaskContext, upload_id: int) -> tuple[str, str]:
+def upload_received(ctx: TaskContext, upload_id: RowId) -> tuple[str, str]:
     with ctx.database.read() as session:
         filename = session.scalar(select(Upload.filename).where(Upload.id == upload_id))
     if filename is None:
@@ -35,14 +35,11 @@ TEMPLATES: dict[str, Callable[..., tuple[str, str]]] = {
 
 
 @tasks("email.send")
-def send_email(ctx: TaskContext, to: str, template: str, **params: Any) -> dict[str, str]:
+def send_email(ctx: TaskContext, to: EmailAddress, template: str, **params: Any) -> dict[str, str]:
     build = TEMPLATES.get(template)
     if build is None:
-        raise Reject(f"unknown email template {template!r}")
-    try:
-        inspect.signature(build).bind(ctx, **params)
-    except TypeError as exc:
-        raise Reject(f"wrong parameters for email template {template}: {exc}") from None
+        raise Reject(f"unknown email template {shown(template)}")
+    check_arguments(build, params, f"email template {template}")
     subject, body = build(ctx, **params)
     with reject_on(PERMANENT_SES_ERRORS, "SES"):
         response = client(ctx.settings, "ses").send_email(

@@ -7,13 +7,13 @@ from core import storage
 from core.aws import client
 from core.models import Upload, utcnow
 from worker.imaging import ImageRejected, make_variants
-from worker.registry import Reject, TaskContext, tasks
+from worker.registry import Reject, RowId, TaskContext, tasks
 
 CACHE_FOREVER = "public, max-age=31536000, immutable"  # variant keys never change content
 
 
 @tasks("image.variants")
-def image_variants(ctx: TaskContext, upload_id: int) -> dict[str, object]:
+def image_variants(ctx: TaskContext, upload_id: RowId) -> dict[str, object]:
     settings = ctx.settings
     with ctx.database.read() as session:
         upload = session.get(Upload, upload_id)

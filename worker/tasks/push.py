@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from core.aws import client
-from worker.registry import Reject, TaskContext, reject_on, tasks
+from worker.registry import Reject, TaskContext, reject_on, shown, tasks
 
 PERMANENT_SNS_ERRORS = {"EndpointDisabled", "NotFound", "InvalidParameter", "InvalidParameterValue"}
 
@@ -12,7 +12,7 @@ PERMANENT_SNS_ERRORS = {"EndpointDisabled", "NotFound", "InvalidParameter", "Inv
 @tasks("push.send")
 def send_push(ctx: TaskContext, target_arn: str, message: str, title: str | None = None) -> dict[str, str]:
     if not target_arn.startswith("arn:"):
-        raise Reject(f"target_arn {target_arn!r} is not an ARN")
+        raise Reject(f"target_arn {shown(target_arn)} is not an ARN")
     payload = {"default": message}
     if title:
         payload["GCM"] = json.dumps({"notification": {"title": title, "body": message}})
