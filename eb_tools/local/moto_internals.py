@@ -505,7 +505,7 @@ from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.secretsmanager.utils import random_password  # noqa: E402
 from moto.ses import models as ses_models  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
-from moto.sqs.models import SQSBackend, sqs_backends  # noqa: E402
+from moto.sqs.models import sqs_backends  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
 
 __all__ = [  # this module's own, then moto's names the local cloud's modules take from here
@@ -517,7 +517,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket", "IAMBackend",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoRequestHandler", "OutputMap",
-    "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "SQSBackend", "ServiceException", "Stack", "StackEvent",
+    "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "ServiceException", "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",
