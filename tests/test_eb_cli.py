@@ -1,5 +1,7 @@
-"""The real `eb` CLI against the local cloud: init, create (web and worker), deploy, status,
-list, appversion, events, swap; asserting on what it prints and on the emulated state."""
+"""The real `eb` CLI against the local cloud, a test per command of a user's day: init, create (web, worker,
+--cfg), deploy, status, health, events, list, setenv/printenv, scale, tags, appversion, swap, config
+save/get/list/delete, logs, abort, terminate, restore, open; asserting on what it prints and on the
+emulated state."""
 from __future__ import annotations
 
 import fcntl
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from eb_tools.aws import wait_until
 from eb_tools.local.elasticbeanstalk import LocalEBBackend
 from tests.conftest import aws_client
 
@@ -145,3 +148,156 @@ def test_appversion_lists_versions(project):
     assert quit_sent, text[-2000:]
     assert "v2" in text and "second release" in text and "broken" in text
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def settings(cloud, app: str, env: str) -> dict[tuple[str, str], str | None]:
+    described = aws_client(cloud, "elasticbeanstalk").describe_configuration_settings(ApplicationName=app,
+                                                                                   EnvironmentName=env)
+    return {(o["Namespace"], o["OptionName"]): o.get("Value") for o in described["ConfigurationSettings"][0][
+        "OptionSettings"]}
+
+
+def test_health(project, cloud):
+    """`eb health` draws its enhanced-health screen once (no terminal: no refresh) from
+    DescribeConfigurationSettings (Tier, SystemType), DescribeEnvironmentHealth and DescribeInstancesHealth."""
+    app, eb = project["app"], project["eb"]
+    ids = instances(cloud, f"{app}-worker")
+    shown = eb("health", f"{app}-worker", "--mono").stdout
+    assert f"{app}-worker" in shown and "Worker" in shown and "Python 3.11" in shown
+    assert all(i in shown for i in ids) and "instance-id" in shown
+
+
+def test_setenv_and_printenv(project, cloud):
+    app, eb = project["app"], project["eb"]
+    updated = eb("setenv", "GREETING=hello", "EMPTY_LATER=x", "-e", f"{app}-web")
+    assert "Successfully deployed new configuration to environment." in updated.stdout
+    printed = eb("printenv", f"{app}-web").stdout
+    assert "GREETING = hello" in printed and "EMPTY_LATER = x" in printed
+    eb("setenv", "EMPTY_LATER=", "-e", f"{app}-web")  # an empty value removes the property
+    assert ("aws:elasticbeanstalk:application:environment", "EMPTY_LATER") not in settings(cloud, app, f"{app}-web")
+    assert settings(cloud, app, f"{app}-web")[("aws:elasticbeanstalk:application:environment", "GREETING")] == "hello"
+
+
+def test_scale(project, cloud):
+    app, eb = project["app"], project["eb"]
+    scaled = eb("scale", "3", f"{app}-worker")
+    assert "Successfully deployed new configuration to environment." in scaled.stdout
+    options = settings(cloud, app, f"{app}-worker")
+    assert (options[("aws:autoscaling:asg", "MinSize")], options[("aws:autoscaling:asg", "MaxSize")]) == ("3", "3")
+    listed = aws_client(cloud, "elasticbeanstalk").describe_instances_health(
+        EnvironmentName=f"{app}-worker", AttributeNames=["All"])["InstanceHealthList"]
+    assert len(listed) == 3  # the instances follow MinSize
+    eb("scale", "1", f"{app}-worker")
+
+
+def test_tags(project):
+    app, eb = project["app"], project["eb"]
+    added = eb("tags", f"{app}-web", "--add", "team=shop,cost=12")
+    assert "Environment tag update completed successfully." in added.stdout
+    listed = eb("tags", f"{app}-web", "--list").stdout
+    assert "team" in listed and "shop" in listed and "cost" in listed
+    eb("tags", f"{app}-web", "--delete", "cost")
+    listed = eb("tags", f"{app}-web", "--list").stdout
+    assert "team" in listed and "cost" not in listed
+    refused = eb("tags", f"{app}-web", "--delete", "nope", check=False)
+    assert refused.returncode != 0 and "nope" in refused.stdout + refused.stderr
+
+
+def test_config_save_get_list_delete_and_create_from_it(project, cloud):
+    """`eb config save` makes a template and downloads the file EB wrote to its storage bucket; `eb create
+    --cfg` starts an environment from it, tier and settings included."""
+    app, eb, work = project["app"], project["eb"], project["work"]
+    eb("setenv", "FROM_CFG=yes", "-e", f"{app}-worker")
+    saved = eb("config", "save", f"{app}-worker", "--cfg", "worker-cfg")
+    local = work / ".elasticbeanstalk" / "saved_configs" / "worker-cfg.cfg.yml"
+    assert f"Configuration saved at: {local}" in saved.stdout
+    text = local.read_text()
+    assert "AWSConfigurationTemplateVersion: 1.1.0.0" in text and "Name: Worker" in text and "FROM_CFG: 'yes'" in text
+    assert "worker-cfg" in eb("config", "list").stdout.split()
+    local.unlink()
+    eb("config", "get", "worker-cfg")
+    assert local.read_text() == text
+    created = eb("create", f"{app}-worker2", "--cfg", "worker-cfg")
+    assert f"Successfully launched environment: {app}-worker2" in created.stdout
+    clone = environments(cloud, app)[f"{app}-worker2"]
+    assert clone["Tier"]["Name"] == "Worker"
+    assert settings(cloud, app, f"{app}-worker2")[("aws:elasticbeanstalk:application:environment",
+                                                   "FROM_CFG")] == "yes"
+    eb("config", "delete", "worker-cfg")
+    assert "worker-cfg" not in eb("config", "list").stdout.split() and not local.exists()
+    missing = eb("create", f"{app}-nocfg", "--cfg", "no-such-cfg", check=False)
+    assert missing.returncode != 0
+    assert f"No Configuration Template named '{app}/no-such-cfg' found." in missing.stdout + missing.stderr
+
+
+def test_logs_tail_and_bundle(project, cloud):
+    """`eb logs` asks the instances for their logs (RequestEnvironmentInfo), waits for EB's event, and prints
+    what each instance uploaded; `--all` downloads every instance's logs."""
+    app, eb, work = project["app"], project["eb"], project["work"]
+    tail = eb("logs", f"{app}-web").stdout
+    assert "Retrieving logs..." in tail and "/var/log/web.stdout.log" in tail and "/var/log/nginx/error.log" in tail
+    assert all(f"============= {i} ==============" in tail for i in instances(cloud, f"{app}-web"))
+    everything = eb("logs", f"{app}-worker", "--all").stdout
+    assert "Logs were saved to" in everything
+    saved = sorted((work / ".elasticbeanstalk" / "logs" / "latest").glob("i-*/var/log/aws-sqsd/default.log"))
+    assert saved  # a worker's instances have sqsd's log
+
+
+def instances(cloud, env: str) -> list[str]:
+    described = aws_client(cloud, "elasticbeanstalk").describe_environment_resources(EnvironmentName=env)
+    return [i["Id"] for i in described["EnvironmentResources"]["Instances"]]
+
+
+def test_open_prints_the_url(project, tmp_path):
+    """`eb open` hands the environment's URL to the browser (BROWSER here: a script that writes it down)."""
+    app, eb = project["app"], project["eb"]
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    browser.chmod(0o755)
+    project["env"]["BROWSER"] = str(browser)
+    try:
+        eb("open", f"{app}-web")
+    finally:
+        del project["env"]["BROWSER"]
+    wait_until(lambda: opened.exists() and opened.read_text(), 10, "the browser to be called")
+    cname = environments_cname(project, f"{app}-web")
+    assert opened.read_text().strip() == f"http://{cname}"
+
+
+def environments_cname(project, env: str) -> str:
+    status = project["eb"]("status", env).stdout
+    return next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.strip().startswith("CNAME:"))
+
+
+def test_abort(project, cloud):
+    """`eb abort` stops a deployment in progress; EB reports the aborted deployment and the update's end."""
+    app, eb, work = project["app"], project["eb"], project["work"]
+    (work / "wsgi.py").write_text("application = 'v-abort'\n")
+    subprocess.run(["git", "commit", "-qam", "abort me"], cwd=work, env=project["env"], check=True)
+    eb("deploy", f"{app}-web", "--label", "v-abort", "--nohang")
+    aborted = eb("abort", f"{app}-web")
+    assert f'Aborting update to environment "{app}-web".' in aborted.stdout
+    wait_until(lambda: environments(cloud, app)[f"{app}-web"]["Status"] == "Ready", 20, "the abort to settle")
+    events = eb("events", f"{app}-web").stdout
+    assert "During an aborted deployment, some instances may have deployed the new application version." in events
+    idle = eb("abort", f"{app}-web", check=False)
+    assert idle.returncode != 0 and "Must be pending deployment." in idle.stdout + idle.stderr
+
+
+def test_terminate_and_restore(project, cloud):
+    """`eb terminate` of an ALB environment reads LoadBalancerIsShared; `eb restore ID` rebuilds it."""
+    app, eb = project["app"], project["eb"]
+    eb("create", f"{app}-temp", "--cname", f"{app}-temp", "--elb-type", "application")
+    env_id = environments(cloud, app)[f"{app}-temp"]["EnvironmentId"]
+    assert settings(cloud, app, f"{app}-temp")[("aws:elasticbeanstalk:environment", "LoadBalancerIsShared")] == "false"
+    terminated = eb("terminate", f"{app}-temp", "--force")
+    assert "terminateEnvironment completed successfully." in terminated.stdout
+    assert f"{app}-temp" not in environments(cloud, app)
+    restored = eb("restore", env_id)
+    assert "restoreEnvironment is starting." in restored.stdout
+    assert f"Successfully launched environment: {app}-temp" in restored.stdout
+    back = environments(cloud, app)[f"{app}-temp"]
+    assert (back["EnvironmentId"], back["Status"], back["CNAME"]) == (
+        env_id, "Ready", f"{app}-temp.us-east-1.elasticbeanstalk.com")
+    eb("terminate", f"{app}-temp", "--force")

@@ -10,11 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import wait_until
 from eb_tools.local.cloud import LocalCloud
-from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
 from tests.conftest import aws_client
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
@@ -531,3 +532,152 @@ def test_configuration_settings_and_validation(eb: Any, app: str) -> None:
         {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "1"},
     ])["Messages"]
     assert [(m["OptionName"], m["Severity"]) for m in result] == [("MinSzie", "error"), ("MaxSize", "error")]
+
+
+def option_values(eb: Any, app: str, env: str) -> dict[tuple[str, str], str | None]:
+    settings = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=env)["ConfigurationSettings"]
+    return {(o["Namespace"], o["OptionName"]): o.get("Value") for o in settings[0]["OptionSettings"]}
+
+
+def test_configuration_settings_list_every_option_of_the_environments_kind(
+        eb: Any, cloud: LocalCloud, app: str) -> None:
+    """EB answers every option with its effective value, defaults included (the eb CLI reads, e.g.,
+    LoadBalancerIsShared of an ALB environment on `eb terminate`): load-balancer options only where there is
+    one of that type, sqsd options only in a worker; the running version's .ebextensions over the defaults,
+    applied settings over both."""
+    version(eb, cloud, app, "v1", bundle(**{".ebextensions__a_config": "option_settings:\n  aws:autoscaling:asg:\n"
+                                                                      "    MaxSize: 6\n    Cooldown: 100\n"}))
+    alb = [{"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "LoadBalancerType", "Value": "application"},
+           {"Namespace": "aws:autoscaling:asg", "OptionName": "Cooldown", "Value": "200"}]
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-alb", SolutionStackName=STACK,
+                          VersionLabel="v1", OptionSettings=alb)
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-clb", SolutionStackName=STACK)
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-one", SolutionStackName=STACK, OptionSettings=[
+        {"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "EnvironmentType", "Value": "SingleInstance"}])
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-wrk", SolutionStackName=STACK, Tier=WORKER)
+    described = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=f"{app}-alb")
+    assert described["ConfigurationSettings"][0]["OptionSettings"] == sorted(
+        described["ConfigurationSettings"][0]["OptionSettings"], key=lambda o: (o["Namespace"], o["OptionName"]))
+    alb_options = option_values(eb, app, f"{app}-alb")
+    assert alb_options[("aws:elasticbeanstalk:environment", "LoadBalancerIsShared")] == "false"
+    assert alb_options[("aws:elbv2:listener:default", "Protocol")] == "HTTP"
+    assert alb_options[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")] == "/"
+    assert (alb_options[("aws:autoscaling:asg", "MinSize")], alb_options[("aws:autoscaling:asg", "MaxSize")],
+            alb_options[("aws:autoscaling:asg", "Cooldown")]) == ("1", "6", "200")
+    assert alb_options[("aws:autoscaling:launchconfiguration", "EC2KeyName")] is None  # listed without a value
+    assert not any(n.startswith(("aws:elb:", "aws:elasticbeanstalk:sqsd")) for n, _ in alb_options)
+    classic = option_values(eb, app, f"{app}-clb")
+    assert classic[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "classic"
+    assert classic[("aws:elb:loadbalancer", "LoadBalancerHTTPPort")] == "80"
+    assert ("aws:elasticbeanstalk:environment", "LoadBalancerIsShared") not in classic
+    assert not any(n.startswith(("aws:elbv2:", "aws:elasticbeanstalk:environment:process")) for n, _ in classic)
+    single = option_values(eb, app, f"{app}-one")
+    assert not any(n.startswith(("aws:elb", "aws:elasticbeanstalk:environment:process")) for n, _ in single)
+    worker = option_values(eb, app, f"{app}-wrk")
+    assert worker[("aws:elasticbeanstalk:sqsd", "HttpPath")] == "/"
+    assert worker[("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")].endswith("AWSEBWorkerQueue")
+    assert not any(n.startswith("aws:elb") for n, _ in worker) and "sqsd" not in str(classic)
+    # What EB lists, it takes back: the whole configuration validates in its own tier.
+    for env in (f"{app}-alb", f"{app}-wrk"):
+        listed = [{"Namespace": n, "OptionName": o, "Value": v} for (n, o), v in option_values(eb, app, env).items()
+                  if v is not None]
+        assert eb.validate_configuration_settings(ApplicationName=app, EnvironmentName=env,
+                                                  OptionSettings=listed)["Messages"] == []
+    wait_ready(eb, f"{app}-alb")
+    options = eb.describe_configuration_options(ApplicationName=app, EnvironmentName=f"{app}-alb", Options=[
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize"}])["Options"]
+    assert [(o["Name"], o["DefaultValue"], o["MinValue"]) for o in options] == [("MinSize", "1", 1)]
+    worker_options = eb.describe_configuration_options(ApplicationName=app, EnvironmentName=f"{app}-wrk")["Options"]
+    assert "aws:elasticbeanstalk:sqsd" in {o["Namespace"] for o in worker_options}
+    web_options = eb.describe_configuration_options(SolutionStackName=STACK)["Options"]
+    assert "aws:elasticbeanstalk:sqsd" not in {o["Namespace"] for o in web_options}
+
+
+def test_saved_configurations(eb: Any, cloud: LocalCloud, app: str) -> None:
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-src", SolutionStackName=STACK, Tier=WORKER,
+                          OptionSettings=[{"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"}])
+    wait_ready(eb, f"{app}-src")
+    saved = eb.create_configuration_template(ApplicationName=app, TemplateName="base", Description="from src",
+                                             SourceConfiguration={}, EnvironmentId=wait_ready(eb, f"{app}-src")[
+                                                 "EnvironmentId"])
+    assert (saved["TemplateName"], saved["Description"]) == ("base", "from src")
+    assert {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"} in saved["OptionSettings"]
+    assert eb.describe_applications(ApplicationNames=[app])["Applications"][0]["ConfigurationTemplates"] == ["base"]
+    with pytest.raises(ClientError, match="Configuration Template base already exists."):
+        eb.create_configuration_template(ApplicationName=app, TemplateName="base", SolutionStackName=STACK)
+    # EB keeps the file in its storage bucket, where `eb config save` downloads it from.
+    bucket = eb.create_storage_location()["S3Bucket"]
+    document = aws_client(cloud, "s3").get_object(Bucket=bucket, Key=f"resources/templates/{app}/base")["Body"].read()
+    assert b"AWSConfigurationTemplateVersion: 1.1.0.0" in document and b"MinSize: '2'" in document
+    eb.update_configuration_template(ApplicationName=app, TemplateName="base", OptionSettings=[
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MaxSize", "Value": "3"}])
+    env = eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-dst", TemplateName="base")
+    assert env["Tier"]["Name"] == "Worker" and env["SolutionStackName"] == STACK
+    wait_ready(eb, f"{app}-dst")
+    copied = option_values(eb, app, f"{app}-dst")
+    assert (copied[("aws:autoscaling:asg", "MinSize")], copied[("aws:autoscaling:asg", "MaxSize")]) == ("2", "3")
+    assert len(eb.describe_environment_resources(EnvironmentName=f"{app}-dst")["EnvironmentResources"][
+        "Instances"]) == 2  # the per-instance model follows MinSize
+    # A file uploaded there (`eb config put`) is a template EB applies.
+    aws_client(cloud, "s3").put_object(Bucket=bucket, Key=f"resources/templates/{app}/put", Body=(
+        "AWSConfigurationTemplateVersion: 1.1.0.0\nPlatform:\n  SolutionStackName: " + STACK + "\n"
+        "OptionSettings:\n  aws:autoscaling:asg:\n    MinSize: 3\n").encode())
+    put = eb.describe_configuration_settings(ApplicationName=app, TemplateName="put")["ConfigurationSettings"][0]
+    assert put["OptionSettings"] == [{"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "3"}]
+    with pytest.raises(ClientError, match=f"No Configuration Template named '{app}/nope' found."):
+        eb.describe_configuration_settings(ApplicationName=app, TemplateName="nope")
+    with pytest.raises(ClientError, match=f"No Configuration Template named '{app}/nope' found."):
+        eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-bad", TemplateName="nope")
+    with pytest.raises(ClientError, match="Unknown configuration setting"):
+        eb.create_configuration_template(ApplicationName=app, TemplateName="typo", SolutionStackName=STACK,
+                                         OptionSettings=[{"Namespace": "aws:autoscaling:asg",
+                                                          "OptionName": "MinSzie", "Value": "1"}])
+    eb.delete_configuration_template(ApplicationName=app, TemplateName="base")
+    assert eb.describe_applications(ApplicationNames=[app])["Applications"][0]["ConfigurationTemplates"] == ["put"]
+    with pytest.raises(ClientError, match=f"No Configuration Template named '{app}/base' found."):
+        eb.delete_configuration_template(ApplicationName=app, TemplateName="base")
+
+
+def test_environment_info_is_uploaded_per_instance_and_linked(eb: Any, cloud: LocalCloud, app: str,
+                                                             tmp_path: Any) -> None:
+    """RequestEnvironmentInfo: each instance uploads its logs (a published file is the first instance's),
+    events say so, and RetrieveEnvironmentInfo links each upload with a presigned URL."""
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-log", SolutionStackName=STACK, OptionSettings=[
+        {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"}])
+    wait_ready(eb, f"{app}-log")
+    stdout = tmp_path / "web.log"
+    stdout.write_text("".join(f"line {n}\n" for n in range(150)))
+    instance_logs.publish(f"{app}-log", {"/var/log/web.stdout.log": stdout})
+    assert eb.retrieve_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")["EnvironmentInfo"] == []
+    eb.request_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")
+    wait_until(lambda: "Pulled logs for environment instances." in messages(eb, app, f"{app}-log"), 10, "logs")
+    assert any(m.endswith("Successfully finished tailing 4 log(s)") for m in messages(eb, app, f"{app}-log"))
+    info = eb.retrieve_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")["EnvironmentInfo"]
+    assert len(info) == 2 and {i["InfoType"] for i in info} == {"tail"} and all(i["SampleTimestamp"] for i in info)
+    first, second = (requests.get(i["Message"], timeout=5).text for i in info)
+    assert "/var/log/web.stdout.log" in first and "line 149" in first and "line 49\n" not in first  # the last 100
+    assert "/var/log/web.stdout.log" in second and "line" not in second  # the platform's files, empty
+    eb.request_environment_info(EnvironmentName=f"{app}-log", InfoType="bundle")
+    wait_until(lambda: eb.retrieve_environment_info(EnvironmentName=f"{app}-log", InfoType="bundle")[
+        "EnvironmentInfo"], 10, "bundle")
+    link = eb.retrieve_environment_info(EnvironmentName=f"{app}-log", InfoType="bundle")["EnvironmentInfo"][0]
+    archive = zipfile.ZipFile(io.BytesIO(requests.get(link["Message"], timeout=5).content))
+    assert archive.read("var/log/web.stdout.log").decode().count("line") == 150
+    with pytest.raises(ClientError, match="InfoType"):
+        eb.request_environment_info(EnvironmentName=f"{app}-log", InfoType="everything")
+
+
+def test_rebuild_restores_a_terminated_environment(eb: Any, cloud: LocalCloud, app: str) -> None:
+    version(eb, cloud, app, "v1")
+    env_id = eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-gone", SolutionStackName=STACK,
+                                   CNAMEPrefix=f"{app}-gone", VersionLabel="v1")["EnvironmentId"]
+    wait_ready(eb, f"{app}-gone")
+    eb.terminate_environment(EnvironmentName=f"{app}-gone")
+    wait_until(lambda: eb.describe_environments(EnvironmentIds=[env_id])["Environments"][0]["Status"] ==
+               "Terminated", 10, "terminated")
+    eb.rebuild_environment(EnvironmentId=env_id)
+    restored = wait_ready(eb, f"{app}-gone")
+    assert (restored["EnvironmentId"], restored["VersionLabel"], restored["CNAME"]) == (
+        env_id, "v1", f"{app}-gone.us-east-1.elasticbeanstalk.com")
+    assert "restoreEnvironment is starting." in messages(eb, app, f"{app}-gone")
+    assert messages(eb, app, f"{app}-gone")[-2] == f"Successfully launched environment: {app}-gone"
