@@ -69,3 +69,30 @@ def test_expired_policy_is_refused(cloud, bucket):
     fields = {name.lower(): value for name, value in post["fields"].items()}
     with pytest.raises(PolicyError, match="Policy expired"):
         in_five_minutes.verify(bucket, PostForm(fields, 10))
+
+
+def test_a_range_of_one_size_admits_that_size_only(cloud, bucket):
+    """core/storage.py binds content-length-range to the declared size: S3 checks both bounds."""
+    post = presign(cloud, bucket, conditions=[{"Content-Type": "image/png"}, ["content-length-range", 10, 10]])
+    smaller, larger = send(post, body=b"x" * 9), send(post, body=b"x" * 11)
+    assert smaller.status_code == 400 and "<Code>EntityTooSmall</Code>" in smaller.text
+    assert larger.status_code == 400 and "<Code>EntityTooLarge</Code>" in larger.text
+    assert "<MaxSizeAllowed>10</MaxSizeAllowed>" in larger.text
+    assert send(post, body=b"x" * 10).status_code == 204
+
+
+def test_a_versioned_bucket_keeps_each_post_as_a_version(cloud, bucket):
+    """A presigned form is good until it expires: in a versioned bucket a second POST makes a new version
+    and the first stays readable by its VersionId, which is what the worker reads."""
+    s3 = aws_client(cloud, "s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    post = presign(cloud, bucket)
+    assert send(post, body=b"a" * 10).status_code == 204
+    first = s3.head_object(Bucket=bucket, Key="k/a.png")["VersionId"]
+    assert send(post, body=b"b" * 10).status_code == 204
+    latest = s3.head_object(Bucket=bucket, Key="k/a.png")["VersionId"]
+    assert latest != first
+    assert s3.get_object(Bucket=bucket, Key="k/a.png", VersionId=first)["Body"].read() == b"a" * 10
+    assert s3.get_object(Bucket=bucket, Key="k/a.png")["Body"].read() == b"b" * 10
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="k/a.png")["Versions"]
+    assert {v["VersionId"] for v in versions} == {first, latest}

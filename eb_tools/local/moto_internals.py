@@ -58,6 +58,24 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.iam.access_control:PermissionResult.NEUTRAL",
         "moto.s3.models:FakeBucket.get_permission",
         "moto.s3.models:FakeBucket().policy",
+        # anonymous requests: judged before moto's S3 handlers answer them
+        "moto.iam.access_control:IAMPolicy",
+        "moto.iam.access_control:PermissionResult.PERMITTED",
+        "moto.s3.responses:S3Response._bucket_response",
+        "moto.s3.responses:S3Response._key_response",
+        "moto.s3.responses:S3Response.parse_bucket_name_from_url",
+        "moto.s3.responses:S3Response.parse_key_name",
+        "moto.s3.responses:S3Response.backend",
+        "moto.s3.models:S3Backend.get_bucket",
+        "moto.s3.models:S3Backend.get_object",
+        "moto.s3.exceptions:MissingBucket",
+        "moto.s3.models:FakeBucket().partition",
+        "moto.s3.models:FakeBucket().acl",
+        "moto.s3.models:FakeBucket().public_access_block",
+        "moto.s3.models:FakeKey().acl",
+        "moto.s3.models:FakeAcl.public_read",
+        "moto.s3.models:PublicAccessBlock().restrict_public_buckets",
+        "moto.s3.models:PublicAccessBlock().ignore_public_acls",
     ),
     "eb_tools/local/state.py": (
         "moto.sqs.models:sqs_backends",
@@ -501,6 +519,7 @@ from moto.s3.exceptions import (  # noqa: E402
     MissingBucket,
 )
 from moto.s3.models import FakeBucket, S3Backend, s3_backends  # noqa: E402
+from moto.s3.responses import S3Response  # noqa: E402
 from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.secretsmanager.utils import random_password  # noqa: E402
 from moto.ses import models as ses_models  # noqa: E402
@@ -517,7 +536,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket", "IAMBackend",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoRequestHandler", "OutputMap",
-    "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "ServiceException", "Stack", "StackEvent",
+    "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException", "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",

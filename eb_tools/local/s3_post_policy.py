@@ -32,12 +32,17 @@ class PolicyError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
     def xml(self) -> bytes:
-        extra = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in self.extra.items())
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{self.code}</Code><Message>{escape(self.message)}</Message>{extra}"
-            "<RequestId>LOCALPOSTPOLICY</RequestId></Error>"
-        ).encode()
+        return error_xml(self.code, self.message, "LOCALPOSTPOLICY", **self.extra)
+
+
+def error_xml(code: str, message: str, request_id: str, **extra: object) -> bytes:
+    """S3's error document (S3 API reference, "Error responses"); the RequestId names the local check."""
+    fields = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in extra.items())
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{fields}"
+        f"<RequestId>{request_id}</RequestId></Error>"
+    ).encode()
 
 
 class S3PostPolicyMiddleware:
@@ -128,13 +133,15 @@ class PostForm:
 
 
 def _is_browser_post(environ: Mapping[str, Any]) -> bool:
-    path = environ.get("PATH_INFO", "/").strip("/")
-    return (
-        environ.get("REQUEST_METHOD") == "POST"
-        and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")
-        and bool(path) and "/" not in path
-        and not environ.get("HTTP_AUTHORIZATION")
-    )
+    return is_browser_post(environ.get("REQUEST_METHOD", ""), environ.get("CONTENT_TYPE", ""),
+                           environ.get("PATH_INFO", "/"), bool(environ.get("HTTP_AUTHORIZATION")))
+
+
+def is_browser_post(method: str, content_type: str, path: str, has_authorization: bool) -> bool:
+    """A form upload to a path-style bucket URL: what this middleware checks (the signature is the form's)."""
+    bucket = path.strip("/")
+    return (method == "POST" and content_type.startswith("multipart/form-data")
+            and bool(bucket) and "/" not in bucket and not has_authorization)
 
 
 def _parse(environ: dict, raw: bytes) -> PostForm:
