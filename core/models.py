@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # The largest id an Integer primary key holds: a signed 32-bit INT on MariaDB/MySQL. A larger number given
 # as an id is refused before a query, where the database driver would fail on it.
 MAX_ROW_ID = 2**31 - 1
+MAX_VERSION_ID = 1024  # S3 version ids are opaque strings of at most 1,024 bytes (S3 API reference)
 
 
 def utcnow() -> datetime:
@@ -30,7 +31,12 @@ class User(Base):
 
 
 class Upload(Base):
-    """An image the browser sends straight to S3; the web app never carries its bytes."""
+    """An image the browser sends straight to S3; the web app never carries its bytes.
+
+    s3_key is where the browser's presigned POST puts it; s3_version_id is the S3
+    version found there at completion, the one the worker reads, checks and copies
+    to the keys pages serve (core/storage.py), which no presigned POST can write.
+    """
 
     __tablename__ = "uploads"
     __table_args__ = (Index("ix_uploads_user_created", "user_id", "created_at"),)
@@ -42,6 +48,7 @@ class Upload(Base):
     s3_key: Mapped[str] = mapped_column(String(512), unique=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
+    s3_version_id: Mapped[str | None] = mapped_column(String(MAX_VERSION_ID), nullable=True)
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

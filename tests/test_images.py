@@ -43,6 +43,7 @@ def worker(make_app):
 
 
 def stored_upload(worker, aws, cloud, data: bytes, content_type="image/jpeg") -> Upload:
+    """An upload completed with `data` in the bucket, and the version completion found recorded."""
     with worker.extensions["database"].write() as session:
         user = User(email=f"{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
         session.add(user)
@@ -50,8 +51,10 @@ def stored_upload(worker, aws, cloud, data: bytes, content_type="image/jpeg") ->
         upload = Upload(user_id=user.id, s3_key=storage.new_key(user.id, content_type), filename="photo",
                         content_type=content_type, state="uploaded", size=len(data))
         session.add(upload)
-    aws_client(cloud, "s3").put_object(Bucket=aws["UPLOADS_BUCKET"], Key=upload.s3_key, Body=data,
-                                      ContentType=content_type)
+    stored = aws_client(cloud, "s3").put_object(Bucket=aws["UPLOADS_BUCKET"], Key=upload.s3_key, Body=data,
+                                                ContentType=content_type)
+    with worker.extensions["database"].write() as session:
+        session.get(Upload, upload.id).s3_version_id = stored.get("VersionId")
     return upload
 
 
@@ -77,7 +80,37 @@ def test_variants_backup_and_ready(worker, aws, cloud):
             assert left[0] > 150 and right[0] < 60  # the picture survived, not just its size
     backup = s3.get_object(Bucket=aws["BACKUP_BUCKET"], Key=upload.s3_key)["Body"].read()
     assert backup == original
+    served = s3.get_object(Bucket=aws["UPLOADS_BUCKET"], Key=storage.served_original_key(upload.s3_key))
+    assert served["Body"].read() == original and served["ContentType"] == "image/jpeg"
     assert upload_state(worker, upload.id).state == "ready"
+
+
+def test_the_worker_reads_the_version_completion_recorded(worker, aws, cloud):
+    """The browser's form may write the key again after completion: the worker makes, serves and backs up
+    the version completion found, not the newest."""
+    s3 = aws_client(cloud, "s3")
+    s3.put_bucket_versioning(Bucket=aws["UPLOADS_BUCKET"], VersioningConfiguration={"Status": "Enabled"})
+    checked, replacement = jpeg(400, 300), b"<svg onload=alert(1)>" + b"\0" * 100
+    upload = stored_upload(worker, aws, cloud, checked)
+    s3.put_object(Bucket=aws["UPLOADS_BUCKET"], Key=upload.s3_key, Body=replacement, ContentType="image/jpeg")
+    response = deliver(worker.test_client(), Envelope("image.variants", {"upload_id": upload.id}))
+    assert response.status_code == 200 and body(response)["status"] == "done", body(response)
+    served = s3.get_object(Bucket=aws["UPLOADS_BUCKET"], Key=storage.served_original_key(upload.s3_key))
+    assert served["Body"].read() == checked
+    assert s3.get_object(Bucket=aws["BACKUP_BUCKET"], Key=upload.s3_key)["Body"].read() == checked
+    assert upload_state(worker, upload.id).state == "ready"
+
+
+def test_a_recorded_version_that_is_gone_fails_the_upload(worker, aws, cloud):
+    s3 = aws_client(cloud, "s3")
+    s3.put_bucket_versioning(Bucket=aws["UPLOADS_BUCKET"], VersioningConfiguration={"Status": "Enabled"})
+    upload = stored_upload(worker, aws, cloud, jpeg(40, 30))
+    s3.delete_object(Bucket=aws["UPLOADS_BUCKET"], Key=upload.s3_key, VersionId=upload_state(worker, upload.id)
+                     .s3_version_id)
+    response = deliver(worker.test_client(), Envelope("image.variants", {"upload_id": upload.id}))
+    assert response.status_code == 200 and body(response)["status"] == "rejected"
+    assert "is not in the bucket" in body(response)["reason"]
+    assert upload_state(worker, upload.id).state == "failed"
 
 
 def test_small_and_rotated_images_are_not_upscaled_and_are_upright():

@@ -81,22 +81,27 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         sent = requests.post(created["post"]["url"], data=created["post"]["fields"],
                              files={"file": ("blue.jpg", image.getvalue())}, timeout=10)
         assert sent.status_code == 204
-        done = browser.post(base + created["complete_url"], json={}, headers={"X-CSRFToken": token}, timeout=5)
-        assert done.status_code == 200 and done.json()["state"] == "uploaded"
-        listed = browser.get(f"{base}/uploads", timeout=5).text
-        assert done.json()["url"] in listed
-        assert requests.get(done.json()["url"], timeout=5).content == image.getvalue()
+        def complete() -> dict:
+            done = browser.post(base + created["complete_url"], json={}, headers={"X-CSRFToken": token}, timeout=5)
+            assert done.status_code == 200
+            return done.json()
 
-        # The worker, fed by the sqsd emulator, makes the variants, the backup and the email.
+        assert complete() == {"id": created["id"], "state": "uploaded", "size": len(image.getvalue()), "url": None}
+
+        # The worker, fed by the sqsd emulator, makes the variants, the copy pages serve, the backup and the email.
+        wait_until(lambda: complete()["state"] == "ready", 60, "the worker to make the upload ready")
+        served = complete()["url"]
+        assert served in browser.get(f"{base}/uploads", timeout=5).text
+        # Anonymously, as a browser: the local S3 serves what the stage's bucket policy lets CloudFront read.
+        assert requests.get(served, timeout=5).content == image.getvalue()
         s3 = local_client("s3", cloud)
         uploads, backups = buckets(cloud)
         key = created["key"]
+        assert requests.get(f"{cloud}/{uploads}/{key}", timeout=5).status_code == 403  # the form's key: never
         variants = f"variants/{key.removeprefix('uploads/').rsplit('.', 1)[0]}/"
-        wait_until(lambda: s3.list_objects_v2(Bucket=uploads, Prefix=variants).get("KeyCount") == 4, 60,
-                   "the worker's four variants")
         listed = sorted(o["Key"].rsplit("/", 1)[1] for o in
                         s3.list_objects_v2(Bucket=uploads, Prefix=variants)["Contents"])
-        assert listed == ["w200.jpg", "w200.webp", "w300.jpg", "w300.webp"]  # never upscaled past 300 px
+        assert listed == ["original.jpg", "w200.jpg", "w200.webp", "w300.jpg", "w300.webp"]  # never upscaled
         wait_until(lambda: "Contents" in s3.list_objects_v2(Bucket=backups, Prefix=key), 60,
                    "the worker's backup copy")
         assert s3.get_object(Bucket=backups, Key=key)["Body"].read() == image.getvalue()
@@ -142,11 +147,12 @@ def test_a_second_run_resumes_the_first(tmp_path):
         page = browser.post(f"{base}/login", data={"email": "local@example.com", "password": "local pass 1",
                                                    "csrf_token": token}, timeout=5)
         assert page.status_code == 200 and "blue.jpg" in page.text
-        image_url = next(u for u in re.findall(r'src="([^"]+)"', page.text) if key in u)
+        served = f"variants/{key.removeprefix('uploads/').rsplit('.', 1)[0]}/original.jpg"
+        image_url = next(u for u in re.findall(r'src="([^"]+)"', page.text) if u.endswith(served))
         assert requests.get(image_url, timeout=5).content == original
         s3 = local_client("s3", f"http://127.0.0.1:{cloud_port}")
         uploads, _ = buckets(f"http://127.0.0.1:{cloud_port}")  # a new bucket, holding the last run's objects
-        assert s3.list_objects_v2(Bucket=uploads, Prefix="variants/")["KeyCount"] == 4
+        assert s3.list_objects_v2(Bucket=uploads, Prefix="variants/")["KeyCount"] == 5  # 4 variants, the original
         eb = local_client("elasticbeanstalk", f"http://127.0.0.1:{cloud_port}")
         assert eb.describe_application_versions()["ApplicationVersions"]
     finally:

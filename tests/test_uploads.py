@@ -1,28 +1,42 @@
-"""Direct-to-S3 uploads: the presigned policy, completion, the queued tasks, bad input."""
+"""Direct-to-S3 uploads: the presigned policy, completion, the queued tasks, bad input, and what pages serve."""
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import requests
 from PIL import Image
 
+from core import storage
+from core.models import Upload
 from core.queue import Envelope
+from core.uploads import completion_tasks
+from eb_tools import stages
+from eb_tools.provision import stage_template
+from eb_tools.provision import storage as stage_storage
 from tests.conftest import aws_client
 from tests.helpers import csrf_token, sign_up
+from tests.sqsd_client import body as answer
+from tests.sqsd_client import deliver
 
 MAX = 50_000
 
 
-def png_bytes(width: int = 64, height: int = 48) -> bytes:
+def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+    """Uncompressed, so two images of one size and any colours have the same length."""
     out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 80, 40)).save(out, "PNG")
+    Image.new("RGB", (width, height), color).save(out, "PNG", compress_level=0)
     return out.getvalue()
 
 
 @pytest.fixture
-def user(make_app):
+def user(make_app, aws, cloud):
+    # Versioned, as the stage templates make the uploads bucket (eb_tools/provision/storage.py).
+    aws_client(cloud, "s3").put_bucket_versioning(Bucket=aws["UPLOADS_BUCKET"],
+                                                  VersioningConfiguration={"Status": "Enabled"})
     app = make_app(UPLOAD_MAX_BYTES=str(MAX), CDN_DOMAIN="cdn.example.net")
     browser = app.test_client()
     token = sign_up(browser, "ada@example.com")
@@ -30,7 +44,10 @@ def user(make_app):
     return browser
 
 
-def presign(browser, content_type="image/png", size=1000, filename="cat.png"):
+PNG_SIZE = len(png_bytes())
+
+
+def presign(browser, content_type="image/png", size=PNG_SIZE, filename="cat.png"):
     return browser.post("/uploads", json={"filename": filename, "content_type": content_type, "size": size})
 
 
@@ -58,6 +75,11 @@ def test_presigned_policy_is_enforced_by_s3(user, aws, cloud):
 
     oversize = post_to_s3(data["post"], b"\0" * (MAX + 1))
     assert oversize.status_code == 400 and "<Code>EntityTooLarge</Code>" in oversize.text
+    # The range is the declared size, not merely the limit: a byte more or less is refused.
+    longer = post_to_s3(data["post"], png_bytes() + b"\0")
+    assert longer.status_code == 400 and "<Code>EntityTooLarge</Code>" in longer.text
+    shorter = post_to_s3(data["post"], png_bytes()[:-1])
+    assert shorter.status_code == 400 and "<Code>EntityTooSmall</Code>" in shorter.text
 
     wrong_type = post_to_s3(data["post"], png_bytes(), **{"Content-Type": "text/html"})
     assert wrong_type.status_code == 403
@@ -79,7 +101,7 @@ def test_complete_queues_each_task_exactly_once(user, aws, cloud):
     done = user.post(data["complete_url"], json={})
     assert done.status_code == 200, done.get_data(as_text=True)
     assert done.get_json()["state"] == "uploaded"
-    assert done.get_json()["url"] == f"https://cdn.example.net/{data['key']}"
+    assert done.get_json()["url"] is None  # nothing is served before the worker has checked it
     again = user.post(data["complete_url"], json={})
     assert again.status_code == 200 and again.get_json()["state"] == "uploaded"
 
@@ -93,7 +115,7 @@ def test_complete_queues_each_task_exactly_once(user, aws, cloud):
     assert {m["MessageAttributes"]["task"]["StringValue"] for m in messages} == {"email.send", "image.variants"}
 
     page = user.get("/uploads").get_data(as_text=True)
-    assert f"https://cdn.example.net/{data['key']}" in page and "cat.png" in page
+    assert "cat.png (uploaded)" in page and data["key"] not in page
 
 
 def test_complete_before_the_file_arrives_is_a_conflict(user, aws, cloud):
@@ -155,3 +177,80 @@ def test_pages_answer_html_errors(user):
     missing = user.get("/no-such-page")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
     assert user.get("/uploads/1/complete").status_code == 405
+
+
+def served_bytes(cloud, aws, url: str) -> bytes:
+    """What the CDN URL serves: the object at its path in the uploads bucket."""
+    key = urlparse(url).path.lstrip("/")
+    return aws_client(cloud, "s3").get_object(Bucket=aws["UPLOADS_BUCKET"], Key=key)["Body"].read()
+
+
+def run_variants(make_app, upload_id: int, key: str | None = None):
+    """The worker's image.variants for the upload, as completion queued it (or under another key)."""
+    worker = make_app(APP_ROLE="worker", UPLOAD_MAX_BYTES=str(MAX), CDN_DOMAIN="cdn.example.net")
+    envelope = completion_tasks(upload_id, "ada@example.com")[0]
+    if key:
+        envelope = Envelope(envelope.task, envelope.args, idempotency_key=key)
+    return deliver(worker.test_client(), envelope)
+
+
+def test_a_validated_image_cannot_be_swapped(make_app, user, aws, cloud):
+    """The presigned form stays valid until it expires. Whatever is POSTed with it after completion, before
+    or after the worker ran, pages serve exactly the bytes the worker checked."""
+    original, swap, later = (png_bytes(color=c) for c in ((200, 0, 0), (0, 0, 200), (0, 200, 0)))
+    assert len(original) == len(swap) == len(later)
+    data = presign(user).get_json()
+    assert post_to_s3(data["post"], original).status_code == 204
+    assert user.post(data["complete_url"], json={}).get_json()["url"] is None
+    assert post_to_s3(data["post"], swap).status_code == 204  # before the worker: the form still works
+    assert answer(run_variants(make_app, data["id"]))["status"] == "done"
+
+    ready = user.post(data["complete_url"], json={}).get_json()
+    assert ready["state"] == "ready" and ready["url"].startswith("https://cdn.example.net/variants/")
+    assert served_bytes(cloud, aws, ready["url"]) == original
+    assert ready["url"] in user.get("/uploads").get_data(as_text=True)
+    variant = storage.variant_key(data["key"], 64, "webp")
+    pixel = Image.open(io.BytesIO(served_bytes(cloud, aws, f"https://cdn.example.net/{variant}"))).getpixel((5, 5))
+    assert pixel[0] > 150 and pixel[2] < 60  # made from the original (red), not the swap (blue)
+    backup = aws_client(cloud, "s3").get_object(Bucket=aws["BACKUP_BUCKET"], Key=data["key"])["Body"].read()
+    assert backup == original
+
+    assert post_to_s3(data["post"], later).status_code == 204  # after the worker: changes nothing served
+    assert served_bytes(cloud, aws, user.post(data["complete_url"], json={}).get_json()["url"]) == original
+    assert answer(run_variants(make_app, data["id"]))["status"] == "duplicate"
+    assert answer(run_variants(make_app, data["id"], key="forced-rerun"))["status"] == "done"  # the same version
+    assert served_bytes(cloud, aws, ready["url"]) == original
+
+
+def test_completion_records_the_version_it_found(user, aws, cloud):
+    data = presign(user).get_json()
+    assert post_to_s3(data["post"], png_bytes()).status_code == 204
+    found = aws_client(cloud, "s3").head_object(Bucket=aws["UPLOADS_BUCKET"], Key=data["key"])["VersionId"]
+    assert user.post(data["complete_url"], json={}).status_code == 200
+    with user.application.extensions["database"].read() as session:
+        assert session.get(Upload, data["id"]).s3_version_id == found
+
+
+def test_the_stage_serves_only_the_prefix_the_worker_writes():
+    """CloudFront may read only the served prefix of the uploads bucket, which the worker writes and the web
+    tier cannot; the bucket is versioned; core/storage.py and the stage template agree on the prefixes."""
+    assert (stage_storage.INCOMING_PREFIX, stage_storage.SERVED_PREFIX) == (storage.INCOMING_PREFIX,
+                                                                            storage.SERVED_PREFIX)
+    file = stages.load(Path(__file__).resolve().parent.parent / "eb_tools.yaml")
+    resources = stage_template(file, "production")["Resources"]
+    assert resources["UploadsBucket"]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    reads = [s for s in resources["UploadsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+             if s["Effect"] == "Allow"]
+    assert [(s["Principal"], s["Resource"]["Fn::Join"][1][1]) for s in reads] == [
+        ({"Service": "cloudfront.amazonaws.com"}, f"/{storage.SERVED_PREFIX}*")]
+
+    def writable(tier: str) -> list[str]:
+        statements = resources[f"{tier}InstancePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        return [s["Resource"][0]["Fn::Join"][1][1] for s in statements if "s3:PutObject" in s["Action"]
+                and "UploadsBucket" in json.dumps(s["Resource"])]
+
+    assert writable("Web") == [f"/{storage.INCOMING_PREFIX}*"]
+    assert writable("Worker") == [f"/{storage.SERVED_PREFIX}*"]
+    assert storage.new_key(7, "image/png").startswith(storage.INCOMING_PREFIX)
+    assert storage.served_original_key("uploads/7/abc.png") == "variants/7/abc/original.png"
+    assert storage.variant_key("uploads/7/abc.png", 800, "webp").startswith(storage.SERVED_PREFIX)

@@ -272,12 +272,14 @@ def test_reconcile_completes_arrived_uploads_and_fails_the_others(worker, aws, c
         fresh = Upload(user_id=user_id, s3_key=f"uploads/{user_id}/c.png", filename="c.png",
                        content_type="image/png", state="pending")
         session.add_all([arrived, lost, fresh])
-    s3.put_object(Bucket=aws["UPLOADS_BUCKET"], Key=arrived.s3_key, Body=b"png")
+    s3.put_bucket_versioning(Bucket=aws["UPLOADS_BUCKET"], VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket=aws["UPLOADS_BUCKET"], Key=arrived.s3_key, Body=b"png")["VersionId"]
     response = fire(worker.test_client(), "reconcile-uploads")
     assert body(response)["result"] == {"completed": 1, "failed": 1}
     with worker.extensions["database"].read() as session:
-        states = {u.filename: u.state for u in session.scalars(select(Upload))}
-    assert states == {"a.png": "uploaded", "b.png": "failed", "c.png": "pending"}
+        states = {u.filename: (u.state, u.s3_version_id) for u in session.scalars(select(Upload))}
+    # Completed as the web app completes: with the version found, the one image.variants will read.
+    assert states == {"a.png": ("uploaded", version), "b.png": ("failed", None), "c.png": ("pending", None)}
     queued = aws_client(cloud, "sqs").receive_message(QueueUrl=aws["WORKER_QUEUE_URL"], MaxNumberOfMessages=10)
     tasks_queued = sorted(Envelope.from_json(m["Body"]).task for m in queued["Messages"])
     assert tasks_queued == ["email.send", "image.variants"]

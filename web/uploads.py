@@ -1,10 +1,12 @@
 """Direct-to-S3 image uploads: presign, the browser POSTs to S3, then complete.
 
 POST /uploads answers a presigned POST whose policy fixes the key, the image
-content type and the size range; POST /uploads/<id>/complete checks the object
-really is in the bucket, records it and queues the worker's tasks. Completing
-twice is harmless: only the first call queues anything, and the queued tasks
-carry idempotency keys derived from the upload id.
+content type and the declared size; POST /uploads/<id>/complete checks the object
+really is in the bucket, records it with the S3 version found (the one the worker
+will read) and queues the worker's tasks. Completing twice is harmless: only the
+first call queues anything, and the queued tasks carry idempotency keys derived
+from the upload id. Pages show an image once the worker has made it ready, from
+the keys only the worker writes (core/uploads.py: served_url).
 """
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ from flask import Blueprint, Response, abort, g, jsonify, render_template, reque
 from sqlalchemy import select
 
 from core import storage
-from core.models import Upload, User, utcnow
+from core.models import Upload, User
 from core.queue import QueueNotConfigured, enqueue
 from core.settings import Settings
-from core.uploads import completion_tasks
+from core.uploads import completion_tasks, record_completion, served_url
 from web import context
 from web.auth import login_required
 
@@ -41,7 +43,7 @@ def page() -> str:
             .order_by(Upload.created_at.desc(), Upload.id.desc())
             .limit(100)
         ).all()
-    images = [{"upload": row, "url": storage.public_url(settings, row.s3_key)} for row in rows]
+    images = [{"upload": row, "url": served_url(settings, row)} for row in rows]
     return render_template(
         "uploads.html",
         images=images,
@@ -73,7 +75,7 @@ def create() -> tuple[Response, int]:
     )
     with context.database().write() as db:
         db.add(upload)
-    post = storage.presigned_post(settings, upload.s3_key, content_type)
+    post = storage.presigned_post(settings, upload.s3_key, content_type, size)
     return jsonify(
         id=upload.id,
         key=upload.s3_key,
@@ -110,9 +112,7 @@ def complete(upload_id: int) -> Response:
         except (BotoCoreError, ClientError, QueueNotConfigured, RuntimeError):
             log.exception("could not queue the tasks of upload %s", upload.id)
             abort(503, "The upload is stored but could not be queued for processing; try again shortly.")
-        upload.state = Upload.UPLOADED
-        upload.size = stored.size
-        upload.completed_at = utcnow()
+        record_completion(upload, stored)
     log.info("upload %s completed (%s bytes)", upload.id, stored.size)
     return jsonify(_describe(upload, settings))
 
@@ -122,7 +122,7 @@ def _describe(upload: Upload, settings: Settings) -> dict[str, Any]:
         "id": upload.id,
         "state": upload.state,
         "size": upload.size,
-        "url": storage.public_url(settings, upload.s3_key),
+        "url": served_url(settings, upload),
     }
 
 

@@ -15,6 +15,7 @@ from troposphere import Join, Ref, Sub, Template
 from troposphere.iam import InstanceProfile, ManagedPolicy, Role
 
 from eb_tools.provision.common import arn, assume_role, policy, statement
+from eb_tools.provision.storage import INCOMING_PREFIX, SERVED_PREFIX  # browsers write one, the worker the other
 
 # The DynamoDB table sqsd creates for cron.yaml leader election in the worker environment's own stack.
 CRON_LEADER_TABLE = "table/awseb-e-*-stack-AWSEBWorkerCronLeaderRegistry*"
@@ -46,7 +47,8 @@ def build(template: Template, application: str, web_envs: list[str], worker_env:
     web = _instance_profile(template, "Web", [
         *_platform(application, web_envs),
         statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], access.secrets),
-        statement("PresignAndCheckUploads", ["s3:PutObject", "s3:GetObject"], [_objects(access.uploads)]),
+        statement("PresignAndCheckUploads", ["s3:PutObject", "s3:GetObject"],
+                  [_objects(access.uploads, INCOMING_PREFIX)]),
         # HeadBucket (deep health) and a 404 rather than a 403 for an upload that has not arrived yet.
         statement("ListUploads", ["s3:ListBucket"], [access.uploads]),
         statement("QueueTasks", ["sqs:SendMessage", "sqs:GetQueueAttributes"], [access.queue]),
@@ -56,7 +58,9 @@ def build(template: Template, application: str, web_envs: list[str], worker_env:
         statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], access.secrets),
         statement("ConsumeQueue", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                    "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [access.queue]),
-        statement("ReadAndWriteUploads", ["s3:GetObject", "s3:PutObject"], [_objects(access.uploads)]),
+        # GetObjectVersion: the worker reads the version completion recorded (S3's GetObject with a versionId).
+        statement("ReadUploads", ["s3:GetObject", "s3:GetObjectVersion"], [_objects(access.uploads, INCOMING_PREFIX)]),
+        statement("WriteServedImages", ["s3:PutObject"], [_objects(access.uploads, SERVED_PREFIX)]),
         statement("ListUploads", ["s3:ListBucket"], [access.uploads]),
         statement("WriteBackups", ["s3:PutObject"], [_objects(access.backup)]),
         # The sender is an SES identity chosen at run time (MAIL_FROM): any identity of this account and region.
@@ -99,6 +103,6 @@ def _instance_profile(template: Template, tier: str, statements: list[dict[str, 
     return InstanceProfile(f"{tier}InstanceProfile", Roles=[Ref(role)])
 
 
-def _objects(bucket_arn: Any) -> Join:
-    return Join("", [bucket_arn, "/*"])
+def _objects(bucket_arn: Any, prefix: str = "") -> Join:
+    return Join("", [bucket_arn, f"/{prefix}*"])
 

@@ -4,7 +4,10 @@ Every bucket blocks public access, is encrypted, refuses plain HTTP and logs its
 access to the logs bucket. Browsers upload to `uploads` with a presigned POST
 (CORS allows exactly the stage's web origin) and read through CloudFront, which
 alone may read the uploads and static buckets (origin access control, bound to
-this distribution by aws:SourceArn).
+this distribution by aws:SourceArn). In the uploads bucket CloudFront reads only
+SERVED_PREFIX, where the worker writes what it checked: a presigned form can
+write its own key again until it expires, so that key is never served. The
+uploads bucket is versioned: completion records the version the worker reads.
 """
 from __future__ import annotations
 
@@ -60,6 +63,9 @@ UPLOAD_METHODS = ["POST"]
 UPLOAD_HEADERS = ["content-type"]
 UPLOAD_EXPOSED = ["ETag", "Location"]
 NO_VERSIONING = "holds no originals: {what}; versioning would only keep dead copies"
+# core/storage.py's prefixes of the uploads bucket: where presigned POSTs write, and the keys only the
+# worker writes, which CloudFront serves.
+INCOMING_PREFIX, SERVED_PREFIX = "uploads/", "variants/"
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def build(template: Template, web_origin: Ref) -> Buckets:
         _bucket("StaticBucket", versioned=False, logs=logs, rules=[]),
         CKV_AWS_21=NO_VERSIONING.format(what="static assets are rebuilt from the repository on every deploy")))
     distribution = _distribution(template, uploads, static, logs)
-    template.add_resource(_policy(uploads, _cloudfront_reads(uploads, distribution)))
+    template.add_resource(_policy(uploads, _cloudfront_reads(uploads, distribution, SERVED_PREFIX)))
     template.add_resource(_policy(static, _cloudfront_reads(static, distribution)))
     template.add_resource(_policy(backup))
     template.add_resource(_policy(logs, _log_delivery(logs)))
@@ -167,10 +173,10 @@ def _policy(bucket: Bucket, *statements: dict[str, Any]) -> BucketPolicy:
                         PolicyDocument={"Version": "2012-10-17", "Statement": [deny_plain_http, *statements]})
 
 
-def _cloudfront_reads(bucket: Bucket, distribution: Distribution) -> dict[str, Any]:
+def _cloudfront_reads(bucket: Bucket, distribution: Distribution, prefix: str = "") -> dict[str, Any]:
     return {
         "Sid": "CloudFrontReads", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Action": "s3:GetObject", "Resource": Join("", [GetAtt(bucket, "Arn"), "/*"]),
+        "Action": "s3:GetObject", "Resource": Join("", [GetAtt(bucket, "Arn"), f"/{prefix}*"]),
         "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
             f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{distribution.title}}}")}},
     }

@@ -1,5 +1,13 @@
-"""image.variants: resized JPEG and WebP variants, a backup of the original, the upload ready."""
+"""image.variants: resized JPEG and WebP variants, a copy of the original to serve and one to back up,
+all from the S3 version completion recorded, then the upload ready.
+
+The browser's presigned form may write the upload's key again until it expires;
+reading the recorded version and serving only what this task writes (under
+storage.SERVED_PREFIX) keeps a replacement from ever being processed or shown.
+"""
 from __future__ import annotations
+
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -9,7 +17,8 @@ from core.models import Upload, utcnow
 from worker.imaging import ImageRejected, make_variants
 from worker.registry import Reject, RowId, TaskContext, tasks
 
-CACHE_FOREVER = "public, max-age=31536000, immutable"  # variant keys never change content
+CACHE_FOREVER = "public, max-age=31536000, immutable"  # served keys never change content
+GONE = ("NoSuchKey", "NoSuchVersion", "404")
 
 
 @tasks("image.variants")
@@ -20,18 +29,23 @@ def image_variants(ctx: TaskContext, upload_id: RowId) -> dict[str, object]:
     if upload is None:
         raise Reject(f"upload {upload_id} does not exist")
     s3 = client(settings, "s3")
+    source: dict[str, Any] = {"Bucket": settings.uploads_bucket, "Key": upload.s3_key}
+    if upload.s3_version_id:
+        source["VersionId"] = upload.s3_version_id
     try:
-        original = s3.get_object(Bucket=settings.uploads_bucket, Key=upload.s3_key)
+        original = s3.get_object(**source)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if exc.response.get("Error", {}).get("Code") in GONE:
             _mark(ctx, upload_id, Upload.FAILED, "the original is not in the bucket")
-            raise Reject(f"upload {upload_id}: the original {upload.s3_key} is not in the bucket") from None
+            raise Reject(f"upload {upload_id}: the original {upload.s3_key} (version {upload.s3_version_id}) "
+                         "is not in the bucket") from None
         raise
     if original["ContentLength"] > settings.upload_max_bytes:
         _mark(ctx, upload_id, Upload.FAILED, "larger than the upload limit")
         raise Reject(f"upload {upload_id} is {original['ContentLength']} bytes, over the limit")
+    data = original["Body"].read()
     try:
-        variants = make_variants(original["Body"].read(), settings.image_max_pixels)
+        variants = make_variants(data, settings.image_max_pixels)
     except ImageRejected as exc:
         _mark(ctx, upload_id, Upload.FAILED, str(exc))
         raise Reject(f"upload {upload_id}: {exc}") from None
@@ -41,10 +55,12 @@ def image_variants(ctx: TaskContext, upload_id: RowId) -> dict[str, object]:
         s3.put_object(Bucket=settings.uploads_bucket, Key=key, Body=variant.data,
                       ContentType=variant.content_type, CacheControl=CACHE_FOREVER)
         keys.append(key)
-    s3.copy_object(Bucket=settings.backup_bucket, Key=upload.s3_key,
-                   CopySource={"Bucket": settings.uploads_bucket, "Key": upload.s3_key})
+    served = storage.served_original_key(upload.s3_key)
+    s3.put_object(Bucket=settings.uploads_bucket, Key=served, Body=data, ContentType=upload.content_type,
+                  CacheControl=CACHE_FOREVER)
+    s3.copy_object(Bucket=settings.backup_bucket, Key=upload.s3_key, CopySource=source)
     _mark(ctx, upload_id, Upload.READY, None)
-    return {"variants": keys, "backup": f"s3://{settings.backup_bucket}/{upload.s3_key}"}
+    return {"variants": keys, "original": served, "backup": f"s3://{settings.backup_bucket}/{upload.s3_key}"}
 
 
 def _mark(ctx: TaskContext, upload_id: int, state: str, reason: str | None) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from core import redis_client, storage
 from core.models import TaskLedger, Upload, User, utcnow
 from core.queue import Envelope, enqueue
-from core.uploads import completion_tasks
+from core.uploads import completion_tasks, record_completion
 from worker.registry import TaskContext, periodic
 
 BATCH = 500
@@ -75,7 +75,7 @@ def reconcile_uploads(ctx: TaskContext) -> dict[str, int]:
                 failed += 1
                 continue
             enqueue(settings, *completion_tasks(upload_id, email))
-            upload.state, upload.size, upload.completed_at = Upload.UPLOADED, stored.size, utcnow()
+            record_completion(upload, stored)
             completed += 1
     return {"completed": completed, "failed": failed}
 
