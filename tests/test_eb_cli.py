@@ -230,12 +230,17 @@ def test_config_save_get_list_delete_and_create_from_it(project, cloud):
     assert f"No Configuration Template named '{app}/no-such-cfg' found." in missing.stdout + missing.stderr
 
 
-def test_logs_tail_and_bundle(project, cloud):
+def test_logs_tail_and_bundle(project, cloud, tmp_path):
     """`eb logs` asks the instances for their logs (RequestEnvironmentInfo), waits for EB's event, and prints
-    what each instance uploaded; `--all` downloads every instance's logs."""
+    what each instance uploaded (the files published for the environment, as `eb_tools local` publishes its
+    processes' logs, on the first); `--all` downloads every instance's logs."""
     app, eb, work = project["app"], project["eb"], project["work"]
+    stdout = tmp_path / "web.stdout.log"
+    stdout.write_text("[INFO] Booting worker with pid: 4242\n")
+    cloud.publish_instance_logs(f"{app}-web", {"/var/log/web.stdout.log": stdout}, "us-east-1")
     tail = eb("logs", f"{app}-web").stdout
     assert "Retrieving logs..." in tail and "/var/log/web.stdout.log" in tail and "/var/log/nginx/error.log" in tail
+    assert "Booting worker with pid: 4242" in tail
     assert all(f"============= {i} ==============" in tail for i in instances(cloud, f"{app}-web"))
     everything = eb("logs", f"{app}-worker", "--all").stdout
     assert "Logs were saved to" in everything
@@ -301,3 +306,27 @@ def test_terminate_and_restore(project, cloud):
     assert (back["EnvironmentId"], back["Status"], back["CNAME"]) == (
         env_id, "Ready", f"{app}-temp.us-east-1.elasticbeanstalk.com")
     eb("terminate", f"{app}-temp", "--force")
+
+
+def test_logs_from_cloudwatch_when_the_environment_streams_them(project, cloud, tmp_path):
+    """`eb logs --cloudwatch-logs enable` sets StreamLogs; from then on `eb logs` reads CloudWatch Logs, where
+    the environment's instances stream their files (a published file, here)."""
+    app, eb = project["app"], project["eb"]
+    enabled = eb("logs", f"{app}-worker", "--cloudwatch-logs", "enable")
+    assert "Successfully deployed new configuration to environment." in enabled.stdout
+    sqsd_log = tmp_path / "default.log"
+    sqsd_log.write_text("message 7 delivered: 200\n")
+    cloud.publish_instance_logs(f"{app}-worker", {"/var/log/aws-sqsd/default.log": sqsd_log}, "us-east-1")
+    group = f"/aws/elasticbeanstalk/{app}-worker/var/log/aws-sqsd/default.log"
+    logs = aws_client(cloud, "logs")
+
+    def shipped() -> bool:
+        streams = logs.describe_log_streams(logGroupName=group)["logStreams"] if logs.describe_log_groups(
+            logGroupNamePrefix=group)["logGroups"] else []
+        return any(logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]
+                   for s in streams)
+
+    wait_until(shipped, 20, "the log line in CloudWatch Logs")
+    shown = eb("logs", f"{app}-worker", "--log-group", "/var/log/aws-sqsd/default.log").stdout
+    assert "message 7 delivered: 200" in shown
+    eb("logs", f"{app}-worker", "--cloudwatch-logs", "disable")

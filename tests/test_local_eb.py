@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from eb_tools.aws import wait_until
 from eb_tools.local.cloud import LocalCloud
 from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
+from eb_tools.local.elasticbeanstalk.log_streaming import LogStreamer
 from tests.conftest import aws_client
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
@@ -647,7 +648,7 @@ def test_environment_info_is_uploaded_per_instance_and_linked(eb: Any, cloud: Lo
     wait_ready(eb, f"{app}-log")
     stdout = tmp_path / "web.log"
     stdout.write_text("".join(f"line {n}\n" for n in range(150)))
-    instance_logs.publish(f"{app}-log", {"/var/log/web.stdout.log": stdout})
+    instance_logs.publish(f"{app}-log", {"/var/log/web.stdout.log": stdout}, "us-east-1")
     assert eb.retrieve_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")["EnvironmentInfo"] == []
     eb.request_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")
     wait_until(lambda: "Pulled logs for environment instances." in messages(eb, app, f"{app}-log"), 10, "logs")
@@ -681,3 +682,33 @@ def test_rebuild_restores_a_terminated_environment(eb: Any, cloud: LocalCloud, a
         env_id, "v1", f"{app}-gone.us-east-1.elasticbeanstalk.com")
     assert "restoreEnvironment is starting." in messages(eb, app, f"{app}-gone")
     assert messages(eb, app, f"{app}-gone")[-2] == f"Successfully launched environment: {app}-gone"
+
+
+def test_published_logs_stream_to_cloudwatch_while_stream_logs_is_on(eb: Any, cloud: LocalCloud, app: str,
+                                                                     tmp_path: Any) -> None:
+    """As EB's instances do with StreamLogs true: a group per log file under /aws/elasticbeanstalk/ENV, the
+    first instance's stream, the environment's retention; nothing while StreamLogs is false (the default)."""
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-cw", SolutionStackName=STACK, Tier=WORKER)
+    wait_ready(eb, f"{app}-cw")
+    sqsd_log = tmp_path / "sqsd.log"
+    sqsd_log.write_text("one\ntwo\nhalf a line")
+    instance_logs.publish(f"{app}-cw", {"/var/log/aws-sqsd/default.log": sqsd_log}, "us-east-1")
+    streamer = LogStreamer(cloud.url)
+    assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 0
+    eb.update_environment(EnvironmentName=f"{app}-cw", OptionSettings=[
+        {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "StreamLogs", "Value": "true"},
+        {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "RetentionInDays", "Value": "30"}])
+    wait_until(lambda: option_values(eb, app, f"{app}-cw")[("aws:elasticbeanstalk:cloudwatch:logs",
+                                                            "StreamLogs")] == "true", 10, "StreamLogs on")
+    assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 2
+    with sqsd_log.open("a") as more:
+        more.write(" finished\n")
+    assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 1
+    logs = aws_client(cloud, "logs")
+    group = f"/aws/elasticbeanstalk/{app}-cw/var/log/aws-sqsd/default.log"
+    instance = eb.describe_environment_resources(EnvironmentName=f"{app}-cw")["EnvironmentResources"]["Instances"][0]
+    events = logs.get_log_events(logGroupName=group, logStreamName=instance["Id"])["events"]
+    assert [e["message"] for e in events] == ["one", "two", "half a line finished"]
+    described = logs.describe_log_groups(logGroupNamePrefix=f"/aws/elasticbeanstalk/{app}-cw/")["logGroups"]
+    assert {g["logGroupName"].split(f"{app}-cw")[1] for g in described} == set(instance_logs.PLATFORM_FILES["Worker"])
+    assert {g.get("retentionInDays") for g in described} == {30}

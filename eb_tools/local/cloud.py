@@ -13,13 +13,15 @@ import io
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from eb_tools.local import cfn_resources, cfn_stacks, moto_internals, s3_bucket_policy
-from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
+from eb_tools.local.elasticbeanstalk.log_streaming import LogStreamer
 from eb_tools.local.iam import seed_elastic_beanstalk_policies
 from eb_tools.local.moto_internals import BACKENDS, DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
@@ -91,6 +93,7 @@ class LocalCloud:
         self.credentials = credentials
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._log_streaming: LogStreamer | None = None
 
     @property
     def url(self) -> str:
@@ -110,7 +113,18 @@ class LocalCloud:
         self._thread.start()
         return self
 
+    def publish_instance_logs(self, environment: str, files: Mapping[str, Path], region: str) -> None:
+        """From now on the emulated EB environment's instance logs are `files`: {path on an instance, e.g.
+        /var/log/web.stdout.log: the file on this machine}; `eb logs` fetches them (RequestEnvironmentInfo),
+        and they stream to CloudWatch Logs while the environment's StreamLogs is true, as on EB."""
+        instance_logs.publish(environment, files, region)
+        if self._log_streaming is None:
+            self._log_streaming = LogStreamer(self.url).start()
+
     def stop(self) -> None:
+        if self._log_streaming is not None:
+            self._log_streaming.stop()
+            self._log_streaming = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -14,6 +14,7 @@ process this started and saves the stage's state for the next run.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import requests
 from eb_tools import cronfile, ebenv, nginx_conf, procfile
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Target, WaitTimeout, local_session, wait_until
 from eb_tools.bundle import included_files
+from eb_tools.local import sqsd as sqsd_module
 from eb_tools.local import state
 from eb_tools.local.cloud import LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
@@ -87,6 +89,7 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
+    sqsd_log: logging.Handler | None = None
     snapshot: state.Snapshot | None = None  # what to keep in data_dir at the end, once the stage exists
     try:
         addresses = _addresses(web_port)
@@ -103,6 +106,8 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         environments = {tier: _process_environment(target, tier_settings, cloud.url, data_dir)
                         for tier, tier_settings in settings.items()}
         _start_tiers(supervisor, root, data_dir, environments, addresses)
+        sqsd_log = _log_sqsd(data_dir)
+        _publish_logs(cloud, deployed, data_dir, bool(addresses.nginx), file.stage(STAGE).region)
         queue = settings["worker"][("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
         sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
                     SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
@@ -121,6 +126,9 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     finally:
         if sqsd is not None:
             sqsd.stop()
+        if sqsd_log is not None:
+            logging.getLogger(sqsd_module.__name__).removeHandler(sqsd_log)
+            sqsd_log.close()
         supervisor.stop_all()
         if snapshot is not None:
             state.save(target, data_dir / "cloud", snapshot)
@@ -251,8 +259,10 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environment
         command = procfile.load(root).command("web")
     except procfile.ProcfileError as error:
         raise click.ClickException(str(error)) from None
-    supervisor.start("web", command, root, {**environments["web"], "GUNICORN_BIND": addresses.app.bind})
-    supervisor.start("worker", command, root, {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind})
+    supervisor.start("web", _teed(command, _logs(data_dir, "web") / "web.stdout.log"), root,
+                     {**environments["web"], "GUNICORN_BIND": addresses.app.bind})
+    supervisor.start("worker", _teed(command, _logs(data_dir, "worker") / "web.stdout.log"), root,
+                     {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind})
     if addresses.nginx:
         prefix = (data_dir / "nginx").resolve()
         nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind)
@@ -260,6 +270,37 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environment
                                    "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, environments["web"])
     for address in (addresses.web, addresses.worker):
         _wait_healthy(f"{address.url}/healthz", supervisor)
+
+
+def _logs(data_dir: Path, tier: str) -> Path:
+    """Where a tier's processes log, as an instance of its environment keeps /var/log."""
+    folder = (data_dir / "logs" / tier).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _teed(argv: list[str], log: Path) -> list[str]:
+    """`argv` with its output shown here and appended to `log`, as the platform keeps web.stdout.log."""
+    return ["sh", "-c", '"$@" 2>&1 | tee -a "$0"', str(log), *argv]
+
+
+def _log_sqsd(data_dir: Path) -> logging.Handler:
+    """sqsd's lines also go to the worker's aws-sqsd log."""
+    handler = logging.FileHandler(_logs(data_dir, "worker") / "aws-sqsd.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger(sqsd_module.__name__).addHandler(handler)
+    return handler
+
+
+def _publish_logs(cloud: LocalCloud, deployed: Deployed, data_dir: Path, nginx: bool, region: str) -> None:
+    """Tell the emulated EB where each environment's instance logs are, for `eb logs`."""
+    nginx_logs = {"/var/log/nginx/access.log": (data_dir / "nginx" / "access.log").resolve(),
+                  "/var/log/nginx/error.log": (data_dir / "nginx" / "error.log").resolve()} if nginx else {}
+    cloud.publish_instance_logs(deployed.environments["web"], {
+        "/var/log/web.stdout.log": _logs(data_dir, "web") / "web.stdout.log", **nginx_logs}, region)
+    cloud.publish_instance_logs(deployed.environments["worker"], {
+        "/var/log/web.stdout.log": _logs(data_dir, "worker") / "web.stdout.log",
+        "/var/log/aws-sqsd/default.log": _logs(data_dir, "worker") / "aws-sqsd.log"}, region)
 
 
 def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:

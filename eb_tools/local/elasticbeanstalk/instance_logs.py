@@ -22,19 +22,25 @@ PLATFORM_FILES = {"WebServer": ["/var/log/eb-engine.log", "/var/log/web.stdout.l
                                 "/var/log/nginx/error.log"],
                   "Worker": ["/var/log/eb-engine.log", "/var/log/web.stdout.log", "/var/log/nginx/access.log",
                              "/var/log/nginx/error.log", "/var/log/aws-sqsd/default.log"]}
-_published: dict[str, dict[str, Path]] = {}  # environment name -> {path on the instance: file here}
+_published: dict[str, tuple[str, dict[str, Path]]] = {}  # environment -> (region, {path on an instance: file})
 _lock = threading.Lock()
 
 
-def publish(environment: str, files: Mapping[str, Path]) -> None:
-    """From now on, `environment`'s (first) instance logs are `files`: {path on an instance: local file}."""
+def publish(environment: str, files: Mapping[str, Path], region: str) -> None:
+    """From now on, the logs of `environment` (in `region`) on its first instance are `files`:
+    {path on an instance: the file on this machine}."""
     with _lock:
-        _published[environment] = dict(files)
+        _published[environment] = (region, dict(files))
+
+
+def published() -> dict[str, tuple[str, dict[str, Path]]]:
+    with _lock:
+        return {environment: (region, dict(files)) for environment, (region, files) in _published.items()}
 
 
 def _files(environment: str, tier: str, first: bool) -> dict[str, bytes]:
     with _lock:
-        real = dict(_published.get(environment, {})) if first else {}
+        real = dict(_published.get(environment, ("", {}))[1]) if first else {}
     found = {path: b"" for path in PLATFORM_FILES[tier]}
     for path, local in real.items():
         try:
