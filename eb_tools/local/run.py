@@ -4,7 +4,10 @@ The local stage is a stage like any other: `eb_tools provision` builds it from
 eb_tools.yaml's `local` stage (the same templates, change sets and EB
 environments) and `release` deploys the working tree to both environments; what
 is local is only the endpoint and the processes. The steps, each a function
-below: start the cloud; provision; put back the state of the last run; deploy;
+below: read the state of the last run; start the cloud and put back EB's
+records in it (state.py: so provisioning finds the stage's environments and
+keeps their ids); provision; put back the stage's objects, messages and
+secrets; deploy;
 run migrations and both tiers from the Procfile under gunicorn with what their
 EB environments say (environment properties, secrets loaded as the platform
 loads them, APP_ROLE), the web app behind nginx with the bundle's
@@ -17,8 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import requests
@@ -49,6 +54,7 @@ SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 BUCKET_ROLES = ("UploadsBucket", "BackupBucket")
 QUEUE_ROLES = ("WorkerQueueUrl", "WorkerDeadLetterQueueUrl")
 SECRET_ROLES = ("SecretKeySecretArn",)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     data_dir.mkdir(parents=True, exist_ok=True)
     cron = _cron_tasks(root)
     file = _stage_file(root)
+    saved = _saved_state(data_dir / "cloud")
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
@@ -95,11 +102,12 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         addresses = _addresses(web_port)
         target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
         where = StageTarget(file.stage(STAGE), target)
+        restored = _restore(lambda: state.restore_cloud(target, saved)) if saved else 0
         built = _register(where, root, data_dir)
         outputs = _provision(root, target, addresses.web.url, built.label)
         target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
-        snapshot = _snapshot(target, outputs, file.application)
-        restored = state.restore(target, data_dir / "cloud", snapshot)
+        snapshot = _snapshot(outputs)
+        restored += state.restore_stage(target, saved, snapshot) if saved else 0
         deployed = _deploy(where, built)
         settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
                     for tier, name in deployed.environments.items()}
@@ -112,8 +120,9 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
                     SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
         click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
-        click.echo(f"state:       {data_dir}   ("
-                   + (f"{restored} objects and messages restored from the last run)" if restored else "a new stage)"))
+        click.echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
+                                                    "environments with their events restored from the last run)"
+                                                    if saved else "a new stage)"))
         click.echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
                    f"{deployed.environments['worker']} (application {deployed.application})")
         click.echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
@@ -172,11 +181,22 @@ def _quiet(line: str) -> None:
     nothing new; a failure still comes back as one clear error."""
 
 
-def _snapshot(target: Target, outputs: dict[str, str], application: str) -> state.Snapshot:
-    storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
-    return state.Snapshot(buckets={**{role: outputs[role] for role in BUCKET_ROLES}, "EBStorage": storage},
+def _saved_state(folder: Path) -> state.Saved | None:
+    """The last run's state, read before anything starts: one that cannot be read stops here, in one line."""
+    return _restore(lambda: state.load(folder))
+
+
+def _restore(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except state.StateError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _snapshot(outputs: dict[str, str]) -> state.Snapshot:
+    return state.Snapshot(buckets={role: outputs[role] for role in BUCKET_ROLES},
                           queues={role: outputs[role] for role in QUEUE_ROLES},
-                          secrets={role: outputs[role] for role in SECRET_ROLES}, application=application)
+                          secrets={role: outputs[role] for role in SECRET_ROLES})
 
 
 def _deploy(where: StageTarget, built: Built) -> Deployed:

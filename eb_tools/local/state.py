@@ -1,14 +1,25 @@
 """Keep the local cloud's state in the data folder, so a second `eb_tools local` resumes.
 
-moto keeps everything in memory, and CloudFormation names each run's buckets,
-queues and secrets anew; so what the local stage owns is kept by its role (the
-stage stack's output that names it), not by its name. On stop this writes to
-`<data dir>/cloud/`: the objects of its buckets (uploads, variants, backups, EB
-source bundles), the messages of its queues (read from moto's queues directly,
-so messages in flight or waiting for a retry are kept too), the values of its
-secrets (the Flask key: sessions outlive a restart) and the EB application
-versions. On start, after provisioning, it puts them back into the resources
-that now hold those roles.
+moto keeps everything in memory. On stop this writes `<data dir>/cloud/`:
+Elastic Beanstalk's records (elasticbeanstalk/persistence.py: applications,
+versions, saved configurations, environments with their ids, events) and the
+objects of EB's storage bucket (bundles, saved configurations, the release lock
+and history); the mail SES has sent; and what the local stage owns. Each run's
+stack names its buckets, queues and secrets anew, so the stage's things are kept
+by role (the stage stack output that names them), not by name: the objects of
+its buckets (uploads, variants, backups), the messages of its queues (read from
+moto's queues directly, so messages in flight or waiting for a retry are kept
+too) and the values of its secrets (the Flask key: sessions outlive a restart).
+
+A second run puts them back in two steps. `restore_cloud`, as soon as the cloud
+listens and before anything calls EB: EB's records, its storage bucket and the
+mail, so `eb_tools provision` finds the stage's application and environments,
+keeps their ids and updates only the settings that name this run's stack
+resources, `eb events` shows the earlier runs' events and /moto-api/data.json
+the mail sent before. `restore_stage`, once provision has made this run's stack:
+the objects, messages and secrets into the resources that hold their roles now.
+state.json carries a format number; a state this eb_tools cannot read is one
+StateError line saying what to do.
 """
 from __future__ import annotations
 
@@ -19,11 +30,19 @@ from pathlib import Path
 from typing import Any
 
 from eb_tools.aws import Target
-from eb_tools.local.moto_internals import queue_messages
+from eb_tools.local.elasticbeanstalk import persistence
+from eb_tools.local.elasticbeanstalk.models import eb_local_backends
+from eb_tools.local.moto_internals import queue_messages, restore_sent_mail, sent_mail
 
 ACCOUNT = "123456789012"  # moto's default account, the local cloud's
-FORMAT = 2  # state.json written by name, before roles, is not read back
+FORMAT = 3  # 3 keeps EB's records and the sent mail; 2 kept the stage's things and EB's versions only
+MANIFEST = "state.json"
+EB_STORAGE = "EBStorage"  # the role of EB's storage bucket among the kept objects
 MESSAGE_ATTRIBUTE_FIELDS = ("DataType", "StringValue", "BinaryValue")  # what SendMessage takes back
+
+
+class StateError(Exception):
+    """A kept state this eb_tools cannot read: the message is one line, with what to do."""
 
 
 @dataclass(frozen=True)
@@ -33,15 +52,46 @@ class Snapshot:
     buckets: dict[str, str]
     queues: dict[str, str]
     secrets: dict[str, str]
-    application: str
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A state read back from its folder."""
+
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def environments(self) -> int:
+        """How many environments it keeps, terminated ones included."""
+        return len(self.manifest["eb"].get("environments", {}))
+
+
+def load(folder: Path) -> Saved | None:
+    """The state kept in `folder`; None when there is none."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    fix = f"move {folder} away to start the local cloud afresh (the database beside it is kept)"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise StateError(f"{path}: not a state eb_tools can read ({error}); {fix}") from None
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != FORMAT:
+        raise StateError(f"{path}: state format {found}, while this eb_tools reads format {FORMAT}; {fix}")
+    return Saved(folder, manifest)
 
 
 def save(target: Target, folder: Path, snapshot: Snapshot) -> None:
-    s3, eb = target.client("s3"), target.client("elasticbeanstalk")
+    """Write the cloud's state into `folder` (replacing what was there only once it is all written)."""
+    s3 = target.client("s3")
     draft = folder.with_name(folder.name + ".saving")
     shutil.rmtree(draft, ignore_errors=True)
+    eb = persistence.export(eb_local_backends[ACCOUNT][target.region])  # first: it finishes operations
+    storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
     objects = []
-    for role, bucket in snapshot.buckets.items():
+    for role, bucket in {**snapshot.buckets, EB_STORAGE: storage}.items():
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
                 got = s3.get_object(Bucket=bucket, Key=item["Key"])
@@ -57,55 +107,51 @@ def save(target: Target, folder: Path, snapshot: Snapshot) -> None:
             messages[role] = [{"body": body, "attributes": attributes} for body, attributes in found]
     secrets = {role: target.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
                for role, arn in snapshot.secrets.items()}
-    described = eb.describe_application_versions(ApplicationName=snapshot.application)["ApplicationVersions"]
-    versions = [{"label": v["VersionLabel"], "description": v.get("Description", ""), "key": v["SourceBundle"]["S3Key"]}
-                for v in described]
     draft.mkdir(parents=True, exist_ok=True)
-    manifest = draft / "state.json"
+    manifest = draft / MANIFEST
     manifest.touch(mode=0o600)  # it holds the secrets' values
-    manifest.write_text(json.dumps({"format": FORMAT, "objects": objects, "messages": messages, "secrets": secrets,
-                                    "application": snapshot.application, "versions": versions}, indent=1))
+    manifest.write_text(json.dumps({"format": FORMAT, "eb": eb, "mail": sent_mail(ACCOUNT, target.region),
+                                    "objects": objects, "messages": messages, "secrets": secrets}, indent=1,
+                                   default=str))
     shutil.rmtree(folder, ignore_errors=True)
     draft.rename(folder)
 
 
-def restore(target: Target, folder: Path, snapshot: Snapshot) -> int:
-    """Put a saved state back into the resources holding its roles now; return how many objects and
-    messages it restored."""
-    manifest = folder / "state.json"
-    if not manifest.is_file():
-        return 0
-    state: dict[str, Any] = json.loads(manifest.read_text())
-    if state.get("format") != FORMAT:
-        return 0
-    s3, sqs = target.client("s3"), target.client("sqs")
-    for role, value in state["secrets"].items():
+def restore_cloud(target: Target, saved: Saved) -> int:
+    """EB's records, EB's storage bucket and the sent mail, into a cloud that has just started; how many
+    objects it restored."""
+    try:
+        persistence.restore(eb_local_backends[ACCOUNT][target.region], saved.manifest["eb"])
+    except persistence.StateError as error:
+        raise StateError(f"{saved.folder / MANIFEST}: {error}; move {saved.folder} away to start the local "
+                         "cloud afresh") from None
+    restore_sent_mail(ACCOUNT, target.region, saved.manifest["mail"])
+    storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
+    return _put_objects(target, saved, {EB_STORAGE: storage})
+
+
+def restore_stage(target: Target, saved: Saved, snapshot: Snapshot) -> int:
+    """The stage's objects, messages and secrets into the resources holding their roles now; how many
+    objects and messages it restored."""
+    for role, value in saved.manifest["secrets"].items():
         if role in snapshot.secrets:
             target.client("secretsmanager").put_secret_value(SecretId=snapshot.secrets[role], SecretString=value)
-    objects = [item for item in state["objects"] if item["role"] in snapshot.buckets]
-    for item in objects:
-        extra = {k: v for k, v in (("ContentType", item["content_type"]), ("CacheControl", item["cache_control"])) if v}
-        s3.put_object(Bucket=snapshot.buckets[item["role"]], Key=item["key"],
-                      Body=(folder / "s3" / item["role"] / item["key"]).read_bytes(), **extra)
-    restored = len(objects)
-    for role, messages in state["messages"].items():
+    restored = _put_objects(target, saved, snapshot.buckets)
+    sqs = target.client("sqs")
+    for role, messages in saved.manifest["messages"].items():
         for message in messages if role in snapshot.queues else []:
             attributes = {name: {key: value for key, value in attribute.items() if key in MESSAGE_ATTRIBUTE_FIELDS}
                           for name, attribute in (message["attributes"] or {}).items()}
             sqs.send_message(QueueUrl=snapshot.queues[role], MessageBody=message["body"], MessageAttributes=attributes)
             restored += 1
-    _restore_versions(target, state, snapshot)
     return restored
 
 
-def _restore_versions(target: Target, state: dict[str, Any], snapshot: Snapshot) -> None:
-    eb, storage = target.client("elasticbeanstalk"), snapshot.buckets.get("EBStorage")
-    if state["application"] != snapshot.application or storage is None:
-        return
-    existing = {v["VersionLabel"] for v in eb.describe_application_versions(
-        ApplicationName=snapshot.application)["ApplicationVersions"]}
-    for version in reversed(state["versions"]):  # oldest first, so the newest stays newest
-        if version["label"] not in existing:
-            eb.create_application_version(ApplicationName=snapshot.application, VersionLabel=version["label"],
-                                          Description=version["description"],
-                                          SourceBundle={"S3Bucket": storage, "S3Key": version["key"]})
+def _put_objects(target: Target, saved: Saved, buckets: dict[str, str]) -> int:
+    s3 = target.client("s3")
+    objects = [item for item in saved.manifest["objects"] if item["role"] in buckets]
+    for item in objects:
+        extra = {k: v for k, v in (("ContentType", item["content_type"]), ("CacheControl", item["cache_control"])) if v}
+        s3.put_object(Bucket=buckets[item["role"]], Key=item["key"],
+                      Body=(saved.folder / "s3" / item["role"] / item["key"]).read_bytes(), **extra)
+    return len(objects)
