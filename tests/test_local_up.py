@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import signal
 import subprocess
@@ -30,10 +31,15 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     wait_until(answers, timeout, f"{url} answering 200")
 
 
+def stage_outputs(cloud: str) -> dict[str, str]:
+    """The local stage stack's outputs, which name its buckets and queues."""
+    stack = local_client("cloudformation", cloud).describe_stacks(StackName=stage_stack_name("oppima", "local"))
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+
+
 def buckets(cloud: str) -> tuple[str, str]:
     """The local stage's uploads and backup buckets, as its stack names them."""
-    stack = local_client("cloudformation", cloud).describe_stacks(StackName=stage_stack_name("oppima", "local"))
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+    outputs = stage_outputs(cloud)
     return outputs["UploadsBucket"], outputs["BackupBucket"]
 
 
@@ -47,9 +53,9 @@ def test_local_run_serves_the_product_and_stops_on_ctrl_c(tmp_path):
     run_the_product_once(tmp_path)
 
 
-def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.RequestsCookieJar]:
-    """Start eb_tools local, use every part of the product, stop it; return the upload's key and bytes
-    and the logged-in browser's cookies."""
+def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.RequestsCookieJar, dict[str, str]]:
+    """Start eb_tools local, use every part of the product, stop it; return the upload's key and bytes,
+    the logged-in browser's cookies and the EB environments' ids by name."""
     port, cloud_port = free_port(), free_port()
     cloud = f"http://127.0.0.1:{cloud_port}"
     eb_tools = Path(sys.executable).parent / "eb_tools"
@@ -114,6 +120,7 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         assert sorted((e["Tier"]["Name"], e["Status"], e["Health"]) for e in envs) == [
             ("WebServer", "Ready", "Green"), ("Worker", "Ready", "Green")]
         assert len({e["VersionLabel"] for e in envs}) == 1
+        ids = {e["EnvironmentName"]: e["EnvironmentId"] for e in envs}
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
@@ -127,12 +134,26 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
             raise AssertionError(f"{target} still answers after Ctrl-C")
         except requests.ConnectionError:
             pass
-    return key, image.getvalue(), browser.cookies
+    return key, image.getvalue(), browser.cookies, ids
+
+
+def eb_events(cloud: str, environment: str, home: Path) -> str:
+    """What `eb events ENVIRONMENT` prints, from a project `eb init` made for the stage's application."""
+    project = home / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HOME": str(home), "AWS_ENDPOINT_URL": cloud, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_MAX_ATTEMPTS": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
+    for args in (["init", "-p", "python-3.11", "oppima", "--region", "us-east-1"], ["events", environment]):
+        done = subprocess.run([str(Path(sys.executable).parent / "eb"), *args], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def test_a_second_run_resumes_the_first(tmp_path):
-    """Stop, start again on the same folder: the session, the account, the image and its variants are still there."""
-    key, original, cookies = run_the_product_once(tmp_path)
+    """Stop, start again on the same folder: the session, the account, the image and its variants are still
+    there, and so are the EB environments (the same ids, the first run's events) and the mail sent."""
+    key, original, cookies, ids = run_the_product_once(tmp_path)
     port, cloud_port = free_port(), free_port()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
                              "--cloud-port", str(cloud_port), "--data-dir", str(tmp_path / "state")], cwd=ROOT,
@@ -153,12 +174,24 @@ def test_a_second_run_resumes_the_first(tmp_path):
         s3 = local_client("s3", f"http://127.0.0.1:{cloud_port}")
         uploads, _ = buckets(f"http://127.0.0.1:{cloud_port}")  # a new bucket, holding the last run's objects
         assert s3.list_objects_v2(Bucket=uploads, Prefix="variants/")["KeyCount"] == 5  # 4 variants, the original
-        eb = local_client("elasticbeanstalk", f"http://127.0.0.1:{cloud_port}")
+        cloud = f"http://127.0.0.1:{cloud_port}"
+        eb = local_client("elasticbeanstalk", cloud)
         assert eb.describe_application_versions()["ApplicationVersions"]
+        envs = eb.describe_environments(IncludeDeleted=False)["Environments"]
+        assert {e["EnvironmentName"]: e["EnvironmentId"] for e in envs} == ids  # provision found them, kept them
+        assert sorted((e["Status"], e["Health"]) for e in envs) == [("Ready", "Green")] * 2
+        queue = stage_outputs(cloud)["WorkerQueueUrl"]  # this run's: the kept worker was updated to it
+        printed = eb_events(cloud, "oppima-local-web", tmp_path / "home")
+        assert "createEnvironment is starting." in printed  # the first run's: this one made no environment
+        assert printed.count("Successfully launched environment: oppima-local-web") == 1
+        assert any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
+                   for m in sent_emails(cloud))  # the first run's mail, at the moto API
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
         print(output)
-    # The upload, its 4 variants, its backup and the EB source bundle at least.
-    restored = re.search(r"\((\d+) objects and messages restored from the last run\)", output)
-    assert restored and int(restored.group(1)) >= 7, output
+    # The upload, its 4 variants, its backup and the EB source bundle at least; both environments.
+    restored = re.search(r"\((\d+) objects and messages and (\d+) EB environments with their events restored "
+                         r"from the last run\)", output)
+    assert f"(fed by sqsd from {queue})" in output
+    assert restored and int(restored.group(1)) >= 7 and restored.group(2) == "2", output

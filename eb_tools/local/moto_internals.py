@@ -124,6 +124,7 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.core.responses:BaseResponse._get_param",
         "moto.core.responses:BaseResponse().current_account",
         "moto.core.responses:BaseResponse().region",
+        "moto.core.responses:BaseResponse().headers",
         "moto.elasticbeanstalk.responses:EBResponse",
     ),
     "eb_tools/local/elasticbeanstalk/exceptions.py": ("moto.core.exceptions:ServiceException",),
