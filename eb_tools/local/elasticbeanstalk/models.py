@@ -536,10 +536,12 @@ class LocalEBBackend(BaseBackend):
         return env
 
     def _apply(self, env: Environment, op: Operation) -> None:
-        """What a successful update changes besides the version: settings and description."""
+        """What a successful update changes besides the version: settings (a worker's queue too) and description."""
         for key in op.remove:
             env.settings.pop(key, None)
         env.settings.update({(n, o): v for n, o, v in op.settings})
+        if env.queue_url and env.settings.get(("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")):
+            env.queue_url = str(env.settings[("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")])
         if op.description is not None:
             env.description = op.description
 
