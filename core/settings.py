@@ -47,6 +47,9 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     session_cookie_secure: bool = True
     session_lifetime: int = 14 * 24 * 3600
+    # Proxies in front of gunicorn that append to X-Forwarded-For: in AWS the load balancer and the
+    # instance's nginx; `eb_tools local` sets 1 (nginx) or 0 (none).
+    trusted_proxies: int = 2
     task_lease_seconds: int = 240
     ledger_retention_days: int = 14
     image_max_pixels: int = 40_000_000
@@ -86,6 +89,7 @@ class Settings:
             secret_key=get.optional("SECRET_KEY"),
             session_cookie_secure=get.boolean("SESSION_COOKIE_SECURE", True),
             session_lifetime=get.integer("SESSION_LIFETIME", 14 * 24 * 3600, 60, 365 * 24 * 3600),
+            trusted_proxies=get.integer("TRUSTED_PROXIES", 2, 0, 5),
             task_lease_seconds=get.integer("TASK_LEASE_SECONDS", 240, 1, 24 * 3600),
             ledger_retention_days=get.integer("LEDGER_RETENTION_DAYS", 14, 1, 3650),
             image_max_pixels=get.integer("IMAGE_MAX_PIXELS", 40_000_000, 1, 1_000_000_000),

@@ -1,6 +1,8 @@
 """Health checks: /healthz stays cheap; /healthz/deep names the dependency that is down."""
 from __future__ import annotations
 
+import pytest
+
 from tests.servers import MariaDBServer, RedisServer
 
 
@@ -20,6 +22,39 @@ def test_details_only_for_requests_from_inside(make_app):
     assert outside.status_code == 503 and outside.get_json()["failing"] == ["s3"]
     assert outside.get_json()["checks"]["s3"] == {"ok": False}
     assert "error" not in str(outside.get_json()["checks"])
+
+
+# Behind Elastic Beanstalk's load balancer: the ALB appends the client's address to X-Forwarded-For
+# (its default "append" mode), the instance's nginx appends the ALB's private address
+# ($proxy_add_x_forwarded_for) and connects to gunicorn from loopback.
+ALB = "10.0.1.17"
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "inside"),
+    [
+        (f"8.8.4.4, {ALB}", False),  # someone on the internet
+        (f"10.0.0.5, 8.8.4.4, {ALB}", False),  # ... who sent a private address of their own
+        (f"127.0.0.1, 8.8.4.4, {ALB}", False),
+        (f"10.0.2.44, {ALB}", True),  # a client inside the VPC, through the load balancer
+        (None, True),  # an operator on the instance, straight to gunicorn
+    ],
+)
+def test_details_only_for_the_inside_behind_the_load_balancer(make_app, forwarded_for, inside):
+    client = make_app(UPLOADS_BUCKET="no-such-bucket").test_client()
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    response = client.get("/healthz/deep", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 503
+    assert ("error" in response.get_json()["checks"]["s3"]) is inside
+
+
+def test_the_local_run_trusts_its_one_proxy(make_app):
+    """`eb_tools local` puts only nginx in front of gunicorn, and says so with TRUSTED_PROXIES=1."""
+    client = make_app(UPLOADS_BUCKET="no-such-bucket", TRUSTED_PROXIES="1").test_client()
+    outside = client.get("/healthz/deep", headers={"X-Forwarded-For": "8.8.4.4"})
+    assert "error" not in outside.get_json()["checks"]["s3"]
+    inside = client.get("/healthz/deep", headers={"X-Forwarded-For": "10.0.0.5, 127.0.0.1"})
+    assert "error" in inside.get_json()["checks"]["s3"]
 
 
 def test_stopped_redis_is_named(make_app, tmp_path):

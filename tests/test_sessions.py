@@ -75,6 +75,7 @@ def test_wrong_password_and_missing_csrf_are_refused(make_app):
 
 
 def test_duplicate_sign_up_is_a_form_error(make_app):
+    """A form error that does not say the address has an account (tests/hostile/test_web_abuse.py)."""
     app = make_app()
     sign_up(app.test_client(), "barbara@example.com")
     browser = app.test_client()
@@ -82,7 +83,7 @@ def test_duplicate_sign_up_is_a_form_error(make_app):
     again = browser.post("/signup", data={"email": "Barbara@example.com", "password": "another pass",
                                           "csrf_token": token})
     assert again.status_code == 400
-    assert "already exists" in again.get_data(as_text=True)
+    assert "Could not sign up with this email address" in again.get_data(as_text=True)
 
 
 

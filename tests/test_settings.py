@@ -25,6 +25,7 @@ def test_local_defaults_need_no_configuration(tmp_path):
     assert settings.database_url.drivername == "sqlite"
     assert settings.redis_url is None and settings.aws_endpoint_url is None
     assert settings.upload_max_bytes == 10 * 1024 * 1024
+    assert settings.trusted_proxies == 2  # as deployed: the load balancer, then the instance's nginx
 
 
 def test_rds_linkage_builds_the_url_and_reads_credentials_from_the_secret(cloud, caplog):
@@ -86,6 +87,8 @@ def test_local_secret_key_is_kept_between_runs(tmp_path):
         ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE: 'maybe' is not a boolean"),
         ({"AWS_ENDPOINT_URL": "127.0.0.1:4566"}, "AWS_ENDPOINT_URL: '127.0.0.1:4566' is not a URL"),
         ({"APP_ROLE": "cron"}, "APP_ROLE: 'cron' is not one of web, worker"),
+        ({"TRUSTED_PROXIES": "all"}, "TRUSTED_PROXIES: 'all' is not a whole number"),
+        ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES: -1 is out of range"),
         ({"STAGE": "production", "SECRET_KEY_PARAMETER": "/p"}, "DB_HOST: required when STAGE='production'"),
     ],
 )

@@ -1,6 +1,10 @@
-"""The Flask web app (APP_ROLE=web): accounts, sessions in Redis, direct-to-S3 uploads."""
+"""The Flask web app (APP_ROLE=web): accounts, sessions in Redis, direct-to-S3 uploads.
+
+What protects each route, and each limit, is listed in the README's security section.
+"""
 from __future__ import annotations
 
+import redis
 from cachelib.file import FileSystemCache
 from flask import Flask
 from flask_session import Session
@@ -10,13 +14,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import db, redis_client
 from core.secrets import app_secret_key
 from core.settings import Settings
-from web import auth, errors, health, uploads
+from web import auth, errors, health, security_headers, throttle, uploads
+from web.converters import IdConverter
+from web.json_provider import BoundedJSONProvider
 
 
 def create_app(settings: Settings | None = None, database: db.Database | None = None) -> Flask:
     """Build the web app; tests pass their own settings (and may share a Database)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is added: every <int:…> is bounded
+    store = _redis(settings)
     app.config.update(
         SECRET_KEY=app_secret_key(settings),
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
@@ -27,25 +36,38 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
         SESSION_KEY_PREFIX="session:",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=64 * 1024,  # forms and JSON only: image bytes go to S3
-        **_session_store(settings),
+        **_session_store(settings, store),
     )
     app.extensions["settings"] = settings
     app.extensions["database"] = database or db.from_settings(settings)
     Session(app)
     CSRFProtect(app)
-    # ALB -> nginx -> gunicorn: trust one hop for the scheme and client address.
-    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy flags any method assignment.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    # In AWS: ALB -> nginx -> gunicorn. The ALB appends the client's address to X-Forwarded-For and
+    # nginx appends the ALB's, so the client is TRUSTED_PROXIES hops from the right; whatever a
+    # client sent itself stays to the left, unread. X-Forwarded-Proto is the ALB's alone (nginx
+    # passes it on). Wrapping wsgi_app is Flask's documented way to add middleware; mypy flags any
+    # method assignment.
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, x_for=settings.trusted_proxies, x_proto=min(settings.trusted_proxies, 1)
+    )
     for blueprint in (auth.bp, uploads.bp, health.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
+    throttle.init(app, settings, store)
+    security_headers.register(app, settings)
     return app
 
 
-def _session_store(settings: Settings) -> dict[str, object]:
-    """Redis (ElastiCache) when REDIS_URL is set, else a file store for a local run."""
-    if settings.redis_url:
-        client = redis_client.connect(settings, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
-        return {"SESSION_TYPE": "redis", "SESSION_REDIS": client}
-    store = FileSystemCache(str(settings.data_dir / "sessions"), threshold=10_000, mode=0o600)
-    return {"SESSION_TYPE": "cachelib", "SESSION_CACHELIB": store}
+def _redis(settings: Settings) -> redis.Redis | None:
+    """The shared Redis (ElastiCache) of sessions and throttles, when REDIS_URL is set."""
+    if not settings.redis_url:
+        return None
+    return redis_client.connect(settings, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
+
+
+def _session_store(settings: Settings, store: redis.Redis | None) -> dict[str, object]:
+    """Redis when there is one, else a file store for a local run."""
+    if store is not None:
+        return {"SESSION_TYPE": "redis", "SESSION_REDIS": store}
+    files = FileSystemCache(str(settings.data_dir / "sessions"), threshold=10_000, mode=0o600)
+    return {"SESSION_TYPE": "cachelib", "SESSION_CACHELIB": files}

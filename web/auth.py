@@ -1,4 +1,9 @@
-"""Sign up, log in, log out. The session id is rotated at every change of identity."""
+"""Sign up, log in, log out. The session id is rotated at every change of identity.
+
+Both forms are throttled per account and per client address (web/throttle.py); new
+passwords follow web/passwords.py; log-in costs one password hash whether or not the
+account exists, and neither form says whether an address has an account.
+"""
 from __future__ import annotations
 
 import re
@@ -12,26 +17,50 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from core.models import User
-from web import context
+from web import context, passwords
 from web.errors import wants_json
 
 bp = Blueprint("auth", __name__)
 
 P = ParamSpec("P")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+EMAIL_VALIDATORS = [DataRequired(), Length(max=254), Regexp(EMAIL, message="Enter a valid email address.")]
+# The same answer whether or not the address has an account (it may be someone else's).
+SIGN_UP_REFUSED = "Could not sign up with this email address: log in instead, or use another address."
 
 
-class CredentialsForm(FlaskForm):
-    email = EmailField(
-        "Email", validators=[DataRequired(), Length(max=254), Regexp(EMAIL, message="Enter a valid email address.")]
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL_VALIDATORS, render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class SignUpForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL_VALIDATORS, render_kw={"autocomplete": "username"})
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH,
+                   message=f"Use at least {passwords.MIN_LENGTH} characters (at most {passwords.MAX_LENGTH})."),
+            passwords.not_common,
+            passwords.not_the_email,
+        ],
+        description=passwords.HINT,
+        render_kw={"autocomplete": "new-password"},
     )
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
+
+
+def _posted() -> ImmutableMultiDict[str, str] | None:
+    """The HTML form's fields only: Flask-WTF would also take a JSON body, which is no form of ours."""
+    return request.form if request.method == "POST" else None
 
 
 def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
@@ -72,7 +101,7 @@ def index() -> Response:
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Response | tuple[str, int]:
-    form = CredentialsForm()
+    form = SignUpForm(formdata=_posted())
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = User(email=email, password_hash=generate_password_hash(form.password.data))
@@ -80,7 +109,7 @@ def signup() -> Response | tuple[str, int]:
             with context.database().write() as db:
                 db.add(user)
         except IntegrityError:
-            form.email.errors.append("An account with this email already exists; log in instead.")
+            form.email.errors.append(SIGN_UP_REFUSED)
         else:
             _start_session(user)
             return redirect(url_for("uploads.page"))
@@ -90,13 +119,15 @@ def signup() -> Response | tuple[str, int]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int]:
-    form = CredentialsForm()
+    form = LoginForm(formdata=_posted())
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         # The writer: a user who has just signed up may not be on the replica yet.
         with context.database().write() as db:
             user = db.scalar(select(User).where(User.email == email))
-        if user and check_password_hash(user.password_hash, form.password.data):
+        # One hash whether or not the account exists: an unknown address takes as long as a wrong password.
+        password_hash = user.password_hash if user else passwords.UNKNOWN_ACCOUNT_HASH
+        if check_password_hash(password_hash, form.password.data) and user is not None:
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("Wrong email or password.")

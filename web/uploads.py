@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Blueprint, Response, abort, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
 from core import storage
@@ -58,7 +58,7 @@ def create() -> tuple[Response, int]:
     settings = context.settings()
     body = _json_object()
     content_type = body.get("content_type")
-    if content_type not in storage.IMAGE_TYPES:
+    if not isinstance(content_type, str) or content_type not in storage.IMAGE_TYPES:
         abort(400, f"content_type must be one of {', '.join(storage.IMAGE_TYPES)}.")
     size = body.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -129,7 +129,10 @@ def _describe(upload: Upload, settings: Settings) -> dict[str, Any]:
 def _json_object() -> dict[str, Any]:
     if not request.is_json:
         abort(415, "Send a JSON body with Content-Type: application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = current_app.json.loads(request.get_data())
+    except ValueError as exc:  # malformed, not UTF-8, or nested too deeply (web/json_provider.py)
+        abort(400, f"The body is not a JSON object: {exc}.")
     if not isinstance(body, dict):
         abort(400, "The body is not a JSON object.")
     return body
