@@ -280,7 +280,8 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environment
     except procfile.ProcfileError as error:
         raise click.ClickException(str(error)) from None
     supervisor.start("web", _teed(command, _logs(data_dir, "web") / "web.stdout.log"), root,
-                     {**environments["web"], "GUNICORN_BIND": addresses.app.bind})
+                     {**environments["web"], "GUNICORN_BIND": addresses.app.bind,
+                      "TRUSTED_PROXIES": "1" if addresses.nginx else "0"})  # in AWS: the load balancer and nginx
     supervisor.start("worker", _teed(command, _logs(data_dir, "worker") / "web.stdout.log"), root,
                      {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind})
     if addresses.nginx:
