@@ -2,7 +2,8 @@
 
 Both forms are throttled per account and per client address (web/throttle.py); new
 passwords follow web/passwords.py; log-in costs one password hash whether or not the
-account exists, and neither form says whether an address has an account.
+account exists and answers both alike; sign-up never says that an account exists
+(what it still reveals is in the README's security section).
 """
 from __future__ import annotations
 
