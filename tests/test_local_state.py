@@ -85,12 +85,26 @@ def test_eb_records_come_back_as_they_were_with_operations_finished(eb: Any, clo
                                                                   None, None, None))]
     assert events[0] == "createEnvironment is starting."
     assert events[-2:] == ["Successfully deployed new configuration to environment.",
-                           "Environment update completed successfully."]  # finished at export, as AWS would
+                           "Environment update completed successfully."]  # finished at export, as on AWS
     assert events == [e["Message"] for e in reversed(eb.describe_events(ApplicationName=names["app"],
                                                                         EnvironmentName=names["web"])["Events"])]
     # The restored EB goes on: an update of the restored environment runs and completes.
     second.update_environment(None, names["web"], None, [], [], "after the restart")
     assert second.environments[web.id].status == "Updating"
+
+
+def test_an_event_still_due_at_the_end_comes_back(eb: Any, cloud: LocalCloud) -> None:
+    """A tag update leaves the environment Ready, with EB's event that says it is done one transition later:
+    a run that ends in between keeps that event too."""
+    app = f"state-{uuid.uuid4().hex[:6]}"
+    eb.create_application(ApplicationName=app)
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK)
+    arn = ready(eb, f"{app}-web")["EnvironmentArn"]
+    eb.update_tags_for_resource(ResourceArn=arn, TagsToAdd=[{"Key": "stage", "Value": "local"}])
+    second = LocalEBBackend(REGION, ACCOUNT)
+    persistence.restore(second, json.loads(json.dumps(persistence.export(eb_local_backends[ACCOUNT][REGION]))))
+    events = second.describe_events(app, f"{app}-web", None, None, None, None, None, None, None)
+    assert events[0].message == "Environment tag update completed successfully."
 
 
 def test_a_worker_queue_eb_made_is_made_again(eb: Any, cloud: LocalCloud) -> None:
