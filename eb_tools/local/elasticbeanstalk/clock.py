@@ -22,6 +22,11 @@ class SimulatedClock:
         """The one source of time for the emulation's dates."""
         return datetime.now(UTC)
 
+    @property
+    def idle(self) -> bool:
+        """Whether nothing is scheduled (every operation has run to its end)."""
+        return not self._due
+
     def later(self, seconds: float, action: Action) -> None:
         """Run `action` `seconds` from now, on behalf of the current request (its events carry its id)."""
         request_id = current_request_id()
