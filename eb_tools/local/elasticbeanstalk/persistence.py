@@ -67,13 +67,13 @@ def restore(backend: LocalEBBackend, data: dict[str, Any]) -> None:
 
 
 def _finish_operations(backend: LocalEBBackend) -> None:
-    """Run the clock forward, one transition at a time, until every environment is settled; the steps'
-    events carry the times they were due. The clock's `now` is its one source of time."""
+    """Run the clock forward, one transition at a time, until nothing is scheduled; the steps' events carry
+    the times they were due. The clock's `now` is its one source of time."""
     clock, moment = backend.clock, backend.clock.now()
     step = timedelta(seconds=max(backend.transition_seconds, 0.001))
     try:
         for _ in range(MAX_STEPS):
-            if all(env.status in SETTLED for env in backend.environments.values()):
+            if clock.idle:
                 return
             moment += step
             clock.now = _fixed(moment)  # type: ignore[method-assign]
