@@ -1,9 +1,7 @@
 """The Flask worker app (APP_ROLE=worker), served only to Elastic Beanstalk's sqsd daemon.
 
 Queued tasks arrive at / (sqsd's default HttpPath), periodic tasks from cron.yaml
-at /periodic/<name>. See worker/views.py for the answers and their meaning. A
-body larger than SQS's largest message (1 MiB: SendMessage's MessageBody, SQS API
-reference) cannot come from sqsd: it gets 413 unread.
+at /periodic/<name>. See worker/views.py for the answers and their meaning.
 """
 from __future__ import annotations
 
@@ -14,14 +12,15 @@ import worker.tasks  # noqa: F401  (registers the tasks)
 from core import db
 from core.settings import Settings
 from worker import views
-
-MAX_MESSAGE_BYTES = 1_048_576
+from worker.sqsd import MAX_MESSAGE_BYTES
 
 
 def create_app(settings: Settings | None = None, database: db.Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_MESSAGE_BYTES
+    # One byte more than a message may have, so that a longer body is told from one of exactly the
+    # maximum even when it comes chunked, without a length (worker/views.py refuses it).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_MESSAGE_BYTES + 1
     app.extensions["settings"] = settings
     app.extensions["database"] = database or db.from_settings(settings)
     app.register_blueprint(views.bp)

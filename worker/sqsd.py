@@ -17,6 +17,8 @@ from werkzeug.datastructures import Headers
 
 USER_AGENT = re.compile(r"aws-sqsd/\d+(?:\.\d+)+")
 PREFIX = "X-Aws-Sqsd-"
+# The largest body sqsd can post: SQS's largest message, 1 MiB (SendMessage's MessageBody, SQS API reference).
+MAX_MESSAGE_BYTES = 1_048_576
 ATTR_PREFIX = "X-Aws-Sqsd-Attr-"
 
 

@@ -5,7 +5,7 @@ deletes it); 409 when another delivery of the same key is running; 500 when the
 task failed (sqsd retries after ErrorVisibilityTimeout; past MaxRetries the queue
 moves the message to the dead-letter queue). Nothing is lost: every message ends
 done, rejected with a reason in the ledger, or in the DLQ. Requests that are not
-sqsd's get 403; a body larger than any SQS message gets 413 (worker/__init__.py).
+sqsd's get 403; a body larger than any SQS message cannot come from sqsd and gets 413.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from core.models import TaskLedger
 from core.queue import Envelope, EnvelopeError
 from worker import ledger
 from worker.registry import Reject, TaskContext, periodic, shown, tasks
-from worker.sqsd import SqsdMessage
+from worker.sqsd import MAX_MESSAGE_BYTES, SqsdMessage
 
 bp = Blueprint("sqsd", __name__)
 log = logging.getLogger(__name__)
@@ -48,11 +48,14 @@ def run_task() -> Response | tuple[Response, int]:
     message: SqsdMessage = g.sqsd
     settings = current_app.extensions["settings"]
     database = current_app.extensions["database"]
+    body = request.get_data()  # at most one byte past the maximum (MAX_CONTENT_LENGTH), chunked or not
+    if len(body) > MAX_MESSAGE_BYTES:
+        abort(413, f"The body is larger than an SQS message can be ({MAX_MESSAGE_BYTES} bytes).")
     try:
-        envelope = Envelope.from_json(request.get_data())
+        envelope = Envelope.from_json(body)
     except EnvelopeError as exc:
         reason = f"bad envelope: {exc}"
-        log.error("rejecting message %s: %s", message.msgid, reason)
+        log.error("rejecting message %.200s: %s", message.msgid, reason)
         key = ledger.bounded_key(f"msg:{message.msgid}")
         ledger.reject(database, key, "?", reason, settings.ledger_retention_days)
         return jsonify(status="rejected", reason=reason)
@@ -83,7 +86,7 @@ def _execute(
     try:
         handler = bind()
     except Reject as exc:
-        log.error("rejecting %s (%s): %s", key, task, exc)
+        log.error("rejecting %s (%.100s): %s", key, task, exc)
         ledger.reject(database, key, task, str(exc), settings.ledger_retention_days)
         return jsonify(status="rejected", reason=str(exc))
     owner = uuid.uuid4().hex
@@ -96,11 +99,11 @@ def _execute(
     try:
         result = handler(context)
     except Reject as exc:
-        log.error("task %s (%s) rejected: %s", key, task, exc)
+        log.error("task %s (%.100s) rejected: %s", key, task, exc)
         ledger.finish(database, key, owner, TaskLedger.REJECTED, str(exc))
         return jsonify(status="rejected", reason=str(exc))
     except Exception as exc:  # any failure is retried by sqsd, then dead-lettered
-        log.exception("task %s (%s) failed", key, task)
+        log.exception("task %s (%.100s) failed", key, task)
         ledger.finish(database, key, owner, TaskLedger.FAILED, f"{type(exc).__name__}: {exc}")
         return jsonify(status="failed", error=type(exc).__name__), 500
     ledger.finish(database, key, owner, TaskLedger.DONE, result)
