@@ -68,6 +68,10 @@ def desired_settings(stage: Stage, tier: str, outputs: dict[str, str]) -> list[S
          outputs["WebInstanceProfile" if tier == "web" else "WorkerInstanceProfile"]),
         ("aws:autoscaling:launchconfiguration", "SecurityGroups",
          outputs["WebSecurityGroup" if tier == "web" else "WorkerSecurityGroup"]),
+        # Only those groups: by default EB adds a group of its own admitting HTTP (80) "from the internet or
+        # load balancer" (EB guide, aws:autoscaling:launchconfiguration), which for a worker, with no load
+        # balancer, is the internet. The worker's group admits nothing: sqsd calls the app on localhost.
+        ("aws:autoscaling:launchconfiguration", "DisableDefaultEC2SecurityGroup", "true"),
         ("aws:ec2:vpc", "VPCId", outputs["VpcId"]),
         ("aws:ec2:vpc", "Subnets", subnets),
         # Without NAT, instances reach the platform's endpoints through the internet gateway.

@@ -91,3 +91,31 @@ def test_a_client_that_lies_about_the_length_is_not_a_500(worker_url):
                 answer += chunk
         status = int(answer.split(b" ", 2)[1]) if answer else 0
         assert status and status < 500, (length, answer[:200])
+
+
+class _Outputs(dict[str, str]):
+    """A stage stack's outputs: every output named by itself."""
+
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
+def test_nothing_outside_the_instance_reaches_the_worker():
+    """What protects the worker is the network: its instances get only the stage's worker group (not EB's
+    default group, which admits HTTP from the internet where there is no load balancer), and that group
+    admits nothing. sqsd posts to the app on localhost."""
+    from eb_tools import stages
+    from eb_tools.provision import stage_template
+    from eb_tools.provision.environments import desired_settings
+
+    file = stages.load(ROOT / "eb_tools.yaml")
+    for name in file.stages:
+        settings = dict(((namespace, option), value) for namespace, option, value in
+                        desired_settings(file.stage(name), "worker", _Outputs()))
+        launch = "aws:autoscaling:launchconfiguration"
+        assert settings[(launch, "DisableDefaultEC2SecurityGroup")] == "true", name
+        assert settings[(launch, "SecurityGroups")] == "<WorkerSecurityGroup>", name
+        resources = stage_template(file, name)["Resources"]
+        assert "SecurityGroupIngress" not in resources["WorkerSecurityGroup"]["Properties"], name
+        assert not [r for r in resources.values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+                    and r["Properties"]["GroupId"] == {"Fn::GetAtt": ["WorkerSecurityGroup", "GroupId"]}], name
