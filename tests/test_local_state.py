@@ -146,8 +146,8 @@ def test_a_record_that_cannot_be_rebuilt_is_named(tmp_path: Path, cloud: LocalCl
 
 @pytest.mark.parametrize("content, reason", [
     ("{not json", "not a state eb_tools can read (Expecting property name enclosed in double quotes"),
-    ('{"format": 2, "objects": []}', "state format 2, while this eb_tools reads format 3"),
-    ("[]", "state format None, while this eb_tools reads format 3"),
+    ('{"format": 2, "objects": []}', "state format 2, while this eb_tools reads format 4"),
+    ("[]", "state format None, while this eb_tools reads format 4"),
 ])
 def test_a_state_that_cannot_be_read_is_one_line(tmp_path: Path, content: str, reason: str) -> None:
     (tmp_path / "state.json").write_text(content)
@@ -204,3 +204,24 @@ def test_a_worker_updated_to_another_queue_names_that_queue(eb: Any, cloud: Loca
             if (o["Namespace"], o["OptionName"]) == (SQSD, "WorkerQueueURL")] == [second]
     resources = eb.describe_environment_resources(EnvironmentName=f"{app}-worker")["EnvironmentResources"]
     assert [q["URL"] for q in resources["Queues"]] == [second]
+
+
+def test_objects_of_a_versioned_bucket_come_back_with_every_version_and_its_id(tmp_path: Path,
+                                                                               cloud: LocalCloud) -> None:
+    """The app records the S3 version it validated (core/uploads.py): after a restart that version must
+    still be there under its id, as it would be in AWS, or an upload completed before Ctrl-C is lost."""
+    s3 = aws_client(cloud, "s3")
+    first, second = f"uploads-{uuid.uuid4().hex[:8]}", f"uploads-{uuid.uuid4().hex[:8]}"
+    for bucket in (first, second):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    validated = s3.put_object(Bucket=first, Key="uploads/1/a.png", Body=b"validated")["VersionId"]
+    replaced = s3.put_object(Bucket=first, Key="uploads/1/a.png", Body=b"re-posted")["VersionId"]
+    target = Target(local_session(REGION), cloud.url)
+    state.save(target, tmp_path / "cloud", state.Snapshot(buckets={"UploadsBucket": first}, queues={}, secrets={}))
+    saved = state.load(tmp_path / "cloud")
+    assert saved is not None
+    state.restore_stage(target, saved, state.Snapshot(buckets={"UploadsBucket": second}, queues={}, secrets={}))
+    assert s3.get_object(Bucket=second, Key="uploads/1/a.png", VersionId=validated)["Body"].read() == b"validated"
+    current = s3.get_object(Bucket=second, Key="uploads/1/a.png")
+    assert (current["VersionId"], current["Body"].read()) == (replaced, b"re-posted")

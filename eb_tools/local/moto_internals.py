@@ -87,6 +87,11 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.ses.models:ses_backends",
         "moto.ses.models:SESBackend().sent_messages",
         "moto.ses.models:SESBackend().sent_message_count",
+        "moto.s3.models:s3_backends",
+        "moto.s3.models:S3Backend().buckets",
+        "moto.s3.models:FakeBucket().keys",
+        "moto.s3.utils:_VersionedKeyStore.getlist",
+        "moto.s3.models:FakeKey()._version_id",
         "moto.ses.models:Message.instances_tracked",  # what moto's /moto-api/data.json lists
         "moto.ses.models:RawMessage",
         "moto.ses.models:TemplateMessage",
@@ -616,6 +621,15 @@ def queue_messages(account: str, region: str, name: str) -> list[tuple[str, dict
         if queue is None:
             return None
         return [(message.body, dict(message.message_attributes or {})) for message in queue._messages]
+
+
+def keep_version_id(account: str, bucket: str, key: str, current: str, wanted: str) -> None:
+    """Give version `current` of an object the id `wanted`: a restored object keeps the version id it had
+    (S3's API has no way to choose one; AWS never renumbers a version)."""
+    with BACKENDS:
+        for version in s3_backends[account]["aws"].buckets[bucket].keys.getlist(key, []):
+            if version.version_id == current:
+                version._version_id = wanted
 
 
 def sent_mail(account: str, region: str) -> dict[str, Any]:

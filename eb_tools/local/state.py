@@ -32,10 +32,10 @@ from typing import Any
 from eb_tools.aws import Target
 from eb_tools.local.elasticbeanstalk import persistence
 from eb_tools.local.elasticbeanstalk.models import eb_local_backends
-from eb_tools.local.moto_internals import queue_messages, restore_sent_mail, sent_mail
+from eb_tools.local.moto_internals import keep_version_id, queue_messages, restore_sent_mail, sent_mail
 
 ACCOUNT = "123456789012"  # moto's default account, the local cloud's
-FORMAT = 3  # 3 keeps EB's records and the sent mail; 2 kept the stage's things and EB's versions only
+FORMAT = 4  # 4 keeps every version of an object under its id; 3 kept only the current one, renumbered
 MANIFEST = "state.json"
 EB_STORAGE = "EBStorage"  # the role of EB's storage bucket among the kept objects
 MESSAGE_ATTRIBUTE_FIELDS = ("DataType", "StringValue", "BinaryValue")  # what SendMessage takes back
@@ -92,14 +92,13 @@ def save(target: Target, folder: Path, snapshot: Snapshot) -> None:
     storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
     objects = []
     for role, bucket in {**snapshot.buckets, EB_STORAGE: storage}.items():
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                got = s3.get_object(Bucket=bucket, Key=item["Key"])
-                path = draft / "s3" / role / item["Key"]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(got["Body"].read())
-                objects.append({"role": role, "key": item["Key"], "content_type": got.get("ContentType", ""),
-                                "cache_control": got.get("CacheControl", "")})
+        for item in _versions(s3, bucket):
+            got = s3.get_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+            path = draft / "s3" / role / item["Key"] / item["VersionId"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(got["Body"].read())
+            objects.append({"role": role, "key": item["Key"], "version": item["VersionId"],
+                            "content_type": got.get("ContentType", ""), "cache_control": got.get("CacheControl", "")})
     messages = {}
     for role, url in snapshot.queues.items():
         found = queue_messages(ACCOUNT, target.region, url.rstrip("/").rsplit("/", 1)[-1])
@@ -147,11 +146,26 @@ def restore_stage(target: Target, saved: Saved, snapshot: Snapshot) -> int:
     return restored
 
 
+def _versions(s3: Any, bucket: str) -> list[dict[str, str]]:
+    """Every version of every object (VersionId "null" in a bucket never versioned), each key's oldest first,
+    so that putting them back in order leaves the same one current."""
+    found: list[dict[str, str]] = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        found.extend({"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []))
+    return list(reversed(found))  # S3 lists each key's versions newest first
+
+
 def _put_objects(target: Target, saved: Saved, buckets: dict[str, str]) -> int:
+    """Put the saved versions back in order, each under the version id it had: AWS never renumbers a version,
+    and the web app records the one it validated (uploads.s3_version_id)."""
     s3 = target.client("s3")
     objects = [item for item in saved.manifest["objects"] if item["role"] in buckets]
     for item in objects:
         extra = {k: v for k, v in (("ContentType", item["content_type"]), ("CacheControl", item["cache_control"])) if v}
-        s3.put_object(Bucket=buckets[item["role"]], Key=item["key"],
-                      Body=(saved.folder / "s3" / item["role"] / item["key"]).read_bytes(), **extra)
+        bucket = buckets[item["role"]]
+        put = s3.put_object(Bucket=bucket, Key=item["key"],
+                            Body=(saved.folder / "s3" / item["role"] / item["key"] / item["version"]).read_bytes(),
+                            **extra)
+        if put.get("VersionId", "null") != "null" and item["version"] != "null":
+            keep_version_id(ACCOUNT, bucket, item["key"], put["VersionId"], item["version"])
     return len(objects)
