@@ -692,8 +692,7 @@ def test_published_logs_stream_to_cloudwatch_while_stream_logs_is_on(eb: Any, cl
     wait_ready(eb, f"{app}-cw")
     sqsd_log = tmp_path / "sqsd.log"
     sqsd_log.write_text("one\ntwo\nhalf a line")
-    instance_logs.publish(f"{app}-cw", {"/var/log/aws-sqsd/default.log": sqsd_log}, "us-east-1")
-    streamer = LogStreamer(cloud.url)
+    streamer = LogStreamer(cloud.url)  # not started: each ship() below is one round of the agent
     assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 0
     eb.update_environment(EnvironmentName=f"{app}-cw", OptionSettings=[
         {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "StreamLogs", "Value": "true"},
