@@ -228,6 +228,15 @@ def test_config_save_get_list_delete_and_create_from_it(project, cloud):
     assert clone["Tier"]["Name"] == "Worker"
     assert settings(cloud, app, f"{app}-worker2")[("aws:elasticbeanstalk:application:environment",
                                                    "FROM_CFG")] == "yes"
+    # `eb config put` uploads a file to where EB keeps saved configurations and has EB validate it.
+    assert "aws:elasticbeanstalk:xray" not in text
+    (local.parent / "typo.cfg.yml").write_text(text.replace("OptionSettings:\n", "OptionSettings:\n"
+                                                            "  aws:elasticbeanstalk:xray:\n    XRayEnabld: true\n", 1))
+    put = eb("config", "put", "typo")
+    assert "Invalid option specification (Namespace: 'aws:elasticbeanstalk:xray', OptionName: 'XRayEnabld'): " \
+           "Unknown configuration setting." in put.stdout + put.stderr
+    assert "typo" in eb("config", "list").stdout.split()
+    eb("config", "delete", "typo")
     eb("config", "delete", "worker-cfg")
     assert "worker-cfg" not in eb("config", "list").stdout.split() and not local.exists()
     missing = eb("create", f"{app}-nocfg", "--cfg", "no-such-cfg", check=False)

@@ -265,7 +265,7 @@ class LocalEBBackend(BaseBackend):
     def configuration_settings(self, app: str | None, name: str | None, template: str | None) -> dict[str, object]:
         """An environment's every option (its effective configuration), or a saved configuration's settings."""
         if template:
-            if name:
+            if name:  # the emulation's words
                 raise InvalidParameterCombination("You cannot specify both an environment name and a template name.")
             return self._template(app or "", template).configuration(self.region_name)
         env = self._environment(None, name)
@@ -302,11 +302,15 @@ class LocalEBBackend(BaseBackend):
         return catalogue.defaults(catalogue.Kind.of(tier, options.effective(options.merged(settings, [], {}))))
 
     @operation
-    def validate_settings(self, app: str, name: str | None,
+    def validate_settings(self, app: str, name: str | None, template: str | None,
                           settings: list[options.Setting]) -> list[dict[str, str]]:
-        """EB's message for each refused setting, in the tier of environment `name` (web without one)."""
-        tier = self._environment(None, name).tier if name else "WebServer"
+        """EB's message for each refused setting, in the tier of environment `name` (web without one); with
+        a template (`eb config put` validates the file it uploaded), its settings are checked too."""
         self._application(app)
+        tier = self._environment(None, name).tier if name else "WebServer"
+        if template:
+            saved = self._template(app, template)
+            tier, settings = saved.tier, [(n, o, v) for (n, o), v in saved.settings.items()] + settings
         return [{"Message": problems[0], "Severity": "error", "Namespace": namespace, "OptionName": option}
                 for namespace, option, value in settings
                 if (problems := options.validate([(namespace, option, value)], tier))]
@@ -746,12 +750,13 @@ class LocalEBBackend(BaseBackend):
             platform = platforms.find(parsed.platform or "", self.region_name) or (known.platform if known else None)
             if platform is None:
                 raise InvalidParameterValue(NO_PLATFORM)
-            now = self.clock.now()
-            app.templates[name] = Template(
-                application=app_name, name=name, description=parsed.description or (known.description if known
-                                                                                      else ""),
-                platform=platform, tier=parsed.tier or (known.tier if known else "WebServer"),
-                settings=parsed.settings, created=known.created if known else now, updated=now)
+            read = (platform, parsed.tier or (known.tier if known else "WebServer"),
+                    parsed.description or (known.description if known else ""), parsed.settings)
+            if known is None or read != (known.platform, known.tier, known.description, known.settings):
+                now = self.clock.now()
+                app.templates[name] = Template(application=app_name, name=name, description=read[2],
+                                               platform=platform, tier=read[1], settings=read[3],
+                                               created=known.created if known else now, updated=now)
         if name not in app.templates:
             # EB's text (as users' tools match it, e.g. ansible's elasticbeanstalk_cfg)
             raise InvalidParameterValue(f"No Configuration Template named '{app_name}/{name}' found.")

@@ -224,7 +224,7 @@ class ElasticBeanstalkOperations(EBResponse):
 
     def validate_configuration_settings(self) -> ActionResult:
         messages = self.local_eb.validate_settings(self._get_param("ApplicationName"),
-                                                   self._get_param("EnvironmentName"),
+                                                   self._get_param("EnvironmentName"), self._get_param("TemplateName"),
                                                    options.from_api(self._get_param("OptionSettings", [])))
         return ActionResult({"Messages": messages})
 
