@@ -470,6 +470,25 @@ def test_load_balancer_options_fail_a_worker_but_not_a_web_environment(eb: Any, 
     assert refused.value.response["Error"]["Code"] == "ConfigurationValidationException"
 
 
+def test_option_settings_in_every_form_eb_documents_deploy(eb: Any, cloud: LocalCloud, app: str) -> None:
+    """EB's guide: a list item without a namespace is an environment property, and a resource name may prefix a
+    namespace (`Name.aws:autoscaling:scheduledaction`); EB deploys both."""
+    forms = ("option_settings:\n"
+             "  - option_name: GREETING\n    value: hello\n"
+             "  - namespace: aws:autoscaling:scheduledaction\n    resource_name: ScaleDownAtNight\n"
+             "    option_name: MinSize\n    value: 1\n")
+    shorthand = "option_settings:\n  ScaleUp.aws:autoscaling:scheduledaction:\n    MinSize: 2\n"
+    version(eb, cloud, app, "forms", bundle(**{".ebextensions__01_list_config": forms,
+                                                ".ebextensions__02_short_config": shorthand}))
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK,
+                          VersionLabel="forms")
+    assert wait_ready(eb, f"{app}-web")["Health"] == "Green", messages(eb, app, f"{app}-web")
+    settings = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=f"{app}-web")[
+        "ConfigurationSettings"][0]["OptionSettings"]
+    assert {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "GREETING",
+            "Value": "hello"} in [{k: s[k] for k in ("Namespace", "OptionName", "Value") if k in s} for s in settings]
+
+
 def test_swap_cnames_between_web_environments_only(eb: Any, cloud: LocalCloud, app: str) -> None:
     for name in (f"{app}-blue", f"{app}-green"):
         eb.create_environment(ApplicationName=app, EnvironmentName=name, SolutionStackName=STACK, CNAMEPrefix=name)

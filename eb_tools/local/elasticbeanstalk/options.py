@@ -94,13 +94,16 @@ def from_bundle(data: bytes) -> tuple[list[Setting], list[str]]:
                           f"JSON. YAML exception: {str(exc).splitlines()[0]}")
             continue
         body = document.get("option_settings") if isinstance(document, dict) else None
+        # Both of EB's forms; a resource name before the namespace (`Name.aws:...`) names one of several
+        # scheduled actions, and a list item without a namespace is an environment property.
         if isinstance(body, dict):
-            for namespace, options in body.items():
+            for key, options in body.items():
+                namespace = schema.split_resource(str(key))[0]
                 for option, value in (options or {}).items():
-                    settings.append((str(namespace), str(option), value))
+                    settings.append((namespace, str(option), value))
         elif isinstance(body, list):
-            settings.extend((str(i.get("namespace")), str(i.get("option_name")), i.get("value")) for i in body
-                            if isinstance(i, dict))
+            settings.extend((schema.split_resource(str(i.get("namespace") or schema.DEFAULT_NAMESPACE))[0],
+                             str(i.get("option_name")), i.get("value")) for i in body if isinstance(i, dict))
     return settings, errors
 
 
