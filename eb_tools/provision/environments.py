@@ -26,7 +26,8 @@ PROPERTIES = "aws:elasticbeanstalk:application:environment"
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 TIERS = {"web": {"Name": "WebServer", "Type": "Standard"}, "worker": {"Name": "Worker", "Type": "SQS/HTTP"}}
 ENVIRONMENT_TIMEOUT = 1800.0
-# sqsd: EB's defaults, with the visibility timeout longer than the worker's gunicorn timeout (180 s).
+# sqsd: EB's defaults, except InactivityTimeout (EB's is 299 s): the worker's gunicorn timeout (180 s), so sqsd gives
+# up when gunicorn does, well inside the visibility timeout.
 SQSD = {"HttpPath": "/", "MimeType": "application/json", "HttpConnections": "10", "InactivityTimeout": "180",
         "VisibilityTimeout": "300", "ErrorVisibilityTimeout": "60", "MaxRetries": "10"}
 
