@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from eb_tools.local import cfn_resources, cfn_stacks, moto_internals, s3_bucket_policy
+from eb_tools.local import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy
 from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.local.elasticbeanstalk.log_streaming import LogStreamer
@@ -105,6 +105,7 @@ class LocalCloud:
         cfn_resources.register()  # resources CloudFormation creates for real, or refuses
         cfn_stacks.register()  # change sets, outputs and rollbacks as CloudFormation does them
         s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
+        moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
         seed_elastic_beanstalk_policies()
         LocalEBBackend.transition_seconds = self.eb_transition_seconds
         app = S3PostPolicyMiddleware(OneAtATime(DomainDispatcherApplication(create_backend_app)), self.credentials)

@@ -43,6 +43,10 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.moto_server.werkzeug_app:MotoRequestHandler",
         "moto.moto_server.werkzeug_app:create_backend_app",
     ),
+    "eb_tools/local/moto_api_data.py": (
+        "moto.moto_api._internal.responses:MotoAPIResponse.model_data",
+        "moto.core.model_instances:model_data",
+    ),
     "eb_tools/local/iam.py": (
         "moto.iam.models:IAMBackend._init_aws_policies",
         "moto.iam.models:AWSManagedPolicy.from_data",
@@ -498,6 +502,7 @@ from moto.cloudfront.models import cloudfront_backends  # noqa: E402
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends  # noqa: E402
 from moto.core.common_types import TYPE_RESPONSE  # noqa: E402
 from moto.core.exceptions import ServiceException  # noqa: E402
+from moto.core.model_instances import model_data  # noqa: E402
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult  # noqa: E402
 from moto.core.utils import camelcase_to_underscores, get_service_model, method_names_from_class  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
@@ -511,6 +516,7 @@ from moto.elasticbeanstalk.responses import EBResponse  # noqa: E402
 from moto.iam import access_control, policy_conditions  # noqa: E402
 from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: E402
 from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy, iam_backends  # noqa: E402
+from moto.moto_api._internal.responses import MotoAPIResponse  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -541,13 +547,15 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
     "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket", "IAMBackend",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
-    "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoRequestHandler", "OutputMap",
+    "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoAPIResponse",
+    "MotoRequestHandler", "OutputMap",
     "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException", "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
-    "iam_backends", "method_names_from_class", "policy_conditions", "random_password", "rds_backends", "s3_backends",
+    "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",
+    "s3_backends",
     "secretsmanager_backends", "sns_backends", "sqs_backends", "validate_create_change_set",
 ]
 
