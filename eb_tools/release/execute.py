@@ -85,7 +85,7 @@ def render(release: Plan, echo: Echo) -> None:
     echo(f"stage {release.where.name} ({release.where.application}, {release.where.target.region}): "
          f"version {release.label}")
     for tier, state in release.states.items():
-        running = ", ".join(f"{n} on {label}" for label, n in sorted(state.instances.items())) or "no instances"
+        running = snapshot.running(state.instances)
         moving = any(m.tier == tier for m in release.moves)
         echo(f"  {tier:<6} {state.environment:<32} {state.label or '-':<24} {state.health or '-':<6} "
              f"({running})  {'-> ' + release.label if moving else 'stays'}")

@@ -22,9 +22,8 @@ def key(where: StageTarget) -> str:
 
 def read(where: StageTarget) -> list[dict[str, Any]]:
     """[{label, at, by}], oldest first; [] for a stage never released by eb_tools."""
-    bucket = where.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
     try:
-        body = where.client("s3").get_object(Bucket=bucket, Key=key(where))["Body"].read()
+        body = where.client("s3").get_object(Bucket=where.storage_bucket, Key=key(where))["Body"].read()
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return []
@@ -34,12 +33,12 @@ def read(where: StageTarget) -> list[dict[str, Any]]:
 
 def record(where: StageTarget, label: str, how: str) -> None:
     """The stage now runs `label` (after `how`: deploy, promote from X, rollback); called under the stage lock."""
-    entries = [e for e in read(where)]
+    entries = read(where)
     if entries and entries[-1]["label"] == label:
         return
     entries.append({"label": label, "at": datetime.now(UTC).isoformat(timespec="seconds"), "by": how})
-    bucket = where.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
-    where.client("s3").put_object(Bucket=bucket, Key=key(where), Body=json.dumps(entries[-KEEP:], indent=1).encode())
+    where.client("s3").put_object(Bucket=where.storage_bucket, Key=key(where),
+                                  Body=json.dumps(entries[-KEEP:], indent=1).encode())
 
 
 def previous(where: StageTarget, current: str | None) -> str | None:

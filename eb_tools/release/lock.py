@@ -13,6 +13,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -28,8 +29,7 @@ def key(where: StageTarget) -> str:
 @contextmanager
 def holding(where: StageTarget, what: str, seconds: float) -> Iterator[None]:
     """Hold stage `where`'s lock for `what` (e.g. "deploy v42"); it lapses `seconds` from now."""
-    bucket = where.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
-    s3 = where.client("s3")
+    bucket, s3 = where.storage_bucket, where.client("s3")
     now = datetime.now(UTC)
     body = json.dumps({"what": what, "by": f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}",
                        "since": now.isoformat(), "until": (now + timedelta(seconds=seconds)).isoformat()})
@@ -52,9 +52,9 @@ def holding(where: StageTarget, what: str, seconds: float) -> Iterator[None]:
         s3.delete_object(Bucket=bucket, Key=key(where))
 
 
-def _holder(s3: object, bucket: str, name: str) -> dict[str, str] | None:
+def _holder(s3: Any, bucket: str, name: str) -> dict[str, str] | None:
     try:
-        return dict(json.loads(s3.get_object(Bucket=bucket, Key=name)["Body"].read()))  # type: ignore[attr-defined]
+        return dict(json.loads(s3.get_object(Bucket=bucket, Key=name)["Body"].read()))
     except ClientError:
         return None  # released meanwhile
     except ValueError:

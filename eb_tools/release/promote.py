@@ -24,7 +24,7 @@ def source_label(source: StageTarget) -> str:
             raise ReleaseError(f"promote: stage {source.name} has no environment {state.environment}; "
                                f"provision and deploy {source.name} first")
         if state.settled_on is None:
-            running = ", ".join(f"{n} on {label}" for label, n in sorted(state.instances.items())) or "none"
+            running = snapshot.running(state.instances, none="none")
             raise ReleaseError(f"promote: stage {source.name}'s {state.tier} is not a tested release: "
                                f"{state.status}, health {state.health or '?'}, version {state.label}, instances "
                                f"{running}; fix {source.name} (eb_tools status {source.name}) first")

@@ -43,6 +43,11 @@ class TierState:
                 "uniform": self.uniform}
 
 
+def running(instances: dict[str, int], none: str = "no instances") -> str:
+    """Instances by the version they run, as the commands print them: "1 on v1, 1 on v2"."""
+    return ", ".join(f"{n} on {label}" for label, n in sorted(instances.items())) or none
+
+
 def read(eb: Any, application: str, environments: dict[str, str], causes: bool = False) -> dict[str, TierState]:
     """{tier: its state}; `causes` adds DescribeEnvironmentHealth's causes (one more call per tier)."""
     live = ebenv.describe(eb, application, list(environments.values()))

@@ -6,6 +6,7 @@ is one clear line before anything is read or changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,12 @@ class StageTarget:
     def environments(self) -> dict[str, str]:
         """{tier: environment name}, web first, as provisioned (see `live` for a blue/green stage)."""
         return environment_names(self.stage.application, self.stage.name)
+
+    @cached_property
+    def storage_bucket(self) -> str:
+        """EB's storage bucket of the stage's account and region (CreateStorageLocation makes it once), where
+        versions' bundles, the release lock and the release history live."""
+        return str(self.client("elasticbeanstalk").create_storage_location()["S3Bucket"])
 
     def web_pair(self) -> tuple[str, str | None]:
         """(the live web environment, its idle twin): the live one holds the stage's URL, the CNAME the stage's

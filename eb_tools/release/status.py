@@ -52,7 +52,7 @@ def render(report: dict[str, Any], echo: Echo) -> None:
         if not tier["exists"]:
             echo(f"  {tier['tier']:<6} {tier['environment']}: not provisioned")
             continue
-        running = ", ".join(f"{n} on {label}" for label, n in sorted(tier["instances"].items())) or "no instances"
+        running = snapshot.running(tier["instances"])
         echo(f"  {tier['tier']:<6} {tier['environment']:<32} {tier['label'] or '-':<24} {tier['status']:<10} "
              f"{tier['health']:<6} {tier['health_status']:<9} instances: {running}")
         if tier["url"]:

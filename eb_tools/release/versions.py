@@ -57,8 +57,7 @@ def register(where: StageTarget, label: str, data: bytes, description: str) -> S
             raise ReleaseError(f"version {label} already exists in application {where.application} "
                                f"({where.target.region}) with other contents; give this build another --label")
         return existing
-    bucket = eb.create_storage_location()["S3Bucket"]
-    key = f"{where.application}/{label}.zip"
+    bucket, key = where.storage_bucket, f"{where.application}/{label}.zip"
     s3.put_object(Bucket=bucket, Key=key, Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=_sha256(data))
     try:
         eb.create_application_version(ApplicationName=where.application, VersionLabel=label, Process=True,
