@@ -21,6 +21,17 @@ from eb_tools.local.cloud import LocalCloud  # noqa: E402
 from tests.servers import MariaDBServer, RedisServer  # noqa: E402
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--long", action="store_true",
+                     help="run tests/chaos in its long form (make bench): more tasks, longer load")
+
+
+@pytest.fixture(scope="session")
+def long_run(request: pytest.FixtureRequest) -> bool:
+    """Whether tests/chaos runs its long form (--long)."""
+    return bool(request.config.getoption("--long"))
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
