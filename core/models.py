@@ -52,6 +52,9 @@ class Upload(Base):
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The widths the worker made, largest first ("1600,800,200"; never upscaled, so they depend on the
+    # image); pages build srcset from them. NULL until ready.
+    variant_widths: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
