@@ -1,6 +1,9 @@
 """Sessions in a shared Redis: any instance serves any user; ids rotate on login and logout."""
 from __future__ import annotations
 
+import signal
+import time
+
 import pytest
 import redis
 
@@ -101,3 +104,61 @@ def test_sessions_in_a_redis_that_requires_auth(make_app, tmp_path):
             redis.Redis.from_url(protected.url).keys("*")
     finally:
         protected.stop()
+
+
+def _stopped_then_restarted(server: RedisServer) -> RedisServer:
+    """The same Redis address again, empty, as after an ElastiCache node replacement."""
+    server.stop()
+    again = RedisServer(server.directory)
+    again.port = server.port
+    return again
+
+
+def test_session_routes_answer_503_while_redis_is_down_and_recover_without_restart(make_app, tmp_path):
+    store = RedisServer(tmp_path / "redis").start()
+    try:
+        app = make_app(REDIS_URL=store.url)
+        browser = app.test_client()
+        sign_up(browser, "edsger@example.com")
+        restarted = _stopped_then_restarted(store)
+
+        started = time.perf_counter()
+        page = browser.get("/uploads")
+        assert page.status_code == 503, page.get_data(as_text=True)
+        assert "Sessions are unavailable" in page.get_data(as_text=True)
+        assert page.headers["Retry-After"]
+        assert time.perf_counter() - started < 2
+        login = browser.post("/login", data={"email": "edsger@example.com", "password": "correct horse"})
+        assert login.status_code == 503  # the rate-limited form too: no 500
+        api = browser.post("/uploads", json={})
+        assert api.status_code == 503 and "Sessions are unavailable" in api.get_json()["error"]
+        assert browser.get("/healthz").status_code == 200  # the process itself is fine
+
+        store = restarted.start()
+        assert browser.get("/uploads").status_code == 302  # the empty Redis forgot the session: log in again
+        sign_up(browser, "edsger2@example.com")
+        assert browser.get("/uploads").status_code == 200
+    finally:
+        store.stop()
+
+
+def test_a_frozen_redis_costs_a_bounded_wait_not_a_hang(make_app, tmp_path):
+    """A Redis that accepts connections but never answers (a stuck node): socket timeouts bound the wait."""
+    store = RedisServer(tmp_path / "redis").start()
+    try:
+        app = make_app(REDIS_URL=store.url)
+        browser = app.test_client()
+        sign_up(browser, "tony@example.com")
+        assert store.process is not None
+        store.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.perf_counter()
+            page = browser.get("/uploads")
+            waited = time.perf_counter() - started
+        finally:
+            store.process.send_signal(signal.SIGCONT)
+        assert page.status_code == 503
+        assert waited < 3, f"waited {waited:.1f} s"
+        assert browser.get("/uploads").status_code == 200  # the same session, once Redis answers again
+    finally:
+        store.stop()

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import db, redis_client
 from core.secrets import app_secret_key
 from core.settings import Settings
-from web import auth, errors, health, security_headers, throttle, uploads
+from web import auth, errors, health, security_headers, sessions, throttle, uploads
 from web.converters import IdConverter
 from web.json_provider import BoundedJSONProvider
 
@@ -40,7 +40,10 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     )
     app.extensions["settings"] = settings
     app.extensions["database"] = database or db.from_settings(settings)
-    Session(app)
+    if store is not None:
+        sessions.init(app, store)  # before CSRFProtect: see web/sessions.py
+    else:
+        Session(app)
     CSRFProtect(app)
     # In AWS: ALB -> nginx -> gunicorn. The ALB appends the client's address to X-Forwarded-For and
     # nginx appends the ALB's, so the client is TRUSTED_PROXIES hops from the right; whatever a
@@ -62,7 +65,7 @@ def _redis(settings: Settings) -> redis.Redis | None:
     """The shared Redis (ElastiCache) of sessions and throttles, when REDIS_URL is set."""
     if not settings.redis_url:
         return None
-    return redis_client.connect(settings, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
+    return redis_client.connect(settings, health_check_interval=30)  # bounded waits: core/redis_client.py
 
 
 def _session_store(settings: Settings, store: redis.Redis | None) -> dict[str, object]:

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from web.sessions import SessionStoreDown
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,19 @@ def register(app: Flask) -> None:
         return error_response(400, f"{exc.description} Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
-        return error_response(exc.code or 500, exc.description or exc.name)
+    def http_error(exc: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
+        original = getattr(exc, "original_exception", None)
+        if isinstance(original, HTTPException):  # raised outside a view (saving the session): keep its answer
+            exc = original
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
+        return (*error_response(exc.code or 500, exc.description or exc.name), headers)
+
+    @app.errorhandler(redis.RedisError)
+    def redis_down(exc: redis.RedisError) -> tuple[Response | str, int, dict[str, str]]:
+        """Redis failed inside a view (rotating a session id at log-in): the same answer as before one."""
+        log.warning("session store unreachable on %s %s: %s", request.method, request.path, exc)
+        return http_error(SessionStoreDown())
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:
