@@ -2,10 +2,18 @@
 what of an upload pages may show."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from core import storage
 from core.models import Upload, utcnow
 from core.queue import Envelope
 from core.settings import Settings
+
+# The variant types pages offer, best first: a <picture> gives WebP to browsers that take it, JPEG otherwise.
+VARIANT_TYPES = (("webp", "image/webp"), ("jpg", "image/jpeg"))
+DEFAULT_WIDTH = 800  # the `src` of browsers that ignore srcset: the largest variant up to this width
+SIZES = "(max-width: 24rem) 100vw, 16rem"  # a column of the grid (web/static/app.css .grid: 10rem to ~16rem)
 
 
 def completion_tasks(upload_id: int, email: str) -> tuple[Envelope, Envelope]:
@@ -33,3 +41,48 @@ def served_url(settings: Settings, upload: Upload) -> str | None:
     if upload.state != Upload.READY:
         return None
     return storage.public_url(settings, storage.served_original_key(upload.s3_key))
+
+
+def format_widths(widths: Sequence[int]) -> str:
+    """Upload.variant_widths as the worker records it: distinct widths, largest first."""
+    return ",".join(str(w) for w in sorted(set(widths), reverse=True))
+
+
+def variant_widths(upload: Upload) -> list[int]:
+    """The widths the worker made, largest first; none before it made them (or for rows it made before
+    migration 0003 recorded them: those show the served original alone)."""
+    if upload.state != Upload.READY or not upload.variant_widths:
+        return []
+    return [int(w) for w in upload.variant_widths.split(",")]
+
+
+def describe(settings: Settings, upload: Upload) -> dict[str, Any]:
+    """An upload as pages and GET /uploads/<id> show it: state, the failure reason, and once ready its
+    variants' CDN URLs with a srcset per type (web/static/uploads.js and uploads.html render the same)."""
+    widths = variant_widths(upload)
+    variants = [
+        {"url": storage.public_url(settings, storage.variant_key(upload.s3_key, width, extension)),
+         "width": width, "type": content_type}
+        for extension, content_type in VARIANT_TYPES for width in widths
+    ]
+    srcset = {
+        content_type: ", ".join(f"{v['url']} {v['width']}w" for v in variants if v["type"] == content_type)
+        for _, content_type in VARIANT_TYPES if widths
+    }
+    original = served_url(settings, upload)
+    src = original
+    if widths:
+        default = next((w for w in widths if w <= DEFAULT_WIDTH), widths[-1])
+        src = storage.public_url(settings, storage.variant_key(upload.s3_key, default, "jpg"))
+    return {
+        "id": upload.id,
+        "state": upload.state,
+        "reason": upload.failure_reason if upload.state == Upload.FAILED else None,
+        "filename": upload.filename,
+        "size": upload.size,
+        "variants": variants,
+        "src": src,
+        "srcset": srcset,
+        "sizes": SIZES,
+        "url": original,
+    }

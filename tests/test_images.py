@@ -82,7 +82,8 @@ def test_variants_backup_and_ready(worker, aws, cloud):
     assert backup == original
     served = s3.get_object(Bucket=aws["UPLOADS_BUCKET"], Key=storage.served_original_key(upload.s3_key))
     assert served["Body"].read() == original and served["ContentType"] == "image/jpeg"
-    assert upload_state(worker, upload.id).state == "ready"
+    assert (upload_state(worker, upload.id).state, upload_state(worker, upload.id).variant_widths) == (
+        "ready", "1600,800,200")
 
 
 def test_the_worker_reads_the_version_completion_recorded(worker, aws, cloud):
@@ -98,7 +99,9 @@ def test_the_worker_reads_the_version_completion_recorded(worker, aws, cloud):
     served = s3.get_object(Bucket=aws["UPLOADS_BUCKET"], Key=storage.served_original_key(upload.s3_key))
     assert served["Body"].read() == checked
     assert s3.get_object(Bucket=aws["BACKUP_BUCKET"], Key=upload.s3_key)["Body"].read() == checked
-    assert upload_state(worker, upload.id).state == "ready"
+    # The widths made are recorded for pages' srcset: never upscaled, so the image decides them.
+    assert (upload_state(worker, upload.id).state, upload_state(worker, upload.id).variant_widths) == (
+        "ready", "400,200")
 
 
 def test_a_recorded_version_that_is_gone_fails_the_upload(worker, aws, cloud):

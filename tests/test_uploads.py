@@ -102,8 +102,9 @@ def test_complete_queues_each_task_exactly_once(user, aws, cloud):
     assert done.status_code == 200, done.get_data(as_text=True)
     assert done.get_json()["state"] == "uploaded"
     assert done.get_json()["url"] is None  # nothing is served before the worker has checked it
-    again = user.post(data["complete_url"], json={})
-    assert again.status_code == 200 and again.get_json()["state"] == "uploaded"
+    again = user.post(data["complete_url"], json={})  # a second completion queues nothing: 409, saying so
+    assert again.status_code == 409 and again.get_json()["state"] == "uploaded"
+    assert "already completed" in again.get_json()["error"] and again.get_json()["upload"]["id"] == data["id"]
 
     messages = drain(cloud, aws["WORKER_QUEUE_URL"])
     envelopes = sorted((Envelope.from_json(m["Body"]) for m in messages), key=lambda e: e.task)
@@ -115,7 +116,8 @@ def test_complete_queues_each_task_exactly_once(user, aws, cloud):
     assert {m["MessageAttributes"]["task"]["StringValue"] for m in messages} == {"email.send", "image.variants"}
 
     page = user.get("/uploads").get_data(as_text=True)
-    assert "cat.png (uploaded)" in page and data["key"] not in page
+    assert f'data-upload-id="{data["id"]}" data-state="uploaded"' in page and "cat.png" in page
+    assert "processing" in page and data["key"] not in page
 
 
 def test_complete_before_the_file_arrives_is_a_conflict(user, aws, cloud):
@@ -205,7 +207,7 @@ def test_a_validated_image_cannot_be_swapped(make_app, user, aws, cloud):
     assert post_to_s3(data["post"], swap).status_code == 204  # before the worker: the form still works
     assert answer(run_variants(make_app, data["id"]))["status"] == "done"
 
-    ready = user.post(data["complete_url"], json={}).get_json()
+    ready = user.get(f"/uploads/{data['id']}").get_json()
     assert ready["state"] == "ready" and ready["url"].startswith("https://cdn.example.net/variants/")
     assert served_bytes(cloud, aws, ready["url"]) == original
     assert ready["url"] in user.get("/uploads").get_data(as_text=True)
@@ -216,7 +218,7 @@ def test_a_validated_image_cannot_be_swapped(make_app, user, aws, cloud):
     assert backup == original
 
     assert post_to_s3(data["post"], later).status_code == 204  # after the worker: changes nothing served
-    assert served_bytes(cloud, aws, user.post(data["complete_url"], json={}).get_json()["url"]) == original
+    assert served_bytes(cloud, aws, user.get(f"/uploads/{data['id']}").get_json()["url"]) == original
     assert answer(run_variants(make_app, data["id"]))["status"] == "duplicate"
     assert answer(run_variants(make_app, data["id"], key="forced-rerun"))["status"] == "done"  # the same version
     assert served_bytes(cloud, aws, ready["url"]) == original
@@ -254,3 +256,97 @@ def test_the_stage_serves_only_the_prefix_the_worker_writes():
     assert storage.new_key(7, "image/png").startswith(storage.INCOMING_PREFIX)
     assert storage.served_original_key("uploads/7/abc.png") == "variants/7/abc/original.png"
     assert storage.variant_key("uploads/7/abc.png", 800, "webp").startswith(storage.SERVED_PREFIX)
+
+
+def small_png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def uploaded(user, body: bytes, filename: str = "wide.png") -> dict:
+    """Presigned, sent to S3 and completed: the answer of POST /uploads."""
+    data = presign(user, size=len(body), filename=filename).get_json()
+    assert post_to_s3(data["post"], body).status_code == 204
+    assert user.post(data["complete_url"], json={}).status_code == 200
+    return data
+
+
+def test_state_tells_the_page_which_variants_exist(make_app, user, aws, cloud):
+    """GET /uploads/<id>: pending, then processing, then ready with the widths the worker made (never
+    upscaled, so they depend on the image) as CDN URLs and a srcset per type; the page lists the same."""
+    body = small_png(1000, 500)
+    data = presign(user, size=len(body)).get_json()
+    pending = user.get(f"/uploads/{data['id']}").get_json()
+    assert (pending["state"], pending["variants"], pending["src"], pending["srcset"]) == ("pending", [], None, {})
+    assert post_to_s3(data["post"], body).status_code == 204
+    assert user.post(data["complete_url"], json={}).status_code == 200
+    assert user.get(f"/uploads/{data['id']}").get_json()["state"] == "uploaded"
+    assert answer(run_variants(make_app, data["id"]))["status"] == "done"
+
+    ready = user.get(f"/uploads/{data['id']}").get_json()
+    assert ready["state"] == "ready" and ready["reason"] is None and ready["filename"] == "cat.png"
+    assert sorted((v["type"], v["width"]) for v in ready["variants"]) == [
+        (t, w) for t in ("image/jpeg", "image/webp") for w in (200, 800, 1000)]
+    for variant in ready["variants"]:
+        assert variant["url"].startswith("https://cdn.example.net/variants/")
+        made = Image.open(io.BytesIO(served_bytes(cloud, aws, variant["url"])))
+        assert made.width == variant["width"] and made.get_format_mimetype() == variant["type"]
+    assert ready["src"] == "https://cdn.example.net/" + storage.variant_key(data["key"], 800, "jpg")
+    assert ready["srcset"]["image/webp"] == ", ".join(
+        f"https://cdn.example.net/{storage.variant_key(data['key'], w, 'webp')} {w}w" for w in (1000, 800, 200))
+    page = user.get("/uploads").get_data(as_text=True)
+    assert f'<source type="image/webp" srcset="{ready["srcset"]["image/webp"]}"' in page
+    assert f'<img src="{ready["src"]}" srcset="{ready["srcset"]["image/jpeg"]}" sizes="{ready["sizes"]}"' in page
+
+
+def test_state_of_a_rejected_image_says_why(make_app, user):
+    data = uploaded(user, b"not a picture at all, only text" * 10, filename="notes.png")
+    assert answer(run_variants(make_app, data["id"]))["status"] == "rejected"
+    failed = user.get(f"/uploads/{data['id']}").get_json()
+    assert failed["state"] == "failed" and "not an image file" in failed["reason"]
+    assert failed["variants"] == [] and failed["src"] is None
+    assert "rejected: not an image file" in user.get("/uploads").get_data(as_text=True)
+
+
+def test_state_and_cancel_are_for_the_owner_only(make_app, user):
+    data = presign(user).get_json()
+    intruder = make_app().test_client()
+    intruder.environ_base["HTTP_X_CSRFTOKEN"] = sign_up(intruder, "mallory@example.com")
+    for response in (intruder.get(f"/uploads/{data['id']}", headers={"Accept": "application/json"}),
+                     intruder.delete(f"/uploads/{data['id']}"), user.get("/uploads/987654", headers={
+                         "Accept": "application/json"}), user.delete("/uploads/987654")):
+        assert response.status_code == 404 and "No upload" in response.get_json()["error"]
+    anonymous = make_app().test_client()
+    assert anonymous.get(f"/uploads/{data['id']}", headers={"Accept": "application/json"}).status_code == 401
+    assert user.get(f"/uploads/{data['id']}").get_json()["state"] == "pending"  # still there
+
+
+def test_cancel_forgets_a_pending_upload_whose_file_never_arrived(user, aws, cloud):
+    """What the page calls when S3 refused the file: nothing of the upload is left."""
+    refused = presign(user).get_json()
+    assert post_to_s3(refused["post"], png_bytes() + b"\0").status_code == 400  # S3 said no
+    assert user.delete(f"/uploads/{refused['id']}").status_code == 204
+    with user.application.extensions["database"].read() as session:
+        assert session.get(Upload, refused["id"]) is None
+    assert user.get(f"/uploads/{refused['id']}", headers={"Accept": "application/json"}).status_code == 404
+
+    arrived = presign(user).get_json()
+    assert post_to_s3(arrived["post"], png_bytes()).status_code == 204
+    in_bucket = user.delete(f"/uploads/{arrived['id']}")
+    assert in_bucket.status_code == 409 and "complete the upload instead" in in_bucket.get_json()["error"]
+    assert user.post(arrived["complete_url"], json={}).status_code == 200
+    completed = user.delete(f"/uploads/{arrived['id']}")
+    assert completed.status_code == 409 and "only a pending upload" in completed.get_json()["error"]
+    assert user.get(f"/uploads/{arrived['id']}").get_json()["state"] == "uploaded"
+    assert len(drain(cloud, aws["WORKER_QUEUE_URL"])) == 2  # the completed one's tasks; none for the other
+
+
+def test_policy_admits_the_cdn_for_images_and_the_bucket_for_uploads(user):
+    """The page's script POSTs to the bucket's origin and shows images from the CDN's; nothing else."""
+    post_url = presign(user).get_json()["post"]["url"]
+    csp = dict(part.split(" ", 1) for part in user.get("/uploads").headers["Content-Security-Policy"].split("; "))
+    post_origin = "{0.scheme}://{0.netloc}".format(urlparse(post_url))
+    assert csp["img-src"].split() == ["'self'", "https://cdn.example.net"]
+    assert csp["connect-src"].split() == ["'self'", post_origin]
+    assert (csp["script-src"], csp["style-src"]) == ("'self'", "'self'")

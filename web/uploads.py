@@ -3,10 +3,11 @@
 POST /uploads answers a presigned POST whose policy fixes the key, the image
 content type and the declared size; POST /uploads/<id>/complete checks the object
 really is in the bucket, records it with the S3 version found (the one the worker
-will read) and queues the worker's tasks. Completing twice is harmless: only the
-first call queues anything, and the queued tasks carry idempotency keys derived
-from the upload id. Pages show an image once the worker has made it ready, from
-the keys only the worker writes (core/uploads.py: served_url).
+will read) and queues the worker's tasks. A second completion queues nothing and
+answers 409 with the current state (the queued tasks carry idempotency keys derived
+from the upload id as well). GET /uploads/<id> is what the page polls; DELETE
+/uploads/<id> drops a pending upload whose file S3 refused. Pages show an image once
+the worker has made it ready, from the keys only the worker writes (core/uploads.py).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from core import storage
 from core.models import Upload, User
 from core.queue import QueueNotConfigured, enqueue
 from core.settings import Settings
-from core.uploads import completion_tasks, record_completion, served_url
+from core.uploads import completion_tasks, describe, record_completion
 from web import context
 from web.auth import login_required
 
@@ -43,13 +44,49 @@ def page() -> str:
             .order_by(Upload.created_at.desc(), Upload.id.desc())
             .limit(100)
         ).all()
-    images = [{"upload": row, "url": served_url(settings, row)} for row in rows]
     return render_template(
         "uploads.html",
-        images=images,
+        images=[describe(settings, row) for row in rows],
         max_bytes=settings.upload_max_bytes,
         accept=",".join(storage.IMAGE_TYPES),
     )
+
+
+@bp.get("/uploads/<int:upload_id>")
+@login_required
+def show(upload_id: int) -> Response:
+    """The upload's state and, once ready, its variants: what the page polls while the worker runs."""
+    with context.database().read() as db:
+        upload = db.scalar(select(Upload).where(Upload.id == upload_id, Upload.user_id == g.user_id))
+    if upload is None:
+        abort(404, f"No upload {upload_id} of yours.")
+    return jsonify(describe(context.settings(), upload))
+
+
+@bp.delete("/uploads/<int:upload_id>")
+@login_required
+def cancel(upload_id: int) -> tuple[str, int]:
+    """Forget a pending upload whose file never arrived (S3 refused it, or the user gave up), so that
+    nothing of it is left; one in the bucket, or completed, is not cancelled."""
+    settings = context.settings()
+    with context.database().write() as db:
+        upload = db.scalar(
+            select(Upload).where(Upload.id == upload_id, Upload.user_id == g.user_id).with_for_update()
+        )
+        if upload is None:
+            abort(404, f"No upload {upload_id} of yours.")
+        if upload.state != Upload.PENDING:
+            abort(409, f"Upload {upload_id} is already {upload.state}: only a pending upload can be cancelled.")
+        try:
+            stored = storage.head(settings, upload.s3_key)
+        except (BotoCoreError, ClientError):
+            log.exception("could not check the object of upload %s", upload.id)
+            abort(503, "The storage could not be reached to check the upload; try again shortly.")
+        if stored is not None:
+            abort(409, f"The file of upload {upload_id} is in the bucket: complete the upload instead.")
+        db.delete(upload)
+    log.info("pending upload %s cancelled", upload_id)
+    return "", 204
 
 
 @bp.post("/uploads")
@@ -97,7 +134,7 @@ def complete(upload_id: int) -> Response:
         if upload is None:  # unknown and someone else's look the same: no leak
             abort(404, f"No upload {upload_id} of yours.")
         if upload.state != Upload.PENDING:
-            return jsonify(_describe(upload, settings))
+            return _already_completed(upload, settings)
         try:
             stored = storage.head(settings, upload.s3_key)
         except (BotoCoreError, ClientError):
@@ -114,16 +151,20 @@ def complete(upload_id: int) -> Response:
             abort(503, "The upload is stored but could not be queued for processing; try again shortly.")
         record_completion(upload, stored)
     log.info("upload %s completed (%s bytes)", upload.id, stored.size)
-    return jsonify(_describe(upload, settings))
+    return jsonify(describe(settings, upload))
 
 
-def _describe(upload: Upload, settings: Settings) -> dict[str, Any]:
-    return {
-        "id": upload.id,
-        "state": upload.state,
-        "size": upload.size,
-        "url": served_url(settings, upload),
-    }
+def _already_completed(upload: Upload, settings: Settings) -> Response:
+    """A second completion queues nothing: 409, saying so, with the state to follow instead."""
+    answer = jsonify(
+        error=f"Upload {upload.id} was already completed and is {upload.state}; nothing was queued again. "
+              f"Follow its state at GET /uploads/{upload.id}.",
+        status=409,
+        state=upload.state,
+        upload=describe(settings, upload),
+    )
+    answer.status_code = 409
+    return answer
 
 
 def _json_object() -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """image.variants: resized JPEG and WebP variants, a copy of the original to serve and one to back up,
-all from the S3 version completion recorded, then the upload ready.
+all from the S3 version completion recorded, then the upload ready with the widths it made.
 
 The browser's presigned form may write the upload's key again until it expires;
 reading the recorded version and serving only what this task writes (under
@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from core import storage
 from core.aws import client
 from core.models import Upload, utcnow
+from core.uploads import format_widths
 from worker.imaging import ImageRejected, make_variants
 from worker.registry import Reject, RowId, TaskContext, tasks
 
@@ -59,14 +60,17 @@ def image_variants(ctx: TaskContext, upload_id: RowId) -> dict[str, object]:
     s3.put_object(Bucket=settings.uploads_bucket, Key=served, Body=data, ContentType=upload.content_type,
                   CacheControl=CACHE_FOREVER)
     s3.copy_object(Bucket=settings.backup_bucket, Key=upload.s3_key, CopySource=source)
-    _mark(ctx, upload_id, Upload.READY, None)
+    _mark(ctx, upload_id, Upload.READY, None, widths=format_widths([v.width for v in variants]))
     return {"variants": keys, "original": served, "backup": f"s3://{settings.backup_bucket}/{upload.s3_key}"}
 
 
-def _mark(ctx: TaskContext, upload_id: int, state: str, reason: str | None) -> None:
+def _mark(ctx: TaskContext, upload_id: int, state: str, reason: str | None, widths: str | None = None) -> None:
+    """The upload's new state; when ready, the widths made (they depend on the image: never upscaled),
+    which pages need for srcset."""
     with ctx.database.write() as session:
         upload = session.get(Upload, upload_id)
         if upload is not None:
             upload.state = state
             upload.failure_reason = reason[:500] if reason else None
+            upload.variant_widths = widths
             upload.completed_at = upload.completed_at or utcnow()
