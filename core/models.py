@@ -62,15 +62,20 @@ class Upload(Base):
 class TaskLedger(Base):
     """One row per idempotency key: the worker runs a task's side effect once per key.
 
-    in_progress: a worker holds the lease (owner, lease_until); done: finished, result
-    kept; failed: the last attempt raised, the next delivery retries; rejected: the
-    message can never succeed (bad envelope, unknown task, bad arguments, bad image),
-    result holds the reason.
+    in_progress: a worker holds the lease (owner, lease_until); sending: it is inside a
+    downstream call that cannot be made idempotent (SES), committed before the call, so a
+    delivery finding it with an expired lease knows a process died inside the call; done:
+    finished, result kept; failed: the last attempt raised, the next delivery retries;
+    rejected: the message can never succeed (bad envelope, unknown task, bad arguments, bad
+    image), result holds the reason; gave_up: a process died inside the call of an
+    at-most-once task, so it is not sent again (result says so: flagged for a person).
+    crashes_in_call counts the deliveries that found the key `sending` with an expired lease.
     """
 
     __tablename__ = "task_ledger"
 
-    IN_PROGRESS, DONE, FAILED, REJECTED = "in_progress", "done", "failed", "rejected"
+    IN_PROGRESS, SENDING, DONE, FAILED, REJECTED, GAVE_UP = (
+        "in_progress", "sending", "done", "failed", "rejected", "gave_up")
 
     key: Mapped[str] = mapped_column(String(191), primary_key=True)
     task: Mapped[str] = mapped_column(String(100))
@@ -82,3 +87,4 @@ class TaskLedger(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    crashes_in_call: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -3,6 +3,15 @@
 claim() inserts the key (the primary key decides races: a concurrent insert waits
 for the first and then fails) or, for an existing row, takes it over only when
 the last attempt failed or its lease expired (a crashed worker).
+
+A task whose downstream call cannot be made idempotent (SES has no idempotency
+token) calls sending() just before it: the row becomes `sending`, committed, so a
+later delivery that finds `sending` with an expired lease knows a process died
+inside the call and cannot know whether it went out. What happens then is the
+task's choice (registry.OnCrash): RESEND (at least once) takes the key over and
+runs again; GIVE_UP (at most once) ends the key as `gave_up`, flagged with the
+reason. Either way the row's crashes_in_call counts it; a crash outside the call
+(`in_progress`) is a plain takeover and is not counted.
 """
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.db import Database
@@ -23,13 +32,30 @@ log = logging.getLogger(__name__)
 MAX_RESULT_CHARS = 4000
 MAX_KEY_CHARS = 191  # the ledger's primary key column
 MAX_TASK_CHARS = 100  # its task column: a name longer than any task's, kept cut for the record
+LEDGER = cast(Table, TaskLedger.__table__)  # Core statements: no ORM unit of work per task
 
 
 class Claim(enum.Enum):
     RUN = "run"  # this delivery owns the key now: run the task
     DONE = "done"  # ran before: answer 200, do nothing
     REJECTED = "rejected"  # can never succeed: answer 200, do nothing
+    GAVE_UP = "gave_up"  # an at-most-once task died inside its call (now or before): answer 200, do nothing
     BUSY = "busy"  # another delivery holds a live lease: answer non-200, sqsd retries later
+
+
+class OnCrash(enum.Enum):
+    """What a delivery does with a key left `sending` by a process that died inside the call."""
+
+    RESEND = "resend"  # at least once: call again (the user may get it twice)
+    GIVE_UP = "give_up"  # at most once: end the key as gave_up, flagged with the reason
+
+
+class LeaseLost(Exception):
+    """The key was taken over (this delivery's lease expired): the call must not be made."""
+
+
+FINAL = {TaskLedger.DONE: Claim.DONE, TaskLedger.REJECTED: Claim.REJECTED, TaskLedger.GAVE_UP: Claim.GAVE_UP}
+DIED_INSIDE = "a process died inside the downstream call: unknown whether it went out; not sent again (at most once)"
 
 
 def bounded_key(key: str) -> str:
@@ -40,48 +66,73 @@ def bounded_key(key: str) -> str:
 
 
 def claim(database: Database, key: str, task: str, owner: str, lease_seconds: int,
-          retention_days: int) -> Claim:
+          retention_days: int, on_crash: OnCrash = OnCrash.RESEND) -> Claim:
     now = utcnow()
     task = task[:MAX_TASK_CHARS]
     lease_until = now + timedelta(seconds=lease_seconds)
     try:
-        with database.write() as session:
-            session.add(TaskLedger(
+        with database.writer.begin() as conn:
+            conn.execute(insert(LEDGER).values(
                 key=key, task=task, state=TaskLedger.IN_PROGRESS, attempts=1, owner=owner,
                 lease_until=lease_until, created_at=now, updated_at=now,
-                expires_at=now + timedelta(days=retention_days),
+                expires_at=now + timedelta(days=retention_days), crashes_in_call=0,
             ))
         return Claim.RUN
     except IntegrityError:
         pass  # the key exists: decide on the current row, under a row lock
-    with database.write() as session:
-        row = session.get(TaskLedger, key, with_for_update=True)
+    with database.writer.begin() as conn:
+        row = conn.execute(
+            select(LEDGER.c.state, LEDGER.c.owner, LEDGER.c.lease_until).where(LEDGER.c.key == key).with_for_update()
+        ).one_or_none()
         if row is None:  # expired and deleted between the two statements
             return Claim.BUSY
-        if row.state == TaskLedger.DONE:
-            return Claim.DONE
-        if row.state == TaskLedger.REJECTED:
-            return Claim.REJECTED
-        if row.state == TaskLedger.IN_PROGRESS and row.lease_until and row.lease_until > now:
+        if row.state in FINAL:
+            return FINAL[row.state]
+        live = row.lease_until is not None and row.lease_until > now
+        if row.state in (TaskLedger.IN_PROGRESS, TaskLedger.SENDING) and live:
             return Claim.BUSY
-        if row.state == TaskLedger.IN_PROGRESS:
+        crashed_inside = row.state == TaskLedger.SENDING
+        changes: dict[str, Any] = {"updated_at": now}
+        if crashed_inside:
+            changes["crashes_in_call"] = LEDGER.c.crashes_in_call + 1
+        if crashed_inside and on_crash is OnCrash.GIVE_UP:
+            log.error("flagging %s as gave_up: %s (owner %s)", key, DIED_INSIDE, row.owner)
+            conn.execute(update(LEDGER).where(LEDGER.c.key == key).values(
+                state=TaskLedger.GAVE_UP, owner=None, lease_until=None, result=DIED_INSIDE, **changes))
+            return Claim.GAVE_UP
+        if crashed_inside:
+            log.warning("resending %s: %s died inside the downstream call (at least once)", key, row.owner)
+        elif row.state == TaskLedger.IN_PROGRESS:
             log.warning("taking over %s from %s: its lease expired", key, row.owner)
-        row.state, row.owner, row.lease_until = TaskLedger.IN_PROGRESS, owner, lease_until
-        row.attempts += 1
-        row.updated_at = now
+        conn.execute(update(LEDGER).where(LEDGER.c.key == key).values(
+            state=TaskLedger.IN_PROGRESS, owner=owner, lease_until=lease_until,
+            attempts=LEDGER.c.attempts + 1, **changes))
         return Claim.RUN
+
+
+def sending(database: Database, key: str, owner: str, lease_seconds: int) -> None:
+    """Record, committed, that this owner is about to make a call it cannot make idempotent (and renew the
+    lease for it); LeaseLost if the key is no longer this owner's, so the call is not made."""
+    now = utcnow()
+    with database.writer.begin() as conn:
+        updated = conn.execute(
+            update(LEDGER)
+            .where(LEDGER.c.key == key, LEDGER.c.owner == owner, LEDGER.c.state == TaskLedger.IN_PROGRESS)
+            .values(state=TaskLedger.SENDING, lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+        ).rowcount
+    if not updated:
+        raise LeaseLost(f"{key} was taken over by another delivery before its call")
 
 
 def finish(database: Database, key: str, owner: str, state: str, result: Any) -> bool:
     """Record the outcome if this owner still holds the key; False if it was taken over."""
     text = result if isinstance(result, str) else json.dumps(result, default=str)
-    with database.write() as session:
-        # An UPDATE's result is a CursorResult; Session.execute is typed for any statement.
-        updated = cast(CursorResult, session.execute(
-            update(TaskLedger)
-            .where(TaskLedger.key == key, TaskLedger.owner == owner)
+    with database.writer.begin() as conn:
+        updated = conn.execute(
+            update(LEDGER)
+            .where(LEDGER.c.key == key, LEDGER.c.owner == owner)
             .values(state=state, result=text[:MAX_RESULT_CHARS], lease_until=None, updated_at=utcnow())
-        )).rowcount
+        ).rowcount
     if not updated:
         log.warning("%s finished as %s, but another worker took it over meanwhile", key, state)
     return bool(updated)
@@ -90,12 +141,12 @@ def finish(database: Database, key: str, owner: str, state: str, result: Any) ->
 def reject(database: Database, key: str, task: str, reason: str, retention_days: int) -> None:
     """Record a message that can never run (no claim was possible: e.g. not even JSON)."""
     now = utcnow()
-    task = task[:MAX_TASK_CHARS]
     try:
-        with database.write() as session:
-            session.add(TaskLedger(
-                key=key, task=task, state=TaskLedger.REJECTED, attempts=1, result=reason[:MAX_RESULT_CHARS],
-                created_at=now, updated_at=now, expires_at=now + timedelta(days=retention_days),
+        with database.writer.begin() as conn:
+            conn.execute(insert(LEDGER).values(
+                key=key, task=task[:MAX_TASK_CHARS], state=TaskLedger.REJECTED, attempts=1,
+                result=reason[:MAX_RESULT_CHARS], created_at=now, updated_at=now,
+                expires_at=now + timedelta(days=retention_days), crashes_in_call=0,
             ))
     except IntegrityError:
         pass  # the same bad message again: already recorded

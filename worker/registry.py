@@ -6,6 +6,12 @@ runs (`check_arguments`, the one place that does it), so a message with missing,
 unknown or ill-typed arguments is rejected, not retried into the dead-letter
 queue. Hints may carry a Range: `Annotated[int, Range(1, 10)]` bounds a number,
 `Annotated[str, Range(3, 254)]` a text's length; `RowId` fits an id column.
+
+Each task also says, where it is registered, what a process dying inside its
+non-idempotent downstream call means for the key (`on_crash`, see worker/ledger.py):
+`tasks("email.send")` resends (OnCrash.RESEND, the default: at least once, for mail a
+user waits for); `tasks("push.send", on_crash=OnCrash.GIVE_UP)` flags the key instead
+(at most once). A handler marks the call with `ctx.sending()` just before making it.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from botocore.exceptions import ClientError
 from core.db import Database
 from core.models import MAX_ROW_ID
 from core.settings import Settings
+from worker import ledger
+from worker.ledger import OnCrash
 from worker.sqsd import SqsdMessage
 
 Handler = Callable[..., Any]
@@ -63,6 +71,21 @@ class TaskContext:
     message: SqsdMessage
     key: str
     trace_id: str | None = None
+    owner: str = ""  # this delivery's lease on the key
+
+    def sending(self) -> None:
+        """Call just before a downstream call that cannot be made idempotent: the ledger records `sending`
+        (committed), so a process dying inside the call is known to the next delivery (ledger.LeaseLost if
+        the key was taken over meanwhile: then the call must not be made)."""
+        ledger.sending(self.database, self.key, self.owner, self.settings.task_lease_seconds)
+
+
+@dataclass(frozen=True)
+class BoundTask:
+    """A handler with its checked arguments, and its choice for a crash inside its call."""
+
+    run: Callable[[TaskContext], Any]
+    on_crash: OnCrash
 
 
 def check_arguments(function: Handler, args: dict[str, Any], what: str) -> None:
@@ -158,13 +181,15 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._handlers: dict[str, Handler] = {}
+        self._on_crash: dict[str, OnCrash] = {}
 
-    def __call__(self, name: str) -> Callable[[Handler], Handler]:
+    def __call__(self, name: str, on_crash: OnCrash = OnCrash.RESEND) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self._handlers:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             require_checkable_hints(handler)
             self._handlers[name] = handler
+            self._on_crash[name] = on_crash
             return handler
 
         return register
@@ -172,13 +197,13 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._handlers)
 
-    def bind(self, name: str, args: dict[str, Any]) -> Callable[[TaskContext], Any]:
+    def bind(self, name: str, args: dict[str, Any]) -> BoundTask:
         """The handler with its arguments checked; Reject when either is wrong."""
         handler = self._handlers.get(name)
         if handler is None:
             raise Reject(f"unknown {self.kind} {shown(name)}")
         check_arguments(handler, args, name)
-        return lambda ctx: handler(ctx, **args)
+        return BoundTask(lambda ctx: handler(ctx, **args), self._on_crash[name])
 
 
 def require_checkable_hints(function: Handler) -> None:

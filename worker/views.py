@@ -3,7 +3,8 @@
 Answers: 200 when the message is done, a duplicate, or rejected for good (so sqsd
 deletes it); 409 when another delivery of the same key is running; 500 when the
 task failed (sqsd retries after ErrorVisibilityTimeout; past MaxRetries the queue
-moves the message to the dead-letter queue). Nothing is lost: every message ends
+moves the message to the dead-letter queue); 200 `gave_up` when an at-most-once task's
+process died inside its downstream call (worker/ledger.py), flagged in the ledger. Nothing is lost: every message ends
 done, rejected with a reason in the ledger, or in the DLQ. Requests that are not
 sqsd's get 403; a body larger than any SQS message cannot come from sqsd and gets 413.
 """
@@ -12,14 +13,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from core.models import TaskLedger
 from core.queue import Envelope, EnvelopeError
 from worker import ledger
-from worker.registry import Reject, TaskContext, periodic, shown, tasks
+from worker.registry import BoundTask, Reject, TaskContext, periodic, shown, tasks
 from worker.sqsd import MAX_MESSAGE_BYTES, SqsdMessage
 
 bp = Blueprint("sqsd", __name__)
@@ -71,7 +71,7 @@ def run_periodic(name: str) -> Response | tuple[Response, int]:
     return _execute(key, f"periodic.{name}", None, lambda: _periodic_task(name, message))
 
 
-def _periodic_task(name: str, message: SqsdMessage) -> Callable[[TaskContext], Any]:
+def _periodic_task(name: str, message: SqsdMessage) -> BoundTask:
     if message.taskname and message.taskname != name:  # no delivery of this message can ever agree
         raise Reject(f"the URL names periodic task {shown(name)} but X-Aws-Sqsd-Taskname says "
                      f"{shown(message.taskname)}")
@@ -79,7 +79,7 @@ def _periodic_task(name: str, message: SqsdMessage) -> Callable[[TaskContext], A
 
 
 def _execute(
-    key: str, task: str, trace_id: str | None, bind: Callable[[], Callable[[TaskContext], Any]]
+    key: str, task: str, trace_id: str | None, bind: Callable[[], BoundTask]
 ) -> Response | tuple[Response, int]:
     settings = current_app.extensions["settings"]
     database = current_app.extensions["database"]
@@ -90,14 +90,20 @@ def _execute(
         ledger.reject(database, key, task, str(exc), settings.ledger_retention_days)
         return jsonify(status="rejected", reason=str(exc))
     owner = uuid.uuid4().hex
-    claimed = ledger.claim(database, key, task, owner, settings.task_lease_seconds, settings.ledger_retention_days)
+    claimed = ledger.claim(database, key, task, owner, settings.task_lease_seconds, settings.ledger_retention_days,
+                           handler.on_crash)
+    if claimed is ledger.Claim.GAVE_UP:
+        return jsonify(status="gave_up", reason=ledger.DIED_INSIDE)
     if claimed in (ledger.Claim.DONE, ledger.Claim.REJECTED):
         return jsonify(status="duplicate", previous=claimed.value)
     if claimed is ledger.Claim.BUSY:
         return jsonify(status="busy", reason="another delivery of this key is running"), 409
-    context = TaskContext(settings, database, g.sqsd, key, trace_id)
+    context = TaskContext(settings, database, g.sqsd, key, trace_id, owner)
     try:
-        result = handler(context)
+        result = handler.run(context)
+    except ledger.LeaseLost:
+        log.warning("task %s (%.100s) lost its lease before its call; the new holder goes on", key, task)
+        return jsonify(status="busy", reason="another delivery of this key took it over"), 409
     except Reject as exc:
         log.error("task %s (%.100s) rejected: %s", key, task, exc)
         ledger.finish(database, key, owner, TaskLedger.REJECTED, str(exc))

@@ -1,4 +1,10 @@
-"""email.send: one message through SES per idempotency key."""
+"""email.send: one message through SES per idempotency key.
+
+SES's SendEmail has no idempotency token, so a process that dies inside the call
+leaves it unknown whether the mail went out. The task marks the call (`sending`)
+and, as mail a user waits for (a receipt, a digest), resends on such a crash:
+at least once (worker/ledger.py).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +14,7 @@ from sqlalchemy import select
 
 from core.aws import client
 from core.models import Upload
+from worker.ledger import OnCrash
 from worker.registry import Range, Reject, RowId, TaskContext, check_arguments, reject_on, shown, tasks
 
 # SES errors that no retry can fix: the message would go to the DLQ for nothing.
@@ -34,13 +41,14 @@ TEMPLATES: dict[str, Callable[..., tuple[str, str]]] = {
 }
 
 
-@tasks("email.send")
+@tasks("email.send", on_crash=OnCrash.RESEND)
 def send_email(ctx: TaskContext, to: EmailAddress, template: str, **params: Any) -> dict[str, str]:
     build = TEMPLATES.get(template)
     if build is None:
         raise Reject(f"unknown email template {shown(template)}")
     check_arguments(build, params, f"email template {template}")
     subject, body = build(ctx, **params)
+    ctx.sending()
     with reject_on(PERMANENT_SES_ERRORS, "SES"):
         response = client(ctx.settings, "ses").send_email(
             Source=ctx.settings.mail_from,

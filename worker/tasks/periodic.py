@@ -40,7 +40,8 @@ def expire_ledger(ctx: TaskContext) -> dict[str, int]:
         with ctx.database.write() as session:
             keys = session.scalars(
                 select(TaskLedger.key)
-                .where(TaskLedger.expires_at < utcnow(), TaskLedger.state != TaskLedger.IN_PROGRESS)
+                .where(TaskLedger.expires_at < utcnow(),
+                       TaskLedger.state.not_in((TaskLedger.IN_PROGRESS, TaskLedger.SENDING)))
                 .limit(BATCH)
             ).all()
             if keys:
