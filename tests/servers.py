@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
+from typing import BinaryIO
 
 import pymysql
 
@@ -72,37 +73,110 @@ class RedisServer:
 
 
 class MariaDBServer:
-    """A throwaway mariadbd: its own datadir, socket and TCP port; user app/app has all rights."""
+    """A throwaway mariadbd: its own datadir, socket and TCP port; user app/app has all rights.
+
+    stop() and start() again keep the datadir and the port (a restart); server_id turns the binary log on, for
+    a primary/replica pair (tests/chaos/database_failover.py).
+    """
 
     USER, PASSWORD = "app", "app-password"
+    REPLICATION_USER, REPLICATION_PASSWORD = "repl", "repl-password"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, server_id: int | None = None) -> None:
         self.directory = directory
+        self.server_id = server_id
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self._log: BinaryIO | None = None
 
     @property
     def socket(self) -> str:
         return str(self.directory / "mysqld.sock")
 
     def start(self) -> MariaDBServer:
+        """Start the server; the first start creates the datadir and the users, a later one restarts."""
         data = self.directory / "data"
+        first = not (data / "mysql").is_dir()
         data.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.directory / "error.log", "wb")  # noqa: SIM115 (open while the server runs)
-        subprocess.run(self.install_command(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._log = open(self.directory / "error.log", "ab")  # noqa: SIM115 (open while the server runs)
+        if first:
+            subprocess.run(self.install_command(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.process = subprocess.Popen(
             [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.socket}",
-             f"--pid-file={self.directory / 'mysqld.pid'}", "--skip-log-bin",
+             f"--pid-file={self.directory / 'mysqld.pid'}", *self._binlog(),
              "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
              "--innodb-flush-log-at-trx-commit=0", "--skip-name-resolve", *self._user()],
             stdout=subprocess.DEVNULL, stderr=self._log,
         )
         _wait_for_port(self.port, self.process, "mariadbd", timeout=60)
-        with self.root() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE USER '{self.USER}'@'%' IDENTIFIED BY '{self.PASSWORD}'")
-            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{self.USER}'@'%'")
+        if first:
+            with self.root() as conn, conn.cursor() as cur:
+                cur.execute("SET SESSION sql_log_bin=0")  # each server of a pair makes its own users
+                cur.execute(f"CREATE USER '{self.USER}'@'%' IDENTIFIED BY '{self.PASSWORD}'")
+                cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{self.USER}'@'%'")
+                if self.server_id is not None:
+                    cur.execute(f"CREATE USER '{self.REPLICATION_USER}'@'%' "
+                                f"IDENTIFIED BY '{self.REPLICATION_PASSWORD}'")
+                    cur.execute(f"GRANT REPLICATION SLAVE ON *.* TO '{self.REPLICATION_USER}'@'%'")
         return self
+
+    def _binlog(self) -> list[str]:
+        """No binary log for a lone server; a binary log and GTIDs for one of a pair, which may become a
+        semi-synchronous replica (replicate_from turns the primary's side on once the replica is there)."""
+        if self.server_id is None:
+            return ["--skip-log-bin"]
+        return [f"--server-id={self.server_id}", f"--log-bin={self.directory / 'data' / 'binlog'}",
+                "--log-slave-updates", "--binlog-format=ROW", "--gtid-strict-mode=1",
+                "--rpl-semi-sync-slave-enabled=1",
+                "--rpl-semi-sync-master-wait-point=AFTER_SYNC", "--rpl-semi-sync-master-timeout=30000"]
+
+    def replicate_from(self, primary: MariaDBServer) -> None:
+        """Become a replica of `primary` from its first transaction (both started with a server_id)."""
+        with self.root() as conn, conn.cursor() as cur:
+            cur.execute("RESET MASTER")  # no transactions of its own: the primary's history is the only one
+            cur.execute("SET GLOBAL gtid_slave_pos=''")
+            cur.execute(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={primary.port}, "
+                        f"MASTER_USER='{self.REPLICATION_USER}', MASTER_PASSWORD='{self.REPLICATION_PASSWORD}', "
+                        "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1")
+            cur.execute("SET GLOBAL read_only=1")
+            cur.execute("START SLAVE")
+        with primary.root() as conn, conn.cursor() as cur:
+            def connected() -> bool:
+                cur.execute("SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'")
+                return int(cur.fetchone()[1]) >= 1
+
+            wait_until(connected, 30, "the replica connected as semi-synchronous", interval=0.1)
+            # From now on a commit returns once the replica has the transaction (AFTER_SYNC), as RDS's
+            # synchronous standby has it.
+            cur.execute("SET GLOBAL rpl_semi_sync_master_enabled=1")
+
+    def promote(self, timeout: float = 30) -> None:
+        """As a standby taking over: apply every transaction already received, stop replicating, accept
+        writes. Semi-synchronous replication (AFTER_SYNC) means every commit the primary acknowledged was
+        received here first."""
+        with self.root() as conn, conn.cursor() as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            columns = [d[0] for d in cur.description]
+            status = dict(zip(columns, cur.fetchone(), strict=True))
+            cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (status["Gtid_IO_Pos"], timeout))
+            if cur.fetchone()[0] != 0:
+                raise RuntimeError(f"the replica did not apply {status['Gtid_IO_Pos']} within {timeout}s: "
+                                   f"{status['Last_SQL_Error'] or status['Last_IO_Error']}")
+            cur.execute("STOP SLAVE")
+            cur.execute("RESET SLAVE ALL")
+            cur.execute("SET GLOBAL read_only=0")
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies as a crashed instance does, without a shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._close_log()
+
+    def restart(self) -> MariaDBServer:
+        self.stop()
+        return self.start()
 
     def install_command(self) -> list[str]:
         """mariadb-install-db for the datadir; grants by IP and no host-name lookup (--force skips it),
@@ -134,4 +208,9 @@ class MariaDBServer:
 
     def stop(self) -> None:
         _stop(self.process)
-        self._log.close()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
