@@ -80,7 +80,7 @@ def _file_lock(conn: Connection) -> Iterator[None]:
 def main() -> int:
     try:
         settings = Settings.from_env()
-        database = db.from_settings(settings)
+        database = db.from_settings(settings, query_timeout=None)  # may wait LOCK_TIMEOUT_SECONDS for the lock
         before, after = upgrade(database)
     except (ConfigError, MigrationError) as exc:
         print(f"migrate: {exc}", file=sys.stderr)

@@ -6,8 +6,10 @@ import logging
 import redis
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core import db
 from web.sessions import SessionStoreDown
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,15 @@ def register(app: Flask) -> None:
         """Redis failed inside a view (rotating a session id at log-in): the same answer as before one."""
         log.warning("session store unreachable on %s %s: %s", request.method, request.path, exc)
         return http_error(SessionStoreDown())
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError) -> tuple[Response | str, int]:
+        """A database that cannot answer now (restart, failover, no connection left) is a 503 the client may
+        retry; any other database error is a bug, a 500."""
+        if not db.unavailable(exc):
+            return unexpected(exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0])
+        return error_response(503, "The database is unavailable for a moment; try again in a few seconds.")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:
