@@ -38,7 +38,7 @@ class Settings:
     aws_endpoint_url: str | None = None
     uploads_bucket: str = "local-uploads"
     backup_bucket: str = "local-backups"
-    cdn_domain: str | None = None
+    cdn_url: str | None = None  # where browsers read served uploads: the CDN's base URL, no trailing slash
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_url_expires: int = 300
     worker_queue_url: str | None = None
@@ -80,7 +80,7 @@ class Settings:
             aws_endpoint_url=get.url("AWS_ENDPOINT_URL", ("http", "https")),
             uploads_bucket=get.text("UPLOADS_BUCKET", "local-uploads"),
             backup_bucket=get.text("BACKUP_BUCKET", "local-backups"),
-            cdn_domain=get.optional("CDN_DOMAIN"),
+            cdn_url=_base_url(get.url("CDN_URL", ("https", "http"))),
             upload_max_bytes=get.integer("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, 1, 5 * 1024**3),
             upload_url_expires=get.integer("UPLOAD_URL_EXPIRES", 300, 10, 7 * 24 * 3600),
             worker_queue_url=get.url("WORKER_QUEUE_URL", ("http", "https")),
@@ -160,6 +160,11 @@ class _Reader:
                 f"{name}: {raw!r} is not a URL; expected {schemes[0]}://host[:port]..."
             )
         return raw
+
+
+def _base_url(url: str | None) -> str | None:
+    """A base URL other URLs are built on by appending "/<path>"."""
+    return url.rstrip("/") if url else None
 
 
 def _database_url(get: _Reader, data_dir: Path) -> URL:

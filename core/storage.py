@@ -89,9 +89,11 @@ def head(settings: Settings, key: str) -> StoredObject | None:
 
 
 def public_url(settings: Settings, key: str) -> str:
-    """Where browsers fetch the object: CloudFront in AWS, the local S3 endpoint otherwise."""
-    if settings.cdn_domain:
-        return f"https://{settings.cdn_domain}/{key}"
+    """Where browsers fetch the object: the CDN (CDN_URL: the stage's CloudFront distribution, or its stand-in
+    under `eb_tools local`). An app with no CDN (one built for a test) gets the object's own S3 URL, which
+    serves browsers only what the bucket policy grants everyone: for a stage's bucket, nothing."""
+    if settings.cdn_url:
+        return f"{settings.cdn_url}/{key}"
     if settings.aws_endpoint_url:
         return f"{settings.aws_endpoint_url.rstrip('/')}/{settings.uploads_bucket}/{key}"
     return f"https://{settings.uploads_bucket}.s3.{settings.aws_region}.amazonaws.com/{key}"

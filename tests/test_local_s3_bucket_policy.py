@@ -1,6 +1,7 @@
 """Bucket policies in the local cloud: a TLS-only guard lets the (HTTPS-standing) endpoint through, a plain
 Deny still denies, and a condition that fails makes its statement not apply; anonymous requests get only
-what the policy grants everyone (or lets CloudFront read), else S3's 403 AccessDenied."""
+what the policy grants everyone, else S3's 403 AccessDenied; CloudFront's origin requests (the local CDN
+stand-in's) get what the policy grants the distribution."""
 from __future__ import annotations
 
 import json
@@ -113,30 +114,52 @@ def test_what_a_policy_grants_everyone_is_granted_and_nothing_more(cloud):
     assert _access_denied(_anonymous("GET", f"{cloud.url}/{bucket}/public/a.txt"))
 
 
-def test_the_endpoint_serves_browsers_what_the_policy_lets_cloudfront_read(cloud):
-    """No CloudFront here: the endpoint stands in for the distribution the bucket policy names."""
-    distribution = "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE"
+def _distribution(cloud: Any, bucket: str) -> dict[str, Any]:
+    """A CloudFront distribution in front of `bucket`, caching nothing (managed policy CachingDisabled)."""
+    return aws_client(cloud, "cloudfront").create_distribution(DistributionConfig={
+        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "uploads", "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
+                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "uploads", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"}})["Distribution"]
+
+
+def test_cloudfront_reads_what_the_policy_grants_its_distribution_and_browsers_nothing(cloud):
+    """The statement for cloudfront.amazonaws.com applies to the distribution its aws:SourceArn names, read
+    through the local CDN stand-in; an anonymous browser at the S3 endpoint is no distribution."""
     s3, bucket = _bucket_with(cloud, {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
                                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    named, other = _distribution(cloud, bucket), _distribution(cloud, bucket)
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     policy["Statement"].append({"Sid": "CloudFrontReads", "Effect": "Allow",
                                 "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
                                 "Resource": f"arn:aws:s3:::{bucket}/variants/*",
-                                "Condition": {"StringEquals": {"AWS:SourceArn": distribution}}})
+                                "Condition": {"StringEquals": {"AWS:SourceArn": named["ARN"]}}})
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     s3.put_object(Bucket=bucket, Key="variants/1/a/w200.jpg", Body=b"served")
     s3.put_object(Bucket=bucket, Key="uploads/1/a.jpg", Body=b"incoming")
-    served = _anonymous("GET", f"{cloud.url}/{bucket}/variants/1/a/w200.jpg")
+    served = _anonymous("GET", f"{cloud.distribution_url(named['Id'])}/variants/1/a/w200.jpg")
     assert served.status_code == 200 and served.content == b"served"
-    assert _anonymous("HEAD", f"{cloud.url}/{bucket}/variants/1/a/w200.jpg").status_code == 200
+    assert _access_denied(_anonymous("GET", f"{cloud.distribution_url(named['Id'])}/uploads/1/a.jpg"))
+    assert _access_denied(_anonymous("GET", f"{cloud.distribution_url(named['Id'])}/variants/1/nothing.jpg"))
+    assert _access_denied(_anonymous("GET", f"{cloud.distribution_url(other['Id'])}/variants/1/a/w200.jpg"))
+    assert _access_denied(_anonymous("GET", f"{cloud.url}/{bucket}/variants/1/a/w200.jpg"))
+    assert _anonymous("HEAD", f"{cloud.url}/{bucket}/variants/1/a/w200.jpg").status_code == 403
     assert _access_denied(_anonymous("GET", f"{cloud.url}/{bucket}/uploads/1/a.jpg"))
     assert _access_denied(_anonymous("PUT", f"{cloud.url}/{bucket}/variants/1/a/w200.jpg", data=b"swapped"))
     assert _access_denied(_anonymous("GET", f"{cloud.url}/{bucket}?prefix=variants/"))
     # A presigned URL is signed: the owner's credentials decide, as for any signed request.
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "uploads/1/a.jpg"}, ExpiresIn=60)
     assert requests.get(url, timeout=10).content == b"incoming"
+
+
+def test_a_missing_key_is_404_only_to_whom_may_list_the_bucket(cloud):
+    _, bucket = _bucket_with(cloud, {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"})
+    assert _access_denied(_anonymous("GET", f"{cloud.url}/{bucket}/nothing.txt"))
+    _, bucket = _bucket_with(cloud, {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"]})
+    assert _anonymous("GET", f"{cloud.url}/{bucket}/nothing.txt").status_code == 404
 
 
 def test_a_cors_preflight_is_answered_without_credentials(cloud):

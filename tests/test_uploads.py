@@ -37,7 +37,7 @@ def user(make_app, aws, cloud):
     # Versioned, as the stage templates make the uploads bucket (eb_tools/provision/storage.py).
     aws_client(cloud, "s3").put_bucket_versioning(Bucket=aws["UPLOADS_BUCKET"],
                                                   VersioningConfiguration={"Status": "Enabled"})
-    app = make_app(UPLOAD_MAX_BYTES=str(MAX), CDN_DOMAIN="cdn.example.net")
+    app = make_app(UPLOAD_MAX_BYTES=str(MAX), CDN_URL="https://cdn.example.net")
     browser = app.test_client()
     token = sign_up(browser, "ada@example.com")
     browser.environ_base["HTTP_X_CSRFTOKEN"] = token
@@ -189,7 +189,7 @@ def served_bytes(cloud, aws, url: str) -> bytes:
 
 def run_variants(make_app, upload_id: int, key: str | None = None):
     """The worker's image.variants for the upload, as completion queued it (or under another key)."""
-    worker = make_app(APP_ROLE="worker", UPLOAD_MAX_BYTES=str(MAX), CDN_DOMAIN="cdn.example.net")
+    worker = make_app(APP_ROLE="worker", UPLOAD_MAX_BYTES=str(MAX), CDN_URL="https://cdn.example.net")
     envelope = completion_tasks(upload_id, "ada@example.com")[0]
     if key:
         envelope = Envelope(envelope.task, envelope.args, idempotency_key=key)

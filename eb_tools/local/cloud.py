@@ -19,11 +19,13 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from eb_tools.local import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy
+from eb_tools.local.cdn import CdnStandIn, distributions
 from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.local.elasticbeanstalk.log_streaming import LogStreamer
 from eb_tools.local.iam import seed_elastic_beanstalk_policies
 from eb_tools.local.moto_internals import BACKENDS, DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from eb_tools.local.s3_cors import S3CorsMiddleware
 from eb_tools.local.s3_post_policy import S3PostPolicyMiddleware
 
 # The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
@@ -83,21 +85,33 @@ class _QuietHandler(MotoRequestHandler):
 
 
 class LocalCloud:
-    """A threaded server for the emulated AWS endpoint; `start()` returns once it listens."""
+    """Threaded servers for the emulated AWS endpoint and for the CloudFront stand-in in front of its
+    distributions (cdn.py, on a port of its own); `start()` returns once both listen."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0) -> None:
+                 credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
+                 cdn_port: int = 0) -> None:
         self.host = host
         self.eb_transition_seconds = eb_transition_seconds
         self.port = port or free_port(host)
+        self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
         self.credentials = credentials
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._servers: list[BaseWSGIServer] = []
+        self._threads: list[threading.Thread] = []
         self._log_streaming: LogStreamer | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def cdn_url(self) -> str:
+        """The CloudFront stand-in's base: a distribution is served under <cdn_url>/<distribution id>."""
+        return f"http://{self.host}:{self.cdn_port}"
+
+    def distribution_url(self, distribution_id: str) -> str:
+        """Where the stand-in serves a distribution: what https://<its domain name> is in AWS."""
+        return f"{self.cdn_url}/{distribution_id}"
 
     def start(self) -> LocalCloud:
         moto_internals.check()  # a moto without what the extensions use stops here, in one line
@@ -108,10 +122,17 @@ class LocalCloud:
         moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
         seed_elastic_beanstalk_policies()
         LocalEBBackend.transition_seconds = self.eb_transition_seconds
-        app = S3PostPolicyMiddleware(OneAtATime(DomainDispatcherApplication(create_backend_app)), self.credentials)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-cloud", daemon=True)
-        self._thread.start()
+        # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
+        app = S3CorsMiddleware(S3PostPolicyMiddleware(OneAtATime(DomainDispatcherApplication(create_backend_app)),
+                                                      self.credentials))
+        access_key, secret_key = next(iter(self.credentials.items()))
+        cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
+        for name, port, served in (("local-cloud", self.port, app), ("local-cdn", self.cdn_port, cdn)):
+            server = make_server(self.host, port, served, threaded=True, request_handler=_QuietHandler)
+            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
         return self
 
     def publish_instance_logs(self, environment: str, files: Mapping[str, Path], region: str) -> None:
@@ -126,9 +147,9 @@ class LocalCloud:
         if self._log_streaming is not None:
             self._log_streaming.stop()
             self._log_streaming = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers, self._threads = [], []

@@ -81,6 +81,14 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.s3.models:PublicAccessBlock().restrict_public_buckets",
         "moto.s3.models:PublicAccessBlock().ignore_public_acls",
     ),
+    "eb_tools/local/s3_cors.py": (
+        "moto.s3.models:s3_backends",
+        "moto.s3.models:S3BackendDict().bucket_accounts",
+        "moto.s3.models:S3Backend().buckets",
+        "moto.s3.models:FakeBucket().cors",
+        *(f"moto.s3.models:CorsRule().{name}" for name in (
+            "allowed_origins", "allowed_methods", "allowed_headers", "exposed_headers", "max_age_seconds")),
+    ),
     "eb_tools/local/state.py": (
         "moto.sqs.models:sqs_backends",
         "moto.sqs.models:SQSBackend().queues",
@@ -540,9 +548,9 @@ from moto.sqs.models import sqs_backends  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
 
 __all__ = [  # this module's own, then moto's names the local cloud's modules take from here
-    "BACKENDS", "MotoMismatch", "TESTED", "USES", "WRITTEN_FOR", "check", "created_resources", "delete_created",
-    "installed_moto", "once", "problems", "queue_messages", "replace", "resource_map_place", "restore_sent_mail",
-    "sent_mail", "template_from_s3", "template_resources",
+    "BACKENDS", "MotoMismatch", "TESTED", "USES", "WRITTEN_FOR", "bucket_cors", "check", "created_resources",
+    "delete_created", "installed_moto", "once", "problems", "queue_messages", "replace", "resource_map_place",
+    "restore_sent_mail", "sent_mail", "template_from_s3", "template_resources",
     "AWSManagedPolicy", "ActionResult", "BaseResponse", "BucketNotEmpty", "ChangeSet", "CloudFormationBackend",
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
     "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket", "IAMBackend",
@@ -638,6 +646,19 @@ def keep_version_id(account: str, bucket: str, key: str, current: str, wanted: s
         for version in s3_backends[account]["aws"].buckets[bucket].keys.getlist(key, []):
             if version.version_id == current:
                 version._version_id = wanted
+
+
+def bucket_cors(name: str) -> list[dict[str, Any]] | None:
+    """The CORS rules of bucket `name`, whatever its account, as PutBucketCors names their fields (an empty
+    list: no CORS configuration); None when there is no such bucket."""
+    with BACKENDS:
+        place = s3_backends.bucket_accounts.get(name)
+        bucket = s3_backends[place[1]][place[0]].buckets.get(name) if place else None
+        if bucket is None:
+            return None
+        return [{"AllowedOrigins": list(rule.allowed_origins or []), "AllowedMethods": list(rule.allowed_methods or []),
+                 "AllowedHeaders": list(rule.allowed_headers or []), "ExposeHeaders": list(rule.exposed_headers or []),
+                 "MaxAgeSeconds": rule.max_age_seconds} for rule in bucket.cors]
 
 
 def sent_mail(account: str, region: str) -> dict[str, Any]:

@@ -10,9 +10,11 @@ keeps their ids); provision; put back the stage's objects, messages and
 secrets; deploy;
 run migrations and both tiers from the Procfile under gunicorn with what their
 EB environments say (environment properties, secrets loaded as the platform
-loads them, APP_ROLE), the web app behind nginx with the bundle's
-.platform/nginx files when nginx is installed; feed the worker with the sqsd
-emulator (its environment's sqsd options and cron.yaml). Ctrl-C stops every
+loads them, APP_ROLE; CDN_URL is the local cloud's CloudFront stand-in for the
+stage's distribution, where https://<its domain> would be in AWS), the web app
+behind nginx with the bundle's .platform/nginx files when nginx is installed;
+feed the worker with the sqsd emulator (its environment's sqsd options and
+cron.yaml). Ctrl-C stops every
 process this started and saves the stage's state for the next run.
 """
 from __future__ import annotations
@@ -93,7 +95,8 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     cron = _cron_tasks(root)
     file = _stage_file(root)
     saved = _saved_state(data_dir / "cloud")
-    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
+    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds,
+                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port}))).start()
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
     sqsd_log: logging.Handler | None = None
@@ -111,7 +114,9 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         deployed = _deploy(where, built)
         settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
                     for tier, name in deployed.environments.items()}
-        environments = {tier: _process_environment(target, tier_settings, cloud.url, data_dir)
+        distribution = _distribution(target, outputs["CdnDomain"])
+        cdn_url = cloud.distribution_url(distribution)
+        environments = {tier: _process_environment(target, tier_settings, cloud.url, cdn_url, data_dir)
                         for tier, tier_settings in settings.items()}
         _start_tiers(supervisor, root, data_dir, environments, addresses)
         sqsd_log = _log_sqsd(data_dir)
@@ -126,6 +131,7 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         click.echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
                    f"{deployed.environments['worker']} (application {deployed.application})")
         click.echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
+        click.echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
         front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
             "gunicorn; install nginx to put it in front"
         click.echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
@@ -245,21 +251,30 @@ def _addresses(web_port: int) -> Addresses:
     return Addresses(web=web, app=internal() if nginx else web, worker=internal(), nginx=nginx)
 
 
-def _process_environment(target: Target, settings: dict[tuple[str, str], str], cloud_url: str,
+def _distribution(target: Target, domain: str) -> str:
+    """The id of the stage's CloudFront distribution (the stage stack's CdnDomain output names its domain)."""
+    listed = target.client("cloudfront").list_distributions()["DistributionList"].get("Items", [])
+    found = [item["Id"] for item in listed if item["DomainName"] == domain]
+    if not found:
+        raise click.ClickException(f"the local stage's CloudFront distribution ({domain}) is not in the local cloud")
+    return str(found[0])
+
+
+def _process_environment(target: Target, settings: dict[tuple[str, str], str], cloud_url: str, cdn_url: str,
                          data_dir: Path) -> dict[str, str]:
     """What a tier's processes see: its environment properties, and its environmentsecrets loaded from
-    Secrets Manager as the platform loads them, pointed at the local cloud."""
+    Secrets Manager as the platform loads them, pointed at the local cloud and its CloudFront stand-in."""
     secrets = target.client("secretsmanager")
     env = {**os.environ,
            **{option: value for (namespace, option), value in settings.items() if namespace == PROPERTIES},
            **{option: secrets.get_secret_value(SecretId=arn)["SecretString"]
               for (namespace, option), arn in settings.items() if namespace == SECRETS}}
-    env.pop("CDN_DOMAIN", None)  # no CloudFront on this machine: images are served by the emulated S3
     return {
         **env,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "LOCAL_DATA_DIR": str(data_dir.resolve()),
         "AWS_ENDPOINT_URL": cloud_url,
+        "CDN_URL": cdn_url,  # in AWS https://<the distribution's domain>; here the stand-in serving it
         "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
         "MAIL_FROM": MAIL_FROM,

@@ -19,22 +19,28 @@ ACL grants AllUsers (S3 User Guide, "How Amazon S3 authorizes a request"; a
 bucket's Block Public Access RestrictPublicBuckets ignores public policies,
 IgnorePublicAcls public ACLs), and never a new bucket (CreateBucket: "Anonymous
 requests are never allowed to create buckets"). Everything else gets S3's 403
-AccessDenied. Two requests are not anonymous though unsigned: a CORS preflight
-(OPTIONS) and a browser form POST, whose policy and signature s3_post_policy.py
-checks. The local cloud has no CloudFront edge: images are served to browsers by
-this endpoint, which therefore stands in for the stage's distribution, and a
-statement granting s3:GetObject to cloudfront.amazonaws.com applies to anonymous
-object reads as if the distribution it names (its aws:SourceArn condition) asked.
-So locally, as in AWS, browsers read exactly the keys the policy lets CloudFront
-read, and nothing else. Anonymous requests are judged by action names of the IAM
-form: s3:GetObject, s3:PutObject, s3:ListBucket, s3:ListBucketVersions,
+AccessDenied. A browser form POST is not anonymous though unsigned: its policy
+and signature decide (s3_post_policy.py). CORS preflights (OPTIONS) never reach
+here: s3_cors.py answers them by the bucket's CORS rules, as S3 does.
+
+CloudFront's origin requests. A distribution reads its S3 origins through origin
+access control: it signs as the service principal cloudfront.amazonaws.com, and
+S3 evaluates the bucket policy with aws:SourceArn the distribution's ARN and
+aws:SourceAccount its account (CloudFront Developer Guide, "Restricting access to
+an Amazon S3 origin"). The local CDN stand-in (cdn.py) makes its origin requests
+inside `as_distribution(arn)`: they are judged as that distribution's, by the
+statements for cloudfront.amazonaws.com and those for everyone; any other unsigned
+request is anonymous. Requests are judged by action names of the IAM form:
+s3:GetObject, s3:PutObject, s3:ListBucket, s3:ListBucketVersions,
 s3:Get/Put/DeleteBucket<Subresource> for a bucket's configuration (the local
-cloud's own naming where IAM's differs in case, such as GetBucketCORS).
+cloud's own naming where IAM's differs in case, such as GetBucketCORS). Condition
+keys compare case-insensitively, as IAM's do.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -50,7 +56,7 @@ from eb_tools.local.moto_internals import (
 )
 from eb_tools.local.s3_post_policy import error_xml, is_browser_post
 
-REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+REQUEST_CONTEXT = {"aws:securetransport": "true"}
 SIGNATURE_PARAMETERS = {"X-Amz-Signature", "X-Amz-Credential", "Signature", "AWSAccessKeyId"}
 CLOUDFRONT = "cloudfront.amazonaws.com"
 # Query parameters that name a bucket's configuration rather than filter a listing.
@@ -65,6 +71,19 @@ Response = tuple[int, dict[str, str], bytes]
 # The judgement of the anonymous request being answered, for moto's own checks further in (one thread per
 # request in the local cloud's server, so one context each).
 _ANONYMOUS: ContextVar[access_control.PermissionResult | None] = ContextVar("anonymous_permission", default=None)
+# The CloudFront distribution (its ARN) whose origin requests this thread is making, if any.
+_DISTRIBUTION: ContextVar[str | None] = ContextVar("origin_request_distribution", default=None)
+
+
+@contextmanager
+def as_distribution(arn: str) -> Iterator[None]:
+    """Unsigned requests made inside are distribution `arn`'s origin requests, signed by its origin access
+    control (only code in this process can say so: no header or credential of the local cloud does)."""
+    token = _DISTRIBUTION.set(arn)
+    try:
+        yield
+    finally:
+        _DISTRIBUTION.reset(token)
 
 
 def _bool_equals(expected_value: list[str] | str, actual_value: str) -> bool:
@@ -94,8 +113,9 @@ def _install() -> None:
             return anonymous
         if self.policy is None:
             return access_control.PermissionResult.NEUTRAL
-        policy = access_control.IAMPolicy(self.policy.decode())
-        return policy.is_action_permitted(action, resource, incoming_condition_values=REQUEST_CONTEXT)
+        document = json.loads(self.policy)
+        statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        return _judge([_lowercase_keys(statement) for statement in statements], action, resource, REQUEST_CONTEXT)
 
     # moto offers no hook for condition operators, the request context or the requester: these are its
     # extension points.
@@ -112,9 +132,8 @@ def _judged(answer: Callable[..., Any], objects: bool) -> Callable[..., Any]:
         query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
         method = request.method
         signed = "Authorization" in request.headers or bool(SIGNATURE_PARAMETERS & query.keys())
-        preflight_or_form = method == "OPTIONS" or is_browser_post(
-            method, request.headers.get("Content-Type", ""), urlparse(full_url).path, signed)
-        if signed or preflight_or_form:
+        form = is_browser_post(method, request.headers.get("Content-Type", ""), urlparse(full_url).path, signed)
+        if signed or form:
             return answer(self, request, full_url)
         bucket_name = self.parse_bucket_name_from_url(request, full_url)
         key_name = self.parse_key_name() if objects else None
@@ -126,16 +145,24 @@ def _judged(answer: Callable[..., Any], objects: bool) -> Callable[..., Any]:
         except MissingBucket:
             # S3 tells anyone that a bucket does not exist, and refuses anyone a new one.
             return _access_denied(method) if action == "s3:CreateBucket" else answer(self, request, full_url)
-        resource = f"arn:{bucket.partition}:s3:::{bucket_name}" + (f"/{key_name}" if key_name else "")
-        acl = None
-        if key_name and action == "s3:GetObject":
-            acl = getattr(self.backend.get_object(bucket_name, key_name), "acl", None)
-        elif action == "s3:ListBucket":
-            acl = bucket.acl
-        permission = anonymous_permission(bucket, action, resource, acl)
-        if permission != access_control.PermissionResult.PERMITTED:
+        bucket_arn = f"arn:{bucket.partition}:s3:::{bucket_name}"
+        distribution = _DISTRIBUTION.get()
+
+        def permission(action: str, resource: str, acl: Any) -> access_control.PermissionResult:
+            if distribution is None:
+                return anonymous_permission(bucket, action, resource, acl)
+            return distribution_permission(bucket, action, resource, distribution, acl)
+
+        stored = self.backend.get_object(bucket_name, key_name) if key_name and action == "s3:GetObject" else None
+        acl = getattr(stored, "acl", None) if key_name else bucket.acl if action == "s3:ListBucket" else None
+        result = permission(action, f"{bucket_arn}/{key_name}" if key_name else bucket_arn, acl)
+        if result != access_control.PermissionResult.PERMITTED:
             return _access_denied(method)
-        token = _ANONYMOUS.set(permission)
+        # A missing key: 404 only to a requester who may list the bucket, else 403 (S3 API reference, GetObject).
+        if (key_name and action == "s3:GetObject" and stored is None
+                and permission("s3:ListBucket", bucket_arn, bucket.acl) != access_control.PermissionResult.PERMITTED):
+            return _access_denied(method)
+        token = _ANONYMOUS.set(result)
         try:
             return answer(self, request, full_url)
         finally:
@@ -148,21 +175,40 @@ def anonymous_permission(bucket: FakeBucket, action: str, resource: str,
                          acl: Any = None) -> access_control.PermissionResult:
     """What S3 answers an anonymous request for `action` on `resource`: PERMITTED, DENIED or NEUTRAL (which
     S3 refuses too). `acl`: the object's (for a read) or the bucket's (for a listing) moto FakeAcl."""
+    return _unsigned_permission(bucket, action, resource, acl, service=None, context=REQUEST_CONTEXT)
+
+
+def distribution_permission(bucket: FakeBucket, action: str, resource: str, distribution: str,
+                            acl: Any = None) -> access_control.PermissionResult:
+    """What S3 answers CloudFront distribution `distribution` (its ARN) reading through origin access
+    control: the statements for cloudfront.amazonaws.com and for everyone, with the request context OAC gives."""
+    account = distribution.split(":")[4]
+    context = {**REQUEST_CONTEXT, "aws:sourcearn": distribution, "aws:sourceaccount": account}
+    return _unsigned_permission(bucket, action, resource, acl, service=CLOUDFRONT, context=context)
+
+
+def _unsigned_permission(bucket: FakeBucket, action: str, resource: str, acl: Any, service: str | None,
+                         context: dict[str, str]) -> access_control.PermissionResult:
     block = getattr(bucket, "public_access_block", None)
-    statements = _anonymous_statements(bucket, action, restrict_public=bool(block and block.restrict_public_buckets))
-    result = access_control.PermissionResult.NEUTRAL
-    if statements:
-        policy = access_control.IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": statements}))
-        result = policy.is_action_permitted(action, resource, incoming_condition_values=REQUEST_CONTEXT)
+    statements = _statements_for(bucket, service, restrict_public=bool(block and block.restrict_public_buckets))
+    result = _judge(statements, action, resource, context)
     if (result == access_control.PermissionResult.NEUTRAL and acl is not None and acl.public_read
             and not (block and block.ignore_public_acls)):
         return access_control.PermissionResult.PERMITTED
     return result
 
 
-def _anonymous_statements(bucket: FakeBucket, action: str, restrict_public: bool) -> list[dict[str, Any]]:
-    """The bucket policy's statements that apply to an anonymous requester (and, for object reads, to the
-    CloudFront distribution this endpoint stands in for)."""
+def _judge(statements: list[dict[str, Any]], action: str, resource: str,
+           context: dict[str, str]) -> access_control.PermissionResult:
+    if not statements:
+        return access_control.PermissionResult.NEUTRAL
+    policy = access_control.IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return policy.is_action_permitted(action, resource, incoming_condition_values=context)
+
+
+def _statements_for(bucket: FakeBucket, service: str | None, restrict_public: bool) -> list[dict[str, Any]]:
+    """The bucket policy's statements that apply to an unsigned requester: those for everyone, and those
+    for `service` when the request is that service principal's (condition keys in lower case)."""
     if bucket.policy is None:
         return []
     document = json.loads(bucket.policy)
@@ -173,10 +219,20 @@ def _anonymous_statements(bucket: FakeBucket, action: str, restrict_public: bool
         if _names(principal, "AWS") & {"*"} or principal == "*":
             if statement.get("Effect") == "Allow" and restrict_public:
                 continue  # Block Public Access: public grants are ignored, denials still apply
-            applicable.append(statement)
-        elif CLOUDFRONT in _names(principal, "Service") and action == "s3:GetObject":
-            applicable.append({**statement, "Condition": _without_source_arn(statement.get("Condition", {}))})
+            applicable.append(_lowercase_keys(statement))
+        elif service is not None and service in _names(principal, "Service"):
+            applicable.append(_lowercase_keys(statement))
     return applicable
+
+
+def _lowercase_keys(statement: dict[str, Any]) -> dict[str, Any]:
+    """The statement with its condition keys in lower case: IAM compares condition key names
+    case-insensitively (AWS:SourceArn is aws:SourceArn), moto exactly."""
+    condition = statement.get("Condition")
+    if not condition:
+        return statement
+    return {**statement, "Condition": {operator: {key.lower(): value for key, value in values.items()}
+                                       for operator, values in condition.items()}}
 
 
 def _names(principal: Any, kind: str) -> set[str]:
@@ -185,12 +241,6 @@ def _names(principal: Any, kind: str) -> set[str]:
     names = principal.get(kind, [])
     return {names} if isinstance(names, str) else set(names)
 
-
-def _without_source_arn(condition: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The condition without its aws:SourceArn keys, which name the distribution the endpoint stands for."""
-    kept = {operator: {key: value for key, value in values.items() if key.lower() != "aws:sourcearn"}
-            for operator, values in condition.items()}
-    return {operator: values for operator, values in kept.items() if values}
 
 
 def _object_action(method: str, query: Mapping[str, Any]) -> str:

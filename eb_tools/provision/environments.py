@@ -111,7 +111,7 @@ def properties(stage: Stage, tier: str, outputs: dict[str, str]) -> dict[str, st
         "AWS_REGION": stage.region,
         "UPLOADS_BUCKET": outputs["UploadsBucket"],
         "BACKUP_BUCKET": outputs["BackupBucket"],
-        "CDN_DOMAIN": outputs["CdnDomain"],
+        "CDN_URL": f"https://{outputs['CdnDomain']}",
         "WORKER_QUEUE_URL": outputs["WorkerQueueUrl"],
     }
     if "DbHost" in outputs:

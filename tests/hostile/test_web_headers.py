@@ -24,7 +24,7 @@ def directives(response) -> dict[str, list[str]]:
 
 @pytest.fixture
 def browser(make_app):
-    app = make_app(CDN_DOMAIN="cdn.example.net", UPLOAD_MAX_BYTES="50000")
+    app = make_app(CDN_URL="https://cdn.example.net", UPLOAD_MAX_BYTES="50000")
     client = app.test_client()
     client.environ_base["HTTP_X_CSRFTOKEN"] = sign_up(client, "csp@example.com")
     return client
