@@ -98,8 +98,11 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         wait_until(lambda: complete()["state"] == "ready", 60, "the worker to make the upload ready")
         served = complete()["url"]
         assert served in browser.get(f"{base}/uploads", timeout=5).text
-        # Anonymously, as a browser: the local S3 serves what the stage's bucket policy lets CloudFront read.
+        # Anonymously, as a browser: the CloudFront stand-in serves what the stage's bucket policy lets the
+        # distribution read; the S3 endpoint refuses the same key to an anonymous browser.
         assert requests.get(served, timeout=5).content == image.getvalue()
+        direct = f"{cloud}/{buckets(cloud)[0]}/variants/{served.split('/variants/', 1)[1]}"
+        assert requests.get(direct, timeout=5).status_code == 403
         s3 = local_client("s3", cloud)
         uploads, backups = buckets(cloud)
         key = created["key"]
@@ -127,6 +130,8 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         print(output)  # shown by pytest when the test fails
     assert f"web app:     {base}   (nginx -> gunicorn" in output
     assert "(a new stage)" in output
+    cdn = re.search(r"^cdn:         (\S+)   \(CloudFront stand-in for (\w+)\)$", output, re.MULTILINE)
+    assert cdn and cdn.group(1).endswith(f"/{cdn.group(2)}") and served.startswith(f"{cdn.group(1)}/variants/")
     worker = next(line.split()[2] for line in output.splitlines() if line.startswith("worker app:"))
     for target in (base, worker, cloud):
         try:
