@@ -25,7 +25,11 @@ http {{
     server_tokens off;
     include {prefix}/mime.types;
     default_type application/octet-stream;
-    access_log {prefix}/access.log;
+    # EB's `main` format, plus the request's length (line, headers and body) last: what the e2e tests read to
+    # prove no upload's bytes went through the web tier (tests/e2e/test_browser_uploads.py).
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                    '"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_length';
+    access_log {prefix}/access.log main;
     client_body_temp_path {prefix}/tmp;
     proxy_temp_path {prefix}/tmp;
     include conf.d/*.conf;

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Install the servers the tests run for real (redis, MariaDB, nginx) when they are missing.
+# Install the servers the tests run for real (redis, MariaDB, nginx) and the browser of tests/e2e (Debian's
+# chromium, with a font to render text; Playwright drives it and never downloads its own) when they are missing.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 { command -v mariadbd || test -x /usr/sbin/mariadbd; } >/dev/null || missing+=(mariadb-server)
 { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null || missing+=(nginx)
+test -x /usr/bin/chromium || missing+=(chromium)
+test -d /usr/share/fonts/truetype/dejavu || missing+=(fonts-dejavu-core)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them (sudo apt-get install ${missing[*]}) and rerun" >&2

@@ -10,11 +10,12 @@
   const list = document.getElementById("uploads");
   const empty = document.getElementById("no-uploads");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const maxBytes = Number(form.dataset.maxBytes);
-  const types = form.dataset.types.split(",");
   const POLL_FIRST_MS = 500, POLL_MAX_MS = 5000, POLL_FACTOR = 1.5;
 
   class Refused extends Error {}  // a refusal with a message meant for the user, as it is
+  // No answer could be read: a network error, or CORS. The bucket answers only the stage's own web origin,
+  // but a form POST is a simple request (no preflight), so S3 may have stored the file all the same.
+  class Unanswered extends Error {}
 
   function say(text, isError) {
     const item = document.createElement("li");
@@ -29,12 +30,13 @@
 
   // The checks the browser can make before sending anything; S3's POST policy enforces them anyway.
   function problem(file) {
+    const maxBytes = Number(form.dataset.maxBytes), types = form.dataset.types.split(",");
     if (!types.includes(file.type)) {
       return file.name + " is not an image we accept (JPEG, PNG, WebP or GIF); nothing was sent.";
     }
     if (file.size > maxBytes) {
-      return file.name + " is " + mebibytes(file.size) + "; the limit is " + mebibytes(maxBytes) +
-        ". Pick a smaller image; nothing was sent.";
+      return file.name + " is " + file.size + " bytes, over the limit of " + maxBytes + " bytes (" +
+        mebibytes(maxBytes) + "). Pick a smaller image; nothing was sent.";
     }
     if (file.size === 0) return file.name + " is empty; nothing was sent.";
     return null;
@@ -73,11 +75,10 @@
         if (xhr.status >= 200 && xhr.status < 300) resolve();
         else reject(new Refused("The storage refused " + file.name + ": " + s3Error(xhr)));
       });
-      // A network error, or CORS: the bucket admits POSTs only from the stage's own web address.
       xhr.addEventListener("error", function () {
-        reject(new Refused("The storage did not accept " + file.name + " from this page (" +
-          window.location.origin + "): the bucket takes uploads only from the site's own address, " +
-          "or it could not be reached. Open the site at its usual address and try again."));
+        reject(new Unanswered("The storage did not answer " + file.name + " to this page (" +
+          window.location.origin + "): it answers only the site's own address, or it could not be " +
+          "reached. Open the site at its usual address and try again."));
       });
       xhr.addEventListener("timeout", function () {
         reject(new Refused("Sending " + file.name + " to the storage timed out; try again."));
@@ -166,6 +167,14 @@
     window.setTimeout(poll, delay);
   }
 
+  // Nothing of the file reached the bucket: forget the pending upload, so nothing of it is left.
+  async function cancel(id, item) {
+    const cancelled = await api("DELETE", "/uploads/" + id).catch(() => ({ ok: false, data: {} }));
+    if (cancelled.ok) item.remove();
+    else label(item, "not cancelled: " + (cancelled.data.error || "try again later"), "failed");
+    if (!list.children.length) empty.hidden = false;
+  }
+
   async function upload(file) {
     const refusal = problem(file);
     if (refusal) { say(refusal, true); return; }
@@ -183,21 +192,28 @@
     progress.max = 1;
     progress.value = 0;
     item.appendChild(progress);
+    let unanswered = null;
     try {
       await sendToS3(created.data.post, file, progress);
     } catch (error) {
-      // Nothing reached the bucket: forget the pending upload, so nothing of it is left.
-      const cancelled = await api("DELETE", "/uploads/" + id).catch(() => ({ ok: false, data: {} }));
-      if (cancelled.ok) item.remove();
-      else label(item, cancelled.data.error || "could not be cancelled", "failed");
-      if (!list.children.length) empty.hidden = false;
-      say(error.message, true);
-      return;
+      if (!(error instanceof Unanswered)) {
+        await cancel(id, item);
+        say(error.message, true);
+        return;
+      }
+      unanswered = error;  // completion tells whether the file arrived
     }
     label(item, "processing", "uploaded");
     const done = await api("POST", created.data.complete_url, {});
     if (done.status === 409 && done.data.upload) {
       say(done.data.error, true);  // completed already (another tab?): follow it all the same
+    } else if (done.status === 409) {  // the file is not in the bucket
+      await cancel(id, item);
+      say(unanswered ? unanswered.message + " Nothing was stored." :
+        "Could not finish uploading " + file.name + ": " + (done.data.error || "HTTP 409"), true);
+      return;
+    } else if (unanswered && done.ok) {
+      say(unanswered.message + " The file reached the storage all the same and is being processed.", true);
     } else if (!done.ok) {
       label(item, "stored, but not yet processed: " + (done.data.error || "HTTP " + done.status), "failed");
       say("Could not finish uploading " + file.name + ": " + (done.data.error || "HTTP " + done.status), true);

@@ -1,0 +1,157 @@
+"""One `eb_tools local` for the module, and headless Debian Chromium driven by Playwright.
+
+Chromium is Debian's (scripts/system-deps.sh installs it): Playwright never downloads a
+browser here. Every page collects its console errors and uncaught exceptions; a test
+fails on any it did not declare as the expected trace of a refusal it provokes.
+"""
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from eb_tools.aws import local_client, wait_until
+from eb_tools.local.cloud import free_port
+from tests.test_local_up import stage_outputs, wait_for
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' installs playwright")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOOPBACK = ("127.0.0.1", "localhost")  # the page may reach nothing else: an image URL elsewhere fails the test
+CDN_LINE = re.compile(r"^cdn:\s+(\S+)\s+\(CloudFront stand-in for (\S+)\)")
+PASSWORD = "e2e browser pass 7"
+
+
+@dataclass
+class LocalRun:
+    """A running `eb_tools local`: its addresses as printed, its data folder and clients of its cloud."""
+
+    base: str
+    cloud: str
+    data_dir: Path
+    output: list[str]
+    uploads_bucket: str = ""
+    s3: Any = None
+
+    def printed(self, prefix: str) -> str | None:
+        return next((line for line in self.output if line.startswith(prefix)), None)
+
+    @property
+    def cdn(self) -> str:
+        """The CDN base URL the run printed (the CloudFront stand-in); the test fails without one."""
+        line = self.printed("cdn:")
+        match = CDN_LINE.match(line or "")
+        assert match, "eb_tools local printed no CDN line ('cdn: <url>   (CloudFront stand-in for <id>)'):\n" + \
+            "\n".join(self.output[-20:])
+        return match.group(1)
+
+    def query(self, sql: str, *args: object) -> list[tuple]:
+        """The web tier's database (SQLite in the data folder on a local run), read-only."""
+        with sqlite3.connect(f"file:{self.data_dir / 'app.db'}?mode=ro", uri=True, timeout=10) as db:
+            return db.execute(sql, args).fetchall()
+
+    def keys(self, prefix: str) -> dict[str, int]:
+        """The uploads bucket's keys under prefix, with their sizes."""
+        listed = self.s3.list_objects_v2(Bucket=self.uploads_bucket, Prefix=prefix)
+        return {o["Key"]: o["Size"] for o in listed.get("Contents", [])}
+
+    def access_log(self) -> list[str]:
+        return (self.data_dir / "nginx" / "access.log").read_text().splitlines()
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
+    """`eb_tools local` on free ports and a fresh data folder, as `make up` runs it; Ctrl-C at the end."""
+    port, cloud_port = free_port(), free_port()
+    data_dir = tmp_path_factory.mktemp("e2e") / "state"
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
+                             "--cloud-port", str(cloud_port), "--data-dir", str(data_dir)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = LocalRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cloud_port}", data_dir, [])
+    reader = threading.Thread(target=lambda: run.output.extend(line.rstrip("\n") for line in proc.stdout or ()),
+                              daemon=True)
+    reader.start()
+    try:
+        wait_for(f"{run.base}/healthz", proc, timeout=90)
+        wait_until(lambda: run.printed("web app:") is not None, 30, "eb_tools local's start-up lines")
+        run.uploads_bucket = stage_outputs(run.cloud)["UploadsBucket"]
+        run.s3 = local_client("s3", run.cloud)
+        yield run
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            reader.join(timeout=5)
+            print("\n".join(run.output))  # shown by pytest when a test fails
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fresh profile: no downloads, no background traffic."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/system-deps.sh (as root) to install Debian's chromium")
+    with playwright_api.sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS)
+        context.set_default_timeout(20_000)
+        context.route(lambda url: urlsplit(url).hostname not in LOOPBACK, lambda route: route.abort("blockedbyclient"))
+        yield context
+        context.close()
+
+
+@dataclass
+class Watched:
+    """A page with its console errors and uncaught exceptions; `allow` declares the expected ones."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, *patterns: str) -> None:
+        self.allowed.extend(re.compile(p) for p in patterns)
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    page = browser.new_page()
+    watched = Watched(page)
+    page.on("console", lambda message: message.type == "error" and watched.errors.append(
+        f"console: {message.text} ({message.location.get('url', '')})"))
+    page.on("pageerror", lambda error: watched.errors.append(f"uncaught: {error}"))
+    yield watched
+    page.close()
+    assert not watched.unexpected(), "the page logged errors:\n" + "\n".join(watched.unexpected())
+
+
+def sign_up(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/signup")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text('Your images')")
+
+
+def log_in(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text('Your images')")

@@ -1,0 +1,250 @@
+"""The uploads page in headless Chromium against `eb_tools local` (issue 17): an image goes from the file
+picker straight to the emulated S3, the worker makes its variants, and the page shows them from the CDN
+without a reload; every refusal, the page's own and the stage's, is a message in the page that leaves
+nothing behind.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import LocalRun, log_in, sign_up
+
+EMAIL = "browser@example.com"
+MESSAGE = "#upload-messages li.error"
+READY = 'li.upload[data-state="ready"]'
+# Chromium's console line for a request answered with an error status: the expected trace of a refusal.
+REFUSED = r"Failed to load resource: the server responded with a status of {}"
+
+
+def noisy_jpeg(width: int, height: int) -> bytes:
+    """A real photo-like JPEG (noise compresses badly), large enough that its bytes would show in any log."""
+    out = io.BytesIO()
+    Image.merge("RGB", [Image.effect_noise((width, height), 60 + 20 * band) for band in range(3)]).save(
+        out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def account(local_run: LocalRun, browser: Any) -> int:
+    """Signed up through the page, once for the module (the browser profile keeps the session); the user id."""
+    page = browser.new_page()
+    sign_up(page, local_run.base, EMAIL)
+    page.close()
+    return local_run.query("SELECT id FROM users WHERE email = ?", EMAIL)[0][0]
+
+
+def uploads_of(local_run: LocalRun, user_id: int) -> list[tuple]:
+    return local_run.query("SELECT id, state, filename FROM uploads WHERE user_id = ? ORDER BY id", user_id)
+
+
+def card(name: str, state: str = "ready") -> str:
+    """The selector of the image of that name in that state."""
+    return f'li.upload[data-state="{state}"]:has(span.name:text-is("{name}"))'
+
+
+def pick(page: Any, name: str, mime: str, data: bytes) -> None:
+    """Choose a file in the page's picker and press Upload, as a user does."""
+    page.set_input_files("#file", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.click("#upload-form button[type=submit]")
+
+
+def image_urls(page: Any) -> list[str]:
+    """Every image URL in the page: img src, and each srcset entry of imgs and picture sources."""
+    return page.evaluate("""() => {
+        const urls = [];
+        document.querySelectorAll("img").forEach(img => urls.push(img.currentSrc, img.getAttribute("src")));
+        document.querySelectorAll("img[srcset], picture source[srcset]").forEach(el =>
+            el.getAttribute("srcset").split(",").forEach(entry => urls.push(entry.trim().split(/\\s+/)[0])));
+        return urls.filter(Boolean);
+    }""")
+
+
+def test_an_image_goes_straight_to_s3_and_is_shown_from_the_cdn(local_run, account, watched, tmp_path):
+    page = watched.page
+    cdn = local_run.cdn
+    photo = noisy_jpeg(1200, 900)
+    page.goto(f"{local_run.base}/uploads")
+    log_start = len(local_run.access_log())
+    page.evaluate("""() => new MutationObserver(() => {
+        if (document.querySelector("li.upload progress")) window.sawProgress = true;
+    }).observe(document.getElementById("uploads"), {childList: true, subtree: true})""")
+    pick(page, "holiday.jpg", "image/jpeg", photo)
+    ready = page.wait_for_selector(READY, timeout=60_000)  # polled into place by GET /uploads/<id>, no reload
+    page.wait_for_function("""() => [...document.querySelectorAll("li.upload img")]
+        .every(img => img.complete && img.naturalWidth > 0)""")
+    assert ready.query_selector(".state").inner_text() == "ready"
+    assert page.evaluate("() => window.sawProgress === true")  # the bar showed while the file went to S3
+    assert page.locator(MESSAGE).count() == 0
+
+    # (a) The file is in the emulated S3, under the user's prefix, byte for byte.
+    stored = local_run.keys(f"uploads/{account}/")
+    assert list(stored.values()) == [len(photo)], stored
+    key = next(iter(stored))
+    assert local_run.s3.get_object(Bucket=local_run.uploads_bucket, Key=key)["Body"].read() == photo
+
+    # (b) No request that reached the web app carried the file: nginx logs each request's length last.
+    lines = local_run.access_log()[log_start:]
+    lengths = {line: int(line.rsplit(" ", 1)[1]) for line in lines}
+    assert any('"POST /uploads HTTP' in line for line in lines) and any("/complete HTTP" in line for line in lines)
+    assert any(re.search(r'"GET /uploads/\d+ HTTP', line) for line in lines)  # the page polled its state
+    assert max(lengths.values()) < 16_384 < len(photo), max(lengths.items(), key=lambda item: item[1])
+
+    # (c) Every image URL in the page is the CDN's: src, srcset entries and the picture's WebP source.
+    urls = image_urls(page)
+    sources = page.eval_on_selector_all(f"{READY} picture source", "els => els.map(e => e.type)")
+    assert sources == ["image/webp"] and len(urls) >= 2 * 3
+    assert all(url.startswith(cdn + "/") for url in urls), (cdn, urls)
+    widths = sorted({int(w) for w in re.findall(r" (\d+)w", page.get_attribute(f"{READY} img", "srcset"))})
+    assert widths == [200, 800, 1200]  # never upscaled: the image's own width is the largest
+
+    # The same markup after a reload, rendered by the server this time.
+    page.reload()
+    page.wait_for_selector(f"{READY} picture source[type='image/webp']", state="attached")
+    assert all(url.startswith(cdn + "/") for url in image_urls(page))
+    shot = tmp_path / "uploads-ready.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot of the ready page: {shot}")
+
+
+def test_files_the_page_can_check_are_refused_before_anything_is_sent(local_run, account, watched):
+    page = watched.page
+    page.goto(f"{local_run.base}/uploads")
+    limit = int(page.get_attribute("#upload-form", "data-max-bytes"))
+    before_rows, before_keys = uploads_of(local_run, account), local_run.keys(f"uploads/{account}/")
+    sent: list[str] = []
+    page.on("request", lambda request: request.method != "GET" and sent.append(f"{request.method} {request.url}"))
+
+    pick(page, "huge.jpg", "image/jpeg", b"\xff\xd8\xff" + b"\0" * (limit - 2))
+    assert page.locator(MESSAGE).inner_text() == (
+        f"huge.jpg is {limit + 1} bytes, over the limit of {limit} bytes ({limit / 1048576:.1f} MiB). "
+        "Pick a smaller image; nothing was sent.")
+    pick(page, "notes.txt", "text/plain", b"not an image\n")
+    assert page.locator(MESSAGE).inner_text() == (
+        "notes.txt is not an image we accept (JPEG, PNG, WebP or GIF); nothing was sent.")
+    page.wait_for_timeout(300)
+    assert sent == []
+    assert (uploads_of(local_run, account), local_run.keys(f"uploads/{account}/")) == (before_rows, before_keys)
+
+
+def test_what_the_page_lets_through_the_stage_still_refuses(local_run, account, watched):
+    """With the page's checks bypassed: S3's POST policy refuses a file longer than declared, and the worker
+    rejects a file that only claims to be an image, which the page shows with the worker's reason."""
+    page = watched.page
+    page.goto(f"{local_run.base}/uploads")
+    limit = int(page.get_attribute("#upload-form", "data-max-bytes"))
+    before_keys = local_run.keys(f"uploads/{account}/")
+    before_rows = uploads_of(local_run, account)
+
+    # The page's limit raised, and the size the page declares cut to the limit on its way to the web app.
+    page.eval_on_selector("#upload-form", "form => { form.dataset.maxBytes = String(1e12); }")
+
+    def declare_the_limit(route: Any) -> None:
+        if route.request.method != "POST":
+            return route.continue_()
+        body = {**json.loads(route.request.post_data), "size": limit}
+        return route.continue_(post_data=json.dumps(body))
+
+    page.route(f"{local_run.base}/uploads", declare_the_limit)
+    watched.allow(REFUSED.format(400))  # S3's answer to the POST
+    pick(page, "huge.jpg", "image/jpeg", b"\xff\xd8\xff" + b"\0" * (limit - 2))
+    message = page.wait_for_selector(MESSAGE).inner_text()
+    assert message.startswith("The storage refused huge.jpg:") and "(EntityTooLarge)" in message, message
+    page.wait_for_function("() => !document.querySelector('li.upload[data-state=\"pending\"]')")
+    assert local_run.keys(f"uploads/{account}/") == before_keys
+    assert uploads_of(local_run, account) == before_rows  # the page cancelled the pending upload
+    page.unroute(f"{local_run.base}/uploads")
+
+    page.reload()
+    pick(page, "fake.png", "image/png", b"<svg onload=alert(1)></svg>" + b" " * 200)
+    rejected = page.wait_for_selector(card("fake.png", "failed"), timeout=60_000)
+    assert rejected.query_selector(".state").inner_text() == (
+        "rejected: not an image file (JPEG, PNG, WebP or GIF expected)")
+    assert rejected.query_selector("img") is None
+    assert uploads_of(local_run, account)[-1][1:] == ("failed", "fake.png")
+
+
+def test_refusals_after_the_form_are_messages_in_the_page(local_run, account, watched):
+    """A form used after it expired (S3 refuses it), a second completion (409, nothing queued again) and a
+    completion for a file that never reached the bucket (409): each a message; nothing pending is left."""
+    page = watched.page
+    page.goto(f"{local_run.base}/uploads")
+    photo = noisy_jpeg(300, 200)
+    before_keys = local_run.keys(f"uploads/{account}/")
+    before_rows = uploads_of(local_run, account)
+
+    def expired_form(route: Any) -> None:
+        if route.request.method != "POST":
+            return route.continue_()
+        answer = route.fetch()
+        created, asked = answer.json(), json.loads(route.request.post_data)
+        created["post"] = local_run.s3.generate_presigned_post(
+            Bucket=local_run.uploads_bucket, Key=created["key"], Fields={"Content-Type": asked["content_type"]},
+            Conditions=[{"Content-Type": asked["content_type"]},
+                        ["content-length-range", asked["size"], asked["size"]]], ExpiresIn=-60)
+        return route.fulfill(response=answer, json=created)
+
+    page.route(f"{local_run.base}/uploads", expired_form)
+    watched.allow(REFUSED.format(403))
+    pick(page, "late.jpg", "image/jpeg", photo)
+    message = page.wait_for_selector(MESSAGE).inner_text()
+    assert message == "The storage refused late.jpg: Invalid according to Policy: Policy expired. (AccessDenied)"
+    page.unroute(f"{local_run.base}/uploads")
+    page.wait_for_function("() => !document.querySelector('li.upload[data-state=\"pending\"]')")
+    assert uploads_of(local_run, account) == before_rows
+
+    # The S3 POST answered 204 without reaching S3: the completion finds no file (409), the page cancels.
+    page.reload()
+    page.route(re.compile(re.escape(local_run.cloud) + "/.*"), lambda route: route.fulfill(
+        status=204, headers={"Access-Control-Allow-Origin": local_run.base}) if route.request.method == "POST"
+        else route.continue_())
+    watched.allow(REFUSED.format(409))
+    pick(page, "ghost.jpg", "image/jpeg", photo)
+    message = page.wait_for_selector(MESSAGE).inner_text()
+    assert message.startswith("Could not finish uploading ghost.jpg: The file is not in the bucket yet"), message
+    page.wait_for_function("() => !document.querySelector('li.upload[data-state=\"pending\"]')")
+    page.unroute(re.compile(re.escape(local_run.cloud) + "/.*"))
+    assert uploads_of(local_run, account) == before_rows and local_run.keys(f"uploads/{account}/") == before_keys
+
+    # Completed twice (as by a second tab): the second answer is a 409 the page shows, and it follows the image.
+    page.reload()
+
+    def complete_twice(route: Any) -> None:
+        route.fetch()
+        return route.fulfill(response=route.fetch())
+
+    page.route(re.compile(re.escape(local_run.base) + r"/uploads/\d+/complete"), complete_twice)
+    pick(page, "twice.jpg", "image/jpeg", photo)
+    message = page.wait_for_selector(MESSAGE).inner_text()
+    assert re.fullmatch(r"Upload \d+ was already completed and is uploaded; nothing was queued again\. "
+                        r"Follow its state at GET /uploads/\d+\.", message), message
+    page.wait_for_selector(card("twice.jpg") + " img", timeout=60_000)
+    rows = uploads_of(local_run, account)
+    assert rows[len(before_rows):] == [(rows[-1][0], "ready", "twice.jpg")]
+
+
+def test_a_page_from_another_origin_gets_no_answer_from_the_bucket(local_run, account, watched):
+    """The bucket's CORS admits the stage's web origin only: the same app opened at another address (here
+    localhost for 127.0.0.1) gets no readable answer from S3, and the page says so. CORS hides S3's answer
+    but does not stop the form POST (a simple request, no preflight), so the file may arrive all the same:
+    the page's completion finds it and it is processed, nothing is left pending."""
+    page = watched.page
+    other = local_run.base.replace("127.0.0.1", "localhost")
+    assert urlsplit(other).netloc != urlsplit(local_run.base).netloc
+    log_in(page, other, EMAIL)
+    before_rows = uploads_of(local_run, account)
+    watched.allow(r"blocked by CORS policy", r"Failed to load resource: net::ERR_FAILED")
+    pick(page, "elsewhere.jpg", "image/jpeg", noisy_jpeg(200, 100))
+    message = page.wait_for_selector(MESSAGE).inner_text()
+    assert message == (f"The storage did not answer elsewhere.jpg to this page ({other}): it answers only the "
+                       "site's own address, or it could not be reached. Open the site at its usual address and "
+                       "try again. The file reached the storage all the same and is being processed."), message
+    page.wait_for_selector(card("elsewhere.jpg") + " img", timeout=60_000)
+    rows = uploads_of(local_run, account)
+    assert rows[len(before_rows):] == [(rows[-1][0], "ready", "elsewhere.jpg")]
