@@ -87,16 +87,21 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         sent = requests.post(created["post"]["url"], data=created["post"]["fields"],
                              files={"file": ("blue.jpg", image.getvalue())}, timeout=10)
         assert sent.status_code == 204
-        def complete() -> dict:
-            done = browser.post(base + created["complete_url"], json={}, headers={"X-CSRFToken": token}, timeout=5)
-            assert done.status_code == 200
-            return done.json()
+        def complete() -> requests.Response:
+            return browser.post(base + created["complete_url"], json={}, headers={"X-CSRFToken": token}, timeout=5)
 
-        assert complete() == {"id": created["id"], "state": "uploaded", "size": len(image.getvalue()), "url": None}
+        def state() -> dict:
+            return browser.get(f"{base}/uploads/{created['id']}", headers={"Accept": "application/json"},
+                               timeout=5).json()
+
+        done = complete().json()
+        assert (done["id"], done["state"], done["size"], done["url"]) == (created["id"], "uploaded",
+                                                                          len(image.getvalue()), None)
+        assert (complete().status_code, state()["state"]) == (409, "uploaded")  # a second one queues nothing
 
         # The worker, fed by the sqsd emulator, makes the variants, the copy pages serve, the backup and the email.
-        wait_until(lambda: complete()["state"] == "ready", 60, "the worker to make the upload ready")
-        served = complete()["url"]
+        wait_until(lambda: state()["state"] == "ready", 60, "the worker to make the upload ready")
+        served = state()["url"]
         assert served in browser.get(f"{base}/uploads", timeout=5).text
         # Anonymously, as a browser: the CloudFront stand-in serves what the stage's bucket policy lets the
         # distribution read; the S3 endpoint refuses the same key to an anonymous browser.
@@ -174,7 +179,7 @@ def test_a_second_run_resumes_the_first(tmp_path):
                                                    "csrf_token": token}, timeout=5)
         assert page.status_code == 200 and "blue.jpg" in page.text
         served = f"variants/{key.removeprefix('uploads/').rsplit('.', 1)[0]}/original.jpg"
-        image_url = next(u for u in re.findall(r'src="([^"]+)"', page.text) if u.endswith(served))
+        image_url = next(u for u in re.findall(r'(?:src|href)="([^"]+)"', page.text) if u.endswith(served))
         assert requests.get(image_url, timeout=5).content == original
         s3 = local_client("s3", f"http://127.0.0.1:{cloud_port}")
         uploads, _ = buckets(f"http://127.0.0.1:{cloud_port}")  # a new bucket, holding the last run's objects
