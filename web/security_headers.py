@@ -1,9 +1,9 @@
 """Headers on every answer: a Content-Security-Policy, and no-store while a user is logged in.
 
 The pages run only their own script and stylesheet (no inline code: the hostile tests
-check every template), show images from the CDN (the emulated S3 locally), and the
-upload script POSTs to the uploads bucket; the policy admits those origins and nothing
-else. nginx adds the headers that need no settings (.platform/nginx/conf.d/10_app.conf).
+check every template), show images from the CDN (CDN_URL: CloudFront, or its stand-in under `eb_tools local`),
+and the upload script POSTs to the uploads bucket; the policy admits those origins, derived
+from the settings, and nothing else. nginx adds the headers that need no settings (.platform/nginx/conf.d/10_app.conf).
 """
 from __future__ import annotations
 
