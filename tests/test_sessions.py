@@ -162,3 +162,26 @@ def test_a_frozen_redis_costs_a_bounded_wait_not_a_hang(make_app, tmp_path):
         assert browser.get("/uploads").status_code == 200  # the same session, once Redis answers again
     finally:
         store.stop()
+
+
+def test_a_page_view_rewrites_the_session_only_once_it_is_due_for_a_refresh(make_app, redis_server, monkeypatch):
+    """Sliding expiry without a Redis write per request: the session's TTL and cookie are renewed when the
+    last renewal is older than sessions.REFRESH_EVERY, and the next page views only read it."""
+    from web import sessions
+
+    app = make_app()
+    browser = app.test_client()
+    sign_up(browser, "barbara.liskov@example.com")
+    key = f"session:{session_id(browser)}"
+    store = redis.Redis.from_url(redis_server.url)
+    store.expire(key, 1000)
+
+    page = browser.get("/uploads")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert store.ttl(key) <= 1000  # read, not written
+
+    monkeypatch.setattr(sessions, "REFRESH_EVERY", 0)
+    page = browser.get("/uploads")
+    assert page.status_code == 200 and "Set-Cookie" in page.headers
+    assert store.ttl(key) > 1000  # renewed for the whole SESSION_LIFETIME
+    assert browser.get("/uploads").status_code == 200
