@@ -1,4 +1,10 @@
-"""boto3 clients configured from Settings: region, local endpoint, short timeouts."""
+"""boto3 clients configured from Settings: region, local endpoint, short timeouts.
+
+Every call is bounded: at most 2 attempts (botocore's total_max_attempts counts the first; its max_attempts
+counts only retries, so the former max_attempts=3 meant 4 attempts) of at most 2 s to connect and 5 s per
+read, so an unreachable S3 or SQS costs a request about 12 s, then a 503, not the 40 s it waited before
+(tests/chaos/storage_down.py). The worker's failed task is retried by sqsd, not here.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -9,7 +15,7 @@ from botocore.config import Config
 
 from core.settings import Settings
 
-_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2, "mode": "standard"})
 
 
 @lru_cache(maxsize=64)

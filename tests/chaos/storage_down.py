@@ -19,6 +19,7 @@ import json
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +149,16 @@ def web_rows(stage: Stage, uploads: list[tuple[requests.Session, str, int]], out
     during = uploads[2:]
     stage.proxy.set_mode("blackhole")
     began = time.monotonic()
-    answers = []
-    while time.monotonic() - began < outage:
-        for browser, token, upload_id in during:
-            answers.append(_complete(browser, token, url, upload_id))
+
+    def retry_until_outage_ends(browser: requests.Session, token: str, upload_id: int) -> list[tuple[int | None,
+                                                                                                     float]]:
+        tried = [_complete(browser, token, url, upload_id)]
+        while time.monotonic() - began < outage:
+            tried.append(_complete(browser, token, url, upload_id))
+        return tried
+
+    with ThreadPoolExecutor(max_workers=len(during)) as pool:  # each browser retries its own, at once
+        answers = [answer for tried in pool.map(lambda u: retry_until_outage_ends(*u), during) for answer in tried]
     ids = ",".join(str(upload_id) for _, _, upload_id in during)
     half = stage.query(f"SELECT COUNT(*) FROM uploads WHERE id IN ({ids}) AND state != 'pending'")[0][0]
     queued_in_outage = stage.queued() - 2 * len(before)
