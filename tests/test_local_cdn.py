@@ -16,18 +16,25 @@ from eb_tools.local.cdn import METHOD_NOT_ALLOWED
 from eb_tools.provision import storage
 from tests.conftest import aws_client
 
+WEB_ORIGIN = "http://127.0.0.1:8000"
+
 
 @pytest.fixture(scope="module")
 def stage(cloud) -> dict[str, str]:
+    return make_stage(cloud)
+
+
+def make_stage(cloud: Any) -> dict[str, str]:
     """The stage template's buckets, CDN and policies, as CloudFormation makes them in the local cloud."""
     template = Template()
-    buckets = storage.build(template, Ref(template.add_parameter(Parameter("WebOrigin", Type="String"))))
+    origins = template.add_parameter(Parameter("WebOrigins", Type="CommaDelimitedList"))
+    buckets = storage.build(template, Ref(origins))
     template.add_output(Output("Uploads", Value=Ref(buckets.uploads)))
     template.add_output(Output("Distribution", Value=Ref(buckets.distribution)))
     template.add_output(Output("CdnDomain", Value=GetAtt(buckets.distribution, "DomainName")))
     cfn, name = aws_client(cloud, "cloudformation"), f"cdn-{uuid.uuid4().hex[:8]}"
     cfn.create_stack(StackName=name, TemplateBody=template.to_json(),
-                     Parameters=[{"ParameterKey": "WebOrigin", "ParameterValue": "http://127.0.0.1:8000"}])
+                     Parameters=[{"ParameterKey": "WebOrigins", "ParameterValue": WEB_ORIGIN}])
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
     s3 = aws_client(cloud, "s3")

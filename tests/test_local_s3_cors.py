@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 import requests
+from troposphere import Parameter, Ref, Template
 
 from eb_tools.local.s3_cors import NOT_ALLOWED, NOT_ENABLED
-from eb_tools.provision.storage import UPLOAD_EXPOSED, UPLOAD_HEADERS, UPLOAD_METHODS
+from eb_tools.provision import storage
 from tests.conftest import aws_client
+from tests.test_local_cdn import WEB_ORIGIN, make_stage
 
-ORIGIN = "http://127.0.0.1:8000"
+ORIGIN = WEB_ORIGIN  # the stage's web origin (a local web app's)
 
 
 def _bucket(cloud: Any, *rules: dict[str, Any]) -> tuple[Any, str]:
@@ -26,10 +28,12 @@ def _bucket(cloud: Any, *rules: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _upload_rule(*origins: str) -> dict[str, Any]:
-    """The stage template's rule for the uploads bucket."""
-    return {"AllowedOrigins": list(origins or [ORIGIN]), "AllowedMethods": UPLOAD_METHODS,
-            **({"AllowedHeaders": UPLOAD_HEADERS} if UPLOAD_HEADERS else {}),
-            **({"ExposeHeaders": UPLOAD_EXPOSED} if UPLOAD_EXPOSED else {}), "MaxAgeSeconds": 3000}
+    """The stage template's rule for the uploads bucket, in PutBucketCors's shape, for `origins`."""
+    template = Template()
+    storage.build(template, Ref(template.add_parameter(Parameter("WebOrigins", Type="CommaDelimitedList"))))
+    rule, = template.to_dict()["Resources"]["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    names = {"Id": "ID", "MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
+    return {**{names.get(key, key): value for key, value in rule.items()}, "AllowedOrigins": list(origins or [ORIGIN])}
 
 
 def _preflight(cloud: Any, bucket: str, origin: str = ORIGIN, method: str = "POST",
@@ -55,7 +59,7 @@ def _presigned_post(s3: Any, bucket: str, key: str, body: bytes, origin: str = O
 
 
 def test_the_web_origin_passes_the_preflight_and_reads_the_upload_answer(cloud):
-    s3, bucket = _bucket(cloud, _upload_rule())
+    s3, bucket = _bucket(cloud, _upload_rule("https://app.example.com", ORIGIN))
     preflight = _preflight(cloud, bucket)
     assert preflight.status_code == 200, preflight.text
     assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -141,3 +145,11 @@ def test_the_first_matching_rule_answers(cloud):
     assert second.status_code == 200
     assert second.headers["Access-Control-Allow-Headers"] == "x-amz-meta-a, x-amz-acl"
     assert second.headers["Access-Control-Expose-Headers"] == "ETag"
+
+
+def test_the_stage_uploads_bucket_admits_its_web_origin_only(cloud):
+    """The rule as the stage template sets it and the local CloudFormation applies it."""
+    stage = make_stage(cloud)
+    assert _preflight(cloud, stage["Uploads"], origin=WEB_ORIGIN).status_code == 200
+    assert _refused(_preflight(cloud, stage["Uploads"], origin="https://evil.example.com"), NOT_ALLOWED)
+    assert _refused(_preflight(cloud, stage["Uploads"], origin=WEB_ORIGIN, method="PUT"), NOT_ALLOWED, "PUT")

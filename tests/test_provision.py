@@ -68,7 +68,8 @@ def test_every_resource_is_real_and_as_the_stage_file_says(staging):
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     cors = s3.get_bucket_cors(Bucket=outputs["UploadsBucket"])["CORSRules"]
     web = environment_names("oppima", "staging")["web"]
-    assert [rule["AllowedOrigins"] for rule in cors] == [[f"http://{web}.eu-west-1.elasticbeanstalk.com"]]
+    assert [(rule["AllowedOrigins"], rule["AllowedMethods"], rule.get("AllowedHeaders")) for rule in cors] == [
+        ([f"http://{web}.eu-west-1.elasticbeanstalk.com"], ["POST"], None)]
 
     instances = {db["DBInstanceIdentifier"]: db for db in rds.describe_db_instances()["DBInstances"]}
     writer = next(db for db in instances.values() if db["Endpoint"]["Address"] == outputs["DbHost"])
@@ -120,6 +121,7 @@ def test_both_environments_are_configured_from_the_stack(staging):
     properties = "aws:elasticbeanstalk:application:environment"
     assert worker[(properties, "APP_ROLE")] == "worker" and web[(properties, "APP_ROLE")] == "web"
     assert web[(properties, "DB_SECRET_ARN")] == outputs["DbSecretArn"] and web[(properties, "AWS_REGION")]
+    assert web[(properties, "CDN_URL")] == worker[(properties, "CDN_URL")] == f"https://{outputs['CdnDomain']}"
     assert web[("aws:elasticbeanstalk:application:environmentsecrets", "SECRET_KEY")] == outputs["SecretKeySecretArn"]
     assert not any("password" in str(value).lower() for value in web.values())
     envs = eb.describe_environments(ApplicationName="oppima", IncludeDeleted=False)["Environments"]

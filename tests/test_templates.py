@@ -12,6 +12,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from eb_tools import stages
+from eb_tools.names import web_environments
 from eb_tools.provision import network_stack_name, network_template, stage_stack_name, stage_template
 from eb_tools.stages import StageFileError
 
@@ -224,22 +225,31 @@ def test_cloudfront_serves_https_only_through_origin_access_control(name):
 
 
 @pytest.mark.parametrize("name", STAGES)
-def test_uploads_cors_allows_only_the_stage_origin(name):
+def test_uploads_cors_allows_only_the_stage_origins_and_a_presigned_post(name):
     template = stage_template(STAGE_FILE, name)
     rule, = props(template["Resources"]["UploadsBucket"])["CorsConfiguration"]["CorsRules"]
-    assert rule["AllowedOrigins"] == [{"Ref": "WebOrigin"}]
+    assert rule["AllowedOrigins"] == {"Ref": "WebOrigins"}
     assert rule["AllowedMethods"] == ["POST"]
-    assert "*" not in rule.get("AllowedHeaders", [])
+    assert "AllowedHeaders" not in rule and "ExposedHeaders" not in rule  # a FormData POST asks for none
+    stage = STAGE_FILE.stage(name)
+    assert template["Parameters"]["WebOrigins"]["Default"].split(",") == [
+        f"http://{web}.{stage.region}.elasticbeanstalk.com"
+        for web in web_environments(stage.application, name, stage.web.blue_green)]
 
 
-def test_a_custom_domain_is_the_default_web_origin():
+def test_a_custom_domain_and_every_web_cname_are_the_web_origins():
     data = STAGE_FILE.model_dump(mode="json")
     region = data["stages"]["staging"].get("region") or data["region"]
     data["stages"]["staging"]["domain"] = {
         "name": "app.example.com",
         "certificate_arn": f"arn:aws:acm:{region}:123456789012:certificate/0b0e7a2c-3f1e-4c55-9d4f-1a2b3c4d5e6f"}
-    template = stage_template(stages.StageFile.model_validate(data), "staging")
-    assert template["Parameters"]["WebOrigin"]["Default"] == "https://app.example.com"
+    data["stages"]["staging"]["web"] = {**data["stages"]["staging"].get("web", {}), "blue_green": True}
+    file = stages.StageFile.model_validate(data)
+    template = stage_template(file, "staging")
+    twins = web_environments(file.application, "staging", True)
+    assert template["Parameters"]["WebOrigins"]["Default"] == ",".join(
+        ["https://app.example.com", *(f"http://{web}.{region}.elasticbeanstalk.com" for web in twins)])
+    assert len(twins) == 2
 
 
 def instance_policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

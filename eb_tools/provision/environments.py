@@ -49,12 +49,14 @@ class ApplicationPlan:
     version: str | None = None  # the label new environments start on; None: EB's sample application
 
 
-def web_origin(stage: Stage) -> str:
-    """The origin browsers load pages from: the custom domain, else the web environment's EB CNAME."""
-    if stage.domain:
-        return f"https://{stage.domain.name}"
-    web = environment_names(stage.application, stage.name)["web"]
-    return f"http://{web}.{stage.region}.elasticbeanstalk.com"
+def web_origins(stage: Stage) -> list[str]:
+    """The origins browsers load the stage's pages from, the only ones its uploads bucket lets upload (CORS):
+    the custom domain over HTTPS when the stage has one, and each web environment's EB CNAME (a blue/green
+    stage's twin too: a swap exchanges the names), over HTTP, the load balancer's certificate being the
+    domain's."""
+    domain = [f"https://{stage.domain.name}"] if stage.domain else []
+    return domain + [f"http://{name}.{stage.region}.elasticbeanstalk.com"
+                     for name in web_environments(stage.application, stage.name, stage.web.blue_green)]
 
 
 def desired_settings(stage: Stage, tier: str, outputs: dict[str, str]) -> list[Setting]:

@@ -26,7 +26,7 @@ from eb_tools.provision import environments, stacks
 from eb_tools.provision.plan import Change, ProvisionError, change_table, table
 from eb_tools.provision.templates import (
     LOAD_BALANCER,
-    WEB_ORIGIN,
+    WEB_ORIGINS,
     network_stack_name,
     network_template,
     stage_stack_name,
@@ -91,9 +91,10 @@ def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, w
 
 def _stage_parameters(cfn: Any, stage: Stage, name: str, network: dict[str, str],
                       web_origin: str | None) -> dict[str, str]:
-    """The network's outputs and the web origin; the load balancer as the live stack has it (set later)."""
+    """The network's outputs and the web origins (`web_origin` alone when given); the load balancer as the live
+    stack has it (set later)."""
     parameters = {key: network[key] for key in NETWORK_OUTPUTS}
-    parameters[WEB_ORIGIN] = web_origin or environments.web_origin(stage)
+    parameters[WEB_ORIGINS] = web_origin or ",".join(environments.web_origins(stage))
     live = stacks.stack_parameters(cfn, name)
     if LOAD_BALANCER in live:
         parameters[LOAD_BALANCER] = live[LOAD_BALANCER]

@@ -2,7 +2,7 @@
 
 Every bucket blocks public access, is encrypted, refuses plain HTTP and logs its
 access to the logs bucket. Browsers upload to `uploads` with a presigned POST
-(CORS allows exactly the stage's web origin) and read through CloudFront, which
+(CORS allows exactly the stage's web origins, POST, no extra header) and read through CloudFront, which
 alone may read the uploads and static buckets (origin access control, bound to
 this distribution by aws:SourceArn). In the uploads bucket CloudFront reads only
 SERVED_PREFIX, where the worker writes what it checked: a presigned form can
@@ -57,11 +57,14 @@ LOG_DAYS = 90
 NONCURRENT_DAYS = 30
 BACKUP_NONCURRENT_DAYS = 90
 BACKUP_COLD_DAYS = 30
-# A presigned POST is a multipart form: POST only. The upload script may set no header of its own; the
-# preflight of an XMLHttpRequest with progress listeners asks for content-type at most.
+# A presigned POST is a multipart form: POST only, and no request header of the page's own. A fetch() of a
+# FormData is a CORS "simple request" (POST, Content-Type multipart/form-data, no other header): no preflight.
+# An XMLHttpRequest with upload progress listeners is always preflighted (XHR standard; MDN,
+# XMLHttpRequest.upload), and its Access-Control-Request-Headers names only headers that are not
+# CORS-safelisted: none, multipart/form-data being a safelisted Content-Type (Fetch standard). So the rule
+# allows no header and exposes none: the page reads only the status (204).
 UPLOAD_METHODS = ["POST"]
-UPLOAD_HEADERS = ["content-type"]
-UPLOAD_EXPOSED = ["ETag", "Location"]
+PREFLIGHT_SECONDS = 3000
 NO_VERSIONING = "holds no originals: {what}; versioning would only keep dead copies"
 # core/storage.py's prefixes of the uploads bucket: where presigned POSTs write, and the keys only the
 # worker writes, which CloudFront serves.
@@ -77,7 +80,7 @@ class Buckets:
     distribution: Distribution
 
 
-def build(template: Template, web_origin: Ref) -> Buckets:
+def build(template: Template, web_origins: Ref) -> Buckets:
     logs = template.add_resource(_bucket(
         "LogsBucket", versioned=False, logs=None,
         # CloudFront's standard logs are written with an ACL: the logs bucket keeps ACLs enabled.
@@ -88,8 +91,7 @@ def build(template: Template, web_origin: Ref) -> Buckets:
     uploads = template.add_resource(_bucket(
         "UploadsBucket", versioned=True, logs=logs,
         CorsConfiguration=CorsConfiguration(CorsRules=[CorsRules(
-            Id="presigned-post", AllowedOrigins=[web_origin], AllowedMethods=UPLOAD_METHODS,
-            AllowedHeaders=UPLOAD_HEADERS, ExposedHeaders=UPLOAD_EXPOSED, MaxAge=3000)]),
+            Id="presigned-post", AllowedOrigins=web_origins, AllowedMethods=UPLOAD_METHODS, MaxAge=PREFLIGHT_SECONDS)]),
         rules=[LifecycleRule(Id="expire-old-versions", Status="Enabled",
                              NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=NONCURRENT_DAYS))]))
     backup = template.add_resource(_bucket(

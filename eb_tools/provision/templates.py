@@ -1,9 +1,9 @@
 """CloudFormation templates of a stage file: one network stack per isolation group, one stack per stage.
 
 The stage stack's parameters: the network stack's outputs (VpcId, PublicSubnetIds,
-PrivateSubnetIds) passed through unchanged; WebOrigin, the one origin the uploads
-bucket's CORS allows (defaults to https://<domain> when the stage has a domain,
-else the caller passes the web environment's CNAME origin); LoadBalancerFullName,
+PrivateSubnetIds) passed through unchanged; WebOrigins, the origins the uploads
+bucket's CORS allows (defaults to the stage's own: its domain and its web
+environments' CNAMEs, environments.web_origins); LoadBalancerFullName,
 empty until the web environment's ALB exists (see alarms.py). The stage stack's
 outputs are what the two Elastic Beanstalk environments are configured from,
 network ids included. Templates are built with troposphere, which refuses unknown
@@ -17,10 +17,20 @@ from typing import Any
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Template
 
 from eb_tools.names import environment_names, web_environments
-from eb_tools.provision import alarms, data_stores, network, queues, roles, secrets, security_groups, storage
+from eb_tools.provision import (
+    alarms,
+    data_stores,
+    environments,
+    network,
+    queues,
+    roles,
+    secrets,
+    security_groups,
+    storage,
+)
 from eb_tools.stages import Stage, StageFile
 
-WEB_ORIGIN = "WebOrigin"
+WEB_ORIGINS = "WebOrigins"
 LOAD_BALANCER = "LoadBalancerFullName"
 
 
@@ -55,7 +65,7 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
     if stage.redis and groups.redis:
         redis = data_stores.build_redis(template, stage.redis, GetAtt(groups.redis, "GroupId"),
                                         params["PrivateSubnetIds"])
-    buckets = storage.build(template, params[WEB_ORIGIN])
+    buckets = storage.build(template, params[WEB_ORIGINS])
     work = queues.build(template)
     secret_key = secrets.build_secret_key(template)
     readable = [Ref(secret_key)]
@@ -110,17 +120,17 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
 
 
 def _parameters(template: Template, stage: Stage) -> dict[str, Ref]:
-    """The network's outputs, the web origin CORS allows, and the load balancer the ALB alarms watch."""
-    web_origin = Parameter(WEB_ORIGIN, Type="String", AllowedPattern=r"^https?://[a-z0-9.-]+(:[0-9]+)?$",
-                           Description="The origin browsers upload from (CORS of the uploads bucket): the custom "
-                                       "domain, or the web environment's CNAME")
-    if stage.domain:
-        web_origin.Default = f"https://{stage.domain.name}"
+    """The network's outputs, the web origins CORS allows, and the load balancer the ALB alarms watch."""
+    # A CommaDelimitedList's AllowedPattern applies to each value (CloudFormation User Guide, "Parameters").
+    web_origins = Parameter(WEB_ORIGINS, Type="CommaDelimitedList", AllowedPattern=r"^https?://[a-z0-9.-]+(:[0-9]+)?$",
+                            Default=",".join(environments.web_origins(stage)),
+                            Description="The origins browsers upload from (CORS of the uploads bucket): the custom "
+                                        "domain and the web environments' CNAMEs")
     declared = [
         Parameter("VpcId", Type="AWS::EC2::VPC::Id", Description="VpcId output of the network stack"),
         Parameter("PublicSubnetIds", Type="CommaDelimitedList", Description="PublicSubnetIds of the network stack"),
         Parameter("PrivateSubnetIds", Type="CommaDelimitedList", Description="PrivateSubnetIds of the network stack"),
-        web_origin,
+        web_origins,
         Parameter(LOAD_BALANCER, Type="String", Default="", AllowedPattern=r"^(app/[A-Za-z0-9-]+/[0-9a-f]+)?$",
                   Description="LoadBalancer dimension of the web environment's ALB (app/NAME/ID); empty until "
                               "the environment exists, which leaves the load balancer alarms out"),
