@@ -90,7 +90,7 @@ class CdnStandIn:
 
     def __init__(self, origin: WSGIApp, distribution: Callable[[str], Distribution | None],
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.origin = Client(origin)
+        self.origin = Client(origin, use_cookies=False)  # shared by the server's threads: no state of its own
         self.distribution = distribution
         self.clock = clock
         self._cache: dict[tuple[str, str], Cached] = {}

@@ -220,6 +220,7 @@ def run_cloud(cloud_port: int, eb_seconds: float = 1.0) -> None:
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     try:
         click.echo(f"local cloud: {cloud.url}")
+        click.echo(f"cdn:         {cloud.cdn_url}/<distribution id>   (CloudFront stand-in)")
         click.echo(f"  export AWS_ENDPOINT_URL={cloud.url} AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
                    f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}")
         click.echo("  then: eb_tools provision staging --yes   (Ctrl-C stops the cloud; its state is not kept)")
