@@ -19,12 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import sync_playwright  # the dev extra (pip install -e '.[dev]')
 
 from eb_tools.aws import local_client, wait_until
 from eb_tools.local.cloud import free_port
 from tests.test_local_up import stage_outputs, wait_for
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' installs playwright")
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -104,7 +103,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Debian's Chromium, headless, with a fresh profile: no downloads, no background traffic."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-deps.sh (as root) to install Debian's chromium")
-    with playwright_api.sync_playwright() as driver:
+    with sync_playwright() as driver:
         context = driver.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_ARGS)
