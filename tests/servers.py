@@ -100,7 +100,10 @@ class MariaDBServer:
         data.mkdir(parents=True, exist_ok=True)
         self._log = open(self.directory / "error.log", "ab")  # noqa: SIM115 (open while the server runs)
         if first:
-            subprocess.run(self.install_command(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            installed = subprocess.run(self.install_command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True)
+            if installed.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed ({installed.returncode}): {installed.stderr[-2000:]}")
         self.process = subprocess.Popen(
             [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.socket}",

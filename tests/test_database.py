@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core import db, migrate
 from core.settings import Settings
+from tests.chaos.tcp_proxy import TcpProxy
 from tests.helpers import sign_up
+from tests.servers import MariaDBServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,3 +90,48 @@ def test_concurrent_migrations_run_once(env):
         tables = set(session.execute(text("SHOW TABLES")).scalars())
     assert {"users", "uploads", "task_ledger"} <= tables
     database.dispose()
+
+
+def test_a_stopped_database_answers_503_and_the_app_recovers_without_a_restart(make_app, tmp_path):
+    server = MariaDBServer(tmp_path / "db").start()
+    try:
+        app = make_app(DATABASE_URL=server.create_database("app"))
+        browser = app.test_client()
+        token = sign_up(browser, "outage@example.com")
+        server.stop()
+        page = browser.get("/uploads")
+        assert page.status_code == 503 and "database is unavailable" in page.get_data(as_text=True)
+        write = browser.post("/uploads", json={"filename": "a.png", "content_type": "image/png", "size": 5},
+                             headers={"X-CSRFToken": token})
+        assert write.status_code == 503 and "database is unavailable" in write.get_json()["error"]
+        server.start()
+        assert browser.get("/uploads").status_code == 200  # the same app, its pool renewed
+    finally:
+        server.stop()
+
+
+def test_a_silent_database_ends_the_wait_at_the_query_timeout(env, tmp_path):
+    """A server that accepts and then says nothing (a failover's old address): even the greeting is waited
+    for under the read timeout, so the error comes at once past it, and it counts as unavailable."""
+    proxy = TcpProxy(("127.0.0.1", 9)).start()
+    proxy.set_mode("blackhole")
+    url = make_url(env["DATABASE_URL"]).set(port=proxy.port)
+    database = db.from_settings(Settings.from_env({**env, "DATABASE_URL": url.render_as_string(False)}),
+                                query_timeout=1)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError) as raised, database.read() as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        database.dispose()
+        proxy.stop()
+    assert time.monotonic() - started < 5
+    assert db.unavailable(raised.value)
+
+
+def test_a_wrong_query_is_not_an_outage(env):
+    database = db.from_settings(Settings.from_env(env))
+    with pytest.raises(ProgrammingError) as raised, database.read() as session:
+        session.execute(text("SELECT * FROM no_such_table"))
+    database.dispose()
+    assert not db.unavailable(raised.value)
