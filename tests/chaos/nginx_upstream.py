@@ -31,17 +31,29 @@ upstream {name} {{
 proxy_next_upstream error timeout;
 proxy_next_upstream_tries 2;
 proxy_next_upstream_timeout 5s;
+"""
 # Which server answered each request ("a, b" when nginx moved it to b): the scenarios count from it.
+UPSTREAM_LOG = """\
 log_format upstreams '$msec $status $upstream_addr';
 access_log {prefix}/upstreams.log upstreams;
+"""
+# nginx answering by itself, with no app behind: what a load generator reaches at most (benchmarks).
+FIXED_ANSWER = """\
+server {{
+    listen 127.0.0.1:{port};
+    location / {{ return 200 "ok"; }}
+}}
 """
 
 
 class Nginx:
-    def __init__(self, prefix: Path, upstreams: list[str], listen_port: int | None = None) -> None:
+    def __init__(self, prefix: Path, upstreams: list[str], log_upstreams: bool = True,
+                 answer_itself: bool = False) -> None:
         self.prefix = prefix
         self.upstreams = upstreams  # host:port of each gunicorn
-        self.port = listen_port or free_port()
+        self.port = free_port()
+        self.log_upstreams = log_upstreams  # a second access log: off when measuring speed
+        self.fixed_port = free_port(exclude=frozenset({self.port})) if answer_itself else None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -55,8 +67,12 @@ class Nginx:
         nginx_conf.prepare(self.prefix, ROOT, BUNDLE_FILES, f"127.0.0.1:{self.port}", UPSTREAM)
         servers = "\n".join(f"    server {address} max_fails=1 fail_timeout={FAIL_TIMEOUT}s;"
                             for address in self.upstreams)
-        (self.prefix / "conf.d" / "00_upstream.conf").write_text(UPSTREAM_CONF.format(
-            name=UPSTREAM, servers=servers, prefix=self.prefix))
+        conf = UPSTREAM_CONF.format(name=UPSTREAM, servers=servers)
+        if self.log_upstreams:
+            conf += UPSTREAM_LOG.format(prefix=self.prefix)
+        if self.fixed_port:
+            conf += FIXED_ANSWER.format(port=self.fixed_port)
+        (self.prefix / "conf.d" / "00_upstream.conf").write_text(conf)
         self.process = subprocess.Popen(
             [binary, "-p", f"{self.prefix}/", "-c", str(self.prefix / "nginx.conf"), "-e",
              str(self.prefix / "error.log"), "-g", "daemon off;"],
@@ -66,7 +82,7 @@ class Nginx:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"nginx exited with {self.process.returncode}; see {self.prefix}/error.log")
             try:
-                return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+                return requests.get(f"{self.url}/healthz", timeout=2).status_code < 500  # any app answer
             except requests.RequestException:
                 return False
 
