@@ -311,3 +311,18 @@ def test_expire_sessions_gives_every_session_a_ttl(worker, redis_server):
     assert 0 < store.ttl("session:immortal") <= 14 * 24 * 3600
     assert 0 < store.ttl("session:mortal") <= 60
     assert store.ttl("unrelated") == -1
+
+
+def test_the_ledger_survives_its_connections_being_cut(worker, mariadb):
+    """The ledger's own pool has no pre-ping (worker/ledger.py): a statement that finds its connection dead,
+    as after a failover or a server restart, runs once more on a new one instead of failing the task."""
+    client = worker.test_client()
+    assert body(deliver(client, email_envelope()))["status"] == "done"  # the pools hold open connections now
+    with mariadb.root() as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT id FROM information_schema.processlist WHERE user = %s", (mariadb.USER,))
+        for (connection_id,) in cursor.fetchall():
+            cursor.execute(f"KILL CONNECTION {int(connection_id)}")
+    envelope = email_envelope()
+    answer = deliver(client, envelope)
+    assert answer.status_code == 200 and body(answer)["status"] == "done", body(answer)
+    assert ledger_row(worker, envelope.idempotency_key).state == "done"

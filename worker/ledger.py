@@ -12,6 +12,17 @@ task's choice (registry.OnCrash): RESEND (at least once) takes the key over and
 runs again; GIVE_UP (at most once) ends the key as `gave_up`, flagged with the
 reason. Either way the row's crashes_in_call counts it; a crash outside the call
 (`in_progress`) is a plain takeover and is not counted.
+
+Every ledger write but a takeover is one statement, so on MariaDB the ledger runs
+them in autocommit on a pool of its own, compiled once, with no reset on return and
+no pre-ping: one round trip per statement instead of four (pre-ping, statement,
+COMMIT, ROLLBACK), which were most of a no-op task's cost
+(benchmarks/worker_throughput.py). Instead of pinging, a statement that finds its
+connection dead (a failover, a restarted server) runs once more on a new one; each
+statement may safely run twice: the claim's insert then finds the key (its own,
+live: busy, retried later), the updates match the same owner and set the same values.
+A takeover needs its row lock and still runs in a transaction on the app's writer;
+on SQLite every write does.
 """
 from __future__ import annotations
 
@@ -19,11 +30,16 @@ import enum
 import hashlib
 import json
 import logging
+import weakref
+from contextlib import suppress
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert, or_, select, update
+from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import UpdateBase
 
 from core.db import Database
 from core.models import TaskLedger, utcnow
@@ -58,6 +74,74 @@ FINAL = {TaskLedger.DONE: Claim.DONE, TaskLedger.REJECTED: Claim.REJECTED, TaskL
 DIED_INSIDE = "a process died inside the downstream call: unknown whether it went out; not sent again (at most once)"
 
 
+_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit_engine(writer: Engine) -> Engine:
+    """The ledger's engine beside `writer`: same server and credentials, pool and recycle as core/db.py sets
+    them, autocommit, no reset on return, no pre-ping (see the module docstring); disposed with the writer."""
+    engine = _ENGINES.get(writer)
+    if engine is None:
+        engine = create_engine(writer.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                               pool_recycle=280, pool_size=5, max_overflow=10, pool_timeout=10,
+                               connect_args={"connect_timeout": 5})
+        event.listen(writer, "engine_disposed", lambda _writer: engine.dispose())
+        _ENGINES[writer] = engine
+    return engine
+
+
+ROW = ("key", "task", "state", "attempts", "owner", "lease_until", "result", "created_at", "updated_at",
+       "expires_at", "crashes_in_call")
+STATEMENTS: dict[str, UpdateBase] = {
+    "insert": insert(LEDGER),
+    "sending": update(LEDGER).where(
+        LEDGER.c.key == bindparam("b_key"), LEDGER.c.owner == bindparam("b_owner"),
+        # SENDING: this same statement, run again (no IN: a compiled-once statement has no expanding list)
+        or_(LEDGER.c.state == TaskLedger.IN_PROGRESS, LEDGER.c.state == TaskLedger.SENDING),
+    ).values(state=TaskLedger.SENDING, lease_until=bindparam("b_lease_until"), updated_at=bindparam("b_now")),
+    "finish": update(LEDGER).where(
+        LEDGER.c.key == bindparam("b_key"), LEDGER.c.owner == bindparam("b_owner"),
+    ).values(state=bindparam("b_state"), result=bindparam("b_result"), lease_until=None,
+             updated_at=bindparam("b_now")),
+}
+
+
+@lru_cache(maxsize=16)
+def _compiled(name: str, dialect: Dialect) -> Compiled:
+    return STATEMENTS[name].compile(dialect=dialect, column_keys=list(ROW) if name == "insert" else None)
+
+
+def _write(database: Database, name: str, params: dict[str, Any]) -> int:
+    """Run one of STATEMENTS as its own transaction; return the rows it changed. IntegrityError (SQLAlchemy's)
+    when an insert finds its key."""
+    if database.writer.dialect.name == "sqlite":
+        with database.writer.begin() as conn:
+            return conn.execute(STATEMENTS[name], params).rowcount
+    engine = _autocommit_engine(database.writer)
+    dbapi = engine.dialect.loaded_dbapi
+    compiled = _compiled(name, engine.dialect)
+    values = compiled.construct_params(params)
+    for attempt in (1, 2):
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(compiled.string, values)
+                return int(cursor.rowcount)
+            finally:
+                cursor.close()
+        except dbapi.IntegrityError as exc:
+            raise IntegrityError(compiled.string, params, exc) from exc
+        except dbapi.Error as exc:
+            raw.invalidate()  # a broken connection must not go back to the pool
+            if attempt == 2 or not engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
+                raise
+            log.warning("ledger: %s found its connection gone (%s); once more on a new one", name, exc)
+        finally:
+            raw.close()
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
 def bounded_key(key: str) -> str:
     """A key the column holds: a longer one (built from headers or the URL) becomes its SHA-256."""
     if len(key) <= MAX_KEY_CHARS:
@@ -71,12 +155,11 @@ def claim(database: Database, key: str, task: str, owner: str, lease_seconds: in
     task = task[:MAX_TASK_CHARS]
     lease_until = now + timedelta(seconds=lease_seconds)
     try:
-        with database.writer.begin() as conn:
-            conn.execute(insert(LEDGER).values(
-                key=key, task=task, state=TaskLedger.IN_PROGRESS, attempts=1, owner=owner,
-                lease_until=lease_until, created_at=now, updated_at=now,
-                expires_at=now + timedelta(days=retention_days), crashes_in_call=0,
-            ))
+        _write(database, "insert", {
+            "key": key, "task": task, "state": TaskLedger.IN_PROGRESS, "attempts": 1, "owner": owner,
+            "lease_until": lease_until, "result": None, "created_at": now, "updated_at": now,
+            "expires_at": now + timedelta(days=retention_days), "crashes_in_call": 0,
+        })
         return Claim.RUN
     except IntegrityError:
         pass  # the key exists: decide on the current row, under a row lock
@@ -114,12 +197,8 @@ def sending(database: Database, key: str, owner: str, lease_seconds: int) -> Non
     """Record, committed, that this owner is about to make a call it cannot make idempotent (and renew the
     lease for it); LeaseLost if the key is no longer this owner's, so the call is not made."""
     now = utcnow()
-    with database.writer.begin() as conn:
-        updated = conn.execute(
-            update(LEDGER)
-            .where(LEDGER.c.key == key, LEDGER.c.owner == owner, LEDGER.c.state == TaskLedger.IN_PROGRESS)
-            .values(state=TaskLedger.SENDING, lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
-        ).rowcount
+    updated = _write(database, "sending", {"b_key": key, "b_owner": owner, "b_now": now,
+                                           "b_lease_until": now + timedelta(seconds=lease_seconds)})
     if not updated:
         raise LeaseLost(f"{key} was taken over by another delivery before its call")
 
@@ -127,12 +206,8 @@ def sending(database: Database, key: str, owner: str, lease_seconds: int) -> Non
 def finish(database: Database, key: str, owner: str, state: str, result: Any) -> bool:
     """Record the outcome if this owner still holds the key; False if it was taken over."""
     text = result if isinstance(result, str) else json.dumps(result, default=str)
-    with database.writer.begin() as conn:
-        updated = conn.execute(
-            update(LEDGER)
-            .where(LEDGER.c.key == key, LEDGER.c.owner == owner)
-            .values(state=state, result=text[:MAX_RESULT_CHARS], lease_until=None, updated_at=utcnow())
-        ).rowcount
+    updated = _write(database, "finish", {"b_key": key, "b_owner": owner, "b_state": state,
+                                          "b_result": text[:MAX_RESULT_CHARS], "b_now": utcnow()})
     if not updated:
         log.warning("%s finished as %s, but another worker took it over meanwhile", key, state)
     return bool(updated)
@@ -141,12 +216,9 @@ def finish(database: Database, key: str, owner: str, state: str, result: Any) ->
 def reject(database: Database, key: str, task: str, reason: str, retention_days: int) -> None:
     """Record a message that can never run (no claim was possible: e.g. not even JSON)."""
     now = utcnow()
-    try:
-        with database.writer.begin() as conn:
-            conn.execute(insert(LEDGER).values(
-                key=key, task=task[:MAX_TASK_CHARS], state=TaskLedger.REJECTED, attempts=1,
-                result=reason[:MAX_RESULT_CHARS], created_at=now, updated_at=now,
-                expires_at=now + timedelta(days=retention_days), crashes_in_call=0,
-            ))
-    except IntegrityError:
-        pass  # the same bad message again: already recorded
+    with suppress(IntegrityError):  # the same bad message again: already recorded
+        _write(database, "insert", {
+            "key": key, "task": task[:MAX_TASK_CHARS], "state": TaskLedger.REJECTED, "attempts": 1, "owner": None,
+            "lease_until": None, "result": reason[:MAX_RESULT_CHARS], "created_at": now, "updated_at": now,
+            "expires_at": now + timedelta(days=retention_days), "crashes_in_call": 0,
+        })

@@ -20,6 +20,7 @@ import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from botocore.exceptions import ClientError
@@ -91,12 +92,11 @@ class BoundTask:
 def check_arguments(function: Handler, args: dict[str, Any], what: str) -> None:
     """Raise Reject naming the first argument that does not fit `function(ctx, **args)`: its names, then
     the type hints of its parameters (a **params parameter's hint applies to each extra argument)."""
-    signature = inspect.signature(function)
+    signature, hints = _described(function)
     try:
         bound = signature.bind(None, **args)
     except TypeError as exc:
         raise Reject(f"wrong arguments for {what}: {exc}") from None
-    hints = get_type_hints(function, include_extras=True)
     _, *parameters = signature.parameters.values()  # the first is the TaskContext
     for parameter in parameters:
         if parameter.name not in bound.arguments:
@@ -108,6 +108,12 @@ def check_arguments(function: Handler, args: dict[str, Any], what: str) -> None:
             problem = _problem(hint, item)
             if problem:
                 raise Reject(f"wrong arguments for {what}: {name} must be {problem}, not {shown(item)}")
+
+
+@lru_cache(maxsize=256)
+def _described(function: Handler) -> tuple[inspect.Signature, dict[str, Any]]:
+    """A handler's signature and hints, read once: they cost more than a no-op task's ledger work."""
+    return inspect.signature(function), get_type_hints(function, include_extras=True)
 
 
 def _problem(hint: Any, value: Any) -> str | None:
