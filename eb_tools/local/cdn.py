@@ -72,6 +72,9 @@ METHOD_NOT_ALLOWED = ("This distribution is not configured to allow the HTTP req
 PASSED_ON = ("Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition", "Content-Language",
              "Cache-Control", "Expires", "ETag", "Last-Modified", "Accept-Ranges", "x-amz-version-id")
 S3_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]*)\.s3[.-]")
+# How long a distribution's configuration is used before it is read again (CloudFront takes minutes to deploy
+# a change to its edges; here it shows within this).
+CONFIG_SECONDS = 1.0
 
 
 @dataclass
@@ -94,6 +97,7 @@ class CdnStandIn:
         self.distribution = distribution
         self.clock = clock
         self._cache: dict[tuple[str, str], Cached] = {}
+        self._configs: dict[str, tuple[float, Distribution | None]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -101,7 +105,7 @@ class CdnStandIn:
 
     def respond(self, request: Request) -> Response:
         distribution_id, _, path = request.path.lstrip("/").partition("/")
-        found = self.distribution(distribution_id) if distribution_id else None
+        found = self._configuration(distribution_id) if distribution_id else None
         if found is None:
             return _cloudfront_error(404, f"No distribution {distribution_id!r} in the local cloud.")
         config = found["DistributionConfig"]
@@ -125,6 +129,16 @@ class CdnStandIn:
                 with self._lock:
                     self._cache[key] = cached
         return _viewer_answer(request, cached, state, age, added, found["DomainName"])
+
+    def _configuration(self, distribution_id: str) -> Distribution | None:
+        now = self.clock()
+        with self._lock:
+            read, found = self._configs.get(distribution_id, (-CONFIG_SECONDS, None))
+        if now - read >= CONFIG_SECONDS:
+            found = self.distribution(distribution_id)
+            with self._lock:
+                self._configs[distribution_id] = (now, found)
+        return found
 
     def _fetch(self, found: Distribution, behaviour: dict[str, Any], path: str, ttls: tuple[int, int, int],
                now: float) -> Cached:
