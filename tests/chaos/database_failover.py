@@ -5,8 +5,11 @@ each reads its uploads page (the reader engine) and creates uploads (a write thr
 the id is the acknowledgement). The database is reached through tests/chaos/tcp_proxy.py, the stand-in for
 the RDS writer endpoint.
 
-- restart: the server is stopped (SIGTERM, a clean shutdown) and started again on the same port; the app
-  keeps running.
+- restart: the server is stopped (SIGTERM, a clean shutdown) and started again on the same port; the apps
+  keep running. The worker (its gunicorn, fed by the sqsd emulator from the emulated SQS) sends an email
+  task every 0.1 s meanwhile: a delivery that meets the outage fails (500) and sqsd retries it; afterwards
+  every task is done, nothing is in the dead-letter queue, and at least one email went out per task (a
+  worker that sent and then could not record it resends: email.send is at least once, worker/ledger.py).
 - failover: two servers, a primary and a standby fed by binary-log replication in semi-synchronous mode
   (AFTER_SYNC: a commit returns only once the standby has received it, which is RDS Multi-AZ's promise for
   acknowledged writes, there by synchronous block-level replication). The primary is SIGKILLed; for a
@@ -22,18 +25,27 @@ the client's timeout (none), and acknowledged writes missing from the database a
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import random
 import tempfile
 import threading
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from core import db, migrate
+from core.queue import Envelope
 from core.settings import Settings
+from eb_tools.aws import WaitTimeout, local_client, wait_until
+from eb_tools.local.cloud import LocalCloud
+from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
 from tests.chaos.report import Row
 from tests.chaos.tcp_proxy import TcpProxy
@@ -155,15 +167,105 @@ def missing_writes(server: MariaDBServer, acknowledged: list[int]) -> int:
     return len(set(acknowledged) - present)
 
 
-def _serve(work: Path, proxy: TcpProxy, redis: RedisServer) -> Gunicorn:
+def _env(work: Path, proxy: TcpProxy, redis: RedisServer, aws_endpoint_url: str = "http://127.0.0.1:9",
+         **extra: str) -> dict[str, str]:
+    """The stage's environment, its database reached through the proxy; the schema migrated."""
     database_url = (f"mysql+pymysql://{MariaDBServer.USER}:{MariaDBServer.PASSWORD}@127.0.0.1:{proxy.port}/"
                     f"{DATABASE}?charset=utf8mb4")
-    # No AWS call on these routes (presigning is local): an endpoint that answers nothing is enough.
-    env = stage_env(database_url, redis.url, "http://127.0.0.1:9", work / "data")
+    # The web routes of the load make no AWS call (presigning is local): by default an endpoint that answers
+    # nothing is enough.
+    env = stage_env(database_url, redis.url, aws_endpoint_url, work / "data", **extra)
     database = db.from_settings(Settings.from_env(env))
     migrate.upgrade(database)
     database.dispose()
-    return Gunicorn(env, work / "web.log").start()
+    return env
+
+
+class CountingSqsd(Sqsd):
+    """The sqsd emulator, counting the worker's answers by status (None: no answer in InactivityTimeout)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answers: Counter[int | None] = Counter()
+
+    def _http(self) -> requests.Session:
+        session = super()._http()
+        if not session.hooks["response"]:
+            session.hooks["response"].append(lambda response, *_, **__: self.answers.update([response.status_code]))
+        return session
+
+
+class WorkerLoad:
+    """The worker tier under the same database: sqsd, its gunicorn, and a feeder sending an email task every
+    0.1 s to the emulated SQS until stopped."""
+
+    def __init__(self, work: Path, proxy: TcpProxy, redis: RedisServer, cloud: LocalCloud) -> None:
+        suffix = uuid.uuid4().hex[:10]
+        self.sqs, self.ses = local_client("sqs", cloud.url), local_client("ses", cloud.url)
+        sender = f"no-reply@{suffix}.example.com"
+        self.ses.verify_email_identity(EmailAddress=sender)
+        self.dlq_url = self.sqs.create_queue(QueueName=f"db-dlq-{suffix}")["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        self.queue_url = self.sqs.create_queue(QueueName=f"db-{suffix}", Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "10"})})["QueueUrl"]
+        # A short lease: a delivery whose worker lost the database after claiming is taken over in 3 s.
+        self.env = _env(work, proxy, redis, cloud.url, WORKER_QUEUE_URL=self.queue_url, MAIL_FROM=sender,
+                        TASK_LEASE_SECONDS="3")
+        self.worker = Gunicorn(self.env, work / "worker.log", role="worker").start()
+        options = SqsdOptions(http_connections=4, visibility_timeout=60, error_visibility_timeout=1,
+                              inactivity_timeout=30, wait_time_seconds=1, max_retries=10)
+        self.sqsd = CountingSqsd(local_client("sqs", cloud.url), self.queue_url, self.worker.url, options)
+        self.sqsd.start()
+        self.keys: list[str] = []
+        self.emails_before = self._emails()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+
+    def start(self) -> WorkerLoad:
+        self._thread.start()
+        return self
+
+    def _emails(self) -> int:
+        return int(self.ses.get_send_quota()["SentLast24Hours"])
+
+    def _feed(self) -> None:
+        while not self._stop.wait(0.1):
+            envelope = Envelope("email.send", {"to": f"user{len(self.keys)}@example.com", "template": "daily_digest",
+                                               "date": "2026-11-25", "count": 1})
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=envelope.to_json())
+            self.keys.append(envelope.idempotency_key)
+
+    def finish(self, server: MariaDBServer, settle: float = 60) -> list[Row]:
+        """Stop feeding, wait (bounded) until every task is done, and report."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+        def done() -> int:
+            with server.root() as conn, conn.cursor() as cur:
+                cur.execute(f"SELECT COUNT(*) FROM `{DATABASE}`.task_ledger WHERE state = 'done'")
+                return int(cur.fetchone()[0])
+
+        with contextlib.suppress(WaitTimeout):  # the rows say what was left undone
+            wait_until(lambda: done() >= len(self.keys), settle, "every worker task done", interval=0.5)
+        self.sqsd.stop()
+        self.worker.stop()
+        finished = done()
+        attributes: dict[str, Any] = self.sqs.get_queue_attributes(
+            QueueUrl=self.dlq_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        dead = int(attributes["ApproximateNumberOfMessages"])
+        emails = self._emails() - self.emails_before
+        scenario = "database: restart, worker"
+        tasks = len(self.keys)
+        failed = sum(count for status, count in self.sqsd.answers.items() if status != 200)
+        return [
+            Row(scenario, "deliveries that failed in the outage (retried)", str(failed), "> 0", failed > 0),
+            Row(scenario, "tasks lost (not done afterwards)", f"{tasks - finished}/{tasks}", "0",
+                bool(tasks) and finished == tasks),
+            Row(scenario, "messages in the dead-letter queue", str(dead), "0", dead == 0),
+            Row(scenario, "emails sent (at least once per task)", f"{emails}/{tasks}", ">= 1 each", emails >= tasks),
+            Row(scenario, "emails sent twice (sent, then not recorded)", str(max(0, emails - tasks)), "-", True),
+        ]
 
 
 def _run_load(base_url: str, seconds: float, faults: list[float], fault: Callable[[], Outage],
@@ -180,14 +282,19 @@ def _run_load(base_url: str, seconds: float, faults: list[float], fault: Callabl
     return load, outages
 
 
-def restart_scenario(long: bool, work: Path) -> list[Row]:
+def restart_scenario(long: bool, work: Path, cloud: LocalCloud | None = None) -> list[Row]:
+    """The emulated cloud (for the worker's SQS and SES) is started here unless given."""
     server = MariaDBServer(work / "mariadb").start()
     redis = RedisServer(work / "redis").start()
     proxy = TcpProxy(("127.0.0.1", server.port)).start()
-    web = None
+    own_cloud = cloud is None
+    cloud = cloud or LocalCloud().start()
+    web: Gunicorn | None = None
+    workers: WorkerLoad | None = None
     try:
         server.create_database(DATABASE)
-        web = _serve(work, proxy, redis)
+        web = Gunicorn(_env(work, proxy, redis), work / "web.log").start()
+        workers = WorkerLoad(work, proxy, redis, cloud).start()
 
         def restart() -> Outage:
             down = time.monotonic()
@@ -198,13 +305,19 @@ def restart_scenario(long: bool, work: Path) -> list[Row]:
 
         faults = [0.25, 0.5, 0.75] if long else [0.3]
         load, outages = _run_load(web.url, 120 if long else 20, faults, restart, seed=18)
-        return measure("database: restart", load, outages, missing_writes(server, load.acknowledged))
+        rows = measure("database: restart", load, outages, missing_writes(server, load.acknowledged))
+        return rows + workers.finish(server)
     finally:
+        if workers is not None:
+            workers.sqsd.stop()
+            workers.worker.stop()
         if web is not None:
             web.stop()
         proxy.stop()
         redis.stop()
         server.stop()
+        if own_cloud:
+            cloud.stop()
 
 
 SILENT_SECONDS = 20.0  # the endpoint leads nowhere (long form: 60 s); RDS: 60-120 s until DNS names the standby
@@ -219,7 +332,7 @@ def failover_scenario(long: bool, work: Path) -> list[Row]:
     try:
         standby.replicate_from(primary)
         primary.create_database(DATABASE)
-        web = _serve(work, proxy, redis)
+        web = Gunicorn(_env(work, proxy, redis), work / "web.log").start()
 
         def failover() -> Outage:
             down = time.monotonic()
@@ -242,13 +355,13 @@ def failover_scenario(long: bool, work: Path) -> list[Row]:
         primary.stop()
 
 
-def run(long: bool) -> list[Row]:
+def run(long: bool, cloud: LocalCloud | None = None) -> list[Row]:
     """Both scenarios, each on its own servers in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="chaos-db-") as folder:
         work = Path(folder)
         (work / "restart").mkdir()
         (work / "failover").mkdir()
-        return restart_scenario(long, work / "restart") + failover_scenario(long, work / "failover")
+        return restart_scenario(long, work / "restart", cloud) + failover_scenario(long, work / "failover")
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eb_tools.local.cloud import LocalCloud
 from tests.chaos import database_failover
 from tests.chaos.report import failures
 
 
-def test_web_app_survives_a_database_restart(long_run: bool, tmp_path: Path) -> None:
-    rows = database_failover.restart_scenario(long_run, tmp_path)
+def test_web_and_worker_survive_a_database_restart(long_run: bool, tmp_path: Path, cloud: LocalCloud) -> None:
+    rows = database_failover.restart_scenario(long_run, tmp_path, cloud)
     assert not failures(rows), "\n".join(failures(rows))
 
 
