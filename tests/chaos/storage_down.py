@@ -7,7 +7,9 @@ partition, the hardest case for timeouts) and then comes back. sqsd, AWS's daemo
 1. Web: browsers' files are in the bucket; during the outage POST /uploads/<id>/complete answers 503 within
    the client's timeout, the upload stays pending and nothing is queued; once AWS is back the retry completes,
    and the queue holds exactly the two tasks of each upload, once.
-2. Worker: sqsd delivers those tasks while the worker cannot reach S3 or SES: each delivery fails (500),
+2. SQS alone refused (S3 answers): complete finds the file but cannot queue its tasks: 503 again, the upload
+   stays pending (the row is recorded only after the tasks are queued), and the retry queues them once.
+3. Worker: sqsd delivers those tasks while the worker cannot reach S3 or SES: each delivery fails (500),
    sqsd retries after ErrorVisibilityTimeout (2 s here), and once the outage ends each task ends done, each
    upload ready, one email per upload, nothing in the dead-letter queue.
 """
@@ -109,11 +111,14 @@ class Stage:
         return int(self.ses.get_send_quota()["SentLast24Hours"])
 
 
-def _complete(browser: requests.Session, token: str, base_url: str, upload_id: int) -> tuple[int | None, float]:
+def _complete(browser: requests.Session, token: str, base_url: str, upload_id: int,
+              says: str = "") -> tuple[int | None, float]:
+    """Status and seconds of one POST .../complete; a 503 that does not contain `says` counts as status 0."""
     started = time.monotonic()
     try:
-        status: int | None = browser.post(f"{base_url}/uploads/{upload_id}/complete", headers={"X-CSRFToken": token},
-                                          json={}, timeout=(2, CLIENT_TIMEOUT)).status_code
+        response = browser.post(f"{base_url}/uploads/{upload_id}/complete", headers={"X-CSRFToken": token},
+                                json={}, timeout=(2, CLIENT_TIMEOUT))
+        status: int | None = 0 if response.status_code == 503 and says not in response.text else response.status_code
     except requests.RequestException:
         status = None
     return status, time.monotonic() - started
@@ -152,9 +157,9 @@ def web_rows(stage: Stage, uploads: list[tuple[requests.Session, str, int]], out
 
     def retry_until_outage_ends(browser: requests.Session, token: str, upload_id: int) -> list[tuple[int | None,
                                                                                                      float]]:
-        tried = [_complete(browser, token, url, upload_id)]
+        tried = [_complete(browser, token, url, upload_id, says="storage could not be reached")]
         while time.monotonic() - began < outage:
-            tried.append(_complete(browser, token, url, upload_id))
+            tried.append(_complete(browser, token, url, upload_id, says="storage could not be reached"))
         return tried
 
     with ThreadPoolExecutor(max_workers=len(during)) as pool:  # each browser retries its own, at once
@@ -188,6 +193,40 @@ def web_rows(stage: Stage, uploads: list[tuple[requests.Session, str, int]], out
         Row(scenario, "tasks queued once per upload after retry", f"{len(keys)}/{len(expected)}", "exactly",
             exact),
         Row(scenario, "time to first complete after AWS back", f"{recovery:.2f} s", "< 5 s", recovery < 5),
+    ]
+
+
+def _is_sqs(first_bytes: bytes) -> bool:
+    """An SQS request: SigV4 names the service in the credential scope."""
+    return b"/sqs/aws4_request" in first_bytes
+
+
+def sqs_down_rows(stage: Stage, uploads: list[tuple[requests.Session, str, int]]) -> list[Row]:
+    scenario = "SQS refused: web"
+    url = stage.web.url
+    queued_before = stage.queued()
+    stage.proxy.refuse_matching(_is_sqs)
+    answers = [_complete(browser, token, url, upload_id, says="could not be queued")
+               for browser, token, upload_id in uploads]
+    ids = ",".join(str(upload_id) for _, _, upload_id in uploads)
+    half = stage.query(f"SELECT COUNT(*) FROM uploads WHERE id IN ({ids}) AND state != 'pending'")[0][0]
+    queued_in_outage = stage.queued() - queued_before
+    stage.proxy.refuse_matching(None)
+    retried = [_complete(browser, token, url, upload_id)[0] for browser, token, upload_id in uploads]
+    mine = {f"upload:{upload_id}:{task}" for _, _, upload_id in uploads for task in ("variants", "email")}
+    keys = [key for key in stage.queued_keys() if key in mine]
+    unclear = [status for status, _ in answers if status != 503]
+    slowest = max((seconds for _, seconds in answers), default=0.0)
+    return [
+        Row(scenario, "completes answered 503 while SQS refused", f"{len(answers) - len(unclear)}/{len(answers)}",
+            "all", bool(answers) and not unclear),
+        Row(scenario, "slowest answer while SQS refused", f"{slowest:.2f} s", f"< {CLIENT_TIMEOUT:g} s",
+            slowest < CLIENT_TIMEOUT),
+        Row(scenario, "half-recorded (completed or queued)", str(half + max(0, queued_in_outage)), "0",
+            half == 0 and queued_in_outage == 0),
+        Row(scenario, "retries completed, tasks queued once", f"{retried.count(200)}/{len(uploads)}, "
+            f"{len(keys)}/{len(mine)}", "all, exactly", retried.count(200) == len(uploads) and
+            sorted(keys) == sorted(mine)),
     ]
 
 
@@ -239,10 +278,11 @@ def run(long: bool, cloud: LocalCloud | None = None) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="chaos-aws-") as folder:
         stage = Stage(Path(folder), cloud)
         try:
-            count = 20 if long else 6
-            uploads = _prepare_uploads(stage, count)
-            rows = web_rows(stage, uploads, outage=30 if long else 8)
-            return rows + worker_rows(stage, count, outage=30 if long else 8)
+            count, sqs_only = (20, 5) if long else (6, 3)
+            uploads = _prepare_uploads(stage, count + sqs_only)
+            rows = web_rows(stage, uploads[:count], outage=30 if long else 8)
+            rows += sqs_down_rows(stage, uploads[count:])
+            return rows + worker_rows(stage, count + sqs_only, outage=30 if long else 8)
         finally:
             stage.stop()
             if own:

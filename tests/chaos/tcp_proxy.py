@@ -4,6 +4,9 @@ It forwards to one upstream; `switch` leads new connections to another (an RDS e
 the standby in a Multi-AZ failover) after cutting every live one; `refuse` resets connections at once (a host
 that is down); `blackhole` stops answering on existing and new connections alike (a network partition: packets
 vanish, nothing is reset, only the client's own timeouts end the wait); `forward` returns to normal.
+`refuse_matching` resets only the connections whose first bytes match, e.g. one AWS service's requests
+among all that share the emulated endpoint (boto3 keeps a connection pool per client, so a connection
+carries one service's requests only).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from typing import Literal
 
 from eb_tools.local.cloud import free_port
@@ -36,6 +40,7 @@ class TcpProxy:
         self.upstream = upstream
         self.port = free_port()
         self.mode: Mode = "forward"
+        self.refused: Callable[[bytes], bool] | None = None
         self.connections = 0  # accepted so far
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
@@ -88,6 +93,12 @@ class TcpProxy:
         elif mode == "forward":
             self.cut()  # connections silenced by a blackhole are broken streams: end them now
 
+    def refuse_matching(self, refused: Callable[[bytes], bool] | None) -> None:
+        """From now on reset each new connection whose first bytes match `refused` (None: none); live
+        connections are cut, so that pooled ones reconnect and meet the rule."""
+        self.refused = refused
+        self.cut()
+
     def _track(self, sock: socket.socket) -> None:
         with self._lock:
             self._open.add(sock)
@@ -109,14 +120,24 @@ class TcpProxy:
             threading.Thread(target=self._connect, args=(client,), daemon=True).start()
 
     def _connect(self, client: socket.socket) -> None:
+        first = b""
+        refused = self.refused
         try:
+            if refused is not None:
+                client.settimeout(5)
+                first = client.recv(_CHUNK)
+                client.settimeout(None)
+            if refused is not None and refused(first):
+                raise ConnectionRefusedError
             server = socket.create_connection(self.upstream, timeout=5)
+            server.settimeout(None)
+            if first:
+                server.sendall(first)
         except OSError:
-            _reset(client)  # the upstream is down: the client sees a reset, as from a stopped server
+            _reset(client)  # the upstream is down or refused: the client sees a reset, as from a stopped server
             with self._lock:
                 self._open.discard(client)
             return
-        server.settimeout(None)
         self._track(server)
         threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
         self._pump(client, server)
