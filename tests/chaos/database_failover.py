@@ -1,4 +1,4 @@
-"""The database fails under load, as the web app sees it: a MariaDB restart, and a Multi-AZ failover.
+"""The database fails under load, as the apps see it: a MariaDB restart, and a Multi-AZ failover.
 
 The real web app (the Procfile's gunicorn, sessions in a real Redis) serves logged-in browsers on 127.0.0.1:
 each reads its uploads page (the reader engine) and creates uploads (a write through the writer; the 201 with
@@ -15,9 +15,10 @@ the RDS writer endpoint.
   acknowledged writes, there by synchronous block-level replication). The primary is SIGKILLed; for a
   moment the endpoint leads nowhere (the proxy holds connections silent, as a DNS name still pointing at a
   dead host does); the standby applies what it received, takes writes, and the endpoint leads to it, every
-  old connection cut. RDS takes 60-120 s for this (AWS's documentation); here the silence lasts 20 s (60 s in
-  the long form): longer than a browser waits, so a request that waits on the database without a bound of
-  its own shows as hung. It tests the app's reaction, not AWS's timing.
+  old connection cut. RDS takes "typically 60-120 seconds" for this (RDS User Guide, "Failing over a Multi-AZ
+  DB instance"); here the silence lasts 20 s (60 s in the long form): longer than a browser waits, so a
+  request that waits on the database without a bound of its own shows as hung. It tests the app's reaction,
+  not AWS's timing. Only the web tier runs here; the worker meets the same errors in the restart.
 
 Measured: time from the database being back to the first success (goal under 5 s), answers that were not
 2xx during the outage (each must be a clear 503) and after it (none), requests without an answer within
