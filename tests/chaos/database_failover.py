@@ -138,9 +138,10 @@ def measure(scenario: str, load: Load, outages: list[Outage], missing: int) -> l
         recovered = first_ok if first_ok is not None else until
         recoveries.append((first_ok - outage.back) if first_ok is not None else float("inf"))
         during += [c for c in calls if c.ended >= outage.down and c.started < recovered]
-        after += [c for c in calls if recovered <= c.started < until]
+        after += [c for c in calls if recovered <= c.started and c.ended < until]  # not the next outage's
     errors = [c for c in during if c.status is not None and c.status >= 400]
     unclear = [c for c in errors if c.status != 503]
+    late = [c for c in after if c.status not in (200, 201)]
     hung = [c for c in calls if c.status is None]
     slowest = max((c.ended - c.started for c in calls), default=0.0)
     recovery = max(recoveries, default=float("inf"))
@@ -149,13 +150,18 @@ def measure(scenario: str, load: Load, outages: list[Outage], missing: int) -> l
         Row(scenario, "time to first success after DB back", f"{recovery:.2f} s", f"< {RECOVERY_GOAL:g} s",
             recovery < RECOVERY_GOAL),
         Row(scenario, "errors in outage window (503)", f"{len(errors) - len(unclear)}/{len(during)}", "any", True),
-        Row(scenario, "errors in outage window, not 503", str(len(unclear)), "0", not unclear),
-        Row(scenario, "errors after recovery", f"{sum(1 for c in after if c.status != 200 and c.status != 201)}"
-            f"/{len(after)}", "0", all(c.status in (200, 201) for c in after)),
+        Row(scenario, "errors in outage window, not 503", f"{len(unclear)}{_statuses(unclear)}", "0", not unclear),
+        Row(scenario, "errors after recovery", f"{len(late)}/{len(after)}{_statuses(late)}", "0", not late),
         Row(scenario, f"hung requests (no answer in {CLIENT_TIMEOUT:g} s)", str(len(hung)), "0", not hung),
         Row(scenario, "slowest answer", f"{slowest:.2f} s", f"< {CLIENT_TIMEOUT:g} s", slowest < CLIENT_TIMEOUT),
         Row(scenario, "acknowledged writes lost", f"{missing}/{len(load.acknowledged)}", "0", missing == 0),
     ]
+
+
+def _statuses(calls: list[Call]) -> str:
+    """' (503 x2, none x1)': what the failed calls answered, for a row that missed."""
+    counts = Counter("none" if c.status is None else str(c.status) for c in calls)
+    return f" ({', '.join(f'{status} x{n}' for status, n in sorted(counts.items()))})" if counts else ""
 
 
 def missing_writes(server: MariaDBServer, acknowledged: list[int]) -> int:
