@@ -29,6 +29,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/check_speed.py
 	$(BIN)/python benchmarks/local_startup.py
 	$(BIN)/python benchmarks/promote.py
+	$(BIN)/python benchmarks/web_path.py
+	$(BIN)/python benchmarks/faults.py
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
