@@ -187,3 +187,13 @@ def test_a_delivery_whose_key_was_taken_over_does_not_make_the_call(worker):
     with pytest.raises(ledger.LeaseLost):
         ledger.sending(database, key, "slow", 30)
     assert row(worker, key).state == "in_progress"
+
+
+def test_a_claim_whose_insert_ran_twice_is_still_its_own(worker):
+    """The ledger runs a statement once more when its connection died; if the first insert had committed, the
+    second finds the key under the same owner (a fresh id per delivery) and the claim holds."""
+    database = worker.extensions["database"]
+    key = uuid.uuid4().hex
+    assert ledger.claim(database, key, "email.send", "me", 30, 14) is ledger.Claim.RUN
+    assert ledger.claim(database, key, "email.send", "me", 30, 14) is ledger.Claim.RUN
+    assert ledger.claim(database, key, "email.send", "someone-else", 30, 14) is ledger.Claim.BUSY

@@ -19,8 +19,8 @@ no pre-ping: one round trip per statement instead of four (pre-ping, statement,
 COMMIT, ROLLBACK), which were most of a no-op task's cost
 (benchmarks/worker_throughput.py). Instead of pinging, a statement that finds its
 connection dead (a failover, a restarted server) runs once more on a new one; each
-statement may safely run twice: the claim's insert then finds the key (its own,
-live: busy, retried later), the updates match the same owner and set the same values.
+statement may safely run twice: the claim's insert then finds the key under its own
+owner (a fresh id per delivery) and runs, the updates match the same owner again.
 A takeover needs its row lock and still runs in a transaction on the app's writer;
 on SQLite every write does.
 """
@@ -171,6 +171,8 @@ def claim(database: Database, key: str, task: str, owner: str, lease_seconds: in
             return Claim.BUSY
         if row.state in FINAL:
             return FINAL[row.state]
+        if row.owner == owner and row.state == TaskLedger.IN_PROGRESS:  # our own insert, run once more
+            return Claim.RUN
         live = row.lease_until is not None and row.lease_until > now
         if row.state in (TaskLedger.IN_PROGRESS, TaskLedger.SENDING) and live:
             return Claim.BUSY
