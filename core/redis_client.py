@@ -4,11 +4,12 @@ In AWS the token is an ElastiCache AUTH secret that the platform loads into
 REDIS_AUTH_TOKEN (`environmentsecrets`), so the URL itself never holds a secret.
 
 Waits are bounded: redis-py 8 retries a failed command 10 times with backoff by
-default, which with a 2 s socket timeout made a stuck node hold a web request for
-over 20 s. Here one retry (a dropped pooled connection is re-made once) and half a
-second per socket operation: an answer from ElastiCache takes a millisecond, so a
-node that is down or stuck costs a request about one second, then a clear error
-(tests/test_sessions.py, tests/chaos/redis_down.py).
+default, timeouts included, which with a 2 s socket timeout made a stuck node hold a
+web request for over 20 s. Here half a second per socket operation (an answer from
+ElastiCache takes a millisecond) and one retry, on a connection error only: a pooled
+connection that a Redis restart dropped is made again once, while a node that does
+not answer is not asked twice. A request waits at most about a second, then gets a
+clear error (tests/test_sessions.py, tests/chaos/redis_down.py).
 """
 from __future__ import annotations
 
@@ -29,6 +30,6 @@ def connect(settings: Settings, **options: Any) -> redis.Redis:
     bounded: dict[str, Any] = {
         "socket_timeout": SOCKET_TIMEOUT,
         "socket_connect_timeout": SOCKET_TIMEOUT,
-        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1, supported_errors=(redis.ConnectionError,)),
     }
     return redis.Redis.from_url(settings.redis_url, password=settings.redis_auth_token, **{**bounded, **options})
