@@ -61,7 +61,8 @@ def serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     try:
         wait_until(answers, 30, f"gunicorn {target} answering", interval=0.1)
     except WaitTimeout as error:
-        proc.kill()
+        proc.terminate()  # the master stops its workers; a SIGKILL would leave them running
+        proc.wait(timeout=30)
         raise SystemExit(str(error)) from None
     return proc, url
 
