@@ -3,9 +3,10 @@
 What runs, all real processes on this machine: a MariaDB server, the local cloud (moto: SQS with a
 dead-letter queue, SES, SNS), two gunicorns serving the worker app with the project's gunicorn.conf.py
 (two EB worker instances, each with its own sqsd emulator polling the same queue). N tasks of mixed kinds
-are queued at a steady rate: emails (at least once), pushes to mobile endpoints (at most once), pushes to
-a FIFO topic (deduplicated by SNS), emails with an unknown template (rejected) and poison tasks (always
-raise: the DLQ). Meanwhile a gunicorn worker process is SIGKILLed at seeded random moments, and 5% of
+are queued at a steady rate, at most WINDOW waiting at a time (a producer its workers keep up with; moto's
+SQS also slows with every message it holds): emails (at least once), pushes to mobile endpoints (at most
+once), pushes to a FIFO topic (deduplicated by SNS), emails with an unknown template (rejected) and poison
+tasks (always raise: the DLQ). Meanwhile a gunicorn worker process is SIGKILLed at seeded random moments, and 5% of
 handler calls raise before doing anything (decided per key and receive count, so any process decides
 alike).
 
@@ -49,6 +50,7 @@ FAULT_RATE = 0.05
 SEED = 18
 LEASE_SECONDS = 2  # TASK_LEASE_SECONDS: a dead delivery's key is taken over soon
 MAX_RETRIES = 10
+WINDOW = 300  # messages waiting in the queue at most
 SQSD = {"http_connections": 8, "connect_timeout": 2, "inactivity_timeout": 20, "visibility_timeout": 30,
         "error_visibility_timeout": 1, "max_retries": MAX_RETRIES, "wait_time_seconds": 1}
 MIX = (("email", 0.72), ("push_endpoint", 0.10), ("push_fifo", 0.10), ("rejected", 0.05), ("poison", 0.03))
@@ -129,7 +131,8 @@ def run(long: bool) -> list[Row]:
 
     total = 10_000 if long else 500
     kills_wanted = 60 if long else 8
-    rate = 100.0  # tasks queued per second
+    kill_every = 5.0 if long else 1.5  # seconds, on average: a short run queues for about 15 s
+    rate = 100.0  # tasks queued per second, at most
     rng = random.Random(SEED)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chaos-worker-") as tmp, ExitStack() as stack:
@@ -178,16 +181,13 @@ def run(long: bool) -> list[Row]:
         feeding = threading.Thread(target=_feed, args=(sqs, queue, queued, rate), daemon=True)
         feeding.start()
         kills = Kills()
-        feed_seconds = total / rate
-        for _ in range(kills_wanted):
-            time.sleep(rng.uniform(0.4, 1.6) * feed_seconds / kills_wanted)
+        while feeding.is_alive() and kills.count < kills_wanted:  # at random moments while tasks flow
+            time.sleep(rng.uniform(0.4, 1.6) * kill_every)
             _kill_one(rng, [pid for pid, _url in masters], markers, kills)
         feeding.join()
 
         def drained() -> bool:
-            counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-            return sum(int(value) for value in counts.values()) == 0
+            return _waiting(sqs, queue) == 0
 
         drain_error = ""
         try:
@@ -263,14 +263,22 @@ def _tasks(total: int, rng: random.Random, application: str, topic: str, sns: An
     return tasks
 
 
+def _waiting(sqs: Any, queue: str) -> int:
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return sum(int(value) for value in counts.values())
+
+
 def _feed(sqs: Any, queue: str, tasks: list[Task], rate: float) -> None:
-    """Queue the tasks in batches of 10 at `rate` per second."""
+    """Queue the tasks in batches of 10, at most `rate` per second and WINDOW waiting in the queue."""
     started = time.monotonic()
     for first in range(0, len(tasks), 10):
         batch = tasks[first:first + 10]
         delay = started + first / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        while _waiting(sqs, queue) >= WINDOW:
+            time.sleep(0.2)
         now = time.time()
         for task in batch:
             task.sent_at = now
