@@ -135,3 +135,39 @@ def test_a_wrong_query_is_not_an_outage(env):
         session.execute(text("SELECT * FROM no_such_table"))
     database.dispose()
     assert not db.unavailable(raised.value)
+
+
+def reader_status(database: db.Database) -> dict[str, int]:
+    with database.read() as session:
+        rows = session.execute(text("SHOW SESSION STATUS WHERE Variable_name IN "
+                                    "('Com_rollback', 'Com_commit', 'Com_admin_commands')")).all()
+    return {name: int(value) for name, value in rows}
+
+
+def test_a_read_costs_one_round_trip(env):
+    """No pre-ping, no COMMIT, no ROLLBACK around the reader's queries: each is one round trip (the uploads
+    page's cost, benchmarks/web_path.py). Reads run one after the other reuse the one pooled connection."""
+    database = db.from_settings(Settings.from_env(env))
+    try:
+        before = reader_status(database)
+        for _ in range(3):
+            with database.read() as session:
+                assert session.execute(text("SELECT 1")).scalar() == 1
+        assert reader_status(database) == before
+    finally:
+        database.dispose()
+
+
+def test_a_reader_connection_the_server_killed_while_idle_is_replaced(env):
+    """Without pre-ping, the checkout sees the closed socket and connects anew: the read succeeds."""
+    database = db.from_settings(Settings.from_env(env))
+    try:
+        with database.read() as session:
+            first = session.execute(text("SELECT CONNECTION_ID()")).scalar()
+        with database.writer.connect() as conn:
+            conn.execute(text(f"KILL {int(first)}"))
+        time.sleep(0.2)  # the server closes the socket
+        with database.read() as session:
+            assert session.execute(text("SELECT CONNECTION_ID()")).scalar() != first
+    finally:
+        database.dispose()
