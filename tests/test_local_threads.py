@@ -290,3 +290,43 @@ def test_a_long_poll_does_not_hold_the_cloud(clients: Callable[[str], Any]) -> N
     clients("sqs").send_message(QueueUrl=queue, MessageBody="wake up")
     poller.join(12)
     assert [m["Body"] for m in received[:-1]] == ["wake up"] and received[-1] < 5
+
+
+
+def test_concurrent_receives_take_each_message_once(cloud: LocalCloud, clients: Callable[[str], Any]) -> None:
+    """As sqsd's HttpConnections pollers and a second worker instance do: many long-polls at once on one queue
+    whose messages fail into its dead-letter queue. SQS hands a message to one receive at a time and moves
+    it to the DLQ once; no receive may fail."""
+    sqs = clients("sqs")
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})})["QueueUrl"]
+    total = 200
+    for start in range(0, total, 10):
+        sqs.send_message_batch(QueueUrl=queue, Entries=[
+            {"Id": str(n), "MessageBody": f"m{n}"} for n in range(start, start + 10)])
+    errors: list[str] = []
+
+    def poll() -> None:  # never deletes: every message fails twice (visible again at once), then the DLQ
+        client = clients("sqs")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if not client.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                              VisibilityTimeout=0).get("Messages"):
+                    return
+            except Exception as error:  # any failure is the finding
+                errors.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=poll) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert errors == []
+    dead: list[str] = []
+    while batch := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=120).get("Messages"):
+        dead.extend(m["Body"] for m in batch)
+    assert sorted(dead) == sorted(f"m{n}" for n in range(total))

@@ -5,7 +5,7 @@ AWS_ENDPOINT_URL pointed at it routes boto3, the app and the `eb` CLI alike.
 The server is threaded (the eb CLI, both tiers, sqsd and tests call at once),
 while moto's backends are not safe for concurrent use: requests take turns on
 moto_internals.BACKENDS, except SQS's ReceiveMessage, which may wait up to
-20 s for a message (moto guards its queues' messages with a lock of their own).
+20 s for a message: it takes its turn for each scan of the queue only (sqs_receive.py).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from eb_tools.local import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy
+from eb_tools.local import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
 from eb_tools.local.cdn import CdnStandIn, distributions
 from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
 from eb_tools.local.elasticbeanstalk import register as register_elasticbeanstalk
@@ -120,6 +120,7 @@ class LocalCloud:
         cfn_stacks.register()  # change sets, outputs and rollbacks as CloudFormation does them
         s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
         moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
+        sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once
         seed_elastic_beanstalk_policies()
         LocalEBBackend.transition_seconds = self.eb_transition_seconds
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.

@@ -47,6 +47,11 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.moto_api._internal.responses:MotoAPIResponse.model_data",
         "moto.core.model_instances:model_data",
     ),
+    "eb_tools/local/sqs_receive.py": (
+        "moto.sqs.models:SQSBackend.receive_message",
+        "moto.sqs.models:SQSBackend.get_queue",
+        "moto.sqs.models:Queue.wait_for_messages",
+    ),
     "eb_tools/local/iam.py": (
         "moto.iam.models:IAMBackend._init_aws_policies",
         "moto.iam.models:AWSManagedPolicy.from_data",
@@ -544,7 +549,7 @@ from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.secretsmanager.utils import random_password  # noqa: E402
 from moto.ses import models as ses_models  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
-from moto.sqs.models import sqs_backends  # noqa: E402
+from moto.sqs.models import SQSBackend, sqs_backends  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
 
 __all__ = [  # this module's own, then moto's names the local cloud's modules take from here
@@ -563,7 +568,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
     "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",
-    "s3_backends",
+    "s3_backends", "SQSBackend",
     "secretsmanager_backends", "sns_backends", "sqs_backends", "validate_create_change_set",
 ]
 
