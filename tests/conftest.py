@@ -26,6 +26,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="run tests/chaos in its long form (make bench): more tasks, longer load")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long forms of tests/chaos run for minutes each (10,000 worker tasks): past the 300 s default."""
+    if config.getoption("--long"):
+        for item in items:
+            if "tests/chaos/" in item.nodeid:
+                item.add_marker(pytest.mark.timeout(3600))
+
+
 @pytest.fixture(scope="session")
 def long_run(request: pytest.FixtureRequest) -> bool:
     """Whether tests/chaos runs its long form (--long)."""
