@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright  # the dev extra (pip install -e
 
 from eb_tools.aws import local_client, wait_until
 from eb_tools.local.cloud import free_port
-from tests.test_local_up import stage_outputs, wait_for
+from tests.local_stage import stage_outputs, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
