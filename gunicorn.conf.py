@@ -19,7 +19,13 @@ except ConfigError as exc:
 
 # nginx on the instance proxies to 127.0.0.1:8000, as the EB Python platform expects.
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Web requests are short and mostly CPU (the session's Redis GET and one reader query are one round trip
+# each): one process per core, whose 4 threads cover those waits. At 2xCPU+1 the 5 processes of a 2-core
+# instance spent 20-30% more CPU per request (benchmarks/web_path.py, repeat runs: the logged-in page
+# 2.3-3.2 ms against 1.7-2.1 ms at 2 workers, the bare hello 0.49-0.62 against 0.39-0.45), the same
+# 2 x 4 threads that tests/chaos run the web tier with. Worker-tier tasks wait on SES and S3: 2xCPU+1.
+cores = multiprocessing.cpu_count()
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, cores) if _settings.role == "web" else cores * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A worker-tier task may take as long as sqsd's InactivityTimeout allows; web requests must not.
@@ -33,7 +39,10 @@ keepalive = 5
 max_requests = 20000 if _settings.role == "web" else 2000
 max_requests_jitter = max_requests // 10
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = "-"
+# No access log of gunicorn's own: nginx, in front of both tiers (sqsd posts to it too), already writes one
+# line per request to /var/log/nginx/access.log, streamed to CloudWatch Logs; gunicorn's duplicate cost about
+# 0.1 ms of CPU per request (benchmarks/web_path.py). Its error log (boots, worker timeouts) stays.
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = "127.0.0.1"

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import http.client
-import multiprocessing
 import os
 import re
 import shutil
@@ -232,8 +231,7 @@ def main() -> None:
         redis = RedisServer(tmp / "redis").start()
         stack.callback(redis.stop)
         env = {**os.environ, **stage_env(mariadb.create_database("bench"), redis.url, "http://127.0.0.1:9",
-                                         tmp / "data", TRUSTED_PROXIES="1", LOG_LEVEL="INFO"),
-               "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", str(multiprocessing.cpu_count() * 2 + 1))}
+                                         tmp / "data", TRUSTED_PROXIES="1", LOG_LEVEL="INFO")}
         database = db.from_settings(Settings.from_env(env))
         migrate.upgrade(database)
         database.dispose()
@@ -271,7 +269,8 @@ def main() -> None:
                 results[(name, connections)] = measure
 
     print(f"generator: {'wrk' if use_wrk else 'Python threads'}, {args.seconds:.0f} s per line, "
-          f"gunicorn workers {env['GUNICORN_WORKERS']}, {os.cpu_count()} cores\n")
+          f"gunicorn workers {env.get('GUNICORN_WORKERS', 'as each gunicorn.conf.py sets them')}, "
+          f"{os.cpu_count()} cores\n")
     print(f"{'endpoint':<32} {'conns':>5} {'req/s':>8} {'vs bare':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
           f"{'app CPU ms/req':>14}  goal")
     print("-" * 112)

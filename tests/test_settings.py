@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import runpy
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +99,18 @@ def test_malformed_values_name_the_property(env, message):
     with pytest.raises(ConfigError) as error:
         Settings.from_env(env)
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_gunicorn_runs_one_web_process_per_core_and_leaves_the_access_log_to_nginx(role, monkeypatch, tmp_path):
+    """The web tier's requests are short: a process per core (at least 2, so a recycled one never leaves the
+    instance without a server); the worker tier's tasks wait on AWS: 2xCPU+1. nginx logs every request of
+    both tiers, so gunicorn writes no second access log (benchmarks/web_path.py measured both)."""
+    for name in ("GUNICORN_WORKERS", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ROLE", role)
+    monkeypatch.setenv("LOCAL_DATA_DIR", str(tmp_path))
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    cores = multiprocessing.cpu_count()
+    assert conf["workers"] == (max(2, cores) if role == "web" else 2 * cores + 1)
+    assert conf["accesslog"] is None and conf["errorlog"] == "-"
