@@ -15,26 +15,35 @@ means the generator, not the app, set the pace.
     .venv/bin/python benchmarks/web_path.py [--seconds 10] [--connections 8,32] [--generator auto]
         [--before TREE]   # also serve an earlier commit's app: git archive COMMIT | tar -x -C TREE
 
-Measured 2026-11-25 (wrk, 2 cores with a load average of 12-15 from other test runs, so req/s and
-p99 are noisy; the app's CPU per request holds better). The generator reached 40,000-70,000 req/s
-against nginx alone, 20-30x the bare app: it is not the bottleneck.
+Measured 2026-11-25, two runs of `--seconds 8 --before TREE` (TREE: commit 6e220cb, before the reader
+and gunicorn changes below), wrk, 2 cores with a load average of 14-17 from other test runs: req/s and
+p99 swing 2x between runs, the app's CPU per request holds. The generator reached 47,000-64,000 req/s
+against nginx alone, 25-45x the bare app: it is not the bottleneck.
 
-                                  req/s 8 | 32 conns   p99 ms 8 | 32   app CPU ms/req 8 | 32
-    bare Flask hello                 1887 | 2175          78 | 125        0.60 | 0.53
-    logged-in page, before (0e60aef)  448 | 369          217 | 467        2.64 | 2.96
-    logged-in page, after             418 | 551           98 | 202        2.73 | 2.41
-    /healthz, before                  251 | 403           80 | 132        3.70 | 2.79
-    /healthz, after                  1439 | 1493          95 | 226        0.83 | 0.73
+    each cell: run 1 at 8 | 32 connections, run 2 at 8 | 32
+                                req/s                    p99 ms                app CPU ms/req
+    bare Flask hello          2300 | 1161, 1621 | 1908   27 | 314, 68 | 216   0.49 | 0.44, 0.49 | 0.38
+    logged-in page, before     219 |  277,  335 |  416  673 | 538, 240 | 381   4.15 | 3.41, 3.33 | 2.62
+    logged-in page, after      322 |  583,  262 |  382  702 | 182, 217 | 435   2.36 | 1.83, 2.39 | 1.97
+    /healthz, before          1078 |  935,  914 | 1279  261 | 237, 139 | 205   1.12 | 0.94, 0.96 | 0.76
+    /healthz, after            997 | 1243, 1469 | 1128  179 | 162,  62 | 188   0.61 | 0.60, 0.63 | 0.59
 
 What was removed, measured one at a time: a Redis SET and a new cookie on every request (Flask-
 Session's refresh; web/sessions.py renews once an hour: 1.80 -> 1.53 ms of CPU per page in-process),
-a worker reboot every 2,000 requests (0.8 s of CPU each; gunicorn.conf.py: /healthz 1.33 -> 0.85 ms
-per request at 8 connections, the page 2.91 -> 2.63), Flask-Limiter's lookups on requests no
-throttle applies to (/healthz 0.40 -> 0.35 ms in-process). The page still misses 0.5x of the bare
-app (0.22-0.25x) and p99 < 25 ms at 32 connections: what is left is the page's own work, in files
-this benchmark's owner does not own (in-process, per page: the ORM query of 12 columns through
-PyMySQL 0.38 ms, a pre-ping and a rollback round trip per checkout of the reader engine, rendering
-0.09 ms, the Redis GET 0.03 ms, Flask and its extensions the rest).
+a worker reboot every 2,000 requests (gunicorn.conf.py), Flask-Limiter's lookups on requests no
+throttle applies to, then (this table) three of the reader's four round trips per query (pre-ping and
+two ROLLBACKs: core/db.py), gunicorn's access log beside nginx's, and 5 web processes on 2 cores (2 now:
+GUNICORN_WORKERS=2 against 5 in repeat runs, the page 1.7-2.1 ms against 2.3-3.2, the bare app 0.39-0.45
+against 0.49-0.62). The page's CPU went down 30-40%; req/s on this machine cannot show it reliably.
+
+What is left is the floor of this machine, not a cost to remove. The page at 0.5x the bare app needs its
+whole cost per request (its app CPU, plus Redis and MariaDB answering, plus nginx and wrk's share) at
+most twice the bare app's: 2 cores at ~2,300 req/s make ~0.87 ms of core time per bare request, of which
+the app is 0.4-0.5, so the page's app CPU and both servers' would have to fit in ~1.3 ms; in-process,
+without HTTP, gunicorn or the servers, the page's Python alone is 1.3 ms (a Redis GET, one 12-column
+query through PyMySQL and the ORM, the template and its CSRF token). And p99 < 25 ms at 32 connections
+asks for a mean under 25 ms, by Little's law at least 1,280 req/s: the bare hello itself, which does
+nothing, had a p99 of 40-314 ms at 32 connections in every run here, as others' tests take the cores.
 """
 from __future__ import annotations
 
