@@ -44,12 +44,29 @@ from tests.sqsd_client import sqsd_headers  # noqa: E402
 BEFORE = "0.50x in issue 18 (257 vs 518 req/s); 0.54x measured at the start of the change (333 vs 614)"
 
 
+def cpu_seconds(pid: int, group: bool) -> float:
+    """User and system CPU time from /proc of `pid`, or of its process group (gunicorn's master and workers,
+    recycled workers included through the master's cutime/cstime): unlike requests per second on a shared
+    machine, it hardly moves with the neighbours' load."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat") if group else [Path(f"/proc/{pid}/stat")]:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        # fields after "(comm)": state, ppid, pgrp, ..., utime [11], stime [12], cutime [13], cstime [14]
+        if not group or int(fields[2]) == pid:
+            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if stat.parent.name
+                                                          == str(pid) else 0)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"
     proc = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", target], cwd=ROOT,
                             env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOG_LEVEL": "warning"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     def answers() -> bool:
         try:
@@ -103,8 +120,12 @@ def main() -> None:
     apps = (("bare Flask POST", "benchmarks.noop_apps:bare_app()"),
             ("worker app, no-op task", "benchmarks.noop_apps:worker_app()"))
     rates: dict[str, list[float]] = {name: [] for name, _ in apps}
+    app_cpu: dict[str, list[float]] = {name: [] for name, _ in apps}  # ms per request, each round
+    db_cpu: dict[str, list[float]] = {name: [] for name, _ in apps}
     with tempfile.TemporaryDirectory() as tmp:
         mariadb = MariaDBServer(Path(tmp) / "db").start()
+        assert mariadb.process is not None
+        mariadb_pid = mariadb.process.pid
         servers: list[tuple[str, subprocess.Popen, str]] = []
         try:
             env = {**os.environ, "APP_ROLE": "worker", "STAGE": "bench", "SECRET_KEY": "bench",
@@ -118,20 +139,25 @@ def main() -> None:
                 servers.append((name, proc, url))
                 load(url, min(200, args.requests), args.clients)  # warm up pools and imports
             for _ in range(args.rounds):  # alternating, so a noisy moment hits both apps alike
-                for name, _proc, url in servers:
+                for name, proc, url in servers:
+                    app, database_cpu = cpu_seconds(proc.pid, group=True), cpu_seconds(mariadb_pid, group=False)
                     rates[name].append(args.requests / load(url, args.requests, args.clients))
+                    app_cpu[name].append((cpu_seconds(proc.pid, group=True) - app) * 1000 / args.requests)
+                    db_cpu[name].append((cpu_seconds(mariadb_pid, group=False) - database_cpu) * 1000 / args.requests)
         finally:
             for _name, proc, _url in servers:
                 proc.terminate()
                 proc.wait(timeout=30)
             mariadb.stop()
     bare = statistics.median(rates[apps[0][0]])
-    print(f"{'endpoint':<24} | {'requests':>8} | {'req/s per round':>22} | {'median':>6} | {'vs bare':>7}")
-    print("-" * 82)
+    print(f"{'endpoint':<24} | {'requests':>8} | {'req/s per round':>22} | {'median':>6} | {'vs bare':>7} | "
+          f"{'app CPU ms/req':>14} | {'MariaDB CPU ms/req':>18}")
+    print("-" * 124)
     for name, _ in apps:
         median = statistics.median(rates[name])
         rounds = " ".join(f"{rate:.0f}" for rate in rates[name])
-        print(f"{name:<24} | {args.requests:>8} | {rounds:>22} | {median:6.0f} | {median / bare:6.2f}x")
+        print(f"{name:<24} | {args.requests:>8} | {rounds:>22} | {median:6.0f} | {median / bare:6.2f}x | "
+              f"{statistics.median(app_cpu[name]):14.2f} | {statistics.median(db_cpu[name]):18.2f}")
     print(f"before this change (its docstring): {BEFORE}")
 
 

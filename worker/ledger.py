@@ -32,7 +32,7 @@ import json
 import logging
 import weakref
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
@@ -120,13 +120,18 @@ def _write(database: Database, name: str, params: dict[str, Any]) -> int:
     engine = _autocommit_engine(database.writer)
     dbapi = engine.dialect.loaded_dbapi
     compiled = _compiled(name, engine.dialect)
-    values = compiled.construct_params(params)
+    values = cast(dict[str, Any], compiled.construct_params(params))
     for attempt in (1, 2):
         raw = engine.raw_connection()
         try:
+            connection: Any = raw.dbapi_connection  # PyMySQL's
+            # Rendered here with the driver's own escape(), as its execute() would, but a datetime by isoformat:
+            # PyMySQL's escape_datetime and its per-argument dispatch were 20 us of a task's 170 in the ledger.
+            sql = compiled.string % {bind: f"'{value.isoformat(' ')}'" if type(value) is datetime
+                                     else connection.escape(value) for bind, value in values.items()}
             cursor = raw.cursor()
             try:
-                cursor.execute(compiled.string, values)
+                cursor.execute(sql)
                 return int(cursor.rowcount)
             finally:
                 cursor.close()

@@ -12,14 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from werkzeug.datastructures import Headers
+from typing import Any
 
 USER_AGENT = re.compile(r"aws-sqsd/\d+(?:\.\d+)+")
-PREFIX = "X-Aws-Sqsd-"
+# The headers as the WSGI environ holds them (PEP 3333: HTTP_ and the name upper-cased, dashes as underscores).
+# Read there, not through werkzeug's Headers, whose every lookup and iteration rebuilds the names of all the
+# request's headers: 13 us of a no-op task's CPU, now 3 (benchmarks/worker_throughput.py).
+PREFIX = "HTTP_X_AWS_SQSD_"
+ATTR_PREFIX = "HTTP_X_AWS_SQSD_ATTR_"
 # The largest body sqsd can post: SQS's largest message, 1 MiB (SendMessage's MessageBody, SQS API reference).
 MAX_MESSAGE_BYTES = 1_048_576
-ATTR_PREFIX = "X-Aws-Sqsd-Attr-"
 
 
 @dataclass(frozen=True)
@@ -31,30 +33,30 @@ class SqsdMessage:
     sender_id: str | None = None
     taskname: str | None = None
     scheduled_at: str | None = None
-    attributes: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)  # by name as werkzeug shows it: "Foo-Bar"
 
     @classmethod
-    def from_headers(cls, headers: Headers | Mapping[str, str]) -> SqsdMessage | None:
-        """The message sqsd describes, or None when the request is not sqsd's."""
-        msgid = headers.get(f"{PREFIX}Msgid")
-        if not msgid or not USER_AGENT.fullmatch(headers.get("User-Agent", "")):
+    def from_environ(cls, environ: Mapping[str, Any]) -> SqsdMessage | None:
+        """The message sqsd describes in a WSGI environ's headers, or None when the request is not sqsd's."""
+        msgid = environ.get(f"{PREFIX}MSGID")
+        if not msgid or not USER_AGENT.fullmatch(environ.get("HTTP_USER_AGENT", "")):
             return None
         try:
-            receive_count = int(headers.get(f"{PREFIX}Receive-Count", "1"))
+            receive_count = int(environ.get(f"{PREFIX}RECEIVE_COUNT", "1"))
         except ValueError:
             receive_count = 1
         attributes = {
-            name[len(ATTR_PREFIX):]: value
-            for name, value in headers.items()
-            if name.lower().startswith(ATTR_PREFIX.lower())
+            name[len(ATTR_PREFIX):].replace("_", "-").title(): value
+            for name, value in environ.items()
+            if name.startswith(ATTR_PREFIX)
         }
         return cls(
             msgid=msgid,
-            queue=headers.get(f"{PREFIX}Queue"),
-            first_received_at=headers.get(f"{PREFIX}First-Received-At"),
+            queue=environ.get(f"{PREFIX}QUEUE"),
+            first_received_at=environ.get(f"{PREFIX}FIRST_RECEIVED_AT"),
             receive_count=receive_count,
-            sender_id=headers.get(f"{PREFIX}Sender-Id"),
-            taskname=headers.get(f"{PREFIX}Taskname"),
-            scheduled_at=headers.get(f"{PREFIX}Scheduled-At"),
+            sender_id=environ.get(f"{PREFIX}SENDER_ID"),
+            taskname=environ.get(f"{PREFIX}TASKNAME"),
+            scheduled_at=environ.get(f"{PREFIX}SCHEDULED_AT"),
             attributes=attributes,
         )

@@ -31,7 +31,7 @@ def only_sqsd() -> None:
     """Only sqsd on this instance may POST work; everything else is refused."""
     if request.endpoint == "sqsd.healthz":
         return None
-    message = SqsdMessage.from_headers(request.headers)
+    message = SqsdMessage.from_environ(request.environ)
     if message is None:
         abort(403, "Only the sqsd daemon may call the worker.")
     g.sqsd = message
