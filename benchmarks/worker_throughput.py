@@ -14,6 +14,19 @@ return, plus an ORM unit of work each; and inspect.signature/get_type_hints per 
 statements run compiled once, in autocommit, on a pool without pre-ping or reset (worker/ledger.py: one
 round trip each, a statement finding its connection dead runs once more), and a handler's signature is read
 once (worker/registry.py).
+
+Then (issue 18, second pass), with each round's CPU time of the app's processes and of MariaDB per task (from
+/proc; req/s on this shared 2-core machine swings by 20% between runs, CPU per task hardly): sqsd's headers
+read from the WSGI environ, not werkzeug's Headers (13 -> 3 us), the ledger's statements rendered with the
+driver's escape() and datetimes by isoformat. Same machine state, previous commit against this one, two runs
+of 5 rounds each: 0.81x, 0.75x -> 0.80x, 0.76x; app CPU 1.15, 1.16 -> 1.04, 1.10 ms per task (bare 0.49-0.57),
+MariaDB 0.20-0.22 ms. What is left (in-process, single thread): 0.38 ms of CPU per task against 0.04 for the
+bare app, of which about 0.17 is the ledger's two round trips through PyMySQL (a round trip's floor in the
+pure-Python driver is ~25 us; two are needed: the claim must be committed before the task runs, the finish
+before sqsd is told 200) and 0.09 Flask's and the envelope's work; the load generator's own CPU (0.8 ms per
+request) is shared by both apps. Preloading the app in gunicorn's master (--preload) moved neither the
+median nor the CPU per task beyond the noise (a worker recycled every ~2,000 tasks costs 0.4 s of CPU to
+boot, ~0.2 ms per task, but only in the rounds it lands in).
 """
 from __future__ import annotations
 
@@ -41,7 +54,8 @@ from eb_tools.local.cloud import free_port  # noqa: E402
 from tests.servers import MariaDBServer  # noqa: E402
 from tests.sqsd_client import sqsd_headers  # noqa: E402
 
-BEFORE = "0.50x in issue 18 (257 vs 518 req/s); 0.54x measured at the start of the change (333 vs 614)"
+BEFORE = ("0.50x in issue 18 (257 vs 518 req/s); 0.54x at the start of the first pass (333 vs 614); 0.75-0.81x, "
+          "app CPU 1.15 ms per task, before the second pass")
 
 
 def cpu_seconds(pid: int, group: bool) -> float:
