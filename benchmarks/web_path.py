@@ -231,7 +231,7 @@ def main() -> None:
     from core.settings import Settings
     from tests.chaos.app_stage import stage_env
     from tests.chaos.nginx_upstream import Nginx
-    from tests.servers import MariaDBServer, RedisServer
+    from tests.servers import MariaDBServer, RedisServer, stop_process
 
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-web-")))
@@ -251,7 +251,7 @@ def main() -> None:
             apps.append(("before", "wsgi:application", args.before.resolve()))
         for name, target, root in apps:
             proc, port = serve(target, env, tmp / f"{name}.log", root)
-            stack.callback(_stop, proc)
+            stack.callback(stop_process, proc, 30)
             nginx = Nginx(tmp / f"nginx-{name}", [f"127.0.0.1:{port}"], log_upstreams=False,
                           answer_itself=name == "bare").start()
             stack.callback(nginx.stop)
@@ -294,15 +294,6 @@ def main() -> None:
                 goal = (">= 0.5x" + (", p99 < 25 ms" if connections == 32 else "")) + (" ok" if met else " MISSED")
             print(f"{name:<32} {connections:>5} {measure.requests_per_second:>8.0f} {ratio:>7.2f}x "
                   f"{measure.p50_ms:>7.1f} {measure.p99_ms:>7.1f} {measure.errors:>6} {measure.cpu_ms:>14.2f}  {goal}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 if __name__ == "__main__":

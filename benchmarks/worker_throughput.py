@@ -51,7 +51,7 @@ from core.queue import Envelope  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from eb_tools.aws import WaitTimeout, wait_until  # noqa: E402
 from eb_tools.local.cloud import free_port  # noqa: E402
-from tests.servers import MariaDBServer  # noqa: E402
+from tests.servers import MariaDBServer, stop_process  # noqa: E402
 from tests.sqsd_client import sqsd_headers  # noqa: E402
 
 BEFORE = ("0.50x in issue 18 (257 vs 518 req/s); 0.54x at the start of the first pass (333 vs 614); 0.75-0.81x, "
@@ -92,8 +92,7 @@ def serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     try:
         wait_until(answers, 30, f"gunicorn {target} answering", interval=0.1)
     except WaitTimeout as error:
-        proc.terminate()  # the master stops its workers; a SIGKILL would leave them running
-        proc.wait(timeout=30)
+        stop_process(proc, timeout=30)
         raise SystemExit(str(error)) from None
     return proc, url
 
@@ -160,8 +159,7 @@ def main() -> None:
                     db_cpu[name].append((cpu_seconds(mariadb_pid, group=False) - database_cpu) * 1000 / args.requests)
         finally:
             for _name, proc, _url in servers:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_process(proc, timeout=30)
             mariadb.stop()
     bare = statistics.median(rates[apps[0][0]])
     print(f"{'endpoint':<24} | {'requests':>8} | {'req/s per round':>22} | {'median':>6} | {'vs bare':>7} | "

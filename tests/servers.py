@@ -36,11 +36,13 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: flo
     wait_until(listening, timeout, f"{what} listening on {port}", interval=0.05)
 
 
-def _stop(process: subprocess.Popen | None) -> None:
+def stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
+    """SIGTERM (a gunicorn master stops its workers on it; a SIGKILL would leave them running), then
+    SIGKILL past `timeout`."""
     if process is not None and process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -69,7 +71,7 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 class MariaDBServer:
@@ -210,7 +212,7 @@ class MariaDBServer:
                 "?charset=utf8mb4")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
         self._close_log()
 
     def _close_log(self) -> None:

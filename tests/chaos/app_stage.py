@@ -14,6 +14,7 @@ import requests
 
 from eb_tools.aws import wait_until
 from eb_tools.local.cloud import free_port
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -68,13 +69,7 @@ class Gunicorn:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30)
 
 
 def csrf_token(browser: requests.Session, url: str) -> str:

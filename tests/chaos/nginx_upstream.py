@@ -18,6 +18,7 @@ import requests
 from eb_tools import nginx_conf
 from eb_tools.aws import wait_until
 from eb_tools.local.cloud import free_port
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE_FILES = [".platform/nginx/conf.d/10_app.conf"]
@@ -98,10 +99,4 @@ class Nginx:
         return entries
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)

@@ -40,6 +40,7 @@ from typing import Any
 from flask import Flask
 
 from tests.chaos.report import Row
+from tests.servers import stop_process
 from worker import ledger
 from worker.registry import TaskContext, tasks
 
@@ -228,12 +229,7 @@ def _gunicorn(env: dict[str, str], log: Path, wait_until: Callable[..., Any]) ->
         wait_until(answers, 60, "the chaos worker answering", interval=0.1)
         yield proc.pid, url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30)
 
 
 def _tasks(total: int, rng: random.Random, application: str, topic: str, sns: Any) -> list[Task]:
