@@ -141,15 +141,16 @@ def watched(browser: Any) -> Iterator[Watched]:
 
 
 def sign_up(page: Any, base: str, email: str) -> None:
-    page.goto(f"{base}/signup")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1:text('Your images')")
+    _credentials(page, f"{base}/signup", email)
 
 
 def log_in(page: Any, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
+    _credentials(page, f"{base}/login", email)
+
+
+def _credentials(page: Any, form: str, email: str) -> None:
+    """Fill the account form at `form` (sign-up and log-in share it) and land on the uploads page."""
+    page.goto(form)
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
