@@ -29,6 +29,7 @@ from __future__ import annotations
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -82,6 +83,7 @@ class Database:
     """
 
     def __init__(self, writer_url: URL, reader_url: URL, query_timeout: float | None = QUERY_TIMEOUT) -> None:
+        self._query_timeout = query_timeout
         self.writer = _engine(writer_url, read_only=False, query_timeout=query_timeout)
         self.reader = self.writer if reader_url == writer_url and _is_sqlite(writer_url) else (
             _engine(reader_url, read_only=True, query_timeout=query_timeout)
@@ -101,9 +103,19 @@ class Database:
         with self._read_sessions() as session:
             yield session
 
+    @cached_property
+    def autocommit_writer(self) -> Engine:
+        """The writer's server in autocommit, with no reset on return and no pre-ping, for callers whose every
+        write is one statement and who handle a dead connection themselves (worker/ledger.py); made on first
+        use, with the writer's pool and timeouts. MariaDB/MySQL only: on SQLite, use the writer."""
+        return create_engine(self.writer.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                             **_pooling(self._query_timeout))
+
     def dispose(self) -> None:
         self.writer.dispose()
         self.reader.dispose()
+        if "autocommit_writer" in self.__dict__:
+            self.autocommit_writer.dispose()
 
 
 def urls(settings: Settings) -> tuple[URL, URL]:
@@ -122,6 +134,18 @@ def from_settings(settings: Settings, query_timeout: float | None = QUERY_TIMEOU
     return Database(*urls(settings), query_timeout=query_timeout)
 
 
+def _pooling(query_timeout: float | None) -> dict[str, Any]:
+    """Pool and driver settings of every MariaDB/MySQL engine: recycled before RDS's idle cut, every wait bounded."""
+    return dict(
+        pool_recycle=280,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=10,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT, "read_timeout": query_timeout,
+                      "write_timeout": query_timeout},
+    )
+
+
 def _is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
@@ -131,18 +155,10 @@ def _engine(url: URL, read_only: bool, query_timeout: float | None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    pooling: dict[str, Any] = dict(
-        pool_recycle=280,
-        pool_size=5,
-        max_overflow=10,
-        pool_timeout=10,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT, "read_timeout": query_timeout,
-                      "write_timeout": query_timeout},
-    )
     if not read_only:
-        return create_engine(url, pool_pre_ping=True, **pooling)
+        return create_engine(url, pool_pre_ping=True, **_pooling(query_timeout))
     engine = create_engine(url, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True,
-                           pool_reset_on_return=None, **pooling)
+                           pool_reset_on_return=None, **_pooling(query_timeout))
     event.listen(engine, "connect", _mysql_read_only)
     event.listen(engine, "checkout", _closed_by_server)
     return engine

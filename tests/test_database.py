@@ -129,6 +129,28 @@ def test_a_silent_database_ends_the_wait_at_the_query_timeout(env, tmp_path):
     assert db.unavailable(raised.value)
 
 
+def test_the_worker_ledger_on_a_silent_database_ends_at_the_query_timeout_too(env, tmp_path):
+    """The ledger's autocommit engine (Database.autocommit_writer) bounds its waits as the other engines do:
+    a task's claim on a silent server fails past the read timeout (the delivery answers 500; sqsd retries)."""
+    import pymysql
+
+    from worker import ledger
+
+    proxy = TcpProxy(("127.0.0.1", 9)).start()
+    proxy.set_mode("blackhole")
+    url = make_url(env["DATABASE_URL"]).set(port=proxy.port)
+    database = db.from_settings(Settings.from_env({**env, "DATABASE_URL": url.render_as_string(False)}),
+                                query_timeout=1)
+    started = time.monotonic()
+    try:
+        with pytest.raises((OperationalError, pymysql.err.OperationalError)):
+            ledger.claim(database, "silent:1", "email.send", "owner", lease_seconds=60, retention_days=1)
+    finally:
+        database.dispose()
+        proxy.stop()
+    assert time.monotonic() - started < 5
+
+
 def test_a_wrong_query_is_not_an_outage(env):
     database = db.from_settings(Settings.from_env(env))
     with pytest.raises(ProgrammingError) as raised, database.read() as session:

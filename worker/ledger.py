@@ -30,13 +30,12 @@ import enum
 import hashlib
 import json
 import logging
-import weakref
 from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import UpdateBase
@@ -74,22 +73,6 @@ FINAL = {TaskLedger.DONE: Claim.DONE, TaskLedger.REJECTED: Claim.REJECTED, TaskL
 DIED_INSIDE = "a process died inside the downstream call: unknown whether it went out; not sent again (at most once)"
 
 
-_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-
-
-def _autocommit_engine(writer: Engine) -> Engine:
-    """The ledger's engine beside `writer`: same server and credentials, pool and recycle as core/db.py sets
-    them, autocommit, no reset on return, no pre-ping (see the module docstring); disposed with the writer."""
-    engine = _ENGINES.get(writer)
-    if engine is None:
-        engine = create_engine(writer.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                               pool_recycle=280, pool_size=5, max_overflow=10, pool_timeout=10,
-                               connect_args={"connect_timeout": 5})
-        event.listen(writer, "engine_disposed", lambda _writer: engine.dispose())
-        _ENGINES[writer] = engine
-    return engine
-
-
 ROW = ("key", "task", "state", "attempts", "owner", "lease_until", "result", "created_at", "updated_at",
        "expires_at", "crashes_in_call")
 STATEMENTS: dict[str, UpdateBase] = {
@@ -117,7 +100,7 @@ def _write(database: Database, name: str, params: dict[str, Any]) -> int:
     if database.writer.dialect.name == "sqlite":
         with database.writer.begin() as conn:
             return conn.execute(STATEMENTS[name], params).rowcount
-    engine = _autocommit_engine(database.writer)
+    engine = database.autocommit_writer
     dbapi = engine.dialect.loaded_dbapi
     compiled = _compiled(name, engine.dialect)
     values = cast(dict[str, Any], compiled.construct_params(params))
