@@ -9,13 +9,19 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from core.recycling import MemoryBound, bound_bytes  # noqa: E402
 from core.settings import ConfigError, Settings  # noqa: E402
+
+
+def _stop(error: ConfigError) -> None:
+    print(f"config error: {error}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
 
 try:
     _settings = Settings.from_env()
 except ConfigError as exc:
-    print(f"config error: {exc}", file=sys.stderr, flush=True)
-    sys.exit(1)
+    _stop(exc)
 
 # nginx on the instance proxies to 127.0.0.1:8000, as the EB Python platform expects.
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
@@ -32,12 +38,14 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180" if _settings.role == "worker" else "60"))
 graceful_timeout = 30
 keepalive = 5
-# Recycling a worker bounds slow memory growth (Pillow's in the worker tier) but costs a boot: about 0.8 s
-# of CPU to import the app. Every 2,000 requests that was 0.4 ms per web request, a third of /healthz's
-# CPU time (benchmarks/web_path.py: 1.35 -> 0.96 ms per request without recycling); the web tier's
-# requests are many and small, the worker's tasks few and heavy.
-max_requests = 20000 if _settings.role == "web" else 2000
-max_requests_jitter = max_requests // 10
+# A process is recycled when its memory has grown past its share of the instance (core/recycling.py), not
+# every N requests: a count cost every process a boot (~0.4 s of CPU) whether it grew or not, ~0.2 ms of CPU
+# per no-op task in the worker tier (benchmarks/worker_throughput.py), and no count bounds one large image.
+max_requests = 0
+try:
+    post_request = MemoryBound(bound_bytes(workers))
+except ConfigError as exc:
+    _stop(exc)
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No access log of gunicorn's own: nginx, in front of both tiers (sqsd posts to it too), already writes one
 # line per request to /var/log/nginx/access.log, streamed to CloudWatch Logs; gunicorn's duplicate cost about

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from core import recycling
 from eb_tools import procfile
 from eb_tools.aws import wait_until
 from eb_tools.local.cloud import free_port
@@ -94,3 +95,78 @@ def test_app_info_logs_reach_stderr(env):
     quiet = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env(env, LOG_LEVEL="WARNING"),
                            capture_output=True, text=True, timeout=60)
     assert "upload 7 completed" not in quiet.stderr
+
+
+def worker_pids(master: subprocess.Popen) -> set[int]:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+def serve_one_worker(env: dict[str, str], **extra: str) -> tuple[subprocess.Popen, str]:
+    """The Procfile's gunicorn with one worker process, answering /healthz."""
+    port = free_port()
+    proc = subprocess.Popen(procfile_web(), cwd=ROOT,
+                            env=run_env(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", **extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def answered() -> bool:
+        assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+        try:
+            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_until(answered, 30, "gunicorn answering /healthz")
+    return proc, base
+
+
+def test_a_process_past_its_memory_bound_is_replaced_after_the_request(env):
+    """GUNICORN_MAX_WORKER_MB: the request that found the process past its bound is answered in full, then the
+    process exits and the master starts a fresh one; nothing is refused meanwhile."""
+    proc, base = serve_one_worker(env, GUNICORN_MAX_WORKER_MB="1", GUNICORN_LOG_LEVEL="info")
+    try:
+        seen: set[int] = set()
+        for _ in range(3):
+            before = wait_until(lambda: worker_pids(proc) or None, 30, "a worker process")
+            seen |= before
+            assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
+            wait_until(lambda before=before: worker_pids(proc) and worker_pids(proc) != before, 30,
+                       "the process past its bound replaced")
+        assert len(seen) == 3
+    finally:
+        proc.terminate()
+        _out, errors = proc.communicate(timeout=30)
+    assert errors.count("past its bound of 1 MiB") >= 3
+
+
+def test_a_process_within_its_memory_bound_keeps_serving(env):
+    """By default a process may use its share of the instance's memory: the app's requests leave it in place
+    (no recycling by count: a boot per N requests was a fifth of a no-op task's CPU)."""
+    proc, base = serve_one_worker(env)
+    try:
+        first = worker_pids(proc)
+        with requests.Session() as client:
+            for _ in range(300):
+                assert client.get(f"{base}/healthz", timeout=10).status_code == 200
+        assert worker_pids(proc) == first
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_malformed_memory_bound_stops_start_up_with_one_line(env):
+    result = subprocess.run(procfile_web(), cwd=ROOT, env=run_env(env, GUNICORN_MAX_WORKER_MB="1G",
+                                                                   GUNICORN_BIND="127.0.0.1:0"),
+                            capture_output=True, text=True, timeout=60)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode != 0
+    assert output.splitlines() == ["config error: GUNICORN_MAX_WORKER_MB: '1G' is not a whole number of MiB; "
+                                   "set it to a process's memory bound, or 0 to never recycle"]
+
+
+def test_the_default_memory_bound_is_each_process_share_of_the_instance():
+    total = recycling.instance_bytes()
+    assert recycling.bound_bytes(5, {}) == int(total * recycling.SHARE / 5)
+    assert recycling.bound_bytes(2, {"GUNICORN_MAX_WORKER_MB": "300"}) == 300 * recycling.MIB
+    assert recycling.bound_bytes(2, {"GUNICORN_MAX_WORKER_MB": "0"}) is None
