@@ -23,7 +23,7 @@ from core import storage
 from core.models import Upload, User
 from core.queue import QueueNotConfigured, enqueue
 from core.settings import Settings
-from core.uploads import completion_tasks, describe, record_completion
+from core.uploads import USERS_UPLOAD, USERS_UPLOADS, completion_tasks, describe, record_completion
 from web import context
 from web.auth import login_required
 
@@ -37,13 +37,8 @@ MAX_FILENAME = 255
 @login_required
 def page() -> str:
     settings = context.settings()
-    with context.database().read() as db:
-        rows = db.scalars(
-            select(Upload)
-            .where(Upload.user_id == g.user_id, Upload.state != Upload.PENDING)
-            .order_by(Upload.created_at.desc(), Upload.id.desc())
-            .limit(100)
-        ).all()
+    with context.database().reader.connect() as db:
+        rows = db.execute(USERS_UPLOADS, {"user_id": g.user_id}).all()
     return render_template(
         "uploads.html",
         images=[describe(settings, row) for row in rows],
@@ -56,8 +51,8 @@ def page() -> str:
 @login_required
 def show(upload_id: int) -> Response:
     """The upload's state and, once ready, its variants: what the page polls while the worker runs."""
-    with context.database().read() as db:
-        upload = db.scalar(select(Upload).where(Upload.id == upload_id, Upload.user_id == g.user_id))
+    with context.database().reader.connect() as db:
+        upload = db.execute(USERS_UPLOAD, {"upload_id": upload_id, "user_id": g.user_id}).one_or_none()
     if upload is None:
         abort(404, f"No upload {upload_id} of yours.")
     return jsonify(describe(context.settings(), upload))
