@@ -1,6 +1,10 @@
 """The two apps the worker benchmark serves under identical gunicorn settings."""
 from __future__ import annotations
 
+import threading
+import uuid
+from datetime import timedelta
+
 from flask import Flask
 
 
@@ -22,6 +26,37 @@ def bare_app() -> Flask:
 
     @app.post("/")
     def ok() -> tuple[str, int]:
+        return "", 200
+
+    return app
+
+
+def ledger_floor() -> Flask:
+    """The least a task with the ledger's guarantee must do, with nothing of the app's: the claim (an INSERT
+    committed before the task runs) and the finish (an UPDATE committed before the 200), each one round trip
+    in autocommit through bare PyMySQL on a connection kept per thread. The worker app cannot beat this line."""
+    import pymysql
+
+    from core.models import utcnow
+    from core.settings import Settings
+
+    url = Settings.from_env().database_url
+    local = threading.local()
+    app = Flask("floor")
+
+    @app.post("/")
+    def task() -> tuple[str, int]:
+        if not hasattr(local, "db"):
+            local.db = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                                       password=url.password or "", database=url.database, autocommit=True)
+        key, owner, now = uuid.uuid4().hex, uuid.uuid4().hex, utcnow()
+        with local.db.cursor() as cursor:
+            cursor.execute("INSERT INTO task_ledger (`key`, task, state, attempts, owner, lease_until, created_at, "
+                           "updated_at, expires_at, crashes_in_call) VALUES (%s, 'bench.noop', 'in_progress', 1, %s, "
+                           "%s, %s, %s, %s, 0)", (key, owner, now + timedelta(seconds=240), now, now,
+                                                  now + timedelta(days=14)))
+            cursor.execute("UPDATE task_ledger SET state = 'done', result = 'null', lease_until = NULL, "
+                           "updated_at = %s WHERE `key` = %s AND owner = %s", (now, key, owner))
         return "", 200
 
     return app

@@ -15,35 +15,35 @@ means the generator, not the app, set the pace.
     .venv/bin/python benchmarks/web_path.py [--seconds 10] [--connections 8,32] [--generator auto]
         [--before TREE]   # also serve an earlier commit's app: git archive COMMIT | tar -x -C TREE
 
-Measured 2026-11-25, two runs of `--seconds 8 --before TREE` (TREE: commit 6e220cb, before the reader
-and gunicorn changes below), wrk, 2 cores with a load average of 14-17 from other test runs: req/s and
-p99 swing 2x between runs, the app's CPU per request holds. The generator reached 47,000-64,000 req/s
-against nginx alone, 25-45x the bare app: it is not the bottleneck.
+The "session + row, nothing else" line is the least any implementation of this page must do: the session's
+Redis GET and one row through bare redis-py and PyMySQL, a few bytes answered; no template, CSRF token, session
+interface, ORM or engine. The page cannot beat it, so it says where this machine's floor is.
 
-    each cell: run 1 at 8 | 32 connections, run 2 at 8 | 32
-                                req/s                    p99 ms                app CPU ms/req
-    bare Flask hello          2300 | 1161, 1621 | 1908   27 | 314, 68 | 216   0.49 | 0.44, 0.49 | 0.38
-    logged-in page, before     219 |  277,  335 |  416  673 | 538, 240 | 381   4.15 | 3.41, 3.33 | 2.62
-    logged-in page, after      322 |  583,  262 |  382  702 | 182, 217 | 435   2.36 | 1.83, 2.39 | 1.97
-    /healthz, before          1078 |  935,  914 | 1279  261 | 237, 139 | 205   1.12 | 0.94, 0.96 | 0.76
-    /healthz, after            997 | 1243, 1469 | 1128  179 | 162,  62 | 188   0.61 | 0.60, 0.63 | 0.59
+Measured 2026-12-07 on a quiet machine (load under 1), `--seconds 8 --before TREE` (TREE: commit 7f726f0, the
+end of issue 18's first pass), wrk, which reached 110,000-180,000 req/s against nginx alone:
 
-What was removed, measured one at a time: a Redis SET and a new cookie on every request (Flask-
-Session's refresh; web/sessions.py renews once an hour: 1.80 -> 1.53 ms of CPU per page in-process),
-a worker reboot every 2,000 requests (gunicorn.conf.py), Flask-Limiter's lookups on requests no
-throttle applies to, then (this table) three of the reader's four round trips per query (pre-ping and
-two ROLLBACKs: core/db.py), gunicorn's access log beside nginx's, and 5 web processes on 2 cores (2 now:
-GUNICORN_WORKERS=2 against 5 in repeat runs, the page 1.7-2.1 ms against 2.3-3.2, the bare app 0.39-0.45
-against 0.49-0.62). The page's CPU went down 30-40%; req/s on this machine cannot show it reliably.
+    each cell: 8 | 32 connections   req/s         vs bare        p99 ms        app CPU ms/req
+    bare Flask hello               2932 | 3303                    8.1 | 23.0    0.48 | 0.43
+    session + row, nothing else    1666 | 1788   0.57 | 0.54     11.9 | 42.1    0.81 | 0.76
+    logged-in page                 1007 | 1021   0.34 | 0.31     19.0 | 67.8    1.46 | 1.45
+    logged-in page, before          884 |  829   0.30 | 0.25     19.3 | 79.7    1.74 | 1.85
+    /healthz                       2262 | 2266   0.77 | 0.69     10.0 | 33.6    0.66 | 0.66
 
-What is left is the floor of this machine, not a cost to remove. The page at 0.5x the bare app needs its
-whole cost per request (its app CPU, plus Redis and MariaDB answering, plus nginx and wrk's share) at
-most twice the bare app's: 2 cores at ~2,300 req/s make ~0.87 ms of core time per bare request, of which
-the app is 0.4-0.5, so the page's app CPU and both servers' would have to fit in ~1.3 ms; in-process,
-without HTTP, gunicorn or the servers, the page's Python alone is 1.3 ms (a Redis GET, one 12-column
-query through PyMySQL and the ORM, the template and its CSRF token). And p99 < 25 ms at 32 connections
-asks for a mean under 25 ms, by Little's law at least 1,280 req/s: the bare hello itself, which does
-nothing, had a p99 of 40-314 ms at 32 connections in every run here, as others' tests take the cores.
+This pass: the page's rows come from a Core statement built once with the 7 columns it shows (core/uploads.py),
+not an ORM select(Upload) built per request (0.45 -> 0.19 ms of CPU per read in-process). The first pass
+(2026-11-25, against commit 6e220cb; app CPU per page 2.6-4.2 -> 1.8-2.4 ms, /healthz 0.8-1.1 -> 0.6) removed,
+measured one at a time: a Redis SET and a new cookie on every request (Flask-Session's refresh; web/sessions.py
+renews once an hour), Flask-Limiter's lookups on requests no throttle applies to, three of the reader's four
+round trips per query (pre-ping and two ROLLBACKs: core/db.py), gunicorn's access log beside nginx's, 5 web
+processes on 2 cores (one per core now: 20-30% less CPU per request), and worker recycling by count
+(core/recycling.py recycles by memory).
+
+The goals are below this machine's floor. p99 under 25 ms at 32 connections: the floor line's p99 is 42 ms and
+the bare hello's own 23 ms; by Little's law 32 connections need 1,280 req/s for a mean of 25 ms, which nothing
+making the two round trips reached here. 0.5x the bare hello: the floor line itself makes 0.54-0.57x, which
+leaves the page's template, CSRF token, session interface and reader engine about 0.05 ms of CPU per request;
+rendering the template alone takes about 0.2 ms (cProfile in-process), the whole page 1.0 ms in-process against
+the floor line's 0.33 and the hello's 0.08.
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from flask import Flask  # noqa: E402
+from flask import Flask, request  # noqa: E402
 
 
 def bare_hello() -> Flask:
@@ -80,6 +80,35 @@ def bare_hello() -> Flask:
 
     return app
 
+
+
+def session_and_row() -> Flask:
+    """The least any implementation of the logged-in page must do, with nothing of the app's: the session's
+    Redis GET and one row by primary key from MariaDB through bare redis-py and PyMySQL (a connection per
+    thread, kept), answered as a few bytes of text. The page at 0.5x the bare hello cannot beat this line."""
+    import pymysql
+    import redis
+
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    url = settings.database_url
+    store = redis.Redis.from_url(settings.redis_url or "")
+    local = threading.local()
+    app = Flask("floor")
+
+    @app.get("/uploads")
+    def page() -> str:
+        if not hasattr(local, "db"):
+            local.db = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                                       password=url.password or "", database=url.database, autocommit=True)
+        stored = store.get(f"session:{request.cookies.get('session', '')}")
+        with local.db.cursor() as cursor:
+            cursor.execute("SELECT id, filename, state FROM uploads ORDER BY id DESC LIMIT 1")
+            row = cursor.fetchone()
+        return f"{len(stored or b'')} {row}"
+
+    return app
 
 @dataclass(frozen=True)
 class Measure:
@@ -246,7 +275,8 @@ def main() -> None:
         database.dispose()
 
         fronts, groups = {}, {}
-        apps = [("bare", "benchmarks.web_path:bare_hello()", ROOT), ("app", "wsgi:application", ROOT)]
+        apps = [("bare", "benchmarks.web_path:bare_hello()", ROOT), ("app", "wsgi:application", ROOT),
+                ("floor", "benchmarks.web_path:session_and_row()", ROOT)]
         if args.before:
             apps.append(("before", "wsgi:application", args.before.resolve()))
         for name, target, root in apps:
@@ -260,6 +290,7 @@ def main() -> None:
         lines = [
             ("generator ceiling (nginx alone)", f"http://127.0.0.1:{fronts['bare'].fixed_port}/", None, None),
             ("bare Flask hello", f"{fronts['bare'].url}/", None, groups["bare"]),
+            ("session + row, nothing else", f"{fronts['floor'].url}/uploads", cookie, groups["floor"]),
             ("logged-in page (/uploads)", f"{fronts['app'].url}/uploads", cookie, groups["app"]),
             ("/healthz", f"{fronts['app'].url}/healthz", None, groups["app"]),
         ]
