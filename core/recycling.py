@@ -6,7 +6,9 @@ the worker path's (benchmarks/worker_throughput.py), while one large image can g
 Here a process finishes the request during which its resident memory passed the bound, then exits gracefully
 and the master starts a fresh one; reading /proc/self/statm after each request costs a few microseconds.
 The bound is GUNICORN_MAX_WORKER_MB (0 disables it), by default each process's equal share of SHARE of the
-instance's memory, which leaves the rest to nginx, sqsd, the agents and a process recycling meanwhile.
+instance's memory, which leaves the rest to nginx, sqsd, the agents and a process recycling meanwhile, and never
+under DEFAULT_FLOOR: either app weighs 70-80 MiB once imported, and a bound below what a process needs to serve
+at all would restart it after every request (the log line counts the requests, which shows it).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ SHARE = 0.6
 STATM = Path("/proc/self/statm")
 MEMINFO = Path("/proc/meminfo")
 MIB = 1024 * 1024
+DEFAULT_FLOOR = 256 * MIB
 
 
 def resident_bytes() -> int:
@@ -47,7 +50,7 @@ def bound_bytes(workers: int, environ: Mapping[str, str] = os.environ) -> int | 
         return int(raw) * MIB or None
     if not (STATM.exists() and MEMINFO.exists()):
         return None  # not Linux (a developer's Mac): no bound rather than a guess
-    return int(instance_bytes() * SHARE / max(1, workers))
+    return max(DEFAULT_FLOOR, int(instance_bytes() * SHARE / max(1, workers)))
 
 
 class MemoryBound:
@@ -61,6 +64,6 @@ class MemoryBound:
             return
         resident = resident_bytes()
         if resident > self.limit:
-            worker.log.info("Recycling worker (pid: %s): %d MiB resident, past its bound of %d MiB",
-                            worker.pid, resident // MIB, self.limit // MIB)
+            worker.log.info("Recycling worker (pid: %s) after %d requests: %d MiB resident, past its bound of %d MiB",
+                            worker.pid, worker.nr, resident // MIB, self.limit // MIB)
             worker.alive = False  # as max_requests does: the worker finishes its requests in flight, then exits

@@ -165,8 +165,11 @@ def test_a_malformed_memory_bound_stops_start_up_with_one_line(env):
                                    "set it to a process's memory bound, or 0 to never recycle"]
 
 
-def test_the_default_memory_bound_is_each_process_share_of_the_instance():
+def test_the_default_memory_bound_is_each_process_share_of_the_instance(monkeypatch):
     total = recycling.instance_bytes()
-    assert recycling.bound_bytes(5, {}) == int(total * recycling.SHARE / 5)
+    assert recycling.bound_bytes(5, {}) == max(recycling.DEFAULT_FLOOR, int(total * recycling.SHARE / 5))
+    # a small instance's share stays above what an app process needs, or it would restart after every request
+    monkeypatch.setattr(recycling, "instance_bytes", lambda: 1024 * recycling.MIB)
+    assert recycling.bound_bytes(5, {}) == recycling.DEFAULT_FLOOR
     assert recycling.bound_bytes(2, {"GUNICORN_MAX_WORKER_MB": "300"}) == 300 * recycling.MIB
     assert recycling.bound_bytes(2, {"GUNICORN_MAX_WORKER_MB": "0"}) is None
