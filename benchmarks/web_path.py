@@ -40,10 +40,13 @@ processes on 2 cores (one per core now: 20-30% less CPU per request), and worker
 
 The goals are below this machine's floor. p99 under 25 ms at 32 connections: the floor line's p99 is 42 ms and
 the bare hello's own 23 ms; by Little's law 32 connections need 1,280 req/s for a mean of 25 ms, which nothing
-making the two round trips reached here. 0.5x the bare hello: the floor line itself makes 0.54-0.57x, which
-leaves the page's template, CSRF token, session interface and reader engine about 0.05 ms of CPU per request;
-rendering the template alone takes about 0.2 ms (cProfile in-process), the whole page 1.0 ms in-process against
-the floor line's 0.33 and the hello's 0.08.
+making the two round trips reached here. 0.5x the bare hello: the floor line itself makes 0.54-0.57x; 0.5x
+leaves 0.09-0.16 ms of the machine's time per request beyond it (2 cores over 0.5x the hello's req/s, less 2
+cores over the floor's), while, each measured alone in-process, the template with its CSRF token takes 0.14 ms,
+the reader engine 0.07 over the bare driver's query (0.157 against 0.084), and the session interface, the
+before- and after-request hooks about 0.14 (0.075, 0.029, 0.033). The whole page is 0.93 ms in-process against
+the floor line's 0.30 and the hello's 0.06; what the parts measured alone do not add up to is the cost of
+running cache-cold after each round trip, which the floor line pays too.
 """
 from __future__ import annotations
 
