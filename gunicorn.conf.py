@@ -6,6 +6,7 @@ environment property stops start-up with one line instead of a crash loop.
 import multiprocessing
 import os
 import sys
+from typing import NoReturn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -13,7 +14,7 @@ from core.recycling import MemoryBound, bound_bytes  # noqa: E402
 from core.settings import ConfigError, Settings  # noqa: E402
 
 
-def _stop(error: ConfigError) -> None:
+def _stop(error: ConfigError) -> NoReturn:
     print(f"config error: {error}", file=sys.stderr, flush=True)
     sys.exit(1)
 
