@@ -37,9 +37,11 @@ four runs, medians of 5 rounds each:
 The third pass took 0.1-0.2 ms of CPU off each task; req/s cannot show it through this generator's noise. The
 goal, 0.8x, sits inside that noise, between the app (0.75-0.84x) and the floor (0.82-0.90x): what separates
 them is 0.2 ms of CPU per task (in-process, single thread: 0.37 ms against the floor's 0.21 and the bare
-POST's 0.05). The ledger's share of it is 0.04 ms (0.195 ms in a request against the floor's raw 0.16); the
-sqsd check, envelope, argument check and JSON answer cost 2-7 us each measured alone, and cProfile spreads the
-rest over Flask's request context, the before-request hook and the response, with nothing standing out. The C
+POST's 0.05). Up to 0.08 ms of it is the ledger's wrapper around its two statements, the pool's checkout and
+return and the rendering (the app with the floor's raw statements in its place: 0.34 against 0.42); a connection
+kept per thread instead of a checkout per statement won back 0.03 in-process and 0.02 under gunicorn, too little
+to keep. The sqsd check, envelope, argument check and JSON answer cost 2-7 us each measured alone, and cProfile
+spreads the rest over Flask's request context, the before-request hook and the response. The C
 driver mysqlclient would hardly help the ledger's writes (an UPDATE 38 -> 36 us of CPU; reads gain more: a
 12-column row 107 -> 41 us) and needs a compiler and MariaDB's headers on every instance; the ledger's two
 round trips are the guarantee itself.
