@@ -1,11 +1,15 @@
-"""The two apps the worker benchmark serves under identical gunicorn settings."""
+"""The apps the worker benchmark serves under identical gunicorn settings, and the bare connection the floor
+lines of both benchmarks use."""
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import URL
 
 
 def worker_app() -> Flask:
@@ -31,26 +35,36 @@ def bare_app() -> Flask:
     return app
 
 
+def kept_connection(url: URL) -> Callable[[], Any]:
+    """A bare PyMySQL connection per thread in autocommit, made on first use and kept: a floor line's database,
+    with no pool, engine or ORM."""
+    import pymysql
+
+    local = threading.local()
+
+    def connection() -> Any:
+        if not hasattr(local, "db"):
+            local.db = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                                       password=url.password or "", database=url.database, autocommit=True)
+        return local.db
+
+    return connection
+
+
 def ledger_floor() -> Flask:
     """The least a task with the ledger's guarantee must do, with nothing of the app's: the claim (an INSERT
     committed before the task runs) and the finish (an UPDATE committed before the 200), each one round trip
     in autocommit through bare PyMySQL on a connection kept per thread. The worker app cannot beat this line."""
-    import pymysql
-
     from core.models import utcnow
     from core.settings import Settings
 
-    url = Settings.from_env().database_url
-    local = threading.local()
+    connection = kept_connection(Settings.from_env().database_url)
     app = Flask("floor")
 
     @app.post("/")
     def task() -> tuple[str, int]:
-        if not hasattr(local, "db"):
-            local.db = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                                       password=url.password or "", database=url.database, autocommit=True)
         key, owner, now = uuid.uuid4().hex, uuid.uuid4().hex, utcnow()
-        with local.db.cursor() as cursor:
+        with connection().cursor() as cursor:
             cursor.execute("INSERT INTO task_ledger (`key`, task, state, attempts, owner, lease_until, created_at, "
                            "updated_at, expires_at, crashes_in_call) VALUES (%s, 'bench.noop', 'in_progress', 1, %s, "
                            "%s, %s, %s, %s, 0)", (key, owner, now + timedelta(seconds=240), now, now,

@@ -24,12 +24,13 @@ STATM = Path("/proc/self/statm")
 MEMINFO = Path("/proc/meminfo")
 MIB = 1024 * 1024
 DEFAULT_FLOOR = 256 * MIB
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")  # statm counts pages; read once, not per request
 
 
 def resident_bytes() -> int:
     """This process's resident set size: statm's second field, in pages."""
     with open(STATM, "rb") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        return int(statm.read().split()[1]) * PAGE_BYTES
 
 
 def instance_bytes() -> int:

@@ -48,6 +48,20 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
             process.wait()
 
 
+def child_processes(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (a gunicorn master's workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 class RedisServer:
     def __init__(self, directory: Path, password: str | None = None) -> None:
         self.directory = directory

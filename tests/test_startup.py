@@ -13,6 +13,7 @@ from core import recycling
 from eb_tools import procfile
 from eb_tools.aws import wait_until
 from eb_tools.local.cloud import free_port
+from tests.servers import child_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -27,24 +28,32 @@ def run_env(env: dict[str, str], **extra: str) -> dict[str, str]:
     return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), **env, **extra}
 
 
-@pytest.mark.parametrize("role", ["web", "worker"])
-def test_procfile_serves_both_roles_under_gunicorn(env, role):
+def serve_procfile(env: dict[str, str], **extra: str) -> tuple[subprocess.Popen, str]:
+    """The Procfile's gunicorn (one worker process unless GUNICORN_WORKERS says otherwise), once it answers."""
     port = free_port()
     proc = subprocess.Popen(procfile_web(), cwd=ROOT,
-                            env=run_env(env, APP_ROLE=role, GUNICORN_BIND=f"127.0.0.1:{port}",
-                                        GUNICORN_WORKERS="2"),
+                            env=run_env(env, GUNICORN_BIND=f"127.0.0.1:{port}", **{"GUNICORN_WORKERS": "1", **extra}),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        def answered() -> requests.Response | None:
-            try:
-                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stderr.read()
-                return None
+    base = f"http://127.0.0.1:{port}"
 
-        response = wait_until(answered, 30, "gunicorn answering /healthz")
-        assert response.status_code == 200
-        login = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
+    def answered() -> bool:
+        assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+        try:
+            requests.get(f"{base}/healthz", timeout=2)
+            return True
+        except requests.ConnectionError:
+            return False
+
+    wait_until(answered, 30, "gunicorn answering")
+    return proc, base
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_procfile_serves_both_roles_under_gunicorn(env, role):
+    proc, base = serve_procfile(env, APP_ROLE=role, GUNICORN_WORKERS="2")
+    try:
+        assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        login = requests.get(f"{base}/login", timeout=5)
         assert login.status_code == (200 if role == "web" else 403)  # the worker serves sqsd only
     finally:
         proc.terminate()
@@ -97,41 +106,21 @@ def test_app_info_logs_reach_stderr(env):
     assert "upload 7 completed" not in quiet.stderr
 
 
-def worker_pids(master: subprocess.Popen) -> set[int]:
-    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
-    return {int(pid) for pid in children}
-
-
-def serve_one_worker(env: dict[str, str], **extra: str) -> tuple[subprocess.Popen, str]:
-    """The Procfile's gunicorn with one worker process, answering /healthz."""
-    port = free_port()
-    proc = subprocess.Popen(procfile_web(), cwd=ROOT,
-                            env=run_env(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", **extra),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answered() -> bool:
-        assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
-        try:
-            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    wait_until(answered, 30, "gunicorn answering /healthz")
-    return proc, base
-
-
 def test_a_process_past_its_memory_bound_is_replaced_after_the_request(env):
     """GUNICORN_MAX_WORKER_MB: the request that found the process past its bound is answered in full, then the
     process exits and the master starts a fresh one; nothing is refused meanwhile."""
-    proc, base = serve_one_worker(env, GUNICORN_MAX_WORKER_MB="1", GUNICORN_LOG_LEVEL="info")
+    proc, base = serve_procfile(env, GUNICORN_MAX_WORKER_MB="1", GUNICORN_LOG_LEVEL="info")
+
+    def workers() -> set[int]:
+        return set(child_processes(proc.pid))
+
     try:
         seen: set[int] = set()
         for _ in range(3):
-            before = wait_until(lambda: worker_pids(proc) or None, 30, "a worker process")
+            before = wait_until(lambda: workers() or None, 30, "a worker process")
             seen |= before
             assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
-            wait_until(lambda before=before: worker_pids(proc) and worker_pids(proc) != before, 30,
+            wait_until(lambda before=before: workers() not in (set(), before), 30,
                        "the process past its bound replaced")
         assert len(seen) == 3
     finally:
@@ -143,13 +132,13 @@ def test_a_process_past_its_memory_bound_is_replaced_after_the_request(env):
 def test_a_process_within_its_memory_bound_keeps_serving(env):
     """By default a process may use its share of the instance's memory: the app's requests leave it in place
     (no recycling by count: a boot per N requests was a fifth of a no-op task's CPU)."""
-    proc, base = serve_one_worker(env)
+    proc, base = serve_procfile(env)
     try:
-        first = worker_pids(proc)
+        first = set(child_processes(proc.pid))
         with requests.Session() as client:
             for _ in range(300):
                 assert client.get(f"{base}/healthz", timeout=10).status_code == 200
-        assert worker_pids(proc) == first
+        assert set(child_processes(proc.pid)) == first
     finally:
         proc.terminate()
         proc.wait(timeout=30)

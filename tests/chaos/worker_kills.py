@@ -40,7 +40,7 @@ from typing import Any
 from flask import Flask
 
 from tests.chaos.report import Row
-from tests.servers import stop_process
+from tests.servers import child_processes, stop_process
 from worker import ledger
 from worker.registry import TaskContext, tasks
 
@@ -284,22 +284,8 @@ def _feed(sqs: Any, queue: str, tasks: list[Task], rate: float) -> None:
             raise RuntimeError(f"SQS refused a chaos message: {answer['Failed'][0]}")
 
 
-def _children(master: int) -> list[int]:
-    """The gunicorn worker processes of a master (its children, from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return sorted(found)
-
-
 def _kill_one(rng: random.Random, masters: list[int], markers: Path, kills: Kills) -> None:
-    workers = [pid for master in masters for pid in _children(master)]
+    workers = [pid for master in masters for pid in child_processes(master)]
     if not workers:
         return
     pid = rng.choice(workers)
