@@ -72,6 +72,8 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from flask import Flask, request  # noqa: E402
 
+from benchmarks.process_cpu import cpu_seconds  # noqa: E402
+
 
 def bare_hello() -> Flask:
     """The floor: Flask answering a GET with a short text, nothing else."""
@@ -118,23 +120,6 @@ class Measure:
     errors: int
     requests: int
     cpu_ms: float = float("nan")  # the app's gunicorn processes' CPU time per request
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User and system CPU time of gunicorn's master and workers, the recycled ones included (the master's
-    cutime/cstime), from /proc: unlike requests per second on a shared machine, it hardly moves with the
-    neighbours' load."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        # fields after "(comm)": state, ppid, pgrp, ..., utime [11], stime [12], cutime [13], cstime [14]
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if stat.parent.name
-                                                          == str(pgid) else 0)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def serve(target: str, env: dict[str, str], log: Path, root: Path = ROOT) -> tuple[subprocess.Popen, int]:
@@ -301,10 +286,10 @@ def main() -> None:
         for connections in levels:
             for name, url, with_cookie, group in lines:
                 generate(url, connections, min(2.0, args.seconds), with_cookie)  # warm up pools and caches
-                cpu = group_cpu_seconds(group) if group else 0.0
+                cpu = cpu_seconds(group, group=True) if group else 0.0
                 measure = generate(url, connections, args.seconds, with_cookie)
                 if group:
-                    cpu_ms = (group_cpu_seconds(group) - cpu) * 1000 / max(1, measure.requests)
+                    cpu_ms = (cpu_seconds(group, group=True) - cpu) * 1000 / max(1, measure.requests)
                     measure = dataclasses.replace(measure, cpu_ms=cpu_ms)
                 results[(name, connections)] = measure
 

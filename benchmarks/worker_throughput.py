@@ -64,6 +64,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.process_cpu import cpu_seconds  # noqa: E402
 from core import db, migrate  # noqa: E402
 from core.queue import Envelope  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -74,23 +75,6 @@ from tests.sqsd_client import sqsd_headers  # noqa: E402
 
 BEFORE = ("0.50x at the start of issue 18 (257 vs 518 req/s); 0.73-0.84x, app CPU 1.02-1.09 ms per task, before "
           "its third pass (the docstring; --before TREE measures an earlier commit in the same run)")
-
-
-def cpu_seconds(pid: int, group: bool) -> float:
-    """User and system CPU time from /proc of `pid`, or of its process group (gunicorn's master and workers,
-    recycled workers included through the master's cutime/cstime): unlike requests per second on a shared
-    machine, it hardly moves with the neighbours' load."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat") if group else [Path(f"/proc/{pid}/stat")]:
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        # fields after "(comm)": state, ppid, pgrp, ..., utime [11], stime [12], cutime [13], cstime [14]
-        if not group or int(fields[2]) == pid:
-            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if stat.parent.name
-                                                          == str(pid) else 0)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def serve(target: str, env: dict[str, str], root: Path = ROOT) -> tuple[subprocess.Popen, str]:
