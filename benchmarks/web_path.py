@@ -125,7 +125,7 @@ class Measure:
 def serve(target: str, env: dict[str, str], log: Path, root: Path = ROOT) -> tuple[subprocess.Popen, int]:
     """One gunicorn with the project's config serving `target`; waits until it answers."""
     from eb_tools.aws import wait_until
-    from eb_tools.local.cloud import free_port
+    from eb_tools.cloud.server import free_port
 
     port = free_port()
     with open(log, "ab") as out:

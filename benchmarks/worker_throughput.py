@@ -69,7 +69,7 @@ from core import db, migrate  # noqa: E402
 from core.queue import Envelope  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from eb_tools.aws import WaitTimeout, wait_until  # noqa: E402
-from eb_tools.local.cloud import free_port  # noqa: E402
+from eb_tools.cloud.server import free_port  # noqa: E402
 from tests.servers import MariaDBServer, stop_process  # noqa: E402
 from tests.sqsd_client import sqsd_headers  # noqa: E402
 

@@ -11,7 +11,7 @@ from typing import BinaryIO
 import pymysql
 
 from eb_tools.aws import wait_until
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 
 
 def _binary(name: str) -> str:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from eb_tools.cron import CronError, Schedule
+from eb_tools.formats.cron import CronError, Schedule
 
 
 @pytest.mark.parametrize(

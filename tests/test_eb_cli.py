@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from eb_tools.aws import wait_until
-from eb_tools.local.cloud import free_port
-from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from eb_tools.cloud.server import free_port
+from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
 from eb_tools.names import environment_names
 from eb_tools.stages import load
 from tests.conftest import aws_client

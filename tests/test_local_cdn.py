@@ -12,7 +12,7 @@ import pytest
 import requests
 from troposphere import GetAtt, Output, Parameter, Ref, Template
 
-from eb_tools.local.cdn import METHOD_NOT_ALLOWED
+from eb_tools.cloud.cdn import METHOD_NOT_ALLOWED
 from eb_tools.provision import storage
 from tests.conftest import aws_client
 

@@ -15,9 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import local_client, wait_until
-from eb_tools.local.cfn_stacks import register
-from eb_tools.local.cfn_stacks.schema import ALWAYS, CONDITIONALLY, MISSING, NEVER, requires_recreation
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.cloud.cfn_stacks import register
+from eb_tools.cloud.cfn_stacks.schema import ALWAYS, CONDITIONALLY, MISSING, NEVER, requires_recreation
+from eb_tools.cloud.server import LocalCloud
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 

@@ -14,9 +14,9 @@ import requests
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import wait_until
-from eb_tools.local.cloud import LocalCloud
-from eb_tools.local.elasticbeanstalk import LocalEBBackend, instance_logs
-from eb_tools.local.elasticbeanstalk.log_streaming import LogStreamer
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, instance_logs
+from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
 from tests.conftest import aws_client
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.cloud.server import LocalCloud
 from tests.conftest import aws_client
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from troposphere import Parameter, Ref, Template
 
-from eb_tools.local.s3_cors import NOT_ALLOWED, NOT_ENABLED
+from eb_tools.cloud.s3_cors import NOT_ALLOWED, NOT_ENABLED
 from eb_tools.provision import storage
 from tests.conftest import aws_client
 from tests.test_local_cdn import WEB_ORIGIN, make_stage

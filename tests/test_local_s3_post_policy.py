@@ -9,7 +9,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from eb_tools.local.s3_post_policy import PolicyError, PostForm, S3PostPolicyMiddleware
+from eb_tools.cloud.s3_post_policy import PolicyError, PostForm, S3PostPolicyMiddleware
 from tests.conftest import aws_client
 
 

@@ -19,10 +19,10 @@ import requests
 
 from eb_tools.aws import Target, local_session, wait_until
 from eb_tools.local import state
-from eb_tools.local.cloud import LocalCloud
-from eb_tools.local.elasticbeanstalk import LocalEBBackend, persistence
-from eb_tools.local.elasticbeanstalk.models import eb_local_backends
-from eb_tools.local.moto_internals import restore_sent_mail, sent_mail
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, persistence
+from eb_tools.cloud.elasticbeanstalk.models import eb_local_backends
+from eb_tools.cloud.moto_internals import restore_sent_mail, sent_mail
 from tests.conftest import aws_client
 
 ACCOUNT, REGION = state.ACCOUNT, "us-east-1"

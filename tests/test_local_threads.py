@@ -21,8 +21,8 @@ import pytest
 from botocore.config import Config
 
 from eb_tools.aws import local_session, wait_until
-from eb_tools.local.cloud import LocalCloud
-from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 DEADLINE = 90.0  # seconds for everything the threads do

@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 from eb_tools.aws import local_client, wait_until
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 from tests.local_stage import stage_outputs, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from eb_tools.local import moto_internals
-from eb_tools.local.moto_internals import MotoMismatch, S3Backend
+from eb_tools.cloud import moto_internals
+from eb_tools.cloud.moto_internals import MotoMismatch, S3Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "eb_tools" / "local"
@@ -28,9 +28,9 @@ def test_a_missing_method_stops_the_check_with_one_line(monkeypatch: pytest.Monk
     monkeypatch.delattr(S3Backend, "get_object")
     line = (f"moto {moto_internals.installed_moto()} lacks moto.s3.models.S3Backend.get_object used by {{}}; "
             "eb_tools was written for moto 5.2.5 (pyproject.toml pins moto[server]>=5.2.5,<5.3): install that "
-            "range, or adapt eb_tools/local/moto_internals.py")
+            "range, or adapt eb_tools/cloud/moto_internals.py")
     found = [problem.message for problem in moto_internals.problems()]
-    assert line.format("eb_tools/local/elasticbeanstalk/services.py") in found  # one line per user
+    assert line.format("eb_tools/cloud/elasticbeanstalk/services.py") in found  # one line per user
     with pytest.raises(MotoMismatch) as raised:
         moto_internals.check()
     assert raised.value.message == found[0]
@@ -58,7 +58,7 @@ def test_eb_tools_local_with_a_moto_that_lacks_an_attribute_says_so_in_one_line(
         re.escape(f"Error: moto {moto_internals.installed_moto()} lacks moto.sqs.models.SQSBackend.create_queue "
                   "used by ") + r"eb_tools/local/\S+\.py" + re.escape(
             "; eb_tools was written for moto 5.2.5 (pyproject.toml pins moto[server]>=5.2.5,<5.3): install that "
-            "range, or adapt eb_tools/local/moto_internals.py"), line)
+            "range, or adapt eb_tools/cloud/moto_internals.py"), line)
 
 
 def test_pyproject_pins_moto_to_the_tested_range_in_both_places() -> None:

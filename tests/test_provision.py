@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from eb_tools.aws import local_client
-from eb_tools.local.cloud import LocalCloud, free_port
+from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.names import environment_names
 from eb_tools.provision import command, pipeline
 from eb_tools.provision.plan import ProvisionError

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from eb_tools import cli
 from eb_tools.aws import local_client, local_session, wait_until
-from eb_tools.local.cloud import LocalCloud
-from eb_tools.local.elasticbeanstalk import LocalEBBackend
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
 from eb_tools.provision import command
 from eb_tools.release import history, lock, snapshot, versions
 from eb_tools.release.deploy import Built, deliver, prepare

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from eb_tools import nginx_conf
 from eb_tools.aws import wait_until
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 from tests.servers import MariaDBServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from eb_tools.bundle import included_files
-from eb_tools.check import yamlines
+from eb_tools.formats import yamlines
 
 # The stage file of eb_tools (eb_tools/stages.py). Every stage it declares has a web and a worker
 # environment, so a bundle beside one is deployed to both tiers.

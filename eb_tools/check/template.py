@@ -25,9 +25,9 @@ from typing import Any
 
 import yaml
 
-from eb_tools.check import schema
+from eb_tools.formats import option_schema as schema
 from eb_tools.check.context import CheckContext
-from eb_tools.check.yamlines import LineDict, LineList
+from eb_tools.formats.yamlines import LineDict, LineList
 
 SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs")
 EB_RESOURCES_FILE = Path(__file__).with_name("eb_resources.yaml")

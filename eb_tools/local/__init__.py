@@ -1,1 +1,3 @@
-"""The local cloud: moto's server with the behaviour moto lacks, and the processes of a stage."""
+"""The local stage's runner: provisions and deploys the `local` stage into the emulated cloud through the
+toolkit's own verbs, then runs its processes (gunicorn per tier, nginx, the sqsd and cron emulator). It
+reaches the cloud only through AWS APIs and the cloud's public start and stop."""

@@ -30,12 +30,13 @@ from typing import TypeVar
 import click
 import requests
 
-from eb_tools import cronfile, ebenv, nginx_conf, procfile
+from eb_tools import ebenv, nginx_conf
+from eb_tools.formats import cronfile, procfile
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Target, WaitTimeout, local_session, wait_until
 from eb_tools.bundle import included_files
 from eb_tools.local import sqsd as sqsd_module
 from eb_tools.local import state
-from eb_tools.local.cloud import LocalCloud, free_port
+from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from eb_tools.provision import command as provision

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from eb_tools.cronfile import CronTask
+from eb_tools.formats.cronfile import CronTask
 
 log = logging.getLogger(__name__)
 USER_AGENT = "aws-sqsd/3.0.4"

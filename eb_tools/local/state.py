@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from eb_tools.aws import Target
-from eb_tools.local.elasticbeanstalk import persistence
-from eb_tools.local.elasticbeanstalk.models import eb_local_backends
-from eb_tools.local.moto_internals import keep_version_id, queue_messages, restore_sent_mail, sent_mail
+from eb_tools.cloud.elasticbeanstalk import persistence
+from eb_tools.cloud.elasticbeanstalk.models import eb_local_backends
+from eb_tools.cloud.moto_internals import keep_version_id, queue_messages, restore_sent_mail, sent_mail
 
 ACCOUNT = "123456789012"  # moto's default account, the local cloud's
 FORMAT = 4  # 4 keeps every version of an object under its id; 3 kept only the current one, renumbered

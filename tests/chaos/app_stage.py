@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from eb_tools.aws import wait_until
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,7 +27,7 @@ import redis
 import requests
 
 from eb_tools.aws import local_client
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.cloud.server import LocalCloud
 from tests.chaos.app_stage import PASSWORD, Gunicorn, csrf_token, signed_up_browser
 from tests.chaos.report import Row
 from tests.chaos.web_failover import migrated_stage

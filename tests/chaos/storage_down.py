@@ -1,6 +1,6 @@
 """S3 and SQS unreachable for a while, as the apps see it: nothing half-recorded, nothing lost, nothing hangs.
 
-The web and worker apps (the Procfile's gunicorn) reach the emulated AWS (eb_tools/local/cloud.py) through
+The web and worker apps (the Procfile's gunicorn) reach the emulated AWS (eb_tools/cloud/server.py) through
 tests/chaos/tcp_proxy.py, which goes silent (a blackhole: packets vanish, nothing is reset, as in a network
 partition, the hardest case for timeouts) and then comes back. sqsd, AWS's daemon, keeps its own way to SQS.
 
@@ -31,7 +31,7 @@ from PIL import Image
 from core import db, migrate
 from core.settings import Settings
 from eb_tools.aws import WaitTimeout, local_client, wait_until
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.cloud.server import LocalCloud
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
 from tests.chaos.report import Row

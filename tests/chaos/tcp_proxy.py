@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Literal
 
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 
 Mode = Literal["forward", "refuse", "blackhole"]
 _CHUNK = 65536

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.cloud.server import LocalCloud
 from tests.chaos import database_failover
 from tests.chaos.report import failures
 

@@ -2,7 +2,7 @@
 `pytest --long`, as `make bench` runs it)."""
 from __future__ import annotations
 
-from eb_tools.local.cloud import LocalCloud
+from eb_tools.cloud.server import LocalCloud
 from tests.chaos import storage_down
 from tests.chaos.report import failures
 

@@ -126,7 +126,7 @@ def run(long: bool) -> list[Row]:
     from core import db, migrate
     from core.settings import Settings
     from eb_tools.aws import local_client, wait_until
-    from eb_tools.local.cloud import LocalCloud
+    from eb_tools.cloud.server import LocalCloud
     from eb_tools.local.sqsd import Sqsd, SqsdOptions
     from tests.servers import MariaDBServer
 
@@ -206,7 +206,7 @@ def _gunicorn(env: dict[str, str], log: Path, wait_until: Callable[..., Any]) ->
     """One worker instance: the project's gunicorn.conf.py serving chaos_app on a free port."""
     import requests
 
-    from eb_tools.local.cloud import free_port
+    from eb_tools.cloud.server import free_port
 
     port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"

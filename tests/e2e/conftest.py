@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import sync_playwright  # the dev extra (pip install -e '.[dev]')
 
 from eb_tools.aws import local_client, wait_until
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 from tests.local_stage import stage_outputs, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

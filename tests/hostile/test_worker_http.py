@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from eb_tools import procfile
+from eb_tools.formats import procfile
 from eb_tools.aws import wait_until
-from eb_tools.local.cloud import free_port
+from eb_tools.cloud.server import free_port
 from tests.sqsd_client import sqsd_headers
 from worker.sqsd import MAX_MESSAGE_BYTES
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from eb_tools import cronfile
+from eb_tools.formats import cronfile
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import GUIDE, Finding, Rule
 

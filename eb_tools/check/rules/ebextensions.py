@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import yaml
 
-from eb_tools.check import schema, yamlines
+from eb_tools.formats import option_schema as schema
+from eb_tools.formats import yamlines
 from eb_tools.check.context import STAGE_FILE, CheckContext
 from eb_tools.check.findings import GUIDE, Finding, Rule
-from eb_tools.check.yamlines import LineDict, LineList
+from eb_tools.formats.yamlines import LineDict, LineList
 
 E001 = Rule("E001", "YAML syntax", f"{GUIDE}ebextensions.html")
 E101 = Rule("E101", "unknown top-level section", f"{GUIDE}ebextensions.html")

@@ -1,0 +1,80 @@
+"""AWS::SecretsManager::Secret, which moto's CloudFormation skips (no secret, Ref to nothing).
+
+The secret is created in moto's Secrets Manager backend with the value
+GenerateSecretString describes (moto's own GetRandomPassword generator, with AWS's
+defaults: 32 characters, each included type required), or with SecretString; Ref
+and GetAtt Id are its ARN, as in AWS.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, checked, flag, refuse, tag_dict
+from eb_tools.cloud.moto_internals import random_password, secretsmanager_backends
+
+SECRET = "AWS::SecretsManager::Secret"
+GENERATE_OPTIONS = frozenset({"ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers", "ExcludePunctuation",
+                              "ExcludeUppercase", "GenerateStringKey", "IncludeSpace", "PasswordLength",
+                              "RequireEachIncludedType", "SecretStringTemplate"})
+
+
+def generated_string(options: Any) -> str:
+    """The secret string GenerateSecretString describes: a password, or a JSON template with the
+    password under GenerateStringKey."""
+    checked(options, GENERATE_OPTIONS, SECRET, "GenerateSecretString")
+    password = random_password(
+        password_length=int(options.get("PasswordLength", 32)),
+        exclude_characters=str(options.get("ExcludeCharacters", "")),
+        exclude_numbers=flag(options.get("ExcludeNumbers", False)),
+        exclude_punctuation=flag(options.get("ExcludePunctuation", False)),
+        exclude_uppercase=flag(options.get("ExcludeUppercase", False)),
+        exclude_lowercase=flag(options.get("ExcludeLowercase", False)),
+        include_space=flag(options.get("IncludeSpace", False)),
+        require_each_included_type=flag(options.get("RequireEachIncludedType", True)),
+    )
+    template, key = options.get("SecretStringTemplate"), options.get("GenerateStringKey")
+    if (template is None) != (key is None):
+        refuse(SECRET, "GenerateSecretString needs both SecretStringTemplate and GenerateStringKey, or neither")
+    if template is None:
+        return password
+    try:
+        document = json.loads(template)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        refuse(SECRET, "GenerateSecretString.SecretStringTemplate must be a JSON object")
+    document[key] = password
+    return json.dumps(document)
+
+
+class Secret(Handler):
+    type_name = SECRET
+    name_property = "Name"
+    properties = frozenset({"Name", "Description", "GenerateSecretString", "SecretString", "KmsKeyId", "Tags"})
+    attributes = frozenset({"Id"})
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], place: Place) -> Resource:
+        if ("SecretString" in properties) == ("GenerateSecretString" in properties):
+            refuse(SECRET, "exactly one of SecretString and GenerateSecretString is required")
+        value = properties.get("SecretString")
+        if value is None:
+            value = generated_string(properties["GenerateSecretString"])
+        tags = tag_dict(properties.get("Tags", []), SECRET)
+        backend = place.backend(secretsmanager_backends)
+        backend.create_secret(
+            name=name, secret_string=value, secret_binary=None, description=properties.get("Description"),
+            tags=[{"Key": k, "Value": v} for k, v in tags.items()] or None, kms_key_id=properties.get("KmsKeyId"),
+            client_request_token=None, replica_regions=[], force_overwrite=False)
+        arn = backend.describe_secret(name).arn
+        return Resource(cls, arn, place, {"Id": arn})
+
+    @classmethod
+    def delete(cls, resource: Resource) -> None:
+        """Without a recovery window, so the stack can be created again with the same secret name."""
+        resource.place.backend(secretsmanager_backends).delete_secret(
+            resource.physical_resource_id, recovery_window_in_days=None, force_delete_without_recovery=True)
+
+
+HANDLERS: tuple[type[Handler], ...] = (Secret,)

@@ -1,0 +1,31 @@
+"""CloudFormation stacks in the local cloud that behave as AWS's: change sets, events, rollback.
+
+moto's stacks reach CREATE_COMPLETE whatever happens: a change set's Changes
+carry no Replacement, Outputs are missing after a change set, a resource that
+fails takes the request down with the stack half-built, and a type moto has no
+model for is silently skipped. `eb_tools provision` relies on AWS's behaviour, so
+register() installs, on moto's CloudFormation:
+
+- change sets found by stack and name, checked on creation as AWS checks them,
+  with AWS-shaped Changes (Replacement from the type's schema) (`api`, `changes`);
+- execution resource by resource, with events, Outputs, and rollback to
+  ROLLBACK_COMPLETE or UPDATE_ROLLBACK_COMPLETE on failure (`execution`);
+- DeleteStack with an event per resource.
+"""
+from __future__ import annotations
+
+from eb_tools.cloud.cfn_stacks import api
+from eb_tools.cloud.moto_internals import CloudFormationBackend, CloudFormationResponse, once, replace
+
+__all__ = ["register"]
+
+
+def register() -> None:
+    """Install the stack behaviour on moto's CloudFormation (once per process)."""
+    once("cfn_stacks", _install)
+
+
+def _install() -> None:
+    for name, operation in api.RESPONSES.items():
+        replace(CloudFormationResponse, name, operation)
+    replace(CloudFormationBackend, "delete_stack", api.delete_stack)

@@ -1,0 +1,101 @@
+"""The emulated instances' CloudWatch Logs agent: published log files streamed as EB's instances stream theirs.
+
+With aws:elasticbeanstalk:cloudwatch:logs StreamLogs true, EB's instances send their log files to CloudWatch
+Logs, a group per file named /aws/elasticbeanstalk/ENVIRONMENT/var/log/FILE and a stream per instance, kept
+RetentionInDays (developer guide, AWSHowTo.cloudwatchlogs; the eb CLI reads
+/aws/elasticbeanstalk/ENVIRONMENT/var/log/eb-engine.log by default on Amazon Linux 2023). For the files
+published for an environment (instance_logs.publish) the emulation does the same, from a thread of its own
+and through the cloud's own CloudWatch Logs API, as the agent does: new lines every `interval` seconds, as
+the first instance's stream, while the environment's effective StreamLogs is true.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eb_tools.cloud.elasticbeanstalk import instance_logs
+
+LOGS = "aws:elasticbeanstalk:cloudwatch:logs"
+BATCH = 1000  # lines per PutLogEvents call (CloudWatch Logs accepts up to 10,000)
+
+
+class LogStreamer:
+    def __init__(self, endpoint: str, interval: float = 2.0) -> None:
+        self.endpoint, self.interval = endpoint, interval
+        self._offsets: dict[tuple[str, str], int] = {}  # (environment, path on the instance) -> bytes shipped
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eb-log-streaming", daemon=True)
+
+    def start(self) -> LogStreamer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _client(self, service: str, region: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            for environment, (region, files) in instance_logs.published().items():
+                try:
+                    self.ship(environment, region, files)
+                except (BotoCoreError, ClientError):
+                    continue  # the environment is gone or the cloud is stopping: try again next time
+
+    def ship(self, environment: str, region: str, files: dict[str, Any]) -> int:
+        """Send `environment`'s new lines when it streams its logs; how many lines were sent."""
+        eb = self._client("elasticbeanstalk", region)
+        found = eb.describe_environments(EnvironmentNames=[environment], IncludeDeleted=False)["Environments"]
+        if not found:
+            return 0
+        settings = eb.describe_configuration_settings(ApplicationName=found[0]["ApplicationName"],
+                                                      EnvironmentName=environment)["ConfigurationSettings"][0]
+        options = {(o["Namespace"], o["OptionName"]): o.get("Value") for o in settings["OptionSettings"]}
+        instances = eb.describe_environment_resources(EnvironmentName=environment)["EnvironmentResources"][
+            "Instances"]
+        if options.get((LOGS, "StreamLogs")) != "true" or not instances:
+            return 0
+        logs, sent, stream = self._client("logs", region), 0, instances[0]["Id"]
+        platform_files = instance_logs.PLATFORM_FILES[found[0]["Tier"]["Name"]]
+        for path in sorted({*platform_files, *files}):  # the platform's files exist, even empty
+            group = f"/aws/elasticbeanstalk/{environment}{path}"
+            if (environment, path) not in self._offsets:
+                self._ensure(logs, group, stream, options.get((LOGS, "RetentionInDays")))
+                self._offsets[(environment, path)] = 0
+            if path not in files:
+                continue
+            try:
+                with open(files[path], "rb") as handle:
+                    handle.seek(self._offsets[(environment, path)])
+                    data = handle.read()
+            except OSError:
+                continue  # not written yet
+            complete = data[:data.rfind(b"\n") + 1]  # whole lines only; the rest goes with the next batch
+            lines = [line for line in complete.decode(errors="replace").splitlines() if line]
+            if lines:
+                now = int(time.time() * 1000)
+                for start in range(0, len(lines), BATCH):
+                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+                        {"timestamp": now, "message": line} for line in lines[start:start + BATCH]])
+                sent += len(lines)
+            self._offsets[(environment, path)] += len(complete)
+        return sent
+
+    @staticmethod
+    def _ensure(logs: Any, group: str, stream: str, retention: str | None) -> None:
+        """The group (with the environment's retention) and the instance's stream, made once."""
+        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            logs.create_log_group(logGroupName=group)
+            if retention:
+                logs.put_retention_policy(logGroupName=group, retentionInDays=int(retention))
+        if not logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=stream)["logStreams"]:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)

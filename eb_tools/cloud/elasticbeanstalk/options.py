@@ -1,0 +1,128 @@
+"""Option settings as EB checks them: the same schema as `eb_tools check`, EB's error texts.
+
+EB merges, lowest first: platform defaults, the bundle's .ebextensions
+option_settings, then settings applied to the environment directly. A setting it
+cannot apply fails the operation with a ConfigurationValidationException.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+
+import yaml
+
+from eb_tools.formats import option_schema as schema
+from eb_tools.cloud.elasticbeanstalk import catalogue
+
+Setting = tuple[str, str, object]  # namespace, option name, value
+Key = tuple[str, str]
+
+
+def merged(applied: Mapping[Key, object], bundle: Iterable[Setting],
+           defaults: Mapping[Key, str | None]) -> dict[Key, str | None]:
+    """Every option as EB merges them: applied to the environment, else the running version's .ebextensions
+    (the last file that sets it), else EB's default (catalogue.defaults); None for an option without a value."""
+    result: dict[Key, str | None] = dict(defaults)
+    result.update({(n, o): _text(v) for n, o, v in bundle})
+    result.update({key: _text(v) for key, v in applied.items()})
+    return result
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def effective(options: Mapping[Key, str | None]) -> Callable[[str, str], str]:
+    """`options` (merged) as a function of (namespace, option), "" for an option without a value."""
+    return lambda namespace, option: options.get((namespace, option)) or ""
+
+
+def validate(settings: Iterable[Setting], tier: str) -> list[str]:
+    """EB's messages for the settings it would refuse in an environment of `tier` (WebServer/Worker)."""
+    tier_name = "worker" if tier == "Worker" else "web"
+    messages = []
+    for namespace, option, value in settings:
+        problem = schema.check_option(namespace, option, value, tier_name)
+        where = f"(Namespace: '{namespace}', OptionName: '{option}')"
+        listed = catalogue.known(namespace, option)
+        if problem is not None and problem.kind in ("namespace", "option") and listed is not None:
+            # an option EB lists itself (DescribeConfigurationSettings) is one it accepts back, in its tier
+            wrong_tier = bool(listed) and (("worker" in listed) != (tier == "Worker"))
+            problem = schema.Problem("tier") if wrong_tier else None
+        if problem is None:
+            continue
+        if problem.kind in ("namespace", "option"):
+            messages.append(f"Invalid option specification {where}: Unknown configuration setting.")
+        elif problem.kind == "tier" and namespace.startswith("aws:elb"):
+            messages.append(f"Load Balancer {option} setting cannot be applied because AWSEBLoadBalancer "
+                            "doesn't exist.")
+        elif problem.kind == "tier":
+            messages.append(f"Invalid option specification {where}: not valid in a {tier_name} environment.")
+        else:
+            messages.append(f"Invalid option value: '{value}' {where}: {problem.detail}.")
+    return messages
+
+
+def from_api(option_settings: list[dict[str, str]] | None) -> list[Setting]:
+    """OptionSettings as the API carries them (Namespace, OptionName, Value)."""
+    return [(s.get("Namespace", ""), s.get("OptionName", ""), s.get("Value")) for s in option_settings or []]
+
+
+def keys_from_api(options_to_remove: list[dict[str, str]] | None) -> list[tuple[str, str]]:
+    """OptionsToRemove as the API carries them (Namespace, OptionName)."""
+    return [(o.get("Namespace", ""), o.get("OptionName", "")) for o in options_to_remove or []]
+
+
+def from_bundle(data: bytes) -> tuple[list[Setting], list[str]]:
+    """The option_settings of a source bundle's .ebextensions, and the errors reading them."""
+    settings: list[Setting] = []
+    errors: list[str] = []
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return [], ["The source bundle is not a valid ZIP archive."]
+    names = sorted(n for n in archive.namelist() if n.startswith(".ebextensions/") and n.endswith(".config")
+                   and n.count("/") == 1)
+    for name in names:
+        try:
+            document = yaml.safe_load(archive.read(name)) or {}
+        except yaml.YAMLError as exc:
+            errors.append(f"The configuration file {name} in application version contains invalid YAML or "
+                          f"JSON. YAML exception: {str(exc).splitlines()[0]}")
+            continue
+        body = document.get("option_settings") if isinstance(document, dict) else None
+        # Both of EB's forms; a resource name before the namespace (`Name.aws:...`) names one of several
+        # scheduled actions, and a list item without a namespace is an environment property.
+        if isinstance(body, dict):
+            for key, options in body.items():
+                namespace = schema.split_resource(str(key))[0]
+                for option, value in (options or {}).items():
+                    settings.append((namespace, str(option), value))
+        elif isinstance(body, list):
+            settings.extend((schema.split_resource(str(i.get("namespace") or schema.DEFAULT_NAMESPACE))[0],
+                             str(i.get("option_name")), i.get("value")) for i in body if isinstance(i, dict))
+    return settings, errors
+
+
+def describe_option(namespace: str, option: str, default: str | None) -> dict[str, object]:
+    """DescribeConfigurationOptions' entry for an option: its default, and the values the schema accepts."""
+    entry: dict[str, object] = {"Namespace": namespace, "Name": option, "ChangeSeverity": "NoInterruption",
+                                "UserDefined": False, "ValueType": "Scalar"}
+    if default is not None:
+        entry["DefaultValue"] = default
+    spec = schema.find(namespace)
+    kind = str(spec.options.get(option, "")) if spec is not None else ""
+    base, _, argument = kind.partition(" ")
+    if base == "list":
+        entry["ValueType"] = "List"
+    elif base == "bool":
+        entry["ValueOptions"] = ["true", "false"]
+    elif base == "enum":
+        entry["ValueOptions"] = argument.split("|")
+    elif base == "int" and ".." in argument:
+        low, _, high = argument.partition("..")
+        entry["MinValue"], entry["MaxValue"] = int(low), int(high)
+    return entry

@@ -1,0 +1,156 @@
+"""The emulated AWS endpoint: moto's server app with this project's extensions in front.
+
+One HTTP endpoint on 127.0.0.1 answers every service, as moto's server does;
+AWS_ENDPOINT_URL pointed at it routes boto3, the app and the `eb` CLI alike.
+The server is threaded (the eb CLI, both tiers, sqsd and tests call at once),
+while moto's backends are not safe for concurrent use: requests take turns on
+moto_internals.BACKENDS, except SQS's ReceiveMessage, which may wait up to
+20 s for a message: it takes its turn for each scan of the queue only (sqs_receive.py).
+"""
+from __future__ import annotations
+
+import io
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
+from eb_tools.cloud.cdn import CdnStandIn, distributions
+from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, instance_logs
+from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
+from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
+from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
+from eb_tools.cloud.moto_internals import BACKENDS, DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from eb_tools.cloud.s3_cors import S3CorsMiddleware
+from eb_tools.cloud.s3_post_policy import S3PostPolicyMiddleware
+
+# The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
+LOCAL_CREDENTIALS: Mapping[str, str] = {"testing": "testing"}
+
+
+def free_port(host: str = "127.0.0.1", exclude: frozenset[int] = frozenset()) -> int:
+    """A port nothing listens on now and that is not in `exclude` (ports promised to others)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in exclude:
+            return port
+
+
+def _waits(environ: dict[str, Any]) -> bool:
+    """Whether the request is SQS's ReceiveMessage, which long-polls: by the JSON protocol's target, or by
+    the query protocol's Action (in the URL, or in a form body, which is read and put back)."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return bool(target == "AmazonSQS.ReceiveMessage")
+    if "Action=ReceiveMessage" in environ.get("QUERY_STRING", ""):
+        return True
+    if "/sqs/aws4_request" not in environ.get("HTTP_AUTHORIZATION", "") or \
+            not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return False
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return b"Action=ReceiveMessage" in body
+
+
+class OneAtATime:
+    """moto's app, one request at a time (see the module docstring); the answer is read whole inside."""
+
+    def __init__(self, app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if _waits(environ):
+            return self.app(environ, start_response)
+        with BACKENDS:
+            answer = self.app(environ, start_response)
+            try:
+                return [b"".join(answer)]
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
+
+
+class _QuietHandler(MotoRequestHandler):
+    """moto's handler without a log line per request: the `eb` CLI polls a lot."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class LocalCloud:
+    """Threaded servers for the emulated AWS endpoint and for the CloudFront stand-in in front of its
+    distributions (cdn.py, on a port of its own); `start()` returns once both listen."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
+                 cdn_port: int = 0) -> None:
+        self.host = host
+        self.eb_transition_seconds = eb_transition_seconds
+        self.port = port or free_port(host)
+        self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
+        self.credentials = credentials
+        self._servers: list[BaseWSGIServer] = []
+        self._threads: list[threading.Thread] = []
+        self._log_streaming: LogStreamer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def cdn_url(self) -> str:
+        """The CloudFront stand-in's base: a distribution is served under <cdn_url>/<distribution id>."""
+        return f"http://{self.host}:{self.cdn_port}"
+
+    def distribution_url(self, distribution_id: str) -> str:
+        """Where the stand-in serves a distribution: what https://<its domain name> is in AWS."""
+        return f"{self.cdn_url}/{distribution_id}"
+
+    def start(self) -> LocalCloud:
+        moto_internals.check()  # a moto without what the extensions use stops here, in one line
+        moto_internals.once("elasticbeanstalk", register_elasticbeanstalk)
+        cfn_resources.register()  # resources CloudFormation creates for real, or refuses
+        cfn_stacks.register()  # change sets, outputs and rollbacks as CloudFormation does them
+        s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
+        moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
+        sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once
+        seed_elastic_beanstalk_policies()
+        LocalEBBackend.transition_seconds = self.eb_transition_seconds
+        # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
+        app = S3CorsMiddleware(S3PostPolicyMiddleware(OneAtATime(DomainDispatcherApplication(create_backend_app)),
+                                                      self.credentials))
+        access_key, secret_key = next(iter(self.credentials.items()))
+        cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
+        for name, port, served in (("local-cloud", self.port, app), ("local-cdn", self.cdn_port, cdn)):
+            server = make_server(self.host, port, served, threaded=True, request_handler=_QuietHandler)
+            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
+        return self
+
+    def publish_instance_logs(self, environment: str, files: Mapping[str, Path], region: str) -> None:
+        """From now on the emulated EB environment's instance logs are `files`: {path on an instance, e.g.
+        /var/log/web.stdout.log: the file on this machine}; `eb logs` fetches them (RequestEnvironmentInfo),
+        and they stream to CloudWatch Logs while the environment's StreamLogs is true, as on EB."""
+        instance_logs.publish(environment, files, region)
+        if self._log_streaming is None:
+            self._log_streaming = LogStreamer(self.url).start()
+
+    def stop(self) -> None:
+        if self._log_streaming is not None:
+            self._log_streaming.stop()
+            self._log_streaming = None
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers, self._threads = [], []
