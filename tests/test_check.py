@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from eb_tools.check import run
+from eb_tools.check import template as eb_template
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding, Rule
 from eb_tools.check.runner import registry, rule_modules
 from eb_tools.release.deploy import prepare
-from eb_tools.release.stage import ReleaseError
+from eb_tools.errors import ReleaseError
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = Path(__file__).resolve().parent / "bundles"
@@ -182,6 +183,36 @@ def test_option_list_form_and_values(tmp_path):
                "  etc/relative:\n"
                "    content: x\n")
     assert sorted(found(bundle)) == [(4, "E104"), (10, "E104"), (13, "E106"), (18, "E110")]
+
+
+QUEUE_FROM_OPTION = ("Resources:\n  Jobs:\n    Type: AWS::SQS::Queue\n    Properties:\n"
+                     "      QueueName: {\"Fn::GetOptionSetting\": {OptionName: QueueName}}\n")
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("option_settings:\n  aws:elasticbeanstalk:application:environment: oops\n", 2),
+    # the same in a file the template reads too (Resources, Fn::GetOptionSetting): still one finding
+    ("option_settings:\n  aws:elasticbeanstalk:customoption:\n    QueueName: jobs\n"
+     "  aws:elasticbeanstalk:application:environment: oops\n" + QUEUE_FROM_OPTION, 4),
+    ("option_settings:\n  Nightly.aws:autoscaling:scheduledaction: oops\n", 2),
+    ("option_settings:\n  - namespace: aws:autoscaling:asg\n    option_name: MinSize\n    value: 1\n  - oops\n", 5),
+    ("option_settings:\n  - namespace: aws:elasticbeanstalk:application:environment\n    value: oops\n", 2),
+    ("option_settings: oops\n" + QUEUE_FROM_OPTION, 1),
+])
+def test_malformed_option_settings_are_one_error_wherever_they_are(tmp_path, text, line):
+    """A setting EB cannot read as a map (EB refuses the bundle) is one E106 at its line, with a fix: the
+    rule and the template read option_settings through one parser, and the template takes what it can."""
+    bundle = make_bundle(tmp_path)
+    add_config(bundle, "03_oops.config", text)
+    findings = run(bundle)
+    assert [(f.file, f.line, f.rule.id) for f in findings] == [(".ebextensions/03_oops.config", line, "E106")], \
+        [f.as_text() for f in findings]
+    assert findings[0].fails and findings[0].fix
+    if "Resources" in text:  # the template is built, with what the parser read
+        built = eb_template.build(CheckContext.for_path(bundle))
+        assert built is not None
+        default = {"Default": "jobs"} if "QueueName: jobs" in text else {}
+        assert built.body["Parameters"]["OptionSettingQueueName"] == {"Type": "String", **default}
 
 
 @pytest.mark.parametrize(("written", "expected"), [

@@ -14,9 +14,9 @@ import requests
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import wait_until
-from eb_tools.cloud.server import LocalCloud
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, instance_logs
 from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
+from eb_tools.cloud.server import LocalCloud
 from tests.conftest import aws_client
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
@@ -730,3 +730,22 @@ def test_published_logs_stream_to_cloudwatch_while_stream_logs_is_on(eb: Any, cl
     described = logs.describe_log_groups(logGroupNamePrefix=f"/aws/elasticbeanstalk/{app}-cw/")["logGroups"]
     assert {g["logGroupName"].split(f"{app}-cw")[1] for g in described} == set(instance_logs.PLATFORM_FILES["Worker"])
     assert {g.get("retentionInDays") for g in described} == {30}
+
+
+def test_option_settings_that_are_not_a_map_fail_the_deployment(eb: Any, cloud: LocalCloud, app: str) -> None:
+    """A namespace of .ebextensions option_settings holding a value instead of options: EB refuses the bundle, an
+    ERROR event naming the configuration file ("Each option setting in configuration file ... must be a map",
+    awsdocs/aws-elastic-beanstalk-developer-guide#93), and the environment keeps the version it runs."""
+    oops = "option_settings:\n  aws:elasticbeanstalk:application:environment: oops\n"
+    version(eb, cloud, app, "good")
+    version(eb, cloud, app, "oops", bundle(**{".ebextensions__03_oops_config": oops}))
+    name = f"{app}-web"
+    launch(eb, app, name, "good")
+    failed = deploy(eb, name, "oops")
+    env = wait_ready(eb, name)
+    assert env["VersionLabel"] == "good"
+    refusal, *rest = errors_of(eb, app, failed)
+    assert rest == ["Failed to deploy application.", COMPLETE_WITH_ERRORS]
+    assert "Each option setting in configuration file .ebextensions/03_oops.config" in refusal
+    assert "must be a map" in refusal
+    assert sorted(running(eb, name).values()) == [("good", "Ok")]
