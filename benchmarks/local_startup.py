@@ -24,9 +24,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from eb_tools.formats import procfile  # noqa: E402
 from eb_tools.aws import wait_until  # noqa: E402
 from eb_tools.cloud.server import free_port  # noqa: E402
+from eb_tools.formats import procfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -27,13 +27,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from eb_tools.aws import local_session, wait_until  # noqa: E402
-from eb_tools.cloud.server import LocalCloud  # noqa: E402
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend  # noqa: E402
+from eb_tools.cloud.server import LocalCloud  # noqa: E402
 from eb_tools.provision import command  # noqa: E402
 from eb_tools.release import versions  # noqa: E402
 from eb_tools.release.deploy import Built, deliver, prepare  # noqa: E402
 from eb_tools.release.promote import promote  # noqa: E402
-from eb_tools.release.stage import StageTarget, resolve  # noqa: E402
+from eb_tools.stage.target import StageTarget, resolve  # noqa: E402
 
 STAGES = """
 application: bench

@@ -68,14 +68,14 @@ class Target:
 
 
 def account_problem(target: Target, account: str | None, key: str) -> str | None:
-    """Why the credentials in use may not act on something that belongs to `account` (stage-file `key`
-    declares it); None when they may, or when no account is declared."""
+    """Why the credentials in use may not act on something that belongs to `account` (`key`, "file: key
+    path", declares it); None when they may, or when no account is declared."""
     if account is None:
         return None
     actual = target.client("sts").get_caller_identity()["Account"]
     if actual == account:
         return None
-    return (f"eb_tools.yaml: {key}: {account}: the credentials in use belong to account {actual}; use the "
+    return (f"{key}: {account}: the credentials in use belong to account {actual}; use the "
             "stage's profile or credentials of that account")
 
 

@@ -19,12 +19,10 @@ from pathlib import Path
 
 from pathspec import PathSpec
 
+from eb_tools.errors import BundleError
+
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say; the same for every build
 SIZE_LIMIT = 500 * 1024 * 1024  # EB's source bundle limit
-
-
-class BundleError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)

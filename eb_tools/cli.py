@@ -1,20 +1,38 @@
-"""The eb_tools command line: parse, call, print. The work lives in the subpackages."""
+"""The eb_tools command line: parse, call, print. The work lives in the subpackages.
+
+This is the toolkit's single error boundary: whatever a command raises as an `EbToolsError` (and AWS's
+refusals that no stage named) becomes one line on stderr and exit status 1, never a traceback.
+"""
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from eb_tools.errors import EbToolsError, aws_message
+
 if TYPE_CHECKING:
-    from eb_tools.release.stage import StageTarget
+    from eb_tools.stage.target import StageTarget
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """The group whose commands' errors become one line (see the module docstring)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return super().invoke(ctx)
+        except EbToolsError as error:
+            raise click.ClickException(str(error)) from None
+        except (ClientError, BotoCoreError) as error:
+            raise click.ClickException(aws_message(error) or str(error)) from None
+
+
+@click.group(cls=_OneLineErrors)
 @click.version_option(package_name="eb-tools")
 def main() -> None:
     """Check, bundle, provision, deploy and run locally an Elastic Beanstalk web + worker app."""
@@ -37,9 +55,10 @@ def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: fl
     from eb_tools.local.run import run, run_cloud
 
     if cloud_only:
-        run_cloud(cloud_port, eb_seconds)
+        run_cloud(cloud_port, eb_seconds, click.echo)
         return
-    run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port, eb_seconds)
+    run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port, eb_seconds,
+        click.echo)
 
 
 @main.command()
@@ -56,11 +75,8 @@ def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: 
     """Create or update STAGE: its network and stage stacks, the EB application and both environments."""
     from eb_tools.provision import command
 
-    try:
-        command.provision(stage_file, stage, template=template, dry_run=dry_run, yes=yes,
-                          allow_replace=allow_replace, echo=click.echo, confirm=click.confirm, version=version_label)
-    except command.Failure as error:
-        raise click.ClickException(str(error)) from None
+    command.provision(stage_file, stage, template=template, dry_run=dry_run, yes=yes, allow_replace=allow_replace,
+                      echo=click.echo, confirm=click.confirm, version=version_label)
 
 
 @main.command()
@@ -88,13 +104,10 @@ def check(path: Path, output: str) -> None:
               help="Where to write the zip [default: PATH/.elasticbeanstalk/app_versions].")
 def bundle(path: Path, working_tree: bool, output_dir: Path | None) -> None:
     """Build the source bundle zip as `eb deploy` would, reproducibly."""
-    from eb_tools.bundle import BundleError, build
+    from eb_tools.bundle import build
 
     root = path.resolve()
-    try:
-        built = build(root, output_dir or root / ".elasticbeanstalk" / "app_versions", working_tree)
-    except BundleError as exc:
-        raise click.ClickException(str(exc)) from None
+    built = build(root, output_dir or root / ".elasticbeanstalk" / "app_versions", working_tree)
     click.echo(f"bundle:  {built.path}")
     click.echo(f"size:    {built.size} bytes, {built.files} files")
     click.echo(f"version: {built.label}")
@@ -110,32 +123,14 @@ SMOKE = click.option("--smoke-url", help="A URL that must answer 200 after the u
                                          "[default: /healthz/deep through the web environment's URL].")
 
 
-@contextmanager
-def _one_line_errors(where: StageTarget | None = None) -> Iterator[None]:
-    """A release's failure (or AWS's refusal) is one line and exit status 1, never a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from eb_tools.release.stage import ReleaseError, aws_problem
-
-    try:
-        yield
-    except ReleaseError as error:
-        raise click.ClickException(str(error)) from None
-    except (ClientError, BotoCoreError) as error:
-        if where is None:
-            raise click.ClickException(str(error)) from None
-        raise click.ClickException(str(aws_problem(where, error))) from None
-
-
 def _silent(line: str) -> None:
     """Where --output json keeps progress lines out of the JSON."""
 
 
 def _stages(stage_file: Path, names: list[str]) -> list[StageTarget]:
-    from eb_tools.release.stage import resolve
+    from eb_tools.stage.target import resolve
 
-    with _one_line_errors():
-        return resolve(stage_file, names)
+    return resolve(stage_file, names)
 
 
 @main.command()
@@ -154,10 +149,9 @@ def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_
 
     root = path.resolve()
     [where] = _stages(stage_file, [stage])
-    with _one_line_errors(where):
-        built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree,
-                        echo=click.echo)
-        deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+    built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree,
+                    echo=click.echo)
+    deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
 
 
 @main.command()
@@ -175,8 +169,7 @@ def promote(source: str, destination: str, stage_file: Path, strategy: str, dry_
     from eb_tools.release.promote import promote as run_promote
 
     src, dst = _stages(stage_file, [source, destination])
-    with _one_line_errors(dst):
-        run_promote(src, dst, click.echo, strategy=strategy, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+    run_promote(src, dst, click.echo, strategy=strategy, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
 
 
 @main.command()
@@ -192,8 +185,7 @@ def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, tim
     from eb_tools.release.rollback import rollback as run_rollback
 
     [where] = _stages(stage_file, [stage])
-    with _one_line_errors(where):
-        run_rollback(where, click.echo, to=label, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+    run_rollback(where, click.echo, to=label, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
 
 
 @main.command()
@@ -229,10 +221,9 @@ def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_ru
     if stage:
         groups = [g for g in groups if stage in {w.name for w in g}]
         if not groups:
-            raise click.ClickException(f"{stage_file}: no stage {stage}")
+            raise EbToolsError(f"{stage_file}: no stage {stage}")
     for group in groups:
-        with _one_line_errors(group[0]):
-            group[0].verify()
+        with group[0].naming_errors():
             rows = store.survey(group, keep if prune else None)
             if output == "json":
                 click.echo(json.dumps(rows, indent=2))

@@ -17,8 +17,8 @@ from eb_tools.check import template as eb_template
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding, Rule
 from eb_tools.check.runner import registry, rule_modules
-from eb_tools.release.deploy import prepare
 from eb_tools.errors import ReleaseError
+from eb_tools.release.deploy import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = Path(__file__).resolve().parent / "bundles"

@@ -17,14 +17,16 @@ from click.testing import CliRunner
 
 from eb_tools import cli
 from eb_tools.aws import local_client, local_session, wait_until
-from eb_tools.cloud.server import LocalCloud
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.errors import ReleaseError
 from eb_tools.provision import command
-from eb_tools.release import history, lock, snapshot, versions
+from eb_tools.release import tier_state, versions
 from eb_tools.release.deploy import Built, deliver, prepare
 from eb_tools.release.promote import promote
 from eb_tools.release.rollback import rollback
-from eb_tools.release.stage import ReleaseError, StageTarget, resolve
+from eb_tools.stage import history, lock
+from eb_tools.stage.target import StageTarget, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_ACCOUNT = "222222222222"
@@ -117,8 +119,8 @@ def _eb(where: StageTarget) -> Any:
     return where.client("elasticbeanstalk")
 
 
-def _states(where: StageTarget) -> dict[str, snapshot.TierState]:
-    return snapshot.read(_eb(where), where.application, where.live(), causes=True)
+def _states(where: StageTarget) -> dict[str, tier_state.TierState]:
+    return tier_state.read(_eb(where), where.application, where.live(), causes=True)
 
 
 def _settled(where: StageTarget, label: str) -> None:

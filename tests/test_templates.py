@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint
 
-from eb_tools import stages
+from eb_tools import stage_file as stages
 from eb_tools.names import web_environments
 from eb_tools.provision import network_stack_name, network_template, stage_stack_name, stage_template
-from eb_tools.stages import StageFileError
+from eb_tools.stage_file import StageFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"

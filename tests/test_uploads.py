@@ -14,7 +14,7 @@ from core import storage
 from core.models import Upload
 from core.queue import Envelope
 from core.uploads import completion_tasks
-from eb_tools import stages
+from eb_tools import stage_file as stages
 from eb_tools.provision import stage_template
 from eb_tools.provision import storage as stage_storage
 from tests.conftest import aws_client

@@ -27,23 +27,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import click
 import requests
 
-from eb_tools import ebenv, nginx_conf
-from eb_tools.formats import cronfile, procfile
+from eb_tools import nginx_conf
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Target, WaitTimeout, local_session, wait_until
 from eb_tools.bundle import included_files
+from eb_tools.cloud.server import LocalCloud, free_port
+from eb_tools.errors import EbToolsError, LocalStageError
+from eb_tools.formats import cronfile, procfile
 from eb_tools.local import sqsd as sqsd_module
 from eb_tools.local import state
-from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from eb_tools.provision import command as provision
 from eb_tools.release import versions
 from eb_tools.release.deploy import Built, deliver, prepare
-from eb_tools.release.stage import ReleaseError, StageTarget
-from eb_tools.stages import StageFile, StageFileError, load
+from eb_tools.stage import ebenv
+from eb_tools.stage.runner import Echo
+from eb_tools.stage.target import StageTarget
+from eb_tools.stage_file import StageFile, load
 
 HOST = "127.0.0.1"
 POLL_SECONDS = 0.1  # the emulated cloud settles in about --eb-seconds
@@ -91,7 +93,9 @@ class Deployed:
     environments: dict[str, str]  # tier -> EB environment name
 
 
-def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0) -> None:
+def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0,
+        echo: Echo = print) -> None:
+    """The local stage, until Ctrl-C or until one of its processes exits (see the module docstring)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     cron = _cron_tasks(root)
     file = _stage_file(root)
@@ -125,20 +129,20 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         queue = settings["worker"][("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
         sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
                     SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
-        click.echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
-        click.echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
+        echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
+        echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
                                                     "environments with their events restored from the last run)"
                                                     if saved else "a new stage)"))
-        click.echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
+        echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
                    f"{deployed.environments['worker']} (application {deployed.application})")
-        click.echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
-        click.echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
+        echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
+        echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
         front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
             "gunicorn; install nginx to put it in front"
-        click.echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
+        echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
         exited = supervisor.wait()
         if exited:
-            raise click.ClickException(f"the {exited} process exited; stopping the others")
+            raise LocalStageError(f"the {exited} process exited; stopping the others")
     finally:
         if sqsd is not None:
             sqsd.stop()
@@ -153,22 +157,16 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
 
 def _stage_file(root: Path) -> StageFile:
     """The stage file, with a `local` stage: checked before anything starts."""
-    try:
-        file = load(root / STAGE_FILE)
-        file.stage(STAGE)
-    except StageFileError as error:
-        raise click.ClickException(str(error)) from None
+    file = load(root / STAGE_FILE)
+    file.stage(STAGE)
     return file
 
 
 def _register(where: StageTarget, root: Path, data_dir: Path) -> Built:
     """The working tree, checked and bundled as `eb_tools deploy --working-tree` would, registered as a version
     (so that provision can start new environments on it)."""
-    try:
-        built = prepare(root, data_dir / "bundles", working_tree=True)
-        versions.register(where, built.label, built.data, built.description)
-    except ReleaseError as error:
-        raise click.ClickException(str(error)) from None
+    built = prepare(root, data_dir / "bundles", working_tree=True)
+    versions.register(where, built.label, built.data, built.description)
     return built
 
 
@@ -179,8 +177,8 @@ def _provision(root: Path, target: Target, web_origin: str, label: str) -> dict[
         return provision.provision(root / STAGE_FILE, STAGE, yes=True, echo=_quiet, session=target.session,
                                    endpoint_url=target.endpoint_url, web_origin=web_origin,
                                    poll_seconds=target.poll_seconds, version=label)
-    except provision.Failure as error:
-        raise click.ClickException(f"provisioning the local stage: {error}") from None
+    except EbToolsError as error:
+        raise LocalStageError(f"provisioning the local stage: {error}") from None
 
 
 def _quiet(line: str) -> None:
@@ -197,7 +195,7 @@ def _restore(step: Callable[[], T]) -> T:
     try:
         return step()
     except state.StateError as error:
-        raise click.ClickException(str(error)) from None
+        raise LocalStageError(str(error)) from None
 
 
 def _snapshot(outputs: dict[str, str]) -> state.Snapshot:
@@ -209,22 +207,19 @@ def _snapshot(outputs: dict[str, str]) -> state.Snapshot:
 def _deploy(where: StageTarget, built: Built) -> Deployed:
     """Both environments of the local stage on the version, through the deploy every stage gets (provision
     started new ones on it; a refused version is one clear error). No smoke test: the processes start after."""
-    try:
-        deliver(where, built, _quiet, timeout=DEPLOY_TIMEOUT, smoke="")
-    except ReleaseError as error:
-        raise click.ClickException(str(error)) from None
+    deliver(where, built, _quiet, timeout=DEPLOY_TIMEOUT, smoke="")
     return Deployed(where.application, built.label, where.environments)
 
 
-def run_cloud(cloud_port: int, eb_seconds: float = 1.0) -> None:
+def run_cloud(cloud_port: int, eb_seconds: float = 1.0, echo: Echo = print) -> None:
     """Just the emulated AWS endpoint, until Ctrl-C: nothing provisioned, nothing kept."""
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     try:
-        click.echo(f"local cloud: {cloud.url}")
-        click.echo(f"cdn:         {cloud.cdn_url}/<distribution id>   (CloudFront stand-in)")
-        click.echo(f"  export AWS_ENDPOINT_URL={cloud.url} AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
+        echo(f"local cloud: {cloud.url}")
+        echo(f"cdn:         {cloud.cdn_url}/<distribution id>   (CloudFront stand-in)")
+        echo(f"  export AWS_ENDPOINT_URL={cloud.url} AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
                    f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}")
-        click.echo("  then: eb_tools provision staging --yes   (Ctrl-C stops the cloud; its state is not kept)")
+        echo("  then: eb_tools provision staging --yes   (Ctrl-C stops the cloud; its state is not kept)")
         Supervisor().wait()
     finally:
         cloud.stop()
@@ -235,7 +230,7 @@ def _cron_tasks(root: Path) -> list[cronfile.CronTask]:
     parsed = cronfile.load(root / cronfile.NAME)
     if parsed.problems:
         problem = parsed.problems[0]
-        raise click.ClickException(f"{root / cronfile.NAME}:{problem.line}: {problem.message}; {problem.fix}")
+        raise LocalStageError(f"{root / cronfile.NAME}:{problem.line}: {problem.message}; {problem.fix}")
     return parsed.tasks
 
 
@@ -258,7 +253,7 @@ def _distribution(target: Target, domain: str) -> str:
     listed = target.client("cloudfront").list_distributions()["DistributionList"].get("Items", [])
     found = [item["Id"] for item in listed if item["DomainName"] == domain]
     if not found:
-        raise click.ClickException(f"the local stage's CloudFront distribution ({domain}) is not in the local cloud")
+        raise LocalStageError(f"the local stage's CloudFront distribution ({domain}) is not in the local cloud")
     return str(found[0])
 
 
@@ -290,12 +285,12 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environment
     """Migrate, then both tiers from the Procfile, nginx in front of the web one when installed."""
     migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, environments["web"])
     if migrate.wait() != 0:
-        raise click.ClickException("migrations failed; see the line above")
+        raise LocalStageError("migrations failed; see the line above")
     del supervisor.processes["migrate"]
     try:
         command = procfile.load(root).command("web")
     except procfile.ProcfileError as error:
-        raise click.ClickException(str(error)) from None
+        raise LocalStageError(str(error)) from None
     supervisor.start("web", _teed(command, _logs(data_dir, "web") / "web.stdout.log"), root,
                      {**environments["web"], "GUNICORN_BIND": addresses.app.bind,
                       "TRUSTED_PROXIES": "1" if addresses.nginx else "0"})  # in AWS: the load balancer and nginx
@@ -345,7 +340,7 @@ def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None
     def healthy() -> bool:
         name = supervisor.exited()
         if name:
-            raise click.ClickException(f"the {name} process exited during start-up; see its output above")
+            raise LocalStageError(f"the {name} process exited during start-up; see its output above")
         try:
             return requests.get(url, timeout=2).status_code == 200
         except requests.RequestException:
@@ -354,4 +349,4 @@ def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None
     try:
         wait_until(healthy, timeout, f"{url} answering 200")
     except WaitTimeout as error:
-        raise click.ClickException(str(error)) from None
+        raise LocalStageError(str(error)) from None

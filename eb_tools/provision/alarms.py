@@ -19,7 +19,7 @@ from troposphere.sns import SubscriptionResource, Topic
 from eb_tools.provision.common import skip_checkov
 from eb_tools.provision.data_stores import DatabaseParts, RedisParts
 from eb_tools.provision.queues import Queues
-from eb_tools.stages import Stage
+from eb_tools.stage_file import Stage
 
 HAS_LOAD_BALANCER = "HasLoadBalancer"
 FIVE_MINUTES = 300

@@ -1,8 +1,10 @@
-"""The provision command's flow: load the stage, print templates or plan, confirm, execute.
+"""`eb_tools provision STAGE` as an operation of the stage runner: the templates, or plan, confirm, execute.
 
 Kept apart from click (cli.py parses and prints) and from boto3's set-up (a
 `Target` says where the stage lives), so `eb_tools local` runs the same flow
-against the emulated cloud with `yes=True`.
+against the emulated cloud with `yes=True`. The plan and its executor are in
+pipeline.py; the order of the steps, the dry run and the confirmation are the
+runner's (eb_tools/stage/runner.py).
 """
 from __future__ import annotations
 
@@ -11,15 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools import aws
 from eb_tools.provision import pipeline, stacks
-from eb_tools.provision.plan import ProvisionError
 from eb_tools.provision.templates import network_template, stage_template
-from eb_tools.stages import StageFileError, load
-
-Failure = (ProvisionError, StageFileError)
+from eb_tools.stage import runner
+from eb_tools.stage.target import StageTarget
+from eb_tools.stage_file import load
 
 
 def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_run: bool = False,
@@ -37,28 +37,27 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
                          "stage": stage_template(file, stage.name)}, indent=1))
         return {}
     target = aws.Target(session or aws.session(stage.profile, stage.region), endpoint_url, poll_seconds)
-    try:
-        pipeline.check_account(target, stage)
+    where = StageTarget(stage, target)
+    cfn = target.client("cloudformation")
+
+    def plan(dry: bool) -> pipeline.Plan:
         pipeline.check_version(target, stage, version)
-        plan = pipeline.make_plan(target, file, stage, prepare=not dry_run, web_origin=web_origin, version=version)
-        try:
-            pipeline.render(plan, echo)
-            pipeline.refuse_data_loss(plan, allow_replace)
-            if plan.empty:
-                echo(f"stage {stage.name}: nothing to change")
-                return stacks.stack_outputs(target.client("cloudformation"), plan.resources.name) or {}
-            if dry_run:
-                echo("dry run: nothing changed")
-                return {}
-            if not yes and not confirm(f"Apply these changes to stage {stage.name}?"):
-                raise ProvisionError("nothing changed: the plan was not confirmed (--yes skips the question)")
-        except BaseException:
-            cfn = target.client("cloudformation")
-            for stack in (plan.network, plan.resources):
-                stacks.discard(cfn, stack)
-            raise
-        outputs = pipeline.execute(target, file, plan, echo, web_origin)
+        return pipeline.make_plan(target, file, stage, prepare=not dry, web_origin=web_origin, version=version)
+
+    def execute(ready: pipeline.Plan) -> dict[str, str]:
+        outputs = pipeline.execute(target, file, ready, echo, web_origin)
         echo(f"stage {stage.name}: provisioned")
         return outputs
-    except (ClientError, BotoCoreError) as error:
-        raise ProvisionError(f"stage {stage.name}: AWS refused a call: {error}") from None
+
+    def unchanged(ready: pipeline.Plan) -> dict[str, str]:
+        """A dry run's outputs are {}; a stage with nothing to change keeps the ones it has."""
+        return (stacks.stack_outputs(cfn, ready.resources.name) or {}) if ready.empty and not dry_run else {}
+
+    def discard(ready: pipeline.Plan) -> None:
+        for stack in (ready.network, ready.resources):
+            stacks.discard(cfn, stack)
+
+    return runner.carry_out(runner.Operation(
+        where, f"provision {stage.name}", plan=plan, render=pipeline.render, execute=execute, unchanged=unchanged,
+        refuse=lambda ready: pipeline.refuse_data_loss(ready, allow_replace), discard=discard,
+        empty_note="nothing to change", confirm=None if yes else confirm), echo, dry_run=dry_run)

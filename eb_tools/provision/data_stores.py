@@ -31,7 +31,7 @@ from eb_tools.provision.common import (
     keep_data,
     skip_checkov,
 )
-from eb_tools.stages import Database, Redis
+from eb_tools.stage_file import Database, Redis
 
 DB_NAME = "app"
 DB_USER = "app"

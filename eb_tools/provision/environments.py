@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eb_tools import ebenv
+from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names, web_environments
-from eb_tools.provision.plan import ProvisionError
-from eb_tools.stages import Stage
+from eb_tools.stage import ebenv
+from eb_tools.stage_file import Stage
 
 Setting = tuple[str, str, str]  # namespace, option, value
 PROPERTIES = "aws:elasticbeanstalk:application:environment"

@@ -25,7 +25,7 @@ from troposphere.ec2 import (
 )
 
 from eb_tools.provision.common import ANYWHERE
-from eb_tools.stages import Network
+from eb_tools.stage_file import Network
 
 VPC_CIDR = "10.0.0.0/16"
 ZONES = ("A", "B")

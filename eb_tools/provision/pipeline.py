@@ -1,7 +1,8 @@
 """`eb_tools provision STAGE`: the pipeline, in the order it runs.
 
-1. Check before any call that changes something: the stage file (typed, one-line
-   errors), the credentials' account against the stage's `account`.
+The stage runner (eb_tools/stage/runner.py) calls these steps in order, after the
+stage file (typed, one-line errors) and the credentials' account are checked.
+1. Check that a start version (`--version-label`) is registered.
 2. Plan, read-only: the network stack of the stage's isolation group, then the
    stage stack (fed the network's outputs), each as its change set would change
    it; then the EB application and both environments, compared with their live
@@ -16,14 +17,14 @@ A second run finds nothing to change and says so.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eb_tools.aws import Target, account_problem
+from eb_tools.aws import Target
+from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names
 from eb_tools.provision import environments, stacks
-from eb_tools.provision.plan import Change, ProvisionError, change_table, table
+from eb_tools.provision.changes import Change, change_table
 from eb_tools.provision.templates import (
     LOAD_BALANCER,
     WEB_ORIGINS,
@@ -32,9 +33,10 @@ from eb_tools.provision.templates import (
     stage_stack_name,
     stage_template,
 )
-from eb_tools.stages import Stage, StageFile
+from eb_tools.stage.runner import Echo
+from eb_tools.stage.tables import table
+from eb_tools.stage_file import Stage, StageFile
 
-Echo = Callable[[str], None]
 NETWORK_OUTPUTS = ("VpcId", "PublicSubnetIds", "PrivateSubnetIds")
 
 
@@ -49,13 +51,6 @@ class Plan:
     def empty(self) -> bool:
         return not (self.network.changes or self.resources.changes or self.application.create
                     or any(e.action != "none" for e in self.application.environments))
-
-
-def check_account(target: Target, stage: Stage) -> None:
-    """Refuse credentials of another account than the stage's, before anything changes."""
-    problem = account_problem(target, stage.account, f"stages.{stage.name}.account")
-    if problem:
-        raise ProvisionError(problem)
 
 
 def check_version(target: Target, stage: Stage, version: str | None) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import WaitTimeout, wait_until
-from eb_tools.provision.plan import Change, ProvisionError
+from eb_tools.errors import ProvisionError
+from eb_tools.provision.changes import Change
 
 NO_CHANGES = "didn't contain changes"
 # Resources whose replacement loses data a user cares about (a replacement starts empty).

@@ -28,7 +28,7 @@ from eb_tools.provision import (
     security_groups,
     storage,
 )
-from eb_tools.stages import Stage, StageFile
+from eb_tools.stage_file import Stage, StageFile
 
 WEB_ORIGINS = "WebOrigins"
 LOAD_BALANCER = "LoadBalancerFullName"

@@ -16,6 +16,7 @@ The pipeline every release command (deploy, promote, rollback, local) runs:
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -28,16 +29,20 @@ import requests
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import WaitTimeout, wait_until
-from eb_tools.ebenv import EventFeed, describe
-from eb_tools.release import snapshot
-from eb_tools.release.snapshot import TierState
-from eb_tools.release.stage import ReleaseError, StageTarget
+from eb_tools.errors import ReleaseError
+from eb_tools.release import tier_state
+from eb_tools.release.tier_state import TierState
+from eb_tools.stage import ebenv
+from eb_tools.stage.ebenv import EventFeed, describe
+from eb_tools.stage.runner import Echo, Operation
+from eb_tools.stage.target import StageTarget
 
-Echo = Callable[[str], None]
+LOCK_MARGIN = 600.0  # a release's lock outlives its timeout by this much (the put-back takes time too)
+SMOKE_PATH = "/healthz/deep"
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK")  # boto3's endpoint overrides
 DEFAULT_TIMEOUT = 2700.0  # 45 minutes: the eb CLI gives up after 10 while a rolling update goes on
 HEALTH_GRACE = 180.0  # after Ready, how long enhanced health may take to report Green
 SMOKE_TIMEOUT = 60.0
-QUIET_SECONDS = 15.0  # print a progress line after this long without events
 CLOCK_SKEW = timedelta(minutes=1)  # events are dated by AWS's clock, the cursor by ours
 
 
@@ -68,7 +73,7 @@ def plan(where: StageTarget, label: str, environments: dict[str, str] | None = N
     """Read-only: which of the stage's tiers must move to `label`. A tier already Green with every instance on
     it stays; one that names the label but is mixed or unhealthy is redeployed. `environments` ({tier: name})
     chooses other environments than the live ones (the idle web twin of a swap)."""
-    states = snapshot.read(where.client("elasticbeanstalk"), where.application, environments or where.live())
+    states = tier_state.read(where.client("elasticbeanstalk"), where.application, environments or where.live())
     for state in states.values():
         if not state.exists:
             raise ReleaseError(f"stage {where.name}: environment {state.environment} does not exist; "
@@ -81,11 +86,38 @@ def plan(where: StageTarget, label: str, environments: dict[str, str] | None = N
     return Plan(where, label, moves, states)
 
 
+def operation(where: StageTarget, title: str, how: str, label: str, carry: Callable[[Plan], None],
+              timeout: float, *, environments: dict[str, str] | None = None, dry_run_note: str = "nothing changed",
+              render_plan: Callable[[Plan, Echo], None] | None = None) -> Operation[Plan, str]:
+    """A release verb (deploy, promote, rollback) for the stage runner: plan `label` onto `where` (its
+    `environments`, default the live ones) under the stage's lock held for `title`, `carry` the plan out,
+    record the label in the stage's history with `how`; the outcome is the label."""
+    def carried(release: Plan) -> str:
+        carry(release)
+        return label
+
+    return Operation(where, title, plan=lambda _dry_run: plan(where, label, environments),
+                     render=render_plan or render, execute=carried, unchanged=lambda _plan: label,
+                     lock_seconds=timeout + LOCK_MARGIN, history=lambda _plan: (label, how),
+                     dry_run_note=dry_run_note)
+
+
+def smoke_url(release: Plan, override: str | None) -> str | None:
+    """Where to smoke-test: `override` ("" for nowhere), else /healthz/deep through the web CNAME; nowhere
+    against another endpoint than AWS's (the local cloud), whose CNAMEs are AWS's names for somebody else's."""
+    if override is not None:
+        return override or None
+    cname = release.states["web"].cname if "web" in release.states else ""
+    if not cname or release.where.target.endpoint_url or any(os.environ.get(v) for v in ENDPOINT_VARIABLES):
+        return None
+    return f"http://{cname}{SMOKE_PATH}"
+
+
 def render(release: Plan, echo: Echo) -> None:
     echo(f"stage {release.where.name} ({release.where.application}, {release.where.target.region}): "
          f"version {release.label}")
     for tier, state in release.states.items():
-        running = snapshot.running(state.instances)
+        running = tier_state.running(state.instances)
         moving = any(m.tier == tier for m in release.moves)
         echo(f"  {tier:<6} {state.environment:<32} {state.label or '-':<24} {state.health or '-':<6} "
              f"({running})  {'-> ' + release.label if moving else 'stays'}")
@@ -126,7 +158,7 @@ def _put_back(release: Plan, echo: Echo, timeout: float) -> str:
         return "no tier had an earlier version to go back to; fix the cause and deploy again"
     try:
         _abort(where, release.moves, echo, time.monotonic() + timeout)
-        now = snapshot.read(where.client("elasticbeanstalk"), where.application,
+        now = tier_state.read(where.client("elasticbeanstalk"), where.application,
                             {m.tier: m.environment for m in release.moves})
         back = tuple(Move(m.tier, m.before.label, m.before) for m in release.moves
                      if m.before.label and now[m.tier].settled_on != m.before.label)
@@ -174,34 +206,18 @@ def _apply(where: StageTarget, moves: tuple[Move, ...], echo: Echo, deadline: fl
 
 
 def _follow(where: StageTarget, feed: EventFeed, started: dict[str, Move], echo: Echo, deadline: float) -> None:
-    """Poll events and states until every environment is Ready; once one tier has failed, abort the rest."""
+    """Follow every environment until Ready; once one tier has failed, abort the others' updates."""
     eb = where.client("elasticbeanstalk")
-    names = [m.environment for m in started.values()]
-    aborted = False
-    last_news = began = time.monotonic()
 
-    def settled() -> bool:
-        nonlocal aborted, last_news
-        if feed.poll():
-            last_news = time.monotonic()
-        envs = describe(eb, where.application, names)
-        if feed.errors and not aborted:
-            aborted = True
-            failing = {started[r].environment for r in feed.errors}
-            _abort_running(eb, where, [e for n, e in envs.items() if n not in failing], echo)
-        if time.monotonic() - last_news >= QUIET_SECONDS:
-            last_news = time.monotonic()
-            states = ", ".join(f"{m.tier} {envs.get(m.environment, {}).get('Status', 'gone')}"
-                               for m in started.values())
-            echo(f"  ... {time.monotonic() - began:.0f}s: {states}")
-        return all(envs.get(n, {}).get("Status") == "Ready" for n in names)
+    def abort_others(envs: ebenv.Envs) -> None:
+        failing = {started[r].environment for r in feed.errors}
+        _abort_running(eb, [e for name, e in envs.items() if name not in failing], echo)
 
-    wait_until(settled, max(0.0, deadline - time.monotonic()), f"{', '.join(names)} Ready",
-               interval=where.target.poll_seconds)
-    feed.poll()  # the final events may come with the Ready status
+    ebenv.follow(eb, where.application, feed, {m.environment: m.tier for m in started.values()},
+                 deadline - time.monotonic(), interval=where.target.poll_seconds, on_error=abort_others)
 
 
-def _abort_running(eb: Any, where: StageTarget, envs: list[dict[str, Any]], echo: Echo) -> None:
+def _abort_running(eb: Any, envs: list[dict[str, Any]], echo: Echo) -> None:
     for env in envs:
         if env.get("Status") == "Updating" and env.get("AbortableOperationInProgress"):
             echo(f"  aborting the update of {env['EnvironmentName']}")
@@ -215,7 +231,7 @@ def _abort(where: StageTarget, moves: tuple[Move, ...], echo: Echo, deadline: fl
         return
     eb = where.client("elasticbeanstalk")
     names = [m.environment for m in moves]
-    _abort_running(eb, where, list(describe(eb, where.application, names).values()), echo)
+    _abort_running(eb, list(describe(eb, where.application, names).values()), echo)
     wait_until(lambda: all(e["Status"] == "Ready" for e in describe(eb, where.application, names).values()),
                max(0.0, deadline - time.monotonic()), f"{', '.join(names)} Ready after abort",
                interval=where.target.poll_seconds)
@@ -231,7 +247,7 @@ def _verify(where: StageTarget, moves: tuple[Move, ...], deadline: float) -> str
     found: list[str] = []
 
     def judged() -> str:
-        states = snapshot.read(eb, where.application, names, causes=True)
+        states = tier_state.read(eb, where.application, names, causes=True)
         found[:] = [p for p in (_problem(states[tier], label) for tier, label in wanted.items()) if p]
         if not found:
             return "ok"

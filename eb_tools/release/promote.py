@@ -10,21 +10,23 @@ smoke-tested, and its CNAME swapped with the live web environment's; the worker 
 """
 from __future__ import annotations
 
-from eb_tools.release import execute, history, lock, snapshot, versions
-from eb_tools.release.deploy import LOCK_MARGIN, smoke_url
-from eb_tools.release.execute import DEFAULT_TIMEOUT, Echo
-from eb_tools.release.stage import ReleaseError, StageTarget
+from eb_tools.errors import ReleaseError
+from eb_tools.release import execute, tier_state, versions
+from eb_tools.release.execute import DEFAULT_TIMEOUT
+from eb_tools.stage import runner
+from eb_tools.stage.runner import Echo
+from eb_tools.stage.target import StageTarget
 
 
 def source_label(source: StageTarget) -> str:
     """The one label SRC's tiers run, Green on every instance; else ReleaseError saying what is wrong."""
-    states = snapshot.read(source.client("elasticbeanstalk"), source.application, source.live())
+    states = tier_state.read(source.client("elasticbeanstalk"), source.application, source.live())
     for state in states.values():
         if not state.exists:
             raise ReleaseError(f"promote: stage {source.name} has no environment {state.environment}; "
                                f"provision and deploy {source.name} first")
         if state.settled_on is None:
-            running = snapshot.running(state.instances, none="none")
+            running = tier_state.running(state.instances, none="none")
             raise ReleaseError(f"promote: stage {source.name}'s {state.tier} is not a tested release: "
                                f"{state.status}, health {state.health or '?'}, version {state.label}, instances "
                                f"{running}; fix {source.name} (eb_tools status {source.name}) first")
@@ -38,10 +40,10 @@ def source_label(source: StageTarget) -> str:
 
 def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strategy: str = "in-place",
             dry_run: bool = False, timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
-    """Promote in place, or by `strategy` "swap"; return the label."""
+    """Promote in place, or by `strategy` "swap", through the stage runner; return the label."""
     if (source.name, source.application) == (destination.name, destination.application):
         raise ReleaseError(f"promote: source and destination are both stage {source.name}")
-    source.verify(), destination.verify()
+    source.verify()
     label = source_label(source)
     if strategy == "swap" and not destination.stage.web.blue_green:
         raise ReleaseError(f"promote --strategy swap: stage {destination.name} has no idle web twin; set "
@@ -51,34 +53,35 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
     environments = destination.live()
     if strategy == "swap":
         environments["web"] = str(destination.web_pair()[1])
-    if dry_run:
+
+    def render(release: execute.Plan, say: Echo) -> None:
         if versions.find(destination, label) is None:
-            echo(f"  version {label} would be copied into application {destination.application} "
-                 f"({destination.target.region})")
-        execute.render(execute.plan(destination, label, environments), echo)
-        echo("dry run: nothing copied, nothing changed" + (", no CNAME swapped" if strategy == "swap" else ""))
-        return label
-    with lock.holding(destination, f"promote {label} from {source.name}", timeout + LOCK_MARGIN):
-        release = execute.plan(destination, label, environments)  # refuses a missing or busy environment first
+            say(f"  version {label} is copied into application {destination.application} "
+                f"({destination.target.region})")
+        execute.render(release, say)
+
+    def carry(release: execute.Plan) -> None:
         versions.ensure(source, destination, label, echo)
-        execute.render(release, echo)
         if strategy == "swap":
             _blue_green(destination, release, echo, timeout, smoke)
         else:
-            execute.run(release, echo, timeout, smoke_url(release, smoke))
-        history.record(destination, label, f"promote from {source.name}")
-    return label
+            execute.run(release, echo, timeout, execute.smoke_url(release, smoke))
+
+    note = "nothing copied, nothing changed" + (", no CNAME swapped" if strategy == "swap" else "")
+    return runner.carry_out(execute.operation(
+        destination, f"promote {label} from {source.name}", f"promote from {source.name}", label, carry, timeout,
+        environments=environments, dry_run_note=note, render_plan=render), echo, dry_run=dry_run)
 
 
 def _blue_green(where: StageTarget, release: execute.Plan, echo: Echo, timeout: float, smoke: str | None) -> None:
     """The idle twin and the worker to the label (the twin smoke-tested through its own URL), then the twin takes
     the stage's URL. Should the stage's URL then fail its smoke test, the swap and the worker are put back."""
     live, idle = where.web_pair()[0], release.states["web"].environment
-    execute.run(release, echo, timeout, smoke_url(release, None))
+    execute.run(release, echo, timeout, execute.smoke_url(release, None))
     echo(f"swapping URLs: {idle} takes the stage's URL from {live}")
     execute.swap(where, live, idle, echo, timeout)
     after = execute.plan(where, release.label)  # the live environments, now the twin among them
-    problem = execute.smoke(url, echo) if (url := smoke_url(after, smoke)) else None
+    problem = execute.smoke(url, echo) if (url := execute.smoke_url(after, smoke)) else None
     if problem is None:
         echo(f"stage {where.name}: {idle} serves the stage's URL on {release.label}; {live} is the idle twin")
         return

@@ -6,16 +6,18 @@ leaves the stage for `eb_tools status`.
 """
 from __future__ import annotations
 
-from eb_tools.release import execute, history, lock, snapshot, versions
-from eb_tools.release.deploy import LOCK_MARGIN, smoke_url
-from eb_tools.release.execute import DEFAULT_TIMEOUT, Echo
-from eb_tools.release.stage import ReleaseError, StageTarget
+from eb_tools.errors import ReleaseError
+from eb_tools.release import execute, tier_state, versions
+from eb_tools.release.execute import DEFAULT_TIMEOUT
+from eb_tools.stage import history, runner
+from eb_tools.stage.runner import Echo
+from eb_tools.stage.target import StageTarget
 
 
 def target_label(where: StageTarget, to: str | None) -> str:
     """`to`, when registered; else the label before the web tier's current one."""
     if to is None:
-        web = snapshot.read(where.client("elasticbeanstalk"), where.application,
+        web = tier_state.read(where.client("elasticbeanstalk"), where.application,
                             {"web": where.web_pair()[0]})["web"]
         to = history.previous(where, web.label)
         if to is None:
@@ -29,14 +31,12 @@ def target_label(where: StageTarget, to: str | None) -> str:
 
 def rollback(where: StageTarget, echo: Echo, *, to: str | None = None, dry_run: bool = False,
              timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
+    """Both tiers onto `to` (default: the label before the current one) through the stage runner; the label.
+    A failure is not put back (see the module docstring)."""
     label = target_label(where.verify(), to)
-    if dry_run:
-        execute.render(execute.plan(where, label), echo)
-        echo("dry run: nothing changed")
-        return label
-    with lock.holding(where, f"rollback to {label}", timeout + LOCK_MARGIN):
-        release = execute.plan(where, label)
-        execute.render(release, echo)
-        execute.run(release, echo, timeout, smoke_url(release, smoke), put_back=False)
-        history.record(where, label, "rollback")
-    return label
+
+    def carry(release: execute.Plan) -> None:
+        execute.run(release, echo, timeout, execute.smoke_url(release, smoke), put_back=False)
+
+    return runner.carry_out(execute.operation(where, f"rollback to {label}", "rollback", label, carry, timeout),
+                            echo, dry_run=dry_run)

@@ -10,9 +10,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eb_tools.release import snapshot
+from eb_tools.errors import EbToolsError, aws_message
+from eb_tools.release import tier_state
 from eb_tools.release.execute import Echo
-from eb_tools.release.stage import ReleaseError, StageTarget, aws_problem
+from eb_tools.stage.target import StageTarget
 
 EVENTS = 3  # per environment
 
@@ -23,7 +24,7 @@ def stage_status(where: StageTarget) -> dict[str, Any]:
     try:
         where.verify()
         eb = where.client("elasticbeanstalk")
-        states = snapshot.read(eb, where.application, where.live(), causes=True)
+        states = tier_state.read(eb, where.application, where.live(), causes=True)
         tiers = {}
         for tier, state in states.items():
             tiers[tier] = state.as_dict()
@@ -32,9 +33,9 @@ def stage_status(where: StageTarget) -> dict[str, Any]:
                 for e in eb.describe_events(ApplicationName=where.application, EnvironmentName=state.environment,
                                             MaxRecords=EVENTS)["Events"]]
     except (ClientError, BotoCoreError) as error:
-        result.update(error=str(aws_problem(where, error)), consistent=False)
+        result.update(error=aws_message(error, f"stage {where.name}", where.stage.profile), consistent=False)
         return result
-    except ReleaseError as error:
+    except EbToolsError as error:
         result.update(error=str(error), consistent=False)
         return result
     labels = {s.label for s in states.values()}
@@ -52,7 +53,7 @@ def render(report: dict[str, Any], echo: Echo) -> None:
         if not tier["exists"]:
             echo(f"  {tier['tier']:<6} {tier['environment']}: not provisioned")
             continue
-        running = snapshot.running(tier["instances"])
+        running = tier_state.running(tier["instances"])
         echo(f"  {tier['tier']:<6} {tier['environment']:<32} {tier['label'] or '-':<24} {tier['status']:<10} "
              f"{tier['health']:<6} {tier['health_status']:<9} instances: {running}")
         if tier["url"]:
@@ -63,4 +64,4 @@ def render(report: dict[str, Any], echo: Echo) -> None:
             echo(f"         {event['date'][:19]} {event['severity']:<5} {event['message']}")
 
 
-__all__ = ["ReleaseError", "render", "stage_status"]
+__all__ = ["render", "stage_status"]

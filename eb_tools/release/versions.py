@@ -14,9 +14,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eb_tools import ebenv
-from eb_tools.release import history, snapshot
-from eb_tools.release.stage import ReleaseError, StageTarget
+from eb_tools.errors import ReleaseError
+from eb_tools.release import tier_state
+from eb_tools.stage import ebenv, history
+from eb_tools.stage.target import StageTarget
 
 DESCRIPTION_LIMIT = 200  # EB's limit on a version's description
 HISTORY_KEPT = 3  # releases per stage whose labels prune keeps: what rollback --to reaches for in practice
@@ -113,7 +114,7 @@ def in_use(group: list[StageTarget]) -> dict[str, set[str]]:
     names = {e["EnvironmentName"]: e["EnvironmentName"] for e in eb.describe_environments(
         ApplicationName=where.application, IncludeDeleted=False)["Environments"]}
     needs: dict[str, set[str]] = {}
-    for state in snapshot.read(eb, where.application, names).values():
+    for state in tier_state.read(eb, where.application, names).values():
         for label in {state.label, *state.instances} - {None, "?"}:
             needs.setdefault(str(label), set()).add(state.environment)
     for stage in group:
@@ -147,7 +148,9 @@ def groups(wheres: list[StageTarget]) -> list[list[StageTarget]]:
 
 def survey(group: list[StageTarget], keep: int | None) -> list[dict[str, Any]]:
     """The application's versions, newest first, each with what needs it; with `keep`, those to prune are
-    marked: all but the `keep` newest, never one that something needs."""
+    marked: all but the `keep` newest, never one that something needs. The credentials' account is checked
+    first."""
+    group[0].verify()
     needs = in_use(group)
     rows = []
     for n, version in enumerate(listing(group[0])):

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from eb_tools.formats import procfile
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
+from eb_tools.formats import procfile
 from tests.sqsd_client import sqsd_headers
 from worker.sqsd import MAX_MESSAGE_BYTES
 
@@ -104,7 +104,7 @@ def test_nothing_outside_the_instance_reaches_the_worker():
     """What protects the worker is the network: its instances get only the stage's worker group (not EB's
     default group, which admits HTTP from the internet where there is no load balancer), and that group
     admits nothing. sqsd posts to the app on localhost."""
-    from eb_tools import stages
+    from eb_tools import stage_file as stages
     from eb_tools.provision import stage_template
     from eb_tools.provision.environments import desired_settings
 

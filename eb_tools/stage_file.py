@@ -27,11 +27,9 @@ from pydantic import (
     model_validator,
 )
 
+from eb_tools.errors import StageFileError
+
 PRODUCTION = "production"
-
-
-class StageFileError(Exception):
-    """A problem with the stage file, as one line: file, key path, value, what is allowed."""
 
 
 class Problem(ValueError):
@@ -169,6 +167,7 @@ class Stage(StageSettings):
     application: str
     platform: str
     region: str
+    source: str = "eb_tools.yaml"  # the stage file it came from, as messages name it
 
 
 class Network(_Model):
@@ -227,7 +226,7 @@ class StageFile(_Model):
                                        f"no such stage (defined: {', '.join(sorted(self.stages))})"))
         values = settings.model_dump(exclude={"region"})
         return Stage(**values, name=name, application=self.application, platform=self.platform,
-                     region=settings.region or self.region)
+                     region=settings.region or self.region, source=self._source)
 
     def network(self, group: str) -> Network:
         """The isolation group `group` and the stages that share its network."""

@@ -8,17 +8,16 @@ ERROR events, as the eb CLI reads it (`ebcli/operations/commonops.py`).
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.errors import OperationFailed
 
 APPLICATION_DESCRIPTION = "eb_tools: one application per repository, its stages' environments"
-
-
-class OperationFailed(Exception):
-    """An environment's operation ended with errors; the message names it and EB's first reason."""
+QUIET_SECONDS = 15.0  # print a progress line after this long without events
 
 
 class EventFeed:
@@ -60,25 +59,50 @@ def describe(eb: Any, application: str, names: list[str]) -> dict[str, dict[str,
         ApplicationName=application, EnvironmentNames=names, IncludeDeleted=False)["Environments"]}
 
 
+Envs = dict[str, dict[str, Any]]
+
+
+def follow(eb: Any, application: str, feed: EventFeed, names: dict[str, str], timeout: float, *,
+           interval: float = 2.0, on_error: Callable[[Envs], None] | None = None) -> Envs:
+    """The one wait for environments to settle: poll `feed` and the environments `names` ({environment: what
+    progress lines call it}) until every one is Ready, and return them. A progress line comes after
+    QUIET_SECONDS without events. Once the feed holds an ERROR, the abort hook `on_error` is called once with
+    the environments as they are. WaitTimeout past `timeout` (the operations go on in EB)."""
+    aborted = False
+    last_news = began = time.monotonic()
+    found: Envs = {}
+
+    def settled() -> bool:
+        nonlocal aborted, last_news
+        if feed.poll():
+            last_news = time.monotonic()
+        found.clear()
+        found.update(describe(eb, application, list(names)))
+        if feed.errors and not aborted and on_error is not None:
+            aborted = True
+            on_error(found)
+        if time.monotonic() - last_news >= QUIET_SECONDS:
+            last_news = time.monotonic()
+            states = ", ".join(f"{label} {found.get(name, {}).get('Status', 'gone')}" for name, label in names.items())
+            feed.echo(f"  ... {time.monotonic() - began:.0f}s: {states}")
+        return all(found.get(name, {}).get("Status") == "Ready" for name in names)
+
+    wait_until(settled, max(0.0, timeout), f"{', '.join(names)} Ready", interval=interval)
+    feed.poll()  # the last events may have come with the Ready status
+    return dict(found)
+
+
 def watch(eb: Any, application: str, requests: dict[str, str], started: datetime, echo: Callable[[str], None],
           timeout: float, interval: float = 2.0) -> list[dict[str, Any]]:
     """Stream the events of the environments in `requests` ({name: request id}) until all are Ready;
     return their descriptions. Raise OperationFailed when a request logged an ERROR, WaitTimeout past
     `timeout` (the operation goes on in EB)."""
     feed = EventFeed(eb, application, started, {request: name for name, request in requests.items()}, echo)
-
-    def ready() -> list[dict[str, Any]]:
-        feed.poll()
-        envs = describe(eb, application, list(requests))
-        return list(envs.values()) if len(envs) == len(requests) and all(
-            e["Status"] == "Ready" for e in envs.values()) else []
-
-    envs = wait_until(ready, timeout, f"{', '.join(requests)} Ready", interval=interval)
-    feed.poll()  # the last events may have come with the Ready status
+    envs = follow(eb, application, feed, {name: name for name in requests}, timeout, interval=interval)
     for name, request in requests.items():
         if request in feed.errors:
             raise OperationFailed(f"{name}: {feed.errors[request]}")
-    return envs
+    return list(envs.values())
 
 
 def settings(eb: Any, application: str, environment: str) -> dict[tuple[str, str], str]:
@@ -88,4 +112,4 @@ def settings(eb: Any, application: str, environment: str) -> dict[tuple[str, str
             for s in described["ConfigurationSettings"][0]["OptionSettings"]}
 
 
-__all__ = ["EventFeed", "OperationFailed", "WaitTimeout", "describe", "settings", "watch"]
+__all__ = ["EventFeed", "OperationFailed", "WaitTimeout", "describe", "follow", "settings", "watch"]

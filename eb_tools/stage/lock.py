@@ -17,7 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eb_tools.release.stage import ReleaseError, StageTarget
+from eb_tools.errors import ReleaseError
+from eb_tools.stage.target import StageTarget
 
 TAKEN = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 

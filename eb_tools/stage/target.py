@@ -1,25 +1,25 @@
 """Where a stage's environments live: its stage-file entry, the AWS target for it and its environment names.
 
-Every release command starts here, so an unknown stage or missing credentials
-is one clear line before anything is read or changed.
+Every stage verb starts here, so an unknown stage is one clear line before anything is read, and the
+account check (`verify`) is the runner's first step before anything changes.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from eb_tools import aws, ebenv
+from eb_tools import aws
+from eb_tools.errors import EbToolsError, ReleaseError, aws_message
 from eb_tools.names import TIERS, environment_names, web_environments
-from eb_tools.stages import Stage, StageFileError, load
-
-
-class ReleaseError(Exception):
-    """One line: what was refused or went wrong, where, and how to go on."""
+from eb_tools.stage import ebenv
+from eb_tools.stage_file import Stage, load
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,18 @@ class StageTarget:
     def client(self, service: str) -> Any:
         return self.target.client(service)
 
+    @contextmanager
+    def naming_errors(self) -> Iterator[None]:
+        """AWS's refusals and missing credentials inside, as one EbToolsError naming this stage."""
+        try:
+            yield
+        except (ClientError, BotoCoreError) as error:
+            raise EbToolsError(aws_message(error, f"stage {self.name}", self.stage.profile) or str(error)) from None
+
     def verify(self) -> StageTarget:
         """Refuse credentials of another account than the stage file declares, before anything is read."""
-        problem = aws.account_problem(self.target, self.stage.account, f"stages.{self.name}.account")
+        key = f"{self.stage.source}: stages.{self.name}.account"
+        problem = aws.account_problem(self.target, self.stage.account, key)
         if problem:
             raise ReleaseError(problem)
         return self
@@ -79,29 +88,11 @@ def resolve(stage_file: Path, names: list[str], *, sessions: Sessions | None = N
             poll_seconds: float = 2.0) -> list[StageTarget]:
     """The stages `names` of `stage_file` (every stage when empty), each with the session its profile and region
     give, unless `sessions` names one."""
-    try:
-        file = load(stage_file)
-        stages = [file.stage(n) for n in names or list(file.stages)]
-    except StageFileError as error:
-        raise ReleaseError(str(error)) from None
+    file = load(stage_file)
+    stages = [file.stage(n) for n in names or list(file.stages)]
     chosen = sessions or {}
     return [StageTarget(s, aws.Target(chosen.get(s.name) or aws.session(s.profile, s.region), endpoint_url,
                                       poll_seconds)) for s in stages]
 
 
-def aws_problem(where: StageTarget, error: Exception) -> ReleaseError:
-    """An AWS client error or missing credentials as one line naming the stage."""
-    if isinstance(error, NoCredentialsError):
-        profile = f" (profile {where.stage.profile})" if where.stage.profile else ""
-        return ReleaseError(f"stage {where.name}: no AWS credentials{profile}; configure them (aws configure, "
-                            "AWS_PROFILE, or stages.<name>.profile in the stage file)")
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        return ReleaseError(f"stage {where.name}: AWS refused {error.operation_name}: {info.get('Code')}: "
-                            f"{info.get('Message')}")
-    if isinstance(error, BotoCoreError):
-        return ReleaseError(f"stage {where.name}: {error}")
-    raise error
-
-
-__all__ = ["TIERS", "ReleaseError", "StageTarget", "aws_problem", "resolve"]
+__all__ = ["TIERS", "StageTarget", "resolve"]

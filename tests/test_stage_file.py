@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from eb_tools import stages
-from eb_tools.stages import StageFileError
+from eb_tools import stage_file as stages
+from eb_tools.stage_file import StageFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "eb_tools.yaml"

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eb_tools import ebenv
+from eb_tools.stage import ebenv
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eb_tools.release.stage import StageTarget
+from eb_tools.stage.target import StageTarget
 
 KEEP = 20  # entries per stage: far more than a rollback reaches back
 
