@@ -199,7 +199,7 @@ QUEUE_FROM_OPTION = ("Resources:\n  Jobs:\n    Type: AWS::SQS::Queue\n    Proper
     ("option_settings:\n  - namespace: aws:elasticbeanstalk:application:environment\n    value: oops\n", 2),
     ("option_settings: oops\n" + QUEUE_FROM_OPTION, 1),
 ])
-def test_malformed_option_settings_are_one_error_wherever_they_are(tmp_path, text, line):
+def test_malformed_option_settings_are_one_error_wherever_they_are(tmp_path: Path, text: str, line: int) -> None:
     """A setting EB cannot read as a map (EB refuses the bundle) is one E106 at its line, with a fix: the
     rule and the template read option_settings through one parser, and the template takes what it can."""
     bundle = make_bundle(tmp_path)

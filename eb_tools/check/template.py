@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from eb_tools.formats import option_schema as schema
 from eb_tools.check.context import CheckContext
+from eb_tools.formats import option_settings
 from eb_tools.formats.yamlines import LineDict, LineList
 
 SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs")
@@ -126,7 +126,7 @@ def build(context: CheckContext) -> Template | None:
         data = context.parsed(path)
         if not isinstance(data, LineDict):
             continue
-        settings.update(_option_settings(data.get("option_settings")))
+        settings.update(option_settings.read(data).values())  # its problems are the ebextensions rule's
         for section, entries in data.items():
             if section in SECTIONS and isinstance(entries, LineDict):
                 _add_section(template, path, str(section), entries, data.line_of(section))
@@ -188,19 +188,6 @@ def _merge(base: Any, over: Any) -> Any:
             merged[key] = _merge(base.get(key), value)
         return merged
     return over
-
-
-def _option_settings(body: object) -> Iterator[tuple[tuple[str, str], object]]:
-    if isinstance(body, dict):
-        for key, options in body.items():
-            namespace = schema.split_resource(str(key))[0]
-            if isinstance(options, dict):
-                yield from (((namespace, str(option)), value) for option, value in options.items())
-    elif isinstance(body, list):
-        for item in body:
-            if isinstance(item, dict) and "option_name" in item:
-                namespace = str(item.get("namespace", schema.DEFAULT_NAMESPACE))
-                yield (namespace, str(item["option_name"])), item.get("value")
 
 
 def references(node: Any) -> Iterator[str]:

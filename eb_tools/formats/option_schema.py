@@ -1,8 +1,10 @@
 """The option schema (options.yaml, from the EB documentation) and value checking."""
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +48,12 @@ def find(namespace: str) -> Namespace | None:
         if name.endswith(":*") and namespace.startswith(name[:-1]) and len(namespace) > len(name) - 1:
             return spec
     return None
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """` (did you mean 'x'?)` for the choice closest to a misspelt `word`, else ""."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def split_resource(key: str) -> tuple[str, str | None]:

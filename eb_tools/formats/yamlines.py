@@ -49,8 +49,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-def load(text: str) -> Any:
-    """Parse YAML (JSON too); raise yaml.YAMLError with a mark on bad syntax."""
+def load(text: str | bytes) -> Any:
+    """Parse YAML (JSON too; text, or bytes in an encoding YAML reads); yaml.YAMLError with a mark on bad syntax."""
     return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
 
 

@@ -6,18 +6,17 @@ files (.ebextensions)", "Option settings", "Configuration options", and
 """
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import yaml
 
-from eb_tools.formats import option_schema as schema
-from eb_tools.formats import yamlines
 from eb_tools.check.context import STAGE_FILE, CheckContext
 from eb_tools.check.findings import GUIDE, Finding, Rule
-from eb_tools.formats.yamlines import LineDict, LineList
+from eb_tools.formats import option_schema as schema
+from eb_tools.formats import option_settings, yamlines
+from eb_tools.formats.yamlines import LineDict
 
 E001 = Rule("E001", "YAML syntax", f"{GUIDE}ebextensions.html")
 E101 = Rule("E101", "unknown top-level section", f"{GUIDE}ebextensions.html")
@@ -40,7 +39,6 @@ RULES = (E001, E101, E102, E103, E104, E105, W105, E106, E110, W110, E111, E112)
 # environment's CloudFormation template.
 SECTIONS = ["option_settings", "packages", "groups", "users", "sources", "files", "commands",
             "services", "container_commands", "Resources", "Parameters", "Outputs", "Mappings", "Conditions"]
-LIST_KEYS = ["namespace", "option_name", "value", "resource_name"]
 FILE_KEYS = ["content", "source", "encoding", "group", "owner", "mode", "authentication"]
 # waitAfterCompletion: Windows platforms (seconds, or "forever": wait for a reboot).
 COMMAND_KEYS = ["command", "env", "cwd", "test", "ignoreErrors", "waitAfterCompletion"]
@@ -80,17 +78,12 @@ def check(context: CheckContext) -> Iterator[Finding]:
         yield from _sections(Source(path, context.text(path).splitlines(), context.both_tiers), data)
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _sections(source: Source, data: LineDict) -> Iterator[Finding]:
     for section, body in data.items():
         line = data.line_of(section)
         if section not in SECTIONS:
             yield Finding(source.path, line, E101,
-                          f"unknown section {section!r}{_did_you_mean(str(section), SECTIONS)}",
+                          f"unknown section {section!r}{schema.did_you_mean(str(section), SECTIONS)}",
                           f"use one of {', '.join(SECTIONS)}")
         elif section == "option_settings":
             yield from _option_settings(source, body, line)
@@ -103,75 +96,40 @@ def _sections(source: Source, data: LineDict) -> Iterator[Finding]:
 
 
 def _option_settings(source: Source, body: object, line: int) -> Iterator[Finding]:
-    """Both forms: {namespace: {option: value}} and [{namespace, option_name, value}]."""
-    path = source.path
-    if isinstance(body, LineDict):
-        for key, options in body.items():
-            ns_line = body.line_of(key)
-            namespace, resource = schema.split_resource(str(key))
-            if not isinstance(options, LineDict):
-                yield Finding(path, ns_line, E106, f"options of {key} must be a mapping of name: value",
-                              "indent the options under the namespace")
-                continue
-            yield from _resource_name(source, namespace, resource, ns_line)
-            for option, value in options.items():
-                yield from _option(source, namespace, ns_line, str(option), value, options.line_of(option))
-    elif isinstance(body, LineList):
-        for index, item in enumerate(body):
-            item_line = body.line_of(index)
-            if not isinstance(item, LineDict) or "option_name" not in item:
-                yield Finding(path, item_line, E106, "each list item needs option_name and value (and a namespace, "
-                              f"{schema.DEFAULT_NAMESPACE} if none)",
-                              "write - namespace: ...\\n    option_name: ...\\n    value: ...")
-                continue
-            for key in item:
-                if key not in LIST_KEYS:
-                    yield Finding(path, item.line_of(key), E106,
-                                  f"unknown key {key!r}{_did_you_mean(str(key), LIST_KEYS)} in a list item",
-                                  f"use {', '.join(LIST_KEYS)}")
-            namespace = str(item.get("namespace", schema.DEFAULT_NAMESPACE))
-            ns_line = item.line_of("namespace")
-            yield from _resource_name(source, namespace, item.get("resource_name"), ns_line)
-            yield from _option(source, namespace, ns_line, str(item["option_name"]), item.get("value"),
-                               item.line_of("option_name"), item.line_of("value"))
-    else:
-        yield Finding(path, line, E106, "option_settings must be a mapping or a list",
-                      "write namespace: {option: value} pairs under option_settings")
+    """Every form EB reads (formats.option_settings): its problems, then each setting against the schema."""
+    parsed = option_settings.parse(body, line)
+    for problem in parsed.problems:
+        yield Finding(source.path, problem.line, E106, problem.message, problem.fix)
+    for setting in parsed.settings:
+        yield from _option(source, setting)
 
 
-def _resource_name(source: Source, namespace: str, resource: object, line: int) -> Iterator[Finding]:
-    spec = schema.find(namespace)
-    if resource is not None and spec is not None and not spec.resource_name:
-        yield Finding(source.path, line, E106, f"{namespace} takes no resource name (here {resource!r})",
-                      "remove the resource name: only aws:autoscaling:scheduledaction takes one")
-
-
-def _option(source: Source, namespace: str, ns_line: int, option: str, value: object, line: int,
-            value_line: int | None = None) -> Iterator[Finding]:
-    problem = schema.check_option(namespace, option, value)
+def _option(source: Source, setting: option_settings.Setting) -> Iterator[Finding]:
+    namespace, option, line = setting.namespace, setting.option, setting.line
+    problem = schema.check_option(namespace, option, setting.value)
     if problem is not None and problem.kind == "tier" and problem.spec is not None:
         yield _tier_finding(source, problem.spec, namespace, option, line)
         # and the setting itself, as an environment of the namespace's tier would judge it
-        problem = schema.check_option(namespace, option, value, problem.spec.tier or "web")
+        problem = schema.check_option(namespace, option, setting.value, problem.spec.tier or "web")
     if problem is None:
         return
     path, spec = source.path, problem.spec
     if spec is None:
-        hint = _did_you_mean(namespace, list(schema.namespaces()))
-        yield Finding(path, ns_line, E102, f"unknown namespace {namespace!r}{hint}",
+        hint = schema.did_you_mean(namespace, list(schema.namespaces()))
+        yield Finding(path, setting.namespace_line, E102, f"unknown namespace {namespace!r}{hint}",
                       "use a namespace from the EB configuration options reference")
     elif problem.kind == "option":
-        hint = _did_you_mean(option, list(spec.options))
+        hint = schema.did_you_mean(option, list(spec.options))
         yield Finding(path, line, E103, f"unknown option {option!r} in {namespace}{hint}",
                       f"options of this namespace: see {spec.source}")
     elif spec.free_form:
         yield Finding(path, line, E104, f"{namespace} {option}: {problem.detail}", "quote the value")
     else:
-        yield Finding(path, value_line or line, E104, f"{namespace} {option}: {problem.detail}",
+        yield Finding(path, setting.value_line, E104, f"{namespace} {option}: {problem.detail}",
                       f"expected {spec.options[option]} ({spec.source})")
 
 
-def _tier_finding(source: Source, spec: schema.Namespace, namespace: str, option: str, line: int) -> Finding:
+def _tier_finding(source: Source, spec: schema.Namespace, namespace: str, option: str, line: int | None) -> Finding:
     """An error when the stage file says the bundle goes to both tiers; a warning otherwise."""
     if spec.tier:
         other = "worker" if spec.tier == "web" else "web"
@@ -207,7 +165,7 @@ def _entries(source: Source, body: object, line: int | None, rule: Rule, keys: S
         for key in entry:
             if key not in keys:
                 yield Finding(path, entry.line_of(key), rule,
-                              f"{name}: unknown key {key!r}{_did_you_mean(str(key), keys)}",
+                              f"{name}: unknown key {key!r}{schema.did_you_mean(str(key), keys)}",
                               f"use {', '.join(keys)}")
         yield from validate(source, rule, str(name), entry, entry_line)
 

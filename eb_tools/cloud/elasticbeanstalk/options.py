@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 import yaml
 
-from eb_tools.formats import option_schema as schema
 from eb_tools.cloud.elasticbeanstalk import catalogue
+from eb_tools.formats import option_schema as schema
+from eb_tools.formats import option_settings, yamlines
 
 Setting = tuple[str, str, object]  # namespace, option name, value
 Key = tuple[str, str]
@@ -76,34 +77,31 @@ def keys_from_api(options_to_remove: list[dict[str, str]] | None) -> list[tuple[
     return [(o.get("Namespace", ""), o.get("OptionName", "")) for o in options_to_remove or []]
 
 
-def from_bundle(data: bytes) -> tuple[list[Setting], list[str]]:
-    """The option_settings of a source bundle's .ebextensions, and the errors reading them."""
-    settings: list[Setting] = []
-    errors: list[str] = []
+def from_bundle(data: bytes, label: str = "") -> tuple[list[Setting], list[str]]:
+    """The option_settings of a source bundle's .ebextensions (the version `label`), in the order EB applies the
+    files, and EB's words for what it refuses in them: a file that is not YAML, a setting that is not a map."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         return [], ["The source bundle is not a valid ZIP archive."]
     names = sorted(n for n in archive.namelist() if n.startswith(".ebextensions/") and n.endswith(".config")
                    and n.count("/") == 1)
+    settings: list[Setting] = []
+    errors: list[str] = []
     for name in names:
+        where = f"{name} in application version {label}" if label else name
         try:
-            document = yaml.safe_load(archive.read(name)) or {}
+            document = yamlines.load(archive.read(name))
         except yaml.YAMLError as exc:
-            errors.append(f"The configuration file {name} in application version contains invalid YAML or "
-                          f"JSON. YAML exception: {str(exc).splitlines()[0]}")
+            errors.append(f"The configuration file {where} contains invalid YAML or JSON. YAML exception: "
+                          f"{str(exc).splitlines()[0]}")
             continue
-        body = document.get("option_settings") if isinstance(document, dict) else None
-        # Both of EB's forms; a resource name before the namespace (`Name.aws:...`) names one of several
-        # scheduled actions, and a list item without a namespace is an environment property.
-        if isinstance(body, dict):
-            for key, options in body.items():
-                namespace = schema.split_resource(str(key))[0]
-                for option, value in (options or {}).items():
-                    settings.append((namespace, str(option), value))
-        elif isinstance(body, list):
-            settings.extend((schema.split_resource(str(i.get("namespace") or schema.DEFAULT_NAMESPACE))[0],
-                             str(i.get("option_name")), i.get("value")) for i in body if isinstance(i, dict))
+        parsed = option_settings.read(document)
+        if any(problem.kind in option_settings.NOT_A_MAP for problem in parsed.problems):
+            # EB's words: awsdocs/aws-elastic-beanstalk-developer-guide#93 (an `eb deploy` refused so)
+            errors.append(f"Each option setting in configuration file {where} must be a map. Update each option "
+                          "setting in the configuration file.")
+        settings.extend((s.namespace, s.option, s.value) for s in parsed.settings)
     return settings, errors
 
 
