@@ -16,7 +16,7 @@ from eb_tools.check import run
 from eb_tools.check import template as eb_template
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding, Rule
-from eb_tools.check.runner import registry, rule_modules
+from eb_tools.check.runner import CRASHED, rule_modules
 from eb_tools.errors import ReleaseError
 from eb_tools.release.deploy import prepare
 
@@ -288,6 +288,14 @@ def test_a_rule_that_crashes_becomes_one_finding_and_the_others_still_run(tmp_pa
     assert [(f.file, f.rule.id) for f in findings] == [("Procfile", "W999"), ("cron.yaml", "E302"),
                                                         ("requirements.txt", "E900")]
     assert findings[2].message == "the broken check crashed on requirements.txt: KeyError: 'boom'"
+
+
+def registry() -> dict[str, Rule]:
+    """Every rule `check` can report, by id (cfn-lint's rule list, for this bundle checker)."""
+    rules: list[Rule] = [CRASHED]
+    for module in rule_modules():
+        rules.extend(module.RULES)
+    return {rule.id: rule for rule in sorted(rules)}
 
 
 def test_rules_carry_their_metadata():

@@ -30,14 +30,6 @@ def rule_modules() -> tuple[ModuleType, ...]:
     return tuple(sorted((m for m in modules if hasattr(m, "check")), key=lambda m: m.__name__))
 
 
-def registry() -> dict[str, Rule]:
-    """Every rule `check` can report, by id (cfn-lint's rule list, for this bundle checker)."""
-    rules: list[Rule] = [CRASHED]
-    for module in rule_modules():
-        rules.extend(module.RULES)
-    return {rule.id: rule for rule in sorted(rules)}
-
-
 def _isolated(module: ModuleType, context: CheckContext) -> Iterable[Finding]:
     name = module.__name__.rsplit(".", 1)[-1]
     context.reading = None
