@@ -22,6 +22,7 @@ test: lint $(CHECKOV_STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/worker_throughput.py

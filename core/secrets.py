@@ -69,12 +69,6 @@ def _cached(key: tuple[str, str], property_name: str, ident: str, fetch: Callabl
         return cast(T, _cache[key])
 
 
-def clear_cache() -> None:
-    """Forget cached secrets (tests, and a rotation handler if one is added)."""
-    with _lock:
-        _cache.clear()
-
-
 def app_secret_key(settings: Settings) -> str:
     """The Flask secret key: from SSM in AWS; in a local run, one kept in the data folder."""
     if settings.secret_key_parameter:

@@ -52,7 +52,11 @@ def main() -> None:
               help="Start just the emulated AWS endpoint, to try `eb_tools provision` or the eb CLI against it.")
 def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: float, cloud_only: bool) -> None:
     """Run the whole system on this machine, with no AWS account."""
-    from eb_tools.local.run import run, run_cloud
+    try:
+        from eb_tools.local.run import run, run_cloud
+    except ModuleNotFoundError as missing:  # moto and werkzeug come with the `local` extra only
+        raise EbToolsError(f"eb_tools local needs the local cloud's packages ({missing.name} is not installed): "
+                           "pip install 'eb-tools[local]'") from None
 
     if cloud_only:
         run_cloud(cloud_port, eb_seconds, click.echo)

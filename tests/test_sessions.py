@@ -185,3 +185,24 @@ def test_a_page_view_rewrites_the_session_only_once_it_is_due_for_a_refresh(make
     assert page.status_code == 200 and "Set-Cookie" in page.headers
     assert store.ttl(key) > 1000  # renewed for the whole SESSION_LIFETIME
     assert browser.get("/uploads").status_code == 200
+
+
+def test_the_flask_session_internals_that_web_sessions_builds_on():
+    """web/sessions.py subclasses Flask-Session's Redis interface and uses parts it does not document (the
+    module path of RedisSession, the constructor's keywords, _generate_sid and sid_length): a release of
+    Flask-Session that moves one fails here, not on a stage's first request."""
+    import inspect
+
+    import redis
+    from flask import Flask
+    from flask_session.redis import RedisSessionInterface
+    from flask_session.redis.redis import RedisSession
+
+    from web.sessions import RedisSessions, UnavailableSession
+
+    assert {"app", "client", "key_prefix", "permanent"} <= set(inspect.signature(RedisSessionInterface).parameters)
+    interface = RedisSessions(Flask(__name__), client=redis.Redis(port=1), key_prefix="s:", permanent=True)
+    sid = interface._generate_sid(interface.sid_length)
+    assert isinstance(sid, str) and len(sid) >= 32
+    empty = UnavailableSession(sid=sid, permanent=interface.permanent)
+    assert isinstance(empty, RedisSession) and empty.sid == sid and not empty and empty.permanent

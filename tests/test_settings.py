@@ -16,10 +16,9 @@ from tests.conftest import aws_client
 
 
 @pytest.fixture(autouse=True)
-def fresh_secret_cache():
-    secrets.clear_cache()
-    yield
-    secrets.clear_cache()
+def fresh_secret_cache(monkeypatch):
+    """Each test reads its secrets anew: the process-wide cache is replaced for the test's duration."""
+    monkeypatch.setattr(secrets, "_cache", {})
 
 
 def test_local_defaults_need_no_configuration(tmp_path):
