@@ -14,9 +14,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from eb_tools.aws import wait_until
+from eb_tools.cloud.server import free_port
 from eb_tools.formats.cron import Schedule
 from eb_tools.formats.cronfile import CronTask
-from eb_tools.cloud.server import free_port
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.conftest import aws_client
 

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from core import recycling
-from eb_tools.formats import procfile
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
+from eb_tools.formats import procfile
 from tests.servers import child_processes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import yaml
 from eb_tools.bundle import included_files
 from eb_tools.formats import yamlines
 
-# The stage file of eb_tools (eb_tools/stages.py). Every stage it declares has a web and a worker
+# The stage file of eb_tools (eb_tools/stage_file.py). Every stage it declares has a web and a worker
 # environment, so a bundle beside one is deployed to both tiers.
 STAGE_FILE = "eb_tools.yaml"
 

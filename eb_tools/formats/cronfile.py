@@ -14,8 +14,8 @@ from typing import Literal
 import yaml
 
 from eb_tools.formats import yamlines
-from eb_tools.formats.yamlines import LineDict, LineList
 from eb_tools.formats.cron import CronError, Schedule
+from eb_tools.formats.yamlines import LineDict, LineList
 
 NAME = "cron.yaml"
 Kind = Literal["syntax", "structure", "schedule", "url", "duplicate"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from eb_tools.formats import cronfile
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import GUIDE, Finding, Rule
+from eb_tools.formats import cronfile
 
 SOURCE = f"{GUIDE}using-features-managing-env-tiers.html#worker-periodictasks"
 RULE_OF: dict[cronfile.Kind, Rule] = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from eb_tools.formats import procfile
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import GUIDE, Finding, Rule
+from eb_tools.formats import procfile
 
 SOURCE = f"{GUIDE}python-configuration-procfile.html"
 E401 = Rule("E401", "malformed Procfile line", SOURCE)
