@@ -100,6 +100,16 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
         "SecretKeySecretArn": Ref(secret_key),
         "AlarmTopicArn": Ref(topic),
     }
+    outputs |= _data_store_outputs(database, redis)
+    for name, value in outputs.items():
+        template.add_output(Output(name, Value=value))
+    return template.to_dict()
+
+
+def _data_store_outputs(database: data_stores.DatabaseParts | None,
+                        redis: data_stores.RedisParts | None) -> dict[str, Any]:
+    """Where the apps find the database (writer and reader) and Redis, and the secrets that open them."""
+    outputs: dict[str, Any] = {}
     if database:
         reader = database.replicas[0] if database.replicas else database.writer
         outputs |= {
@@ -114,9 +124,7 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
             "RedisPort": GetAtt(redis.group, "PrimaryEndPoint.Port"),
             "RedisAuthSecretArn": Ref(redis.auth_secret),
         }
-    for name, value in outputs.items():
-        template.add_output(Output(name, Value=value))
-    return template.to_dict()
+    return outputs
 
 
 def _parameters(template: Template, stage: Stage) -> dict[str, Ref]:
