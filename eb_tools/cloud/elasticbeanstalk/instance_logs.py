@@ -6,7 +6,8 @@ to /var/log/nginx/, the worker daemon to /var/log/aws-sqsd/default.log, and its 
 (`publish`, e.g. by `eb_tools local` for the processes it runs, shown as the first instance's); every
 other instance, and every environment nobody published for, has the platform's files, empty (the
 emulation's choice: EB's would hold the platform's own lines). A tail is each file's last 100 lines under
-EB's header (users' `eb logs` transcripts).
+EB's header (users' `eb logs` transcripts). InstanceLogs is the backend's part: RequestEnvironmentInfo has the
+instances compile their logs into EB's storage bucket, RetrieveEnvironmentInfo links to what they uploaded.
 """
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ import io
 import threading
 import zipfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
+
+from eb_tools.cloud.elasticbeanstalk import storage
+from eb_tools.cloud.elasticbeanstalk.backend_core import EBBackendCore, operation
+from eb_tools.cloud.elasticbeanstalk.exceptions import InvalidParameterValue
 
 TAIL_LINES = 100
 RULE = "-" * 37
@@ -68,3 +74,43 @@ def bundle(environment: str, tier: str, first: bool) -> tuple[bytes, int]:
         for path, data in sorted(files.items()):
             archive.writestr(path.lstrip("/"), data)
     return out.getvalue(), len(files)
+
+
+class InstanceLogs(EBBackendCore):
+    @operation
+    def request_info(self, env_id: str | None, name: str | None, info_type: str) -> None:
+        """The instances compile their logs and upload them to the storage bucket, one transition later."""
+        if info_type not in ("tail", "bundle"):
+            raise InvalidParameterValue(f"Value {info_type} at 'InfoType' failed to satisfy constraint: Member "
+                                        "must satisfy enum value set: [tail, bundle]")
+        env = self._environment(env_id, name)
+        self._event("requestEnvironmentInfo is starting.", env=env)
+        compile_ = tail if info_type == "tail" else bundle
+        verb = "tailing" if info_type == "tail" else "bundling"
+
+        def upload(when: datetime) -> None:
+            collected = []
+            for number, instance in enumerate(env.instances):
+                data, count = compile_(env.name, env.tier, number == 0)
+                suffix = "out" if info_type == "tail" else "zip"
+                # The emulation's key layout under EB's storage bucket.
+                key = f"resources/environments/logs/{info_type}/{env.id}/{instance.id}/{when:%Y%m%dT%H%M%S%f}.{suffix}"
+                storage.put(self.account_id, self.region_name, key, data)
+                collected.append({"InfoType": info_type, "Ec2InstanceId": instance.id, "SampleTimestamp": when,
+                                  "key": key})
+                self._event(f"[Instance: {instance.id}] Successfully finished {verb} {count} log(s)", env=env,
+                            when=when)
+            env.info[info_type] = collected
+            self._event("Pulled logs for environment instances.", env=env, when=when)  # ebcli's logs.pulled
+
+        self._later(upload)
+
+    @operation
+    def retrieve_info(self, env_id: str | None, name: str | None, info_type: str,
+                      endpoint: str) -> list[dict[str, object]]:
+        """The last compiled logs of each instance, as presigned links through `endpoint`."""
+        env = self._environment(env_id, name)
+        return [{"InfoType": item["InfoType"], "Ec2InstanceId": item["Ec2InstanceId"],
+                 "SampleTimestamp": item["SampleTimestamp"],
+                 "Message": storage.presigned_url(endpoint, self.region_name, self.account_id, str(item["key"]))}
+                for item in env.info.get(info_type, [])]
