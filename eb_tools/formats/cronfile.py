@@ -15,6 +15,7 @@ import yaml
 
 from eb_tools.formats import yamlines
 from eb_tools.formats.cron import CronError, Schedule
+from eb_tools.formats.problems import Problem
 from eb_tools.formats.yamlines import LineDict, LineList
 
 NAME = "cron.yaml"
@@ -29,18 +30,10 @@ class CronTask:
     line: int = 0
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int | None
-    kind: Kind
-    message: str
-    fix: str
-
-
 @dataclass
 class CronFile:
     tasks: list[CronTask] = field(default_factory=list)  # the valid ones
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem[Kind]] = field(default_factory=list)
 
 
 def parse(text: str) -> CronFile:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eb_tools.formats import option_schema as schema
+from eb_tools.formats.problems import Problem
 
 SECTION = "option_settings"
 DEFAULT_NAMESPACE = schema.DEFAULT_NAMESPACE
@@ -56,18 +57,10 @@ class Setting:
         return self.namespace, self.option
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int | None
-    kind: Kind
-    message: str
-    fix: str
-
-
 @dataclass
 class OptionSettings:
     settings: list[Setting] = field(default_factory=list)  # in the order written
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem[Kind]] = field(default_factory=list)
 
     def values(self) -> dict[tuple[str, str], object]:
         """{(namespace, option): value}; the last setting of an option wins, as in EB."""
