@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
@@ -70,6 +71,35 @@ def database_url(mariadb: MariaDBServer) -> Iterator[str]:
 
 def aws_client(cloud: LocalCloud, service: str) -> Any:
     return local_client(service, cloud.url)
+
+
+@contextmanager
+def eb_transition_seconds(cloud: LocalCloud, seconds: float) -> Iterator[None]:
+    """Each simulated EB step of `cloud` takes `seconds` within the block; as before after it. For a fixture
+    wider than a test (the eb_seconds fixture is the way for a test)."""
+    previous, cloud.eb_transition_seconds = cloud.eb_transition_seconds, seconds
+    try:
+        yield
+    finally:
+        cloud.eb_transition_seconds = previous
+
+
+EbSeconds = Callable[[LocalCloud, float], None]  # the eb_seconds fixture's type
+
+
+@pytest.fixture
+def eb_seconds() -> Iterator[EbSeconds]:
+    """`eb_seconds(cloud, seconds)`: from now on, for this test, each simulated EB step of `cloud` takes
+    `seconds` (LocalCloud.eb_transition_seconds); every cloud set is put back as it was after the test."""
+    with ExitStack() as restore:
+        yield lambda cloud, seconds: restore.enter_context(eb_transition_seconds(cloud, seconds))
+
+
+@pytest.fixture
+def eb(cloud: LocalCloud, eb_seconds: EbSeconds) -> Any:
+    """An Elastic Beanstalk client of the session's cloud, whose EB takes 0.2 s a step for the test."""
+    eb_seconds(cloud, 0.2)
+    return aws_client(cloud, "elasticbeanstalk")
 
 
 @pytest.fixture

@@ -22,18 +22,21 @@ import requests
 
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
-from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
 from eb_tools.names import environment_names
-from eb_tools.stages import load
-from tests.conftest import aws_client
+from eb_tools.stage_file import load
+from tests.conftest import aws_client, eb_transition_seconds
 
 EB = str(Path(sys.executable).parent / "eb")
 
 
 @pytest.fixture(scope="module")
 def project(cloud, tmp_path_factory):
-    """A git project initialised with `eb init`, with a web and a worker environment."""
-    previous, LocalEBBackend.transition_seconds = LocalEBBackend.transition_seconds, 0.3
+    """A git project initialised with `eb init`, with a web and a worker environment; EB takes 0.3 s a step."""
+    with eb_transition_seconds(cloud, 0.3):
+        yield from _initialised(cloud, tmp_path_factory)
+
+
+def _initialised(cloud, tmp_path_factory):
     root = tmp_path_factory.mktemp("ebproject")
     app = f"shop-{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "HOME": str(root), "AWS_ENDPOINT_URL": cloud.url, "AWS_DEFAULT_REGION": "us-east-1",
@@ -62,7 +65,6 @@ def project(cloud, tmp_path_factory):
     worker = eb("create", f"{app}-worker", "--tier", "worker")
     assert f"Successfully launched environment: {app}-worker" in worker.stdout
     yield {"app": app, "eb": eb, "work": work, "env": env}
-    LocalEBBackend.transition_seconds = previous
 
 
 def environments(cloud, app: str) -> dict[str, dict]:

@@ -5,7 +5,7 @@ import io
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from eb_tools.aws import wait_until
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, instance_logs
 from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
 from eb_tools.cloud.server import LocalCloud
-from tests.conftest import aws_client
+from tests.conftest import EbSeconds, aws_client
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 WORKER = {"Name": "Worker", "Type": "SQS/HTTP"}
@@ -25,13 +25,6 @@ ABORTED = ("During an aborted deployment, some instances may have deployed the n
            "all instances are running the same version, re-deploy the appropriate application version.")
 COMPLETE_WITH_ERRORS = ("Update environment operation is complete, but with errors. For more information, see "
                         "troubleshooting documentation.")
-
-
-@pytest.fixture
-def eb(cloud: LocalCloud) -> Iterator[Any]:
-    previous, LocalEBBackend.transition_seconds = LocalEBBackend.transition_seconds, 0.2
-    yield aws_client(cloud, "elasticbeanstalk")
-    LocalEBBackend.transition_seconds = previous
 
 
 @pytest.fixture
@@ -126,12 +119,12 @@ def test_web_and_worker_environments_launch(eb: Any, cloud: LocalCloud, app: str
         eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK)
 
 
-def test_deploy_events_and_cursor(eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deploy_events_and_cursor(eb: Any, cloud: LocalCloud, app: str, eb_seconds: EbSeconds) -> None:
     version(eb, cloud, app, "v1")
     version(eb, cloud, app, "v2")
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-web", SolutionStackName=STACK, VersionLabel="v1")
     launched = wait_ready(eb, f"{app}-web")
-    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)  # time for the second call to find it Updating
+    eb_seconds(cloud, 1.0)  # time for the second call to find it Updating
     assert eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="v2")["Status"] == "Updating"
     with pytest.raises(ClientError, match="invalid state for this operation. Must be Ready."):
         eb.update_environment(EnvironmentName=f"{app}-web", VersionLabel="v2")
@@ -237,7 +230,7 @@ def test_a_failed_rolling_deployment_leaves_the_instances_mixed_until_a_good_lab
         return (env["Status"], env["HealthStatus"], env["VersionLabel"]) == ("Ready", "Degraded", "good") \
             and running(eb, name) == after
 
-    holds(unchanged, 6 * LocalEBBackend.transition_seconds, "the failed deployment's mix, unhealed")
+    holds(unchanged, 6 * cloud.eb_transition_seconds, "the failed deployment's mix, unhealed")
 
     repaired = deploy(eb, name, "good")  # the label the environment already names, to every instance again
     env = wait_ready(eb, name)
@@ -379,12 +372,12 @@ def test_an_environment_tag_fails_its_deployments_or_its_configuration_updates(
 
 
 def test_abort_stops_a_rolling_deployment_between_batches(
-        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        eb: Any, cloud: LocalCloud, app: str, eb_seconds: EbSeconds) -> None:
     version(eb, cloud, app, "v1")
     version(eb, cloud, app, "v2")
     name = f"{app}-web"
     launch(eb, app, name, "v1", policy("Rolling", batch="1", min_size=3))
-    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)  # time to abort between batches
+    eb_seconds(cloud, 1.0)  # time to abort between batches
     request = deploy(eb, name, "v2")
     assert eb.describe_environments(EnvironmentNames=[name])["Environments"][0]["AbortableOperationInProgress"]
     wait_until(lambda: "Batch 1: Completed application deployment." in messages(eb, app, RequestId=request), 10,
@@ -404,13 +397,13 @@ def test_abort_stops_a_rolling_deployment_between_batches(
 
 
 def test_abort_of_an_immutable_deployment_terminates_its_new_instances(
-        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        eb: Any, cloud: LocalCloud, app: str, eb_seconds: EbSeconds) -> None:
     version(eb, cloud, app, "v1")
     version(eb, cloud, app, "v2")
     name = f"{app}-web"
     launch(eb, app, name, "v1", policy("Immutable"))
     before = running(eb, name)
-    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)
+    eb_seconds(cloud, 1.0)
     request = deploy(eb, name, "v2")
     eb.abort_environment_update(EnvironmentName=name)
     env = wait_ready(eb, name)
@@ -420,12 +413,12 @@ def test_abort_of_an_immutable_deployment_terminates_its_new_instances(
 
 
 def test_update_and_swap_need_a_ready_environment(
-        eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        eb: Any, cloud: LocalCloud, app: str, eb_seconds: EbSeconds) -> None:
     version(eb, cloud, app, "v1")
     blue, green = f"{app}-blue", f"{app}-green"
     for name in (blue, green):
         launch(eb, app, name, "v1", CNAMEPrefix=name)
-    monkeypatch.setattr(LocalEBBackend, "transition_seconds", 1.0)
+    eb_seconds(cloud, 1.0)
     deploy(eb, blue, "v1")
     calls = (lambda: eb.update_environment(EnvironmentName=blue, VersionLabel="v1"),
              lambda: eb.swap_environment_cnames(SourceEnvironmentName=green, DestinationEnvironmentName=blue))

@@ -10,7 +10,6 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,16 @@ import pytest
 import requests
 
 from eb_tools.aws import Target, local_session, wait_until
-from eb_tools.local import state
-from eb_tools.cloud.server import LocalCloud
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, persistence
 from eb_tools.cloud.elasticbeanstalk.models import eb_local_backends
 from eb_tools.cloud.moto_internals import restore_sent_mail, sent_mail
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.local import state
 from tests.conftest import aws_client
 
 ACCOUNT, REGION = state.ACCOUNT, "us-east-1"
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 SQSD = "aws:elasticbeanstalk:sqsd"
-
-
-@pytest.fixture
-def eb(cloud: LocalCloud) -> Iterator[Any]:
-    previous, LocalEBBackend.transition_seconds = LocalEBBackend.transition_seconds, 0.2
-    yield aws_client(cloud, "elasticbeanstalk")
-    LocalEBBackend.transition_seconds = previous
 
 
 def ready(eb: Any, name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from botocore.config import Config
 
 from eb_tools.aws import local_session, wait_until
 from eb_tools.cloud.server import LocalCloud
-from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
+from tests.conftest import EbSeconds
 
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 DEADLINE = 90.0  # seconds for everything the threads do
@@ -35,9 +35,9 @@ TLS_ONLY = {"Version": "2012-10-17", "Statement": [{
 
 
 @pytest.fixture
-def clients(cloud: LocalCloud) -> Iterator[Callable[[str], Any]]:
+def clients(cloud: LocalCloud, eb_seconds: EbSeconds) -> Callable[[str], Any]:
     """A maker of clients that do not retry; each thread gets its own."""
-    previous, LocalEBBackend.transition_seconds = LocalEBBackend.transition_seconds, 0.2
+    eb_seconds(cloud, 0.2)
     session = local_session()
     lock = threading.Lock()
 
@@ -45,8 +45,7 @@ def clients(cloud: LocalCloud) -> Iterator[Callable[[str], Any]]:
         with lock:  # a boto3 session is not safe to make clients from in several threads at once
             return session.client(service, endpoint_url=cloud.url, config=ONE_ATTEMPT)
 
-    yield make
-    LocalEBBackend.transition_seconds = previous
+    return make
 
 
 def run_all(*jobs: Callable[[], None]) -> None:

@@ -103,18 +103,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         cloud.stop()
 
 
-@pytest.fixture
-def slow_eb() -> Iterator[Callable[[float], None]]:
-    """Make every emulated EB step take `seconds` for the test."""
-    previous = LocalEBBackend.transition_seconds
-
-    def set_seconds(seconds: float) -> None:
-        LocalEBBackend.transition_seconds = seconds
-
-    yield set_seconds
-    LocalEBBackend.transition_seconds = previous
-
-
 def _eb(where: StageTarget) -> Any:
     return where.client("elasticbeanstalk")
 
@@ -220,10 +208,10 @@ def test_a_web_failing_under_immutable_leaves_its_original_instances(world):
         _set_policy(dev, "web", "RollingWithAdditionalBatch")
 
 
-def test_a_timeout_aborts_both_updates_and_rolls_back(world, slow_eb):
+def test_a_timeout_aborts_both_updates_and_rolls_back(world, eb_seconds):
     dev = world.stage("dev")
     good = _good(world, dev, "good-timeout")
-    slow_eb(2.0)
+    eb_seconds(world.cloud, 2.0)
     lines = Lines()
     with pytest.raises(ReleaseError, match="not done within --timeout 1s") as failure:
         deliver(dev, world.build("slow"), lines, timeout=1, smoke="")
@@ -232,10 +220,10 @@ def test_a_timeout_aborts_both_updates_and_rolls_back(world, slow_eb):
     _settled(dev, good)
 
 
-def test_ctrl_c_aborts_both_updates_and_rolls_back(world, slow_eb):
+def test_ctrl_c_aborts_both_updates_and_rolls_back(world, eb_seconds):
     dev = world.stage("dev")
     good = _good(world, dev, "good-interrupt")
-    slow_eb(0.5)
+    eb_seconds(world.cloud, 0.5)
     interrupted = []
 
     def press_ctrl_c(line: str) -> None:
@@ -480,10 +468,10 @@ def test_deploy_dry_run_prints_the_plan_and_changes_nothing(world, monkeypatch):
     assert after == before
 
 
-def test_a_deploy_to_an_environment_that_is_not_ready_is_refused_before_anything_changes(world, slow_eb):
+def test_a_deploy_to_an_environment_that_is_not_ready_is_refused_before_anything_changes(world, eb_seconds):
     dev = world.stage("dev")
     _good(world, dev, "not-ready-base")
-    slow_eb(0.5)
+    eb_seconds(world.cloud, 0.5)
     _eb(dev).update_environment(EnvironmentName=dev.environments["worker"], OptionSettings=[
         {"Namespace": "aws:autoscaling:asg", "OptionName": "MaxSize", "Value": "2"}])
     built = world.build("not-ready")

@@ -20,8 +20,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
 from eb_tools.cloud.cdn import CdnStandIn, distributions
-from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, instance_logs
+from eb_tools.cloud.elasticbeanstalk import instance_logs
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
+from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, serving_with
 from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
 from eb_tools.cloud.moto_internals import BACKENDS, DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -86,19 +87,31 @@ class _QuietHandler(MotoRequestHandler):
 
 class LocalCloud:
     """Threaded servers for the emulated AWS endpoint and for the CloudFront stand-in in front of its
-    distributions (cdn.py, on a port of its own); `start()` returns once both listen."""
+    distributions (cdn.py, on a port of its own); `start()` returns once both listen. Its emulated EB takes
+    `eb_transition_seconds` per simulated step (a launch, a deployment batch, a termination), which may
+    change while it runs; another cloud in the same process has its own."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0) -> None:
         self.host = host
-        self.eb_transition_seconds = eb_transition_seconds
+        self._eb_settings = EmulationSettings(transition_seconds=eb_transition_seconds)
         self.port = port or free_port(host)
         self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
         self.credentials = credentials
         self._servers: list[BaseWSGIServer] = []
         self._threads: list[threading.Thread] = []
         self._log_streaming: LogStreamer | None = None
+
+    @property
+    def eb_transition_seconds(self) -> float:
+        """How long each simulated EB step takes in this cloud."""
+        return self._eb_settings.transition_seconds
+
+    @eb_transition_seconds.setter
+    def eb_transition_seconds(self, seconds: float) -> None:
+        """From now on (the steps scheduled from now on), each simulated EB step takes `seconds`."""
+        self._eb_settings.transition_seconds = seconds
 
     @property
     def url(self) -> str:
@@ -122,10 +135,10 @@ class LocalCloud:
         moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
         sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once
         seed_elastic_beanstalk_policies()
-        LocalEBBackend.transition_seconds = self.eb_transition_seconds
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
-        app = S3CorsMiddleware(S3PostPolicyMiddleware(OneAtATime(DomainDispatcherApplication(create_backend_app)),
-                                                      self.credentials))
+        # Every request is served with this cloud's settings of the emulated EB (moto's backends are shared).
+        moto = serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)), self._eb_settings)
+        app = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
         access_key, secret_key = next(iter(self.credentials.items()))
         cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
         for name, port, served in (("local-cloud", self.port, app), ("local-cdn", self.cdn_port, cdn)):

@@ -13,7 +13,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from moto.core.base_backend import BaseBackend
 
-from eb_tools.cloud.elasticbeanstalk import arns, catalogue, options, policies, services
+from eb_tools.cloud.elasticbeanstalk import arns, catalogue, emulation_settings, options, policies, services
 from eb_tools.cloud.elasticbeanstalk.clock import SimulatedClock
 from eb_tools.cloud.elasticbeanstalk.entities import Application, Environment, Event, Version
 from eb_tools.cloud.elasticbeanstalk.exceptions import InvalidParameterValue, MissingParameter
@@ -38,7 +38,6 @@ def operation(method: Callable[Concatenate[B, P], R]) -> Callable[Concatenate[B,
 
 
 class EBBackendCore(BaseBackend):
-    transition_seconds: float = 2.0  # how long a simulated launch, update or termination takes
     max_application_versions: int = 1000  # EB's default quota, per account and region; a test can lower it
 
     def __init__(self, region_name: str, account_id: str) -> None:
@@ -48,6 +47,11 @@ class EBBackendCore(BaseBackend):
         self.events: list[Event] = []
         self.clock = SimulatedClock()
         self.lock = threading.RLock()
+
+    @property
+    def transition_seconds(self) -> float:
+        """How long a simulated launch, update or termination step takes: the serving cloud's setting."""
+        return emulation_settings.current().transition_seconds
 
     def _later(self, action: Callable[[datetime], None], steps: float = 1.0) -> None:
         self.clock.later(self.transition_seconds * steps, action)
