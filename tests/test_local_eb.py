@@ -660,7 +660,7 @@ def test_environment_info_is_uploaded_per_instance_and_linked(eb: Any, cloud: Lo
     wait_ready(eb, f"{app}-log")
     stdout = tmp_path / "web.log"
     stdout.write_text("".join(f"line {n}\n" for n in range(150)))
-    instance_logs.publish(f"{app}-log", {"/var/log/web.stdout.log": stdout}, "us-east-1")
+    cloud.publish_instance_logs(f"{app}-log", {"/var/log/web.stdout.log": stdout}, "us-east-1")
     assert eb.retrieve_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")["EnvironmentInfo"] == []
     eb.request_environment_info(EnvironmentName=f"{app}-log", InfoType="tail")
     wait_until(lambda: "Pulled logs for environment instances." in messages(eb, app, f"{app}-log"), 10, "logs")

@@ -39,6 +39,7 @@ TESTED = ">=5.2.5,<5.3"  # pyproject.toml pins moto[server] to this range, in bo
 # find (a distribution origin's OriginAccessControlId, a stack's StackStatusReason) are theirs, not moto's.
 USES: dict[str, tuple[str, ...]] = {
     "eb_tools/cloud/server.py": (
+        "moto.core:DEFAULT_ACCOUNT_ID",  # the account requests without credentials of another act in
         "moto.moto_server.werkzeug_app:DomainDispatcherApplication",
         "moto.moto_server.werkzeug_app:MotoRequestHandler",
         "moto.moto_server.werkzeug_app:create_backend_app",
@@ -513,6 +514,7 @@ from moto.cloudformation.utils import (  # noqa: E402
 from moto.cloudfront.exceptions import CloudFrontException  # noqa: E402
 from moto.cloudfront.models import cloudfront_backends  # noqa: E402
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends  # noqa: E402
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.core.common_types import TYPE_RESPONSE  # noqa: E402
 from moto.core.exceptions import ServiceException  # noqa: E402
 from moto.core.model_instances import model_data  # noqa: E402
@@ -558,7 +560,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "restore_sent_mail", "sent_mail", "template_from_s3", "template_resources",
     "AWSManagedPolicy", "ActionResult", "BaseResponse", "BucketNotEmpty", "ChangeSet", "CloudFormationBackend",
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
-    "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket", "IAMBackend",
+    "DEFAULT_ACCOUNT_ID", "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
+    "IAMBackend",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoAPIResponse",
     "MotoRequestHandler", "OutputMap",

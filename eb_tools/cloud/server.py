@@ -20,12 +20,18 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
 from eb_tools.cloud.cdn import CdnStandIn, distributions
-from eb_tools.cloud.elasticbeanstalk import instance_logs
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, serving_with
-from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
+from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer, Published
+from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
-from eb_tools.cloud.moto_internals import BACKENDS, DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from eb_tools.cloud.moto_internals import (
+    BACKENDS,
+    DEFAULT_ACCOUNT_ID,
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from eb_tools.cloud.s3_cors import S3CorsMiddleware
 from eb_tools.cloud.s3_post_policy import S3PostPolicyMiddleware
 
@@ -102,6 +108,16 @@ class LocalCloud:
         self._servers: list[BaseWSGIServer] = []
         self._threads: list[threading.Thread] = []
         self._log_streaming: LogStreamer | None = None
+        self._log_regions: set[str] = set()  # where instance logs were published
+
+    @property
+    def account(self) -> str:
+        """The account the cloud's own credentials act in (moto's default one)."""
+        return str(DEFAULT_ACCOUNT_ID)
+
+    def _eb(self, region: str) -> LocalEBBackend:
+        backend: LocalEBBackend = eb_local_backends[self.account][region]
+        return backend
 
     @property
     def eb_transition_seconds(self) -> float:
@@ -153,9 +169,14 @@ class LocalCloud:
         """From now on the emulated EB environment's instance logs are `files`: {path on an instance, e.g.
         /var/log/web.stdout.log: the file on this machine}; `eb logs` fetches them (RequestEnvironmentInfo),
         and they stream to CloudWatch Logs while the environment's StreamLogs is true, as on EB."""
-        instance_logs.publish(environment, files, region)
+        self._eb(region).publish_logs(environment, files)
+        self._log_regions.add(region)
         if self._log_streaming is None:
-            self._log_streaming = LogStreamer(self.url).start()
+            self._log_streaming = LogStreamer(self.url, published=self._published_instance_logs).start()
+
+    def _published_instance_logs(self) -> Published:
+        return {environment: (region, files) for region in sorted(self._log_regions)
+                for environment, files in self._eb(region).published_logs().items()}
 
     def stop(self) -> None:
         if self._log_streaming is not None:

@@ -3,16 +3,16 @@
 EB's Python platform on Amazon Linux 2023 logs the Procfile's processes to /var/log/web.stdout.log, nginx
 to /var/log/nginx/, the worker daemon to /var/log/aws-sqsd/default.log, and its own steps to
 /var/log/eb-engine.log. The emulation runs no instance: an environment's log files are what it is told
-(`publish`, e.g. by `eb_tools local` for the processes it runs, shown as the first instance's); every
-other instance, and every environment nobody published for, has the platform's files, empty (the
-emulation's choice: EB's would hold the platform's own lines). A tail is each file's last 100 lines under
-EB's header (users' `eb logs` transcripts). InstanceLogs is the backend's part: RequestEnvironmentInfo has the
-instances compile their logs into EB's storage bucket, RetrieveEnvironmentInfo links to what they uploaded.
+(`publish_logs`, e.g. by `eb_tools local` through LocalCloud.publish_instance_logs for the processes it
+runs, shown as the first instance's); every other instance, and every environment nobody published for,
+has the platform's files, empty (the emulation's choice: EB's would hold the platform's own lines). A tail
+is each file's last 100 lines under EB's header (users' `eb logs` transcripts). InstanceLogs is the
+backend's part: what was published for each environment, RequestEnvironmentInfo, which has the instances
+compile their logs into EB's storage bucket, and RetrieveEnvironmentInfo, which links to what they uploaded.
 """
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 from collections.abc import Mapping
 from datetime import datetime
@@ -28,27 +28,12 @@ PLATFORM_FILES = {"WebServer": ["/var/log/eb-engine.log", "/var/log/web.stdout.l
                                 "/var/log/nginx/error.log"],
                   "Worker": ["/var/log/eb-engine.log", "/var/log/web.stdout.log", "/var/log/nginx/access.log",
                              "/var/log/nginx/error.log", "/var/log/aws-sqsd/default.log"]}
-_published: dict[str, tuple[str, dict[str, Path]]] = {}  # environment -> (region, {path on an instance: file})
-_lock = threading.Lock()
 
 
-def publish(environment: str, files: Mapping[str, Path], region: str) -> None:
-    """From now on, the logs of `environment` (in `region`) on its first instance are `files`:
-    {path on an instance: the file on this machine}."""
-    with _lock:
-        _published[environment] = (region, dict(files))
-
-
-def published() -> dict[str, tuple[str, dict[str, Path]]]:
-    with _lock:
-        return {environment: (region, dict(files)) for environment, (region, files) in _published.items()}
-
-
-def _files(environment: str, tier: str, first: bool) -> dict[str, bytes]:
-    with _lock:
-        real = dict(_published.get(environment, ("", {}))[1]) if first else {}
+def _files(published: Mapping[str, Path], tier: str) -> dict[str, bytes]:
+    """An instance's log files: the platform's, empty, and the `published` ones' contents."""
     found = {path: b"" for path in PLATFORM_FILES[tier]}
-    for path, local in real.items():
+    for path, local in published.items():
         try:
             found[path] = local.read_bytes()
         except OSError:
@@ -56,9 +41,9 @@ def _files(environment: str, tier: str, first: bool) -> dict[str, bytes]:
     return found
 
 
-def tail(environment: str, tier: str, first: bool) -> tuple[bytes, int]:
-    """The tail an instance uploads, and how many logs it holds."""
-    files = _files(environment, tier, first)
+def tail(published: Mapping[str, Path], tier: str) -> tuple[bytes, int]:
+    """The tail an instance uploads (its `published` files beside the platform's), and how many logs it holds."""
+    files = _files(published, tier)
     parts = []
     for path, data in sorted(files.items()):
         lines = data.decode(errors="replace").splitlines()[-TAIL_LINES:]
@@ -66,9 +51,9 @@ def tail(environment: str, tier: str, first: bool) -> tuple[bytes, int]:
     return "\n".join(parts).encode(), len(files)
 
 
-def bundle(environment: str, tier: str, first: bool) -> tuple[bytes, int]:
+def bundle(published: Mapping[str, Path], tier: str) -> tuple[bytes, int]:
     """The zip of every log file an instance uploads (paths without the leading /), and how many."""
-    files = _files(environment, tier, first)
+    files = _files(published, tier)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in sorted(files.items()):
@@ -77,6 +62,21 @@ def bundle(environment: str, tier: str, first: bool) -> tuple[bytes, int]:
 
 
 class InstanceLogs(EBBackendCore):
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.log_files: dict[str, dict[str, Path]] = {}  # environment -> {path on an instance: file published}
+
+    def publish_logs(self, environment: str, files: Mapping[str, Path]) -> None:
+        """From now on, the logs of `environment` on its first instance are `files`:
+        {path on an instance: the file on this machine}."""
+        with self.lock:
+            self.log_files[environment] = dict(files)
+
+    def published_logs(self) -> dict[str, dict[str, Path]]:
+        """The files published for each environment."""
+        with self.lock:
+            return {environment: dict(files) for environment, files in self.log_files.items()}
+
     @operation
     def request_info(self, env_id: str | None, name: str | None, info_type: str) -> None:
         """The instances compile their logs and upload them to the storage bucket, one transition later."""
@@ -91,7 +91,7 @@ class InstanceLogs(EBBackendCore):
         def upload(when: datetime) -> None:
             collected = []
             for number, instance in enumerate(env.instances):
-                data, count = compile_(env.name, env.tier, number == 0)
+                data, count = compile_(self.log_files.get(env.name, {}) if number == 0 else {}, env.tier)
                 suffix = "out" if info_type == "tail" else "zip"
                 # The emulation's key layout under EB's storage bucket.
                 key = f"resources/environments/logs/{info_type}/{env.id}/{instance.id}/{when:%Y%m%dT%H%M%S%f}.{suffix}"

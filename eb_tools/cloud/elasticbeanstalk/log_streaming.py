@@ -4,7 +4,7 @@ With aws:elasticbeanstalk:cloudwatch:logs StreamLogs true, EB's instances send t
 Logs, a group per file named /aws/elasticbeanstalk/ENVIRONMENT/var/log/FILE and a stream per instance, kept
 RetentionInDays (developer guide, AWSHowTo.cloudwatchlogs; the eb CLI reads
 /aws/elasticbeanstalk/ENVIRONMENT/var/log/eb-engine.log by default on Amazon Linux 2023). For the files
-published for an environment (instance_logs.publish) the emulation does the same, from a thread of its own
+published for an environment (LocalCloud.publish_instance_logs) the emulation does the same, from a thread of its own
 and through the cloud's own CloudWatch Logs API, as the agent does: new lines every `interval` seconds, as
 the first instance's stream, while the environment's effective StreamLogs is true.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,13 +21,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools.cloud.elasticbeanstalk import instance_logs
 
+Published = dict[str, tuple[str, dict[str, Path]]]  # environment -> (region, {path on an instance: file})
 LOGS = "aws:elasticbeanstalk:cloudwatch:logs"
 BATCH = 1000  # lines per PutLogEvents call (CloudWatch Logs accepts up to 10,000)
 
 
 class LogStreamer:
-    def __init__(self, endpoint: str, interval: float = 2.0) -> None:
-        self.endpoint, self.interval = endpoint, interval
+    """Ships, every `interval` seconds, the new lines of the files `published()` names."""
+
+    def __init__(self, endpoint: str, interval: float = 2.0, published: Callable[[], Published] = dict) -> None:
+        self.endpoint, self.interval, self.published = endpoint, interval, published
         self._offsets: dict[tuple[str, str], int] = {}  # (environment, path on the instance) -> bytes shipped
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eb-log-streaming", daemon=True)
@@ -45,7 +50,7 @@ class LogStreamer:
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
-            for environment, (region, files) in instance_logs.published().items():
+            for environment, (region, files) in self.published().items():
                 try:
                     self.ship(environment, region, files)
                 except (BotoCoreError, ClientError):

@@ -3,9 +3,10 @@ one mixin per concern, each in its module, one method per operation.
 
 Environments change state on a simulated clock (clock.py): an operation runs
 in steps (a launch, a deployment batch, a rollback), each a transition (the
-serving cloud's EmulationSettings.transition_seconds) after the one before, and every API operation first applies what is due,
-emitting the events EB emits (the texts the eb CLI waits for). Nothing happens
-that no operation started: a failed deployment stays failed until the next one.
+serving cloud's EmulationSettings.transition_seconds) after the one before,
+and every API operation first applies what is due, emitting the events EB
+emits (the texts the eb CLI waits for). Nothing happens that no operation
+started: a failed deployment stays failed until the next one.
 
 - backend_core: the records, the clock, events, lookups and an environment's options;
 - platform_operations: the platforms EB offers;
