@@ -334,7 +334,7 @@ USES: dict[str, tuple[str, ...]] = {
             "create_change_set", "describe_change_set", "delete_change_set", "list_change_sets",
             "execute_change_set")),
     ),
-    "eb_tools/cloud/cfn_stacks/api.py": (
+    "eb_tools/cloud/cfn_stacks/models.py": (
         "moto.cloudformation.exceptions:CloudFormationError",
         "moto.cloudformation.exceptions:ValidationError",
         "moto.cloudformation.models:ChangeSet",
@@ -352,14 +352,16 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.parsing:ResourceMap",
         "moto.cloudformation.parsing:ResourceMap()._parsed_resources",
         "moto.cloudformation.parsing:ResourceMap().resolved_parameters",
+        "moto.cloudformation.utils:generate_changeset_id",
+        "moto.cloudformation.utils:generate_stack_id",
+    ),
+    "eb_tools/cloud/cfn_stacks/responses.py": (
         "moto.cloudformation.responses:CloudFormationResponse",
         "moto.cloudformation.responses:CloudFormationResponse.cloudformation_backend",
         "moto.cloudformation.responses:CloudFormationResponse.validate_template_and_stack_body",
         "moto.cloudformation.responses:CloudFormationResponse._get_stack_from_s3_url",
         "moto.core.responses:BaseResponse._get_param",
         "moto.core.responses:BaseResponse._get_bool_param",
-        "moto.cloudformation.utils:generate_changeset_id",
-        "moto.cloudformation.utils:generate_stack_id",
         "moto.cloudformation.utils:validate_create_change_set",
         "moto.core.responses:ActionResult",
         "moto.core.responses:EmptyResult",

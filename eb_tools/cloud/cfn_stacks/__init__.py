@@ -7,14 +7,14 @@ model for is silently skipped. `eb_tools provision` relies on AWS's behaviour, s
 register() installs, on moto's CloudFormation:
 
 - change sets found by stack and name, checked on creation as AWS checks them,
-  with AWS-shaped Changes (Replacement from the type's schema) (`api`, `changes`);
+  with AWS-shaped Changes (Replacement from the type's schema) (`models`, `changes`; `responses` translates);
 - execution resource by resource, with events, Outputs, and rollback to
   ROLLBACK_COMPLETE or UPDATE_ROLLBACK_COMPLETE on failure (`execution`);
 - DeleteStack with an event per resource.
 """
 from __future__ import annotations
 
-from eb_tools.cloud.cfn_stacks import api
+from eb_tools.cloud.cfn_stacks import models, responses
 from eb_tools.cloud.moto_internals import CloudFormationBackend, CloudFormationResponse, once, replace
 
 __all__ = ["register"]
@@ -26,6 +26,6 @@ def register() -> None:
 
 
 def _install() -> None:
-    for name, operation in api.RESPONSES.items():
+    for name, operation in responses.RESPONSES.items():
         replace(CloudFormationResponse, name, operation)
-    replace(CloudFormationBackend, "delete_stack", api.delete_stack)
+    replace(CloudFormationBackend, "delete_stack", models.delete_stack)

@@ -1,17 +1,17 @@
-"""The change-set and stack operations that differ from moto's, with AWS's checks and errors.
+"""The change-set and stack operations that differ from moto's, on moto's CloudFormationBackend: AWS's checks,
+errors and state changes (responses.py only translates requests into these calls).
 
-Installed on moto's CloudFormationResponse and CloudFormationBackend by
-`register()`. Beyond the execution itself: a change set is found by stack and
-name (moto takes the last of that name in the region, whatever its stack); the
-template is checked when the change set is created, as AWS checks it (unknown
-types, missing IAM capabilities, cycles, parameters); a CREATE change set for a
-stack that exists, or an UPDATE of a stack that cannot be updated, is refused
-with AWS's words; an unchanged UPDATE is a FAILED change set, not moto's "No
-updates are to be performed." error; executing a change set makes the stack's
-others OBSOLETE.
+Beyond the execution itself (execution.py): a change set is found by stack and name (moto takes the last of
+that name in the region, whatever its stack); the template is checked when the change set is created, as
+AWS checks it (unknown types, missing IAM capabilities, cycles, parameters); a CREATE change set for a stack
+that exists, or an UPDATE of a stack that cannot be updated, is refused with AWS's words; an unchanged
+UPDATE is a FAILED change set, not moto's "No updates are to be performed." error; executing a change set
+makes the stack's others OBSOLETE.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from eb_tools.cloud.cfn_stacks import execution
@@ -20,20 +20,15 @@ from eb_tools.cloud.cfn_stacks.events import physical_id, stack_event
 from eb_tools.cloud.cfn_stacks.schema import is_known
 from eb_tools.cloud.cfn_stacks.template import active_resources, dependency_order
 from eb_tools.cloud.moto_internals import (
-    ActionResult,
     ChangeSet,
     CloudFormationBackend,
     CloudFormationError,
-    CloudFormationResponse,
-    EmptyResult,
     ResourceMap,
     Stack,
     ValidationError,
     created_resources,
     generate_changeset_id,
     generate_stack_id,
-    template_from_s3,
-    validate_create_change_set,
 )
 
 # The states from which AWS lets a stack be updated.
@@ -58,14 +53,33 @@ class InsufficientCapabilities(CloudFormationError):
     code = "InsufficientCapabilitiesException"
 
 
-def _stack(backend: CloudFormationBackend, name_or_id: str) -> Stack | None:
+@dataclass(frozen=True)
+class ChangeSetRequest:
+    """What CreateChangeSet asks for: the template by body, by URL, or the stack's previous one; `parameters`
+    as the API lists them (UsePreviousValue included)."""
+
+    stack_name: str
+    name: str
+    kind: str
+    template_body: str | None = None
+    template_url: str | None = None
+    use_previous_template: bool = False
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    capabilities: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    notification_arns: list[str] = field(default_factory=list)
+    role_arn: str | None = None
+    description: str | None = None
+
+
+def find_stack(backend: CloudFormationBackend, name_or_id: str) -> Stack | None:
     """The live stack of that name or id."""
     if name_or_id in backend.stacks:
         return backend.stacks[name_or_id]
     return next((stack for stack in backend.stacks.values() if stack.name == name_or_id), None)
 
 
-def _change_set(backend: CloudFormationBackend, name: str, stack_name: str | None) -> ChangeSet:
+def find_change_set(backend: CloudFormationBackend, name: str, stack_name: str | None) -> ChangeSet:
     """A change set by ARN, or by name within the named stack, with AWS's errors."""
     if name in backend.change_sets:
         return backend.change_sets[name]
@@ -73,7 +87,7 @@ def _change_set(backend: CloudFormationBackend, name: str, stack_name: str | Non
         raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
     if not stack_name:
         raise ValidationError(message="StackName must be specified if ChangeSetName is not specified as an ARN.")
-    stack = _stack(backend, stack_name)
+    stack = find_stack(backend, stack_name)
     if stack is None:
         raise ValidationError(message=f"Stack [{stack_name}] does not exist")
     found = [cs for cs in backend.change_sets.values() if cs.change_set_name == name and cs.stack_id == stack.stack_id]
@@ -123,13 +137,13 @@ def _parameters(given: list[dict[str, Any]], previous: dict[str, str]) -> dict[s
     return result
 
 
-def _review_stack(backend: CloudFormationBackend, name: str, parameters: dict[str, Any], tags: dict[str, str],
-                  notification_arns: list[str], role_arn: str | None) -> Stack:
+def _review_stack(backend: CloudFormationBackend, request: ChangeSetRequest, parameters: dict[str, Any]) -> Stack:
     """The stack a CREATE change set brings into being: REVIEW_IN_PROGRESS, no template yet."""
-    stack_id = generate_stack_id(name, backend.region_name, backend.account_id)
+    stack_id = generate_stack_id(request.stack_name, backend.region_name, backend.account_id)
     return Stack(  # type: ignore[abstract]  # moto's own Stack, made as moto's create_change_set makes it
-        stack_id=stack_id, name=name, template={}, parameters=parameters, account_id=backend.account_id,
-        region_name=backend.region_name, notification_arns=notification_arns, tags=tags, role_arn=role_arn)
+        stack_id=stack_id, name=request.stack_name, template={}, parameters=parameters,
+        account_id=backend.account_id, region_name=backend.region_name, notification_arns=request.notification_arns,
+        tags=request.tags, role_arn=request.role_arn)
 
 
 def _check_state(stack: Stack | None, kind: str, stack_name: str, change_set_name: str) -> None:
@@ -163,70 +177,56 @@ def _describe(change_set: ChangeSet, stack: Stack, planned: ResourceMap) -> None
     change_set.status_reason = NO_CHANGES if unchanged else None
 
 
-def create_change_set(self: CloudFormationResponse) -> ActionResult:
-    """CreateChangeSet, checked and described as AWS does."""
-    backend = self.cloudformation_backend
-    stack_name, name = self._get_param("StackName"), self._get_param("ChangeSetName")
-    kind, capabilities = self._get_param("ChangeSetType", "CREATE"), self._get_param("Capabilities", [])
-    validate_create_change_set(name)
-    self.validate_template_and_stack_body()
-    stack = _stack(backend, stack_name)
-    _check_state(stack, kind, stack_name, name)
-    body = self._get_param("TemplateBody")
-    if self._get_param("TemplateURL"):
-        body = template_from_s3(self, self._get_param("TemplateURL"))
-    elif self._get_bool_param("UsePreviousTemplate", False) and stack is not None:
+def create_change_set(backend: CloudFormationBackend, request: ChangeSetRequest,
+                      read_template_url: Callable[[str], str]) -> ChangeSet:
+    """CreateChangeSet, checked and described as AWS does; a CREATE one brings its stack into being.
+    `read_template_url` reads a TemplateURL's object (once the stack's state allows the change set)."""
+    stack = find_stack(backend, request.stack_name)
+    _check_state(stack, request.kind, request.stack_name, request.name)
+    body: Any = request.template_body  # a text, or the dict moto holds for a stack's template
+    if request.template_url:
+        body = read_template_url(request.template_url)
+    elif request.use_previous_template and stack is not None:
         body = stack.template
-    parameters = _parameters(self._get_param("Parameters", []), stack.parameters if stack is not None else {})
-    _check_template(Stack.parse_template(body), parameters, capabilities, backend.region_name)
-
-    tags = {item["Key"]: item["Value"] for item in self._get_param("Tags", [])}
-    notification_arns, role_arn = self._get_param("NotificationARNs", []), self._get_param("RoleARN")
+    parameters = _parameters(request.parameters, stack.parameters if stack is not None else {})
+    _check_template(Stack.parse_template(body), parameters, request.capabilities, backend.region_name)
     new_stack = stack is None
     if stack is None:
-        stack = _review_stack(backend, stack_name, parameters, tags, notification_arns, role_arn)
-    change_set = ChangeSet(change_set_type=kind, change_set_id=generate_changeset_id(name, backend.region_name,
-                                                                                      backend.account_id),
-                           change_set_name=name, stack=stack, template=body, parameters=parameters,
-                           description=self._get_param("Description"), notification_arns=notification_arns,
-                           tags=tags, role_arn=role_arn)
+        stack = _review_stack(backend, request, parameters)
+    change_set = ChangeSet(change_set_type=request.kind,
+                           change_set_id=generate_changeset_id(request.name, backend.region_name, backend.account_id),
+                           change_set_name=request.name, stack=stack, template=body, parameters=parameters,
+                           description=request.description,  # type: ignore[arg-type]  # None: moto's own too
+                           notification_arns=request.notification_arns,
+                           tags=request.tags, role_arn=request.role_arn)
     planned = execution.resource_map(stack, change_set.template_dict, parameters)
     dependency_order(active_resources(planned))  # refuses a cycle now, as AWS does
     _describe(change_set, stack, planned)
-    change_set.capabilities = capabilities  # type: ignore[attr-defined]  # DescribeChangeSet's; moto has none
+    change_set.capabilities = request.capabilities  # type: ignore[attr-defined]  # DescribeChangeSet's; moto has none
     if new_stack:
         backend.stacks[stack.stack_id] = stack
         stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")
     backend.change_sets[change_set.change_set_id] = change_set
-    return ActionResult({"Id": change_set.change_set_id, "StackId": stack.stack_id})
+    return change_set
 
 
-def describe_change_set(self: CloudFormationResponse) -> ActionResult:
-    backend = self.cloudformation_backend
-    return ActionResult(_change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName")))
-
-
-def delete_change_set(self: CloudFormationResponse) -> EmptyResult:
-    backend = self.cloudformation_backend
-    change_set = _change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
+def delete_change_set(backend: CloudFormationBackend, name: str, stack_name: str | None) -> None:
+    change_set = find_change_set(backend, name, stack_name)
     del backend.change_sets[change_set.change_set_id]
-    return EmptyResult()
 
 
-def list_change_sets(self: CloudFormationResponse) -> ActionResult:
+def list_change_sets(backend: CloudFormationBackend, stack_name: str) -> list[ChangeSet]:
     """The change sets of the named stack only (moto lists the region's)."""
-    backend = self.cloudformation_backend
-    stack = _stack(backend, self._get_param("StackName"))
+    stack = find_stack(backend, stack_name)
     if stack is None:
-        raise ValidationError(message=f"Stack [{self._get_param('StackName')}] does not exist")
-    return ActionResult({"Summaries": [cs for cs in backend.change_sets.values() if cs.stack_id == stack.stack_id]})
+        raise ValidationError(message=f"Stack [{stack_name}] does not exist")
+    return [cs for cs in backend.change_sets.values() if cs.stack_id == stack.stack_id]
 
 
-def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
+def execute_change_set(backend: CloudFormationBackend, name: str, stack_name: str | None) -> None:
     """ExecuteChangeSet: runs the whole operation before answering (the stack is already in its final
     state when the caller first looks; callers wait on the status as they must on AWS)."""
-    backend = self.cloudformation_backend
-    change_set = _change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
+    change_set = find_change_set(backend, name, stack_name)
     if change_set.status != "CREATE_COMPLETE":
         raise InvalidChangeSetStatus(
             f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{change_set.status}]")
@@ -245,7 +245,6 @@ def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
     if succeeded:
         _drop_exports(backend, stack)
         backend.exports.update({export.name: export for export in stack.exports})
-    return EmptyResult()
 
 
 def _drop_exports(backend: CloudFormationBackend, stack: Stack) -> None:
@@ -255,8 +254,9 @@ def _drop_exports(backend: CloudFormationBackend, stack: Stack) -> None:
 
 def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     """DeleteStack with an event per resource; a stack whose resources cannot all be deleted stays
-    (DELETE_FAILED). Deleting a stack that does not exist succeeds, as on AWS."""
-    stack = _stack(self, name_or_stack_id)
+    (DELETE_FAILED). Deleting a stack that does not exist succeeds, as on AWS. Installed as moto's
+    CloudFormationBackend.delete_stack."""
+    stack = find_stack(self, name_or_stack_id)
     if stack is None or not execution.delete(stack):
         return
     _drop_exports(self, stack)
@@ -264,8 +264,3 @@ def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
         del self.change_sets[change_set_id]
     del self.stacks[stack.stack_id]
     self.deleted_stacks[stack.stack_id] = stack
-
-
-RESPONSES = {"create_change_set": create_change_set, "describe_change_set": describe_change_set,
-             "delete_change_set": delete_change_set, "list_change_sets": list_change_sets,
-             "execute_change_set": execute_change_set}

@@ -1,0 +1,57 @@
+"""Wire format of the change-set operations that differ from moto's: each reads the request's parameters,
+makes one call to models.py and answers in moto's ActionResult. Installed on moto's CloudFormationResponse
+by `register()`."""
+from __future__ import annotations
+
+from eb_tools.cloud.cfn_stacks import models
+from eb_tools.cloud.moto_internals import (
+    ActionResult,
+    CloudFormationResponse,
+    EmptyResult,
+    template_from_s3,
+    validate_create_change_set,
+)
+
+
+def create_change_set(self: CloudFormationResponse) -> ActionResult:
+    name = self._get_param("ChangeSetName")
+    validate_create_change_set(name)  # moto's checks of the request, in moto's order
+    self.validate_template_and_stack_body()
+    request = models.ChangeSetRequest(
+        stack_name=self._get_param("StackName"), name=name, kind=self._get_param("ChangeSetType", "CREATE"),
+        template_body=self._get_param("TemplateBody"), template_url=self._get_param("TemplateURL"),
+        use_previous_template=self._get_bool_param("UsePreviousTemplate", False),
+        parameters=self._get_param("Parameters", []), capabilities=self._get_param("Capabilities", []),
+        tags={item["Key"]: item["Value"] for item in self._get_param("Tags", [])},
+        notification_arns=self._get_param("NotificationARNs", []), role_arn=self._get_param("RoleARN"),
+        description=self._get_param("Description"))
+    change_set = models.create_change_set(self.cloudformation_backend, request,
+                                          lambda url: template_from_s3(self, url))
+    return ActionResult({"Id": change_set.change_set_id, "StackId": change_set.stack_id})
+
+
+def describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    return ActionResult(models.find_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"),
+                                               self._get_param("StackName")))
+
+
+def delete_change_set(self: CloudFormationResponse) -> EmptyResult:
+    models.delete_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"),
+                             self._get_param("StackName"))
+    return EmptyResult()
+
+
+def list_change_sets(self: CloudFormationResponse) -> ActionResult:
+    return ActionResult({"Summaries": models.list_change_sets(self.cloudformation_backend,
+                                                              self._get_param("StackName"))})
+
+
+def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
+    models.execute_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"),
+                              self._get_param("StackName"))
+    return EmptyResult()
+
+
+RESPONSES = {"create_change_set": create_change_set, "describe_change_set": describe_change_set,
+             "delete_change_set": delete_change_set, "list_change_sets": list_change_sets,
+             "execute_change_set": execute_change_set}
