@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
 from eb_tools.cloud.cdn import CdnStandIn, distributions
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
@@ -35,8 +36,9 @@ from eb_tools.cloud.moto_internals import (
 from eb_tools.cloud.s3_cors import S3CorsMiddleware
 from eb_tools.cloud.s3_post_policy import S3PostPolicyMiddleware
 
-# The credentials of the local cloud. moto accepts any; the POST-policy check needs the secret.
-LOCAL_CREDENTIALS: Mapping[str, str] = {"testing": "testing"}
+# The credentials of the local cloud (eb_tools.aws's), by access key. moto accepts any; the POST-policy check
+# needs the secret.
+LOCAL_CREDENTIALS: Mapping[str, str] = {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
 
 
 def free_port(host: str = "127.0.0.1", exclude: frozenset[int] = frozenset()) -> int:

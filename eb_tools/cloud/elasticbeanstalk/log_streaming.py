@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eb_tools.aws import client, local_session
 from eb_tools.cloud.elasticbeanstalk import instance_logs
 
 Published = dict[str, tuple[str, dict[str, Path]]]  # environment -> (region, {path on an instance: file})
@@ -32,6 +33,7 @@ class LogStreamer:
     def __init__(self, endpoint: str, interval: float = 2.0, published: Callable[[], Published] = dict) -> None:
         self.endpoint, self.interval, self.published = endpoint, interval, published
         self._offsets: dict[tuple[str, str], int] = {}  # (environment, path on the instance) -> bytes shipped
+        self._sessions: dict[str, boto3.session.Session] = {}  # by region: the local cloud's credentials
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eb-log-streaming", daemon=True)
 
@@ -45,8 +47,9 @@ class LogStreamer:
             self._thread.join(timeout=10)
 
     def _client(self, service: str, region: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region, aws_access_key_id="testing",
-                            aws_secret_access_key="testing")
+        if region not in self._sessions:
+            self._sessions[region] = local_session(region)
+        return client(self._sessions[region], service, self.endpoint)
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
