@@ -14,7 +14,7 @@ from eb_tools.cloud import moto_internals
 from eb_tools.cloud.moto_internals import MotoMismatch, S3Backend
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / "eb_tools" / "local"
+LOCAL = ROOT / "eb_tools" / "cloud"
 # moto's public, documented API, which the local cloud's modules may import directly.
 PUBLIC = {"moto": {"mock_aws"}, "moto.server": {"ThreadedMotoServer"},
           "moto.core.base_backend": {"BaseBackend", "BackendDict"}}
@@ -29,12 +29,12 @@ def test_a_missing_method_stops_the_check_with_one_line(monkeypatch: pytest.Monk
     line = (f"moto {moto_internals.installed_moto()} lacks moto.s3.models.S3Backend.get_object used by {{}}; "
             "eb_tools was written for moto 5.2.5 (pyproject.toml pins moto[server]>=5.2.5,<5.3): install that "
             "range, or adapt eb_tools/cloud/moto_internals.py")
-    found = [problem.message for problem in moto_internals.problems()]
+    found = [str(problem) for problem in moto_internals.problems()]
     assert line.format("eb_tools/cloud/elasticbeanstalk/services.py") in found  # one line per user
     with pytest.raises(MotoMismatch) as raised:
         moto_internals.check()
-    assert raised.value.message == found[0]
-    assert re.fullmatch(re.escape(line).replace(r"\{\}", r"eb_tools/local/\S+\.py"), found[0])
+    assert str(raised.value) == found[0]
+    assert re.fullmatch(re.escape(line).replace(r"\{\}", r"eb_tools/cloud/\S+\.py"), found[0])
 
 
 def test_instance_attributes_are_found_in_moto_s_code(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +42,7 @@ def test_instance_attributes_are_found_in_moto_s_code(monkeypatch: pytest.Monkey
     monkeypatch.setitem(moto_internals.USES, "tests/test_moto_internals.py",
                         ("moto.s3.models:FakeBucket().policy", "moto.sqs.models:Queue()._messages",
                          "moto.s3.models:FakeBucket().no_such_attribute", "moto.no_such_module:Anything"))
-    found = [problem.message.split(" used by")[0] for problem in moto_internals.problems()]
+    found = [str(problem).split(" used by")[0] for problem in moto_internals.problems()]
     assert found == [f"moto {moto_internals.installed_moto()} lacks moto.s3.models.FakeBucket.no_such_attribute",
                      f"moto {moto_internals.installed_moto()} lacks moto.no_such_module.Anything"]
 
@@ -56,7 +56,7 @@ def test_eb_tools_local_with_a_moto_that_lacks_an_attribute_says_so_in_one_line(
     [line] = done.stderr.strip().splitlines()
     assert re.fullmatch(
         re.escape(f"Error: moto {moto_internals.installed_moto()} lacks moto.sqs.models.SQSBackend.create_queue "
-                  "used by ") + r"eb_tools/local/\S+\.py" + re.escape(
+                  "used by ") + r"eb_tools/cloud/\S+\.py" + re.escape(
             "; eb_tools was written for moto 5.2.5 (pyproject.toml pins moto[server]>=5.2.5,<5.3): install that "
             "range, or adapt eb_tools/cloud/moto_internals.py"), line)
 

@@ -4,7 +4,7 @@ The local cloud extends moto where moto differs from AWS, and moto offers no
 public API for most of that: its backends' methods and dicts, its response
 classes' dispatch, its CloudFormation parser, the methods the extensions
 replace. moto changes these between releases without notice, so every module of
-eb_tools/local takes them from here, and USES names each attribute with the
+eb_tools/cloud takes them from here, and USES names each attribute with the
 module that needs it. `check()` runs when this module is imported and again
 when LocalCloud starts: a moto without one of them stops everything with one
 line that names the attribute, its user and the moto this was written for,
@@ -13,7 +13,7 @@ ThreadedMotoServer, BaseBackend, BackendDict) is imported directly where used.
 
 moto is not safe for concurrent use ("Moto is not designed for multithreaded
 access", moto's FAQ), while the local cloud's server is threaded: BACKENDS is
-held by every request (cloud.py) and by every in-process access from outside a
+held by every request (server.py) and by every in-process access from outside a
 request (the accessors below, for state.py), so moto's backends and the
 extensions' state change one request at a time.
 """
@@ -29,7 +29,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import click
+from eb_tools.errors import CloudError
 
 WRITTEN_FOR = "5.2.5"
 TESTED = ">=5.2.5,<5.3"  # pyproject.toml pins moto[server] to this range, in both places it lists moto
@@ -407,9 +407,9 @@ USES: dict[str, tuple[str, ...]] = {
 }
 
 
-class MotoMismatch(click.ClickException):
-    """The installed moto lacks something the local cloud uses: one line, what and how to fix it
-    (a ClickException, so the eb_tools command it stops prints that line and exits 1)."""
+class MotoMismatch(CloudError):
+    """The installed moto lacks something the local cloud uses: one line, what and how to fix it (an
+    EbToolsError, so the eb_tools command it stops prints that line and exits 1)."""
 
 
 def installed_moto() -> str:
