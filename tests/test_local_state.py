@@ -18,13 +18,12 @@ import requests
 
 from eb_tools.aws import Target, local_session, wait_until
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, persistence
-from eb_tools.cloud.elasticbeanstalk.models import eb_local_backends
-from eb_tools.cloud.moto_internals import restore_sent_mail, sent_mail
+from eb_tools.cloud.moto_internals import DEFAULT_ACCOUNT_ID
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.local import state
 from tests.conftest import aws_client
 
-ACCOUNT, REGION = state.ACCOUNT, "us-east-1"
+ACCOUNT, REGION = DEFAULT_ACCOUNT_ID, "us-east-1"  # the local cloud's
 STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 SQSD = "aws:elasticbeanstalk:sqsd"
 
@@ -60,7 +59,7 @@ def a_run(eb: Any, cloud: LocalCloud) -> dict[str, str]:
 
 def test_eb_records_come_back_as_they_were_with_operations_finished(eb: Any, cloud: LocalCloud) -> None:
     names = a_run(eb, cloud)
-    data = json.loads(json.dumps(persistence.export(eb_local_backends[ACCOUNT][REGION])))
+    data = json.loads(json.dumps(cloud.export_records(REGION)))
     second = LocalEBBackend(REGION, ACCOUNT)
     persistence.restore(second, data)
     assert persistence.export(second) == data  # nothing lost or changed on the way
@@ -94,14 +93,14 @@ def test_an_event_still_due_at_the_end_comes_back(eb: Any, cloud: LocalCloud) ->
     arn = ready(eb, f"{app}-web")["EnvironmentArn"]
     eb.update_tags_for_resource(ResourceArn=arn, TagsToAdd=[{"Key": "stage", "Value": "local"}])
     second = LocalEBBackend(REGION, ACCOUNT)
-    persistence.restore(second, json.loads(json.dumps(persistence.export(eb_local_backends[ACCOUNT][REGION]))))
+    persistence.restore(second, json.loads(json.dumps(cloud.export_records(REGION))))
     events = second.describe_events(app, f"{app}-web", None, None, None, None, None, None, None)
     assert events[0].message == "Environment tag update completed successfully."
 
 
 def test_a_worker_queue_eb_made_is_made_again(eb: Any, cloud: LocalCloud) -> None:
     names = a_run(eb, cloud)
-    data = persistence.export(eb_local_backends[ACCOUNT][REGION])
+    data = cloud.export_records(REGION)
     sqs = aws_client(cloud, "sqs")
     settings = eb.describe_configuration_settings(ApplicationName=names["app"], EnvironmentName=names["worker"])
     queue = next(o["Value"] for o in settings["ConfigurationSettings"][0]["OptionSettings"]
@@ -117,10 +116,10 @@ def test_a_backend_has_no_record_the_state_leaves_out() -> None:
     assert set(vars(LocalEBBackend(REGION, ACCOUNT))) == set(persistence.RECORDS) | persistence.TRANSIENT
 
 
-def test_restore_refuses_a_backend_that_has_records(eb: Any) -> None:
+def test_restore_refuses_a_backend_that_has_records(eb: Any, cloud: LocalCloud) -> None:
     data = persistence.export(LocalEBBackend(REGION, ACCOUNT))
     with pytest.raises(persistence.StateError, match="already has records"):
-        persistence.restore(eb_local_backends[ACCOUNT][REGION], data)
+        cloud.restore_records(REGION, data)
 
 
 def test_a_record_that_cannot_be_rebuilt_is_named(tmp_path: Path, cloud: LocalCloud) -> None:
@@ -129,7 +128,7 @@ def test_a_record_that_cannot_be_rebuilt_is_named(tmp_path: Path, cloud: LocalCl
     saved = state.load(tmp_path)
     assert saved is not None
     with pytest.raises(state.StateError) as raised:
-        state.restore_cloud(Target(local_session(), cloud.url), saved)
+        state.restore_cloud(cloud, Target(local_session(), cloud.url), saved)
     message = str(raised.value)
     assert message.startswith(f"{tmp_path / 'state.json'}: environments.e-1: a saved Environment this eb_tools "
                               "cannot rebuild (")
@@ -162,7 +161,7 @@ def test_sent_mail_comes_back_where_the_moto_api_shows_it(cloud: LocalCloud) -> 
     subject = f"kept {uuid.uuid4().hex[:8]}"
     ses.send_email(Source=sender, Destination={"ToAddresses": ["ada@example.com"]},
                    Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": "hello"}}})
-    mail = json.loads(json.dumps(sent_mail(ACCOUNT, REGION)))
+    mail = json.loads(json.dumps(cloud.sent_mail(REGION)))
     kept = [m for m in mail["messages"] if m["fields"].get("subject") == subject]
     assert len(kept) == 1 and kept[0]["kind"] == "Message"
 
@@ -172,7 +171,7 @@ def test_sent_mail_comes_back_where_the_moto_api_shows_it(cloud: LocalCloud) -> 
 
     assert len(listed()) == 1
     quota = ses.get_send_quota()["SentLast24Hours"]
-    assert restore_sent_mail(ACCOUNT, REGION, {"messages": kept, "count": 1}) == 1
+    assert cloud.restore_sent_mail(REGION, {"messages": kept, "count": 1}) == 1
     assert [(m["source"], m["body"], m["destinations"]) for m in listed()] == \
         [(sender, "hello", {"ToAddresses": ["ada@example.com"]})] * 2
     assert ses.get_send_quota()["SentLast24Hours"] == quota + 1
@@ -210,10 +209,12 @@ def test_objects_of_a_versioned_bucket_come_back_with_every_version_and_its_id(t
     validated = s3.put_object(Bucket=first, Key="uploads/1/a.png", Body=b"validated")["VersionId"]
     replaced = s3.put_object(Bucket=first, Key="uploads/1/a.png", Body=b"re-posted")["VersionId"]
     target = Target(local_session(REGION), cloud.url)
-    state.save(target, tmp_path / "cloud", state.Snapshot(buckets={"UploadsBucket": first}, queues={}, secrets={}))
+    state.save(cloud, target, tmp_path / "cloud",
+               state.StageResources(buckets={"UploadsBucket": first}, queues={}, secrets={}))
     saved = state.load(tmp_path / "cloud")
     assert saved is not None
-    state.restore_stage(target, saved, state.Snapshot(buckets={"UploadsBucket": second}, queues={}, secrets={}))
+    state.restore_stage(cloud, target, saved,
+                        state.StageResources(buckets={"UploadsBucket": second}, queues={}, secrets={}))
     assert s3.get_object(Bucket=second, Key="uploads/1/a.png", VersionId=validated)["Body"].read() == b"validated"
     current = s3.get_object(Bucket=second, Key="uploads/1/a.png")
     assert (current["VersionId"], current["Body"].read()) == (replaced, b"re-posted")

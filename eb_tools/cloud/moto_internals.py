@@ -14,8 +14,8 @@ ThreadedMotoServer, BaseBackend, BackendDict) is imported directly where used.
 moto is not safe for concurrent use ("Moto is not designed for multithreaded
 access", moto's FAQ), while the local cloud's server is threaded: BACKENDS is
 held by every request (server.py) and by every in-process access from outside a
-request (the accessors below, for state.py), so moto's backends and the
-extensions' state change one request at a time.
+request (the accessors below, for LocalCloud's public methods), so moto's
+backends and the extensions' state change one request at a time.
 """
 from __future__ import annotations
 
@@ -43,6 +43,25 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.moto_server.werkzeug_app:DomainDispatcherApplication",
         "moto.moto_server.werkzeug_app:MotoRequestHandler",
         "moto.moto_server.werkzeug_app:create_backend_app",
+        # LocalCloud's records: the accessors below, for what the local stage keeps between runs
+        "moto.sqs.models:sqs_backends",
+        "moto.sqs.models:SQSBackend().queues",
+        "moto.sqs.models:Queue()._messages",
+        "moto.sqs.models:Queue()._messages_lock",
+        "moto.sqs.models:Message().body",
+        "moto.sqs.models:Message().message_attributes",
+        "moto.ses.models:ses_backends",
+        "moto.ses.models:SESBackend().sent_messages",
+        "moto.ses.models:SESBackend().sent_message_count",
+        "moto.s3.models:s3_backends",
+        "moto.s3.models:S3Backend().buckets",
+        "moto.s3.models:FakeBucket().keys",
+        "moto.s3.utils:_VersionedKeyStore.getlist",
+        "moto.s3.models:FakeKey()._version_id",
+        "moto.ses.models:Message.instances_tracked",  # what moto's /moto-api/data.json lists
+        "moto.ses.models:RawMessage",
+        "moto.ses.models:TemplateMessage",
+        "moto.ses.models:BulkTemplateMessage",
     ),
     "eb_tools/cloud/moto_api_data.py": (
         "moto.moto_api._internal.responses:MotoAPIResponse.model_data",
@@ -94,26 +113,6 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.s3.models:FakeBucket().cors",
         *(f"moto.s3.models:CorsRule().{name}" for name in (
             "allowed_origins", "allowed_methods", "allowed_headers", "exposed_headers", "max_age_seconds")),
-    ),
-    "eb_tools/local/state.py": (
-        "moto.sqs.models:sqs_backends",
-        "moto.sqs.models:SQSBackend().queues",
-        "moto.sqs.models:Queue()._messages",
-        "moto.sqs.models:Queue()._messages_lock",
-        "moto.sqs.models:Message().body",
-        "moto.sqs.models:Message().message_attributes",
-        "moto.ses.models:ses_backends",
-        "moto.ses.models:SESBackend().sent_messages",
-        "moto.ses.models:SESBackend().sent_message_count",
-        "moto.s3.models:s3_backends",
-        "moto.s3.models:S3Backend().buckets",
-        "moto.s3.models:FakeBucket().keys",
-        "moto.s3.utils:_VersionedKeyStore.getlist",
-        "moto.s3.models:FakeKey()._version_id",
-        "moto.ses.models:Message.instances_tracked",  # what moto's /moto-api/data.json lists
-        "moto.ses.models:RawMessage",
-        "moto.ses.models:TemplateMessage",
-        "moto.ses.models:BulkTemplateMessage",
     ),
     "eb_tools/cloud/elasticbeanstalk/services.py": (
         "moto.s3.models:s3_backends",
@@ -628,7 +627,7 @@ def template_from_s3(response: CloudFormationResponse, url: str) -> str:
     return str(response._get_stack_from_s3_url(url))
 
 
-# -- In-process reads and writes from outside a request (state.py) ------------------------------------
+# -- In-process reads and writes from outside a request (LocalCloud's records) --------------------------
 @contextmanager
 def _queue(account: str, region: str, name: str) -> Iterator[Any]:
     with BACKENDS:

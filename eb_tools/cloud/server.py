@@ -21,8 +21,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
 from eb_tools.cloud.cdn import CdnStandIn, distributions
+from eb_tools.cloud.elasticbeanstalk import persistence
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
-from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, serving_with
+from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, applied, serving_with
 from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer, Published
 from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
@@ -179,6 +180,39 @@ class LocalCloud:
     def _published_instance_logs(self) -> Published:
         return {environment: (region, files) for region in sorted(self._log_regions)
                 for environment, files in self._eb(region).published_logs().items()}
+
+    # -- What the local stage keeps between runs, which no AWS API reads or writes ------------------------------
+    def export_records(self, region: str) -> dict[str, Any]:
+        """The emulated EB's records in `region` (applications with their versions and saved configurations,
+        environments, events) as JSON-ready data; an operation still running is first run to its end, at the
+        times its steps were due, as it goes on in AWS while nobody watches."""
+        with applied(self._eb_settings):
+            return persistence.export(self._eb(region))
+
+    def restore_records(self, region: str, records: dict[str, Any]) -> None:
+        """Put records `export_records` gave (an earlier cloud's) into this cloud's EB in `region`, which must
+        hold none yet; a CloudError (one line) names what cannot be rebuilt."""
+        persistence.restore(self._eb(region), records)
+
+    def queued_messages(self, region: str, queue_url: str) -> list[tuple[str, dict[str, Any]]] | None:
+        """Every message of the queue, those in flight or waiting for a retry too (which no receive would
+        show): body and message attributes; None when there is no such queue."""
+        return moto_internals.queue_messages(self.account, region, queue_url.rstrip("/").rsplit("/", 1)[-1])
+
+    def keep_version_id(self, bucket: str, key: str, current: str, wanted: str) -> None:
+        """Give version `current` of an object the id `wanted`: a restored object keeps the version id it had
+        (S3's API has no way to choose one; AWS never renumbers a version)."""
+        moto_internals.keep_version_id(self.account, bucket, key, current, wanted)
+
+    def sent_mail(self, region: str) -> dict[str, Any]:
+        """What SES has sent in `region` (no API lists it): each message's kind and fields, and the count
+        SES's quota reports, as JSON-ready data."""
+        return moto_internals.sent_mail(self.account, region)
+
+    def restore_sent_mail(self, region: str, mail: dict[str, Any]) -> int:
+        """Put back mail `sent_mail` gave (an earlier cloud's), where /moto-api/data.json lists it; how many
+        messages."""
+        return moto_internals.restore_sent_mail(self.account, region, mail)
 
     def stop(self) -> None:
         if self._log_streaming is not None:

@@ -55,7 +55,7 @@ STAGE_FILE = "eb_tools.yaml"
 MAIL_FROM = "no-reply@local.example.com"  # the sender the local run verifies in SES, as a user verifies theirs
 PROPERTIES = "aws:elasticbeanstalk:application:environment"
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
-# What the local stage owns, by the stage stack output that names it (state.Snapshot's roles).
+# What the local stage owns, by the stage stack output that names it (state.StageResources' roles).
 BUCKET_ROLES = ("UploadsBucket", "BackupBucket")
 QUEUE_ROLES = ("WorkerQueueUrl", "WorkerDeadLetterQueueUrl")
 SECRET_ROLES = ("SecretKeySecretArn",)
@@ -105,17 +105,17 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     supervisor = Supervisor()
     sqsd: Sqsd | None = None
     sqsd_log: logging.Handler | None = None
-    snapshot: state.Snapshot | None = None  # what to keep in data_dir at the end, once the stage exists
+    resources: state.StageResources | None = None  # what to keep in data_dir at the end, once the stage exists
     try:
         addresses = _addresses(web_port)
         target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
         where = StageTarget(file.stage(STAGE), target)
-        restored = _restore(lambda: state.restore_cloud(target, saved)) if saved else 0
+        restored = _restore(lambda: state.restore_cloud(cloud, target, saved)) if saved else 0
         built = _register(where, root, data_dir)
         outputs = _provision(root, target, addresses.web.url, built.label)
         target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
-        snapshot = _snapshot(outputs)
-        restored += state.restore_stage(target, saved, snapshot) if saved else 0
+        resources = _stage_resources(outputs)
+        restored += state.restore_stage(cloud, target, saved, resources) if saved else 0
         deployed = _deploy(where, built)
         settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
                     for tier, name in deployed.environments.items()}
@@ -150,8 +150,8 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
             logging.getLogger(sqsd_module.__name__).removeHandler(sqsd_log)
             sqsd_log.close()
         supervisor.stop_all()
-        if snapshot is not None:
-            state.save(target, data_dir / "cloud", snapshot)
+        if resources is not None:
+            state.save(cloud, target, data_dir / "cloud", resources)
         cloud.stop()
 
 
@@ -198,10 +198,10 @@ def _restore(step: Callable[[], T]) -> T:
         raise LocalStageError(str(error)) from None
 
 
-def _snapshot(outputs: dict[str, str]) -> state.Snapshot:
-    return state.Snapshot(buckets={role: outputs[role] for role in BUCKET_ROLES},
-                          queues={role: outputs[role] for role in QUEUE_ROLES},
-                          secrets={role: outputs[role] for role in SECRET_ROLES})
+def _stage_resources(outputs: dict[str, str]) -> state.StageResources:
+    return state.StageResources(buckets={role: outputs[role] for role in BUCKET_ROLES},
+                                queues={role: outputs[role] for role in QUEUE_ROLES},
+                                secrets={role: outputs[role] for role in SECRET_ROLES})
 
 
 def _deploy(where: StageTarget, built: Built) -> Deployed:

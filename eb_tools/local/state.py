@@ -1,15 +1,17 @@
 """Keep the local cloud's state in the data folder, so a second `eb_tools local` resumes.
 
 moto keeps everything in memory. On stop this writes `<data dir>/cloud/`:
-Elastic Beanstalk's records (elasticbeanstalk/persistence.py: applications,
+Elastic Beanstalk's records (LocalCloud.export_records: applications,
 versions, saved configurations, environments with their ids, events) and the
 objects of EB's storage bucket (bundles, saved configurations, the release lock
 and history); the mail SES has sent; and what the local stage owns. Each run's
 stack names its buckets, queues and secrets anew, so the stage's things are kept
 by role (the stage stack output that names them), not by name: the objects of
 its buckets (uploads, variants, backups), the messages of its queues (read from
-moto's queues directly, so messages in flight or waiting for a retry are kept
-too) and the values of its secrets (the Flask key: sessions outlive a restart).
+the cloud's queues directly, LocalCloud.queued_messages, so messages in flight or
+waiting for a retry are kept too) and the values of its secrets (the Flask key:
+sessions outlive a restart). Everything goes through AWS's APIs, except what
+none gives, which LocalCloud's public methods do.
 
 A second run puts them back in two steps. `restore_cloud`, as soon as the cloud
 listens and before anything calls EB: EB's records, its storage bucket and the
@@ -30,11 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from eb_tools.aws import Target
-from eb_tools.cloud.elasticbeanstalk import persistence
-from eb_tools.cloud.elasticbeanstalk.models import eb_local_backends
-from eb_tools.cloud.moto_internals import keep_version_id, queue_messages, restore_sent_mail, sent_mail
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.errors import CloudError
 
-ACCOUNT = "123456789012"  # moto's default account, the local cloud's
 FORMAT = 4  # 4 keeps every version of an object under its id; 3 kept only the current one, renumbered
 MANIFEST = "state.json"
 EB_STORAGE = "EBStorage"  # the role of EB's storage bucket among the kept objects
@@ -46,7 +46,7 @@ class StateError(Exception):
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class StageResources:
     """What the local stage owns, by role: {role: bucket name}, {role: queue URL}, {role: secret ARN}."""
 
     buckets: dict[str, str]
@@ -83,15 +83,16 @@ def load(folder: Path) -> Saved | None:
     return Saved(folder, manifest)
 
 
-def save(target: Target, folder: Path, snapshot: Snapshot) -> None:
-    """Write the cloud's state into `folder` (replacing what was there only once it is all written)."""
+def save(cloud: LocalCloud, target: Target, folder: Path, resources: StageResources) -> None:
+    """Write the state of `cloud` (`target` reaches it) into `folder` (replacing what was there only once it
+    is all written)."""
     s3 = target.client("s3")
     draft = folder.with_name(folder.name + ".saving")
     shutil.rmtree(draft, ignore_errors=True)
-    eb = persistence.export(eb_local_backends[ACCOUNT][target.region])  # first: it finishes operations
+    eb = cloud.export_records(target.region)  # first: it finishes operations
     storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
     objects = []
-    for role, bucket in {**snapshot.buckets, EB_STORAGE: storage}.items():
+    for role, bucket in {**resources.buckets, EB_STORAGE: storage}.items():
         for item in _versions(s3, bucket):
             got = s3.get_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
             path = draft / "s3" / role / item["Key"] / item["VersionId"]
@@ -100,48 +101,48 @@ def save(target: Target, folder: Path, snapshot: Snapshot) -> None:
             objects.append({"role": role, "key": item["Key"], "version": item["VersionId"],
                             "content_type": got.get("ContentType", ""), "cache_control": got.get("CacheControl", "")})
     messages = {}
-    for role, url in snapshot.queues.items():
-        found = queue_messages(ACCOUNT, target.region, url.rstrip("/").rsplit("/", 1)[-1])
+    for role, url in resources.queues.items():
+        found = cloud.queued_messages(target.region, url)
         if found is not None:
             messages[role] = [{"body": body, "attributes": attributes} for body, attributes in found]
     secrets = {role: target.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-               for role, arn in snapshot.secrets.items()}
+               for role, arn in resources.secrets.items()}
     draft.mkdir(parents=True, exist_ok=True)
     manifest = draft / MANIFEST
     manifest.touch(mode=0o600)  # it holds the secrets' values
-    manifest.write_text(json.dumps({"format": FORMAT, "eb": eb, "mail": sent_mail(ACCOUNT, target.region),
+    manifest.write_text(json.dumps({"format": FORMAT, "eb": eb, "mail": cloud.sent_mail(target.region),
                                     "objects": objects, "messages": messages, "secrets": secrets}, indent=1,
                                    default=str))
     shutil.rmtree(folder, ignore_errors=True)
     draft.rename(folder)
 
 
-def restore_cloud(target: Target, saved: Saved) -> int:
-    """EB's records, EB's storage bucket and the sent mail, into a cloud that has just started; how many
-    objects it restored."""
+def restore_cloud(cloud: LocalCloud, target: Target, saved: Saved) -> int:
+    """EB's records, EB's storage bucket and the sent mail, into `cloud` (`target` reaches it), which has
+    just started; how many objects it restored."""
     try:
-        persistence.restore(eb_local_backends[ACCOUNT][target.region], saved.manifest["eb"])
-    except persistence.StateError as error:
+        cloud.restore_records(target.region, saved.manifest["eb"])
+    except CloudError as error:
         raise StateError(f"{saved.folder / MANIFEST}: {error}; move {saved.folder} away to start the local "
                          "cloud afresh") from None
-    restore_sent_mail(ACCOUNT, target.region, saved.manifest["mail"])
+    cloud.restore_sent_mail(target.region, saved.manifest["mail"])
     storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
-    return _put_objects(target, saved, {EB_STORAGE: storage})
+    return _put_objects(cloud, target, saved, {EB_STORAGE: storage})
 
 
-def restore_stage(target: Target, saved: Saved, snapshot: Snapshot) -> int:
+def restore_stage(cloud: LocalCloud, target: Target, saved: Saved, resources: StageResources) -> int:
     """The stage's objects, messages and secrets into the resources holding their roles now; how many
     objects and messages it restored."""
     for role, value in saved.manifest["secrets"].items():
-        if role in snapshot.secrets:
-            target.client("secretsmanager").put_secret_value(SecretId=snapshot.secrets[role], SecretString=value)
-    restored = _put_objects(target, saved, snapshot.buckets)
+        if role in resources.secrets:
+            target.client("secretsmanager").put_secret_value(SecretId=resources.secrets[role], SecretString=value)
+    restored = _put_objects(cloud, target, saved, resources.buckets)
     sqs = target.client("sqs")
     for role, messages in saved.manifest["messages"].items():
-        for message in messages if role in snapshot.queues else []:
+        for message in messages if role in resources.queues else []:
             attributes = {name: {key: value for key, value in attribute.items() if key in MESSAGE_ATTRIBUTE_FIELDS}
                           for name, attribute in (message["attributes"] or {}).items()}
-            sqs.send_message(QueueUrl=snapshot.queues[role], MessageBody=message["body"], MessageAttributes=attributes)
+            sqs.send_message(QueueUrl=resources.queues[role], MessageBody=message["body"], MessageAttributes=attributes)
             restored += 1
     return restored
 
@@ -155,7 +156,7 @@ def _versions(s3: Any, bucket: str) -> list[dict[str, str]]:
     return list(reversed(found))  # S3 lists each key's versions newest first
 
 
-def _put_objects(target: Target, saved: Saved, buckets: dict[str, str]) -> int:
+def _put_objects(cloud: LocalCloud, target: Target, saved: Saved, buckets: dict[str, str]) -> int:
     """Put the saved versions back in order, each under the version id it had: AWS never renumbers a version,
     and the web app records the one it validated (uploads.s3_version_id)."""
     s3 = target.client("s3")
@@ -167,5 +168,5 @@ def _put_objects(target: Target, saved: Saved, buckets: dict[str, str]) -> int:
                             Body=(saved.folder / "s3" / item["role"] / item["key"] / item["version"]).read_bytes(),
                             **extra)
         if put.get("VersionId", "null") != "null" and item["version"] != "null":
-            keep_version_id(ACCOUNT, bucket, item["key"], put["VersionId"], item["version"])
+            cloud.keep_version_id(bucket, item["key"], put["VersionId"], item["version"])
     return len(objects)

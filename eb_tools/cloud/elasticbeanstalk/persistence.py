@@ -2,8 +2,9 @@
 
 `export` reads a backend's applications (their versions and saved configurations),
 environments (ids, settings, instances, tags) and events into JSON-ready data;
-`restore` puts them into a fresh backend. state.py keeps the data in `.local/`
-and restores it when the cloud has started and before anything else calls EB,
+`restore` puts them into a fresh backend (LocalCloud.export_records and
+restore_records). eb_tools/local/state.py keeps the data in `.local/` and
+restores it when the cloud has started and before anything else calls EB,
 so `eb_tools provision` then finds the local stage's application and
 environments, keeps their ids and only updates the settings that name this
 run's stack resources; `eb events` shows the earlier runs' events.
@@ -30,6 +31,7 @@ from eb_tools.cloud.elasticbeanstalk import services
 from eb_tools.cloud.elasticbeanstalk.entities import Application, Environment, Event
 from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend
 from eb_tools.cloud.moto_internals import BACKENDS
+from eb_tools.errors import CloudError
 
 RECORDS: dict[str, Any] = {"applications": dict[str, Application], "environments": dict[str, Environment],
                            "events": list[Event]}  # the backend's attributes kept, with their types
@@ -40,7 +42,7 @@ MAX_STEPS = 10_000  # transitions run at export before giving up on an operation
 DATE, PAIRS = "$date", "$pairs"  # a datetime; a dict whose keys are not strings (settings by namespace, option)
 
 
-class StateError(Exception):
+class StateError(CloudError):
     """Saved EB records that this eb_tools cannot rebuild."""
 
 
