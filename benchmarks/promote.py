@@ -27,7 +27,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from eb_tools.aws import local_session, wait_until  # noqa: E402
-from eb_tools.cloud.elasticbeanstalk import LocalEBBackend  # noqa: E402
 from eb_tools.cloud.server import LocalCloud  # noqa: E402
 from eb_tools.provision import command  # noqa: E402
 from eb_tools.release import versions  # noqa: E402
@@ -113,7 +112,7 @@ def main() -> None:
                 where.client("elasticbeanstalk").update_environment(EnvironmentName=name, OptionSettings=[
                     {"Namespace": "aws:elasticbeanstalk:command", "OptionName": "DeploymentPolicy",
                      "Value": "AllAtOnce"}])
-        LocalEBBackend.transition_seconds = args.seconds
+        cloud.eb_transition_seconds = args.seconds
         counter = iter(range(10_000))
 
         def build() -> Built:

@@ -14,7 +14,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from eb_tools.aws import wait_until
-from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, instance_logs
+from eb_tools.cloud.elasticbeanstalk import instance_logs
 from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer
 from eb_tools.cloud.server import LocalCloud
 from tests.conftest import EbSeconds, aws_client
@@ -435,7 +435,7 @@ def test_update_and_swap_need_a_ready_environment(
 def test_application_versions_are_limited_per_region(
         eb: Any, cloud: LocalCloud, app: str, monkeypatch: pytest.MonkeyPatch) -> None:
     limit = len(eb.describe_application_versions()["ApplicationVersions"]) + 1
-    monkeypatch.setattr(LocalEBBackend, "max_application_versions", limit)  # EB's is 1,000
+    monkeypatch.setattr(cloud.eb_settings, "max_application_versions", limit)  # EB's is 1,000
     version(eb, cloud, app, "last")
     with pytest.raises(eb.exceptions.TooManyApplicationVersionsException) as refused:
         version(eb, cloud, app, "one-too-many")
@@ -739,6 +739,7 @@ def test_option_settings_that_are_not_a_map_fail_the_deployment(eb: Any, cloud: 
     assert env["VersionLabel"] == "good"
     refusal, *rest = errors_of(eb, app, failed)
     assert rest == ["Failed to deploy application.", COMPLETE_WITH_ERRORS]
-    assert "Each option setting in configuration file .ebextensions/03_oops.config" in refusal
-    assert "must be a map" in refusal
+    # EB's own words, not CloudFormation's: no "Service:AmazonCloudFormation" prefix (developer guide issue #126)
+    assert refusal == ("Each option setting in configuration file .ebextensions/03_oops.config in application "
+                       "version oops must be a map. Update each option setting in the configuration file.")
     assert sorted(running(eb, name).values()) == [("good", "Ok")]

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 
 from eb_tools import cli
 from eb_tools.aws import local_client, local_session, wait_until
-from eb_tools.cloud.elasticbeanstalk import LocalEBBackend
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.errors import ReleaseError
 from eb_tools.provision import command
@@ -430,7 +429,7 @@ def test_prune_keeps_every_label_a_stage_runs_or_may_roll_back_to(world, monkeyp
 def test_the_version_limit_is_answered_with_the_way_out(world, monkeypatch):
     dev = world.stage("dev")
     count = len(_eb(dev).describe_application_versions()["ApplicationVersions"])
-    monkeypatch.setattr(LocalEBBackend, "max_application_versions", count)
+    monkeypatch.setattr(world.cloud.eb_settings, "max_application_versions", count)
     with pytest.raises(ReleaseError, match=r"limit of application versions .* eb_tools versions --prune"):
         _good(world, dev, "over-the-limit")
 

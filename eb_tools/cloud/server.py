@@ -104,7 +104,7 @@ class LocalCloud:
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0) -> None:
         self.host = host
-        self._eb_settings = EmulationSettings(transition_seconds=eb_transition_seconds)
+        self.eb_settings = EmulationSettings(transition_seconds=eb_transition_seconds)  # changeable while it runs
         self.port = port or free_port(host)
         self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
         self.credentials = credentials
@@ -125,12 +125,12 @@ class LocalCloud:
     @property
     def eb_transition_seconds(self) -> float:
         """How long each simulated EB step takes in this cloud."""
-        return self._eb_settings.transition_seconds
+        return self.eb_settings.transition_seconds
 
     @eb_transition_seconds.setter
     def eb_transition_seconds(self, seconds: float) -> None:
         """From now on (the steps scheduled from now on), each simulated EB step takes `seconds`."""
-        self._eb_settings.transition_seconds = seconds
+        self.eb_settings.transition_seconds = seconds
 
     @property
     def url(self) -> str:
@@ -156,7 +156,7 @@ class LocalCloud:
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB (moto's backends are shared).
-        moto = serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)), self._eb_settings)
+        moto = serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)), self.eb_settings)
         app = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
         access_key, secret_key = next(iter(self.credentials.items()))
         cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
@@ -186,7 +186,7 @@ class LocalCloud:
         """The emulated EB's records in `region` (applications with their versions and saved configurations,
         environments, events) as JSON-ready data; an operation still running is first run to its end, at the
         times its steps were due, as it goes on in AWS while nobody watches."""
-        with applied(self._eb_settings):
+        with applied(self.eb_settings):
             return persistence.export(self._eb(region))
 
     def restore_records(self, region: str, records: dict[str, Any]) -> None:

@@ -38,8 +38,6 @@ def operation(method: Callable[Concatenate[B, P], R]) -> Callable[Concatenate[B,
 
 
 class EBBackendCore(BaseBackend):
-    max_application_versions: int = 1000  # EB's default quota, per account and region; a test can lower it
-
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
         self.applications: dict[str, Application] = {}
@@ -52,6 +50,11 @@ class EBBackendCore(BaseBackend):
     def transition_seconds(self) -> float:
         """How long a simulated launch, update or termination step takes: the serving cloud's setting."""
         return emulation_settings.current().transition_seconds
+
+    @property
+    def max_application_versions(self) -> int:
+        """How many application versions the account may hold in the region: the serving cloud's setting."""
+        return emulation_settings.current().max_application_versions
 
     def _later(self, action: Callable[[datetime], None], steps: float = 1.0) -> None:
         self.clock.later(self.transition_seconds * steps, action)

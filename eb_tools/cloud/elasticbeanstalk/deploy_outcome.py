@@ -23,8 +23,10 @@ def problem(version: Version, bundle: bytes | None, tier: str) -> str | None:
     """Why EB refuses `version` (its source `bundle`, None when unreadable) in `tier`; None when it does not."""
     if bundle is None:
         return f"Unable to download the source bundle s3://{version.bucket}/{version.key}."
-    bundle_settings, errors = options.from_bundle(bundle)
-    problems = errors + options.validate(bundle_settings, tier)
+    bundle_settings, errors = options.from_bundle(bundle, version.label)
+    if errors:  # EB reads the files itself and says so in its own words (developer guide issue #126)
+        return errors[0]
+    problems = options.validate(bundle_settings, tier)
     return f"Service:AmazonCloudFormation, Message:{problems[0]}" if problems else None
 
 

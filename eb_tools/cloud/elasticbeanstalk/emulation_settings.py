@@ -22,6 +22,7 @@ class EmulationSettings:
     """One cloud's; LocalCloud changes them while it runs (LocalCloud.eb_transition_seconds)."""
 
     transition_seconds: float = 2.0  # how long a simulated launch, update or termination step takes
+    max_application_versions: int = 1000  # EB's default quota per account and region; a test may lower it
 
 
 DEFAULTS = EmulationSettings()
