@@ -46,11 +46,6 @@ def client(boto_session: boto3.session.Session, service: str, endpoint_url: str 
     return boto_session.client(service, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
 
 
-def local_client(service: str, endpoint_url: str, region: str = LOCAL_REGION) -> Any:
-    """A client of the local cloud at `endpoint_url`."""
-    return client(local_session(region), service, endpoint_url)
-
-
 @dataclass(frozen=True)
 class Target:
     """Where a stage lives: a boto3 session (profile, region) and an endpoint (None: boto3's choice)."""

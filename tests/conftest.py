@@ -17,8 +17,8 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
 
 from core import db, migrate  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from eb_tools.aws import local_client  # noqa: E402
 from eb_tools.cloud.server import LocalCloud  # noqa: E402
+from tests.cloud_clients import local_client  # noqa: E402
 from tests.servers import MariaDBServer, RedisServer  # noqa: E402
 
 

@@ -5,8 +5,9 @@ import subprocess
 
 import requests
 
-from eb_tools.aws import local_client, wait_until
+from eb_tools.aws import wait_until
 from eb_tools.provision.templates import stage_stack_name
+from tests.cloud_clients import local_client
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:

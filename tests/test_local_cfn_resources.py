@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from eb_tools.aws import local_client, wait_until
+from eb_tools.aws import wait_until
 from eb_tools.cloud import cfn_stacks
 from eb_tools.cloud.cfn_resources import register
 from eb_tools.cloud.server import LocalCloud
+from tests.cloud_clients import local_client
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # CloudFront's managed cache policy
 FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_FAILED")

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from eb_tools.aws import local_client, wait_until
+from eb_tools.aws import wait_until
 from eb_tools.cloud.cfn_stacks import register
 from eb_tools.cloud.cfn_stacks.schema import ALWAYS, CONDITIONALLY, MISSING, NEVER, requires_recreation
 from eb_tools.cloud.server import LocalCloud
+from tests.cloud_clients import local_client
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from eb_tools.aws import local_client, wait_until
+from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
+from tests.cloud_clients import local_client
 from tests.local_stage import stage_outputs, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from eb_tools.aws import local_client
 from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names
 from eb_tools.provision import command, pipeline
 from eb_tools.provision.templates import stage_stack_name
 from eb_tools.stage_file import load
+from tests.cloud_clients import local_client
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE_FILE = ROOT / "eb_tools.yaml"

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from eb_tools import cli
-from eb_tools.aws import local_client, local_session, wait_until
+from eb_tools.aws import local_session, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.errors import ReleaseError
 from eb_tools.provision import command
@@ -26,6 +26,7 @@ from eb_tools.release.promote import promote
 from eb_tools.release.rollback import rollback
 from eb_tools.stage import history, lock
 from eb_tools.stage.target import StageTarget, resolve
+from tests.cloud_clients import local_client
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_ACCOUNT = "222222222222"

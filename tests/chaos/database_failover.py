@@ -44,12 +44,13 @@ import requests
 from core import db, migrate
 from core.queue import Envelope
 from core.settings import Settings
-from eb_tools.aws import WaitTimeout, local_client, wait_until
+from eb_tools.aws import WaitTimeout, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
 from tests.chaos.report import Row
 from tests.chaos.tcp_proxy import TcpProxy
+from tests.cloud_clients import local_client
 from tests.servers import MariaDBServer, RedisServer
 
 CLIENTS = 4

@@ -26,12 +26,12 @@ from pathlib import Path
 import redis
 import requests
 
-from eb_tools.aws import local_client
 from eb_tools.cloud.server import LocalCloud
 from tests.chaos.app_stage import PASSWORD, Gunicorn, csrf_token, signed_up_browser
 from tests.chaos.report import Row
 from tests.chaos.web_failover import migrated_stage
 from tests.chaos.web_load import NO_ANSWER, TIMEOUT, Sample, loop
+from tests.cloud_clients import local_client
 from tests.servers import RedisServer
 
 SCENARIO = "web: Redis down"

@@ -125,9 +125,10 @@ def run(long: bool) -> list[Row]:
     """Run the scenario (short: 500 tasks; long: 10,000) and return its rows."""
     from core import db, migrate
     from core.settings import Settings
-    from eb_tools.aws import local_client, wait_until
+    from eb_tools.aws import wait_until
     from eb_tools.cloud.server import LocalCloud
     from eb_tools.local.sqsd import Sqsd, SqsdOptions
+    from tests.cloud_clients import local_client
     from tests.servers import MariaDBServer
 
     total = 10_000 if long else 500

@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import sync_playwright  # the dev extra (pip install -e '.[dev]')
 
-from eb_tools.aws import local_client, wait_until
+from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
+from tests.cloud_clients import local_client
 from tests.local_stage import stage_outputs, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
