@@ -32,7 +32,7 @@ from typing import Any
 from eb_tools.errors import CloudError
 
 WRITTEN_FOR = "5.2.5"
-TESTED = ">=5.2.5,<5.3"  # pyproject.toml pins moto[server] to this range, in both places it lists moto
+TESTED = ">=5.2.5,<5.3"  # pyproject.toml pins moto[server] to this range, in its `local` extra
 
 # Who uses what, as "module:Attribute.path"; "Class().name" is an attribute moto's instances carry (set in
 # moto's code, not on the class). Attributes the extensions add to moto's objects for moto's serializer to
