@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist processes: most tests wait on servers and the emulated EB's steps, so two share two cores well;
+# --dist loadfile keeps a module's tests (and its module-scoped servers) in one process.
+PYTEST_WORKERS ?= 2
 
 # checkov pins an old boto3 (and packaging<24), so it cannot share .venv: it gets a venv of its own,
 # which tests/test_templates.py runs on the generated templates. The stamp names the version, so a new pin reinstalls.
@@ -16,7 +19,7 @@ up: $(STAMP)
 	$(BIN)/eb_tools local
 
 test: lint $(CHECKOV_STAMP) system-deps
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Static checks, configured in pyproject.toml: lint and import order, then types.
 lint: $(STAMP)

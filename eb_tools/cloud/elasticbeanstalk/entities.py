@@ -37,7 +37,7 @@ class Application:
     arn: str
     created: datetime
     versions: dict[str, Version] = field(default_factory=dict)
-    templates: dict[str, Template] = field(default_factory=dict)
+    templates: dict[str, SavedConfiguration] = field(default_factory=dict)
 
     def newest_first(self) -> list[Version]:
         return sorted(self.versions.values(), key=lambda v: v.created, reverse=True)
@@ -230,7 +230,7 @@ def option_settings(options: Mapping[tuple[str, str], object]) -> list[dict[str,
 
 
 @dataclass(kw_only=True)
-class Template:
+class SavedConfiguration:
     """A saved configuration: a platform, a tier and the settings applied, by application and name."""
     application: str
     name: str

@@ -19,7 +19,7 @@ import yaml
 
 from eb_tools.cloud.elasticbeanstalk import options, platforms, storage
 from eb_tools.cloud.elasticbeanstalk.backend_core import EBBackendCore, operation
-from eb_tools.cloud.elasticbeanstalk.entities import TIERS, Template
+from eb_tools.cloud.elasticbeanstalk.entities import TIERS, SavedConfiguration
 from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, InvalidParameterValue
 
 VERSION = "1.1.0.0"
@@ -34,7 +34,7 @@ def _millis(when: datetime) -> str:
     return str(int(when.timestamp() * 1000))
 
 
-def render(template: Template, region: str, tags: dict[str, str]) -> bytes:
+def render(template: SavedConfiguration, region: str, tags: dict[str, str]) -> bytes:
     by_namespace: dict[str, dict[str, object]] = {}
     for (namespace, option), value in sorted(template.settings.items()):
         by_namespace.setdefault(namespace, {})[option] = value
@@ -84,7 +84,7 @@ def parse(data: bytes) -> Parsed:
 
 
 class SavedConfigurations(EBBackendCore):
-    def _template(self, app_name: str, name: str) -> Template:
+    def _template(self, app_name: str, name: str) -> SavedConfiguration:
         """A saved configuration; EB applies a properly formatted file in its storage bucket too, which
         `eb config put` uploads, so the file, when there, is the template."""
         app = self._application(app_name)
@@ -111,11 +111,11 @@ class SavedConfigurations(EBBackendCore):
                 parsed.description or (known.description if known else ""), parsed.settings)
         if known is None or read != (known.platform, known.tier, known.description, known.settings):
             now = self.clock.now()
-            app.templates[name] = Template(application=app_name, name=name, description=read[2],
+            app.templates[name] = SavedConfiguration(application=app_name, name=name, description=read[2],
                                            platform=platform, tier=read[1], settings=read[3],
                                            created=known.created if known else now, updated=now)
 
-    def _save_template(self, template: Template, tags: dict[str, str]) -> None:
+    def _save_template(self, template: SavedConfiguration, tags: dict[str, str]) -> None:
         storage.put(self.account_id, self.region_name, key(template.application, template.name),
                     render(template, self.region_name, tags))
 
@@ -139,7 +139,7 @@ class SavedConfigurations(EBBackendCore):
     def create_template(self, app_name: str, name: str, description: str, platform_ref: str | None,
                         source: tuple[str, str] | None, env_id: str | None, env_name: str | None,
                         tier: str | None, settings: list[options.Setting], remove: list[tuple[str, str]],
-                        tags: dict[str, str]) -> Template:
+                        tags: dict[str, str]) -> SavedConfiguration:
         """A configuration template from an environment's applied settings, another template, or a platform,
         overlaid by `settings` less `remove`; its file is written to the storage bucket, as EB does."""
         app = self._application(app_name)
@@ -159,7 +159,7 @@ class SavedConfigurations(EBBackendCore):
             base.pop(removed, None)
         base.update({(n, o): v for n, o, v in settings})
         now = self.clock.now()
-        template = Template(application=app_name, name=name, description=description, platform=platform,
+        template = SavedConfiguration(application=app_name, name=name, description=description, platform=platform,
                             tier=template_tier, settings=base, created=now, updated=now)
         app.templates[name] = template
         self._save_template(template, tags)
@@ -167,7 +167,7 @@ class SavedConfigurations(EBBackendCore):
 
     @operation
     def update_template(self, app_name: str, name: str, description: str | None, settings: list[options.Setting],
-                        remove: list[tuple[str, str]]) -> Template:
+                        remove: list[tuple[str, str]]) -> SavedConfiguration:
         template = self._template(app_name, name)
         problems = options.validate(settings, template.tier)
         if problems:
