@@ -35,15 +35,18 @@ def session(profile: str | None = None, region: str | None = None) -> boto3.sess
     return boto3.session.Session(profile_name=profile, region_name=region)
 
 
-def local_session(region: str = LOCAL_REGION) -> boto3.session.Session:
-    """A session with the local cloud's credentials (tests and `eb_tools local`)."""
-    return boto3.session.Session(aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
-                                 region_name=region)
+def local_session(region: str = LOCAL_REGION, access_key: str = LOCAL_ACCESS_KEY,
+                  secret_key: str = LOCAL_SECRET_KEY) -> boto3.session.Session:
+    """A session with the local cloud's credentials (tests, `eb_tools local`, the cloud's own calls)."""
+    return boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region)
 
 
-def client(boto_session: boto3.session.Session, service: str, endpoint_url: str | None = None) -> Any:
-    """A client of `service`; `endpoint_url` None leaves the choice to boto3 (AWS_ENDPOINT_URL)."""
-    return boto_session.client(service, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+def client(boto_session: boto3.session.Session, service: str, endpoint_url: str | None = None,
+           config: Config | None = None) -> Any:
+    """A client of `service`; `endpoint_url` None leaves the choice to boto3 (AWS_ENDPOINT_URL); `config`
+    adds to (or overrides) the adaptive retries every client gets."""
+    return boto_session.client(service, endpoint_url=endpoint_url,
+                               config=CLIENT_CONFIG.merge(config) if config else CLIENT_CONFIG)
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
+from eb_tools.aws import client, local_session
 from eb_tools.cloud.s3_bucket_policy import as_distribution
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -212,13 +212,12 @@ def _cloudfront_error(status: int, message: str) -> Response:
 
 def distributions(endpoint_url: str, access_key: str, secret_key: str) -> Callable[[str], Distribution | None]:
     """GetDistribution on the local cloud, as the CDN reads its configuration."""
-    client = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key).client(
-        "cloudfront", endpoint_url=endpoint_url, region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}))
+    cloudfront = client(local_session("us-east-1", access_key, secret_key), "cloudfront", endpoint_url,
+                        Config(retries={"max_attempts": 1, "mode": "standard"}))
 
     def read(distribution_id: str) -> Distribution | None:
         try:
-            found: Distribution = client.get_distribution(Id=distribution_id)["Distribution"]
+            found: Distribution = cloudfront.get_distribution(Id=distribution_id)["Distribution"]
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "NoSuchDistribution":
                 return None

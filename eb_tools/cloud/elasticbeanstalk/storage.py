@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from botocore.config import Config
 
-from eb_tools.aws import local_session
+from eb_tools.aws import client, local_session
 from eb_tools.cloud.elasticbeanstalk import services
 
 URL_SECONDS = 15 * 60  # EB deletes the files after 15 minutes (EnvironmentInfoDescription)
@@ -36,6 +36,6 @@ def read(account: str, region: str, key: str) -> bytes | None:
 def presigned_url(endpoint: str, region: str, account: str, key: str) -> str:
     """A GET link to the object through `endpoint` (the URL the caller reached the cloud by); the
     emulation signs with the local cloud's credentials, which its S3 does not check on GET."""
-    client = local_session(region).client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
-    return str(client.generate_presigned_url("get_object", Params={"Bucket": bucket_name(region, account),
+    s3 = client(local_session(region), "s3", endpoint, Config(s3={"addressing_style": "path"}))
+    return str(s3.generate_presigned_url("get_object", Params={"Bucket": bucket_name(region, account),
                                                                    "Key": key}, ExpiresIn=URL_SECONDS))
