@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
+from eb_tools.errors import WaitTimeout
+
 T = TypeVar("T")
 
 # The local cloud accepts any credentials; its S3 POST-policy check needs this pair.
@@ -24,10 +26,6 @@ LOCAL_SECRET_KEY = "testing"
 LOCAL_REGION = "us-east-1"
 # Adaptive retries ride out throttling of describe calls during long waits.
 CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
-
-
-class WaitTimeout(TimeoutError):
-    """A wait ran past its deadline; the message names what never happened."""
 
 
 def session(profile: str | None = None, region: str | None = None) -> boto3.session.Session:
@@ -75,6 +73,9 @@ def account_problem(target: Target, account: str | None, key: str) -> str | None
         return None
     return (f"{key}: {account}: the credentials in use belong to account {actual}; use the "
             "stage's profile or credentials of that account")
+
+
+__all__ = ["WaitTimeout"]  # raised by wait_until, defined with the other errors
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from eb_tools.stage.target import StageTarget
 
 
+LOCAL_EXTRA = frozenset({"moto", "werkzeug"})  # what `pip install 'eb-tools[local]'` adds (pyproject.toml)
+
+
 class _OneLineErrors(click.Group):
     """The group whose commands' errors become one line (see the module docstring)."""
 
@@ -55,6 +58,8 @@ def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: fl
     try:
         from eb_tools.local.run import run, run_cloud
     except ModuleNotFoundError as missing:  # moto and werkzeug come with the `local` extra only
+        if missing.name not in LOCAL_EXTRA:
+            raise
         raise EbToolsError(f"eb_tools local needs the local cloud's packages ({missing.name} is not installed): "
                            "pip install 'eb-tools[local]'") from None
 

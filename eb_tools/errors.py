@@ -12,6 +12,10 @@ class EbToolsError(Exception):
     """One line: what failed, where, and how to fix it."""
 
 
+class AccountError(EbToolsError):
+    """The credentials in use belong to another account than the stage file declares for the stage."""
+
+
 class StageFileError(EbToolsError):
     """The stage file (eb_tools.yaml, or --file) cannot be read or is invalid."""
 
@@ -34,6 +38,14 @@ class OperationFailed(EbToolsError):
 
 class LocalStageError(EbToolsError):
     """The local stage cannot start, or its kept state cannot be read."""
+
+
+class SavedStateError(LocalStageError):
+    """The local stage's kept state (its data folder) cannot be read by this eb_tools."""
+
+
+class WaitTimeout(EbToolsError, TimeoutError):
+    """A wait ran past its deadline; the message names what never happened."""
 
 
 class CloudError(EbToolsError):

@@ -11,7 +11,10 @@ import pytest
 from flask import Flask
 
 # Tests never reach real AWS: fixed local credentials, no profile.
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_REGION, LOCAL_SECRET_KEY  # noqa: E402
+
+os.environ.update(AWS_ACCESS_KEY_ID=LOCAL_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=LOCAL_SECRET_KEY,
+                  AWS_DEFAULT_REGION=LOCAL_REGION)
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 

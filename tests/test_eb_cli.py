@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from eb_tools.aws import wait_until
+from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, wait_until
 from eb_tools.cloud.server import free_port
 from eb_tools.names import environment_names
 from eb_tools.stage_file import load
@@ -363,7 +363,7 @@ def test_logs_of_the_local_stage_are_its_processes_logs(tmp_path):
     work = tmp_path / "project"
     work.mkdir()
     env = {**os.environ, "HOME": str(tmp_path), "AWS_ENDPOINT_URL": cloud, "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1"}
+           "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY, "AWS_MAX_ATTEMPTS": "1"}
 
     def eb(*args: str) -> str:
         """What `eb` printed; until the first lines are shipped, the log group does not exist yet."""

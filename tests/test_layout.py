@@ -31,3 +31,19 @@ def test_the_emulated_cloud_loads_none_of_the_verbs():
     toolkit = [m for m in loaded if m.startswith("eb_tools.")]
     assert toolkit and not [m for m in toolkit if m.split(".")[1] in
                             ("cli", "check", "provision", "release", "stage", "local", "bundle", "stage_file")]
+
+
+def test_every_data_file_of_the_toolkit_ships_in_its_package():
+    """A wheel carries only the data files pyproject.toml's package-data names: the option schema, EB's
+    resources, the emulation's defaults. One the code reads but the globs miss works from a checkout and fails
+    after `pip install eb-tools`."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["eb_tools"]
+    package = root / "eb_tools"
+    data = [p.relative_to(package).as_posix() for p in package.rglob("*")
+            if p.is_file() and p.suffix in (".yaml", ".yml", ".json") and "__pycache__" not in p.parts]
+    assert data and [f for f in data if not any(fnmatch.fnmatch(f, g) for g in globs)] == []

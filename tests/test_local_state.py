@@ -20,6 +20,7 @@ from eb_tools.aws import Target, local_session, wait_until
 from eb_tools.cloud.elasticbeanstalk import LocalEBBackend, persistence
 from eb_tools.cloud.moto_internals import DEFAULT_ACCOUNT_ID
 from eb_tools.cloud.server import LocalCloud
+from eb_tools.errors import SavedStateError
 from eb_tools.local import state
 from tests.conftest import aws_client
 
@@ -127,7 +128,7 @@ def test_a_record_that_cannot_be_rebuilt_is_named(tmp_path: Path, cloud: LocalCl
     (tmp_path / "state.json").write_text(json.dumps({"format": state.FORMAT, "eb": data, "mail": {}}))
     saved = state.load(tmp_path)
     assert saved is not None
-    with pytest.raises(state.StateError) as raised:
+    with pytest.raises(SavedStateError) as raised:
         state.restore_cloud(cloud, Target(local_session(), cloud.url), saved)
     message = str(raised.value)
     assert message.startswith(f"{tmp_path / 'state.json'}: environments.e-1: a saved Environment this eb_tools "
@@ -142,7 +143,7 @@ def test_a_record_that_cannot_be_rebuilt_is_named(tmp_path: Path, cloud: LocalCl
 ])
 def test_a_state_that_cannot_be_read_is_one_line(tmp_path: Path, content: str, reason: str) -> None:
     (tmp_path / "state.json").write_text(content)
-    with pytest.raises(state.StateError) as raised:
+    with pytest.raises(SavedStateError) as raised:
         state.load(tmp_path)
     message = str(raised.value)
     assert message.startswith(f"{tmp_path / 'state.json'}: {reason}") and "\n" not in message

@@ -446,7 +446,9 @@ def test_missing_credentials_and_unknown_stages_are_one_line(world, monkeypatch,
     result = runner.invoke(cli.main, ["rollback", "dev", "--file", str(world.stage_file), "--to", "x"])
     assert result.exit_code == 1 and result.output.strip().endswith(
         "configure them (aws configure, AWS_PROFILE, or stages.<name>.profile in the stage file)"), result.output
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "stage dev: no AWS credentials" in result.output
+    result = runner.invoke(cli.main, ["promote", "dev", "qa", "--file", str(world.stage_file)])
+    assert result.exit_code == 1 and result.output.startswith("Error: stage dev: no AWS credentials"), result.output
     result = runner.invoke(cli.main, ["promote", "dev", "nowhere", "--file", str(world.stage_file)])
     assert result.exit_code == 1 and "nowhere" in result.output and len(result.output.strip().splitlines()) == 1
 

@@ -102,9 +102,10 @@ class LocalCloud:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
-                 cdn_port: int = 0) -> None:
+                 cdn_port: int = 0, eb_settings: EmulationSettings | None = None) -> None:
         self.host = host
-        self.eb_settings = EmulationSettings(transition_seconds=eb_transition_seconds)  # changeable while it runs
+        # The emulated EB's settings, changeable while it runs; `eb_transition_seconds` is the usual one.
+        self.eb_settings = eb_settings or EmulationSettings(transition_seconds=eb_transition_seconds)
         self.port = port or free_port(host)
         self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
         self.credentials = credentials

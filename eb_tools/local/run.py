@@ -22,10 +22,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import requests
 
@@ -59,7 +57,6 @@ SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 BUCKET_ROLES = ("UploadsBucket", "BackupBucket")
 QUEUE_ROLES = ("WorkerQueueUrl", "WorkerDeadLetterQueueUrl")
 SECRET_ROLES = ("SecretKeySecretArn",)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,7 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         addresses = _addresses(web_port)
         target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
         where = StageTarget(file.stage(STAGE), target)
-        restored = _restore(lambda: state.restore_cloud(cloud, target, saved)) if saved else 0
+        restored = state.restore_cloud(cloud, target, saved) if saved else 0
         built = _register(where, root, data_dir)
         outputs = _provision(root, target, addresses.web.url, built.label)
         target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
@@ -131,10 +128,10 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
                     SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
         echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
         echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
-                                                    "environments with their events restored from the last run)"
-                                                    if saved else "a new stage)"))
+                                              "environments with their events restored from the last run)"
+                                              if saved else "a new stage)"))
         echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
-                   f"{deployed.environments['worker']} (application {deployed.application})")
+             f"{deployed.environments['worker']} (application {deployed.application})")
         echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
         echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
         front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
@@ -188,14 +185,7 @@ def _quiet(line: str) -> None:
 
 def _saved_state(folder: Path) -> state.Saved | None:
     """The last run's state, read before anything starts: one that cannot be read stops here, in one line."""
-    return _restore(lambda: state.load(folder))
-
-
-def _restore(step: Callable[[], T]) -> T:
-    try:
-        return step()
-    except state.StateError as error:
-        raise LocalStageError(str(error)) from None
+    return state.load(folder)
 
 
 def _stage_resources(outputs: dict[str, str]) -> state.StageResources:
@@ -218,7 +208,7 @@ def run_cloud(cloud_port: int, eb_seconds: float = 1.0, echo: Echo = print) -> N
         echo(f"local cloud: {cloud.url}")
         echo(f"cdn:         {cloud.cdn_url}/<distribution id>   (CloudFront stand-in)")
         echo(f"  export AWS_ENDPOINT_URL={cloud.url} AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
-                   f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}")
+             f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}")
         echo("  then: eb_tools provision staging --yes   (Ctrl-C stops the cloud; its state is not kept)")
         Supervisor().wait()
     finally:

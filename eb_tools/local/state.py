@@ -21,7 +21,7 @@ resources, `eb events` shows the earlier runs' events and /moto-api/data.json
 the mail sent before. `restore_stage`, once provision has made this run's stack:
 the objects, messages and secrets into the resources that hold their roles now.
 state.json carries a format number; a state this eb_tools cannot read is one
-StateError line saying what to do.
+SavedStateError line saying what to do.
 """
 from __future__ import annotations
 
@@ -33,16 +33,12 @@ from typing import Any
 
 from eb_tools.aws import Target
 from eb_tools.cloud.server import LocalCloud
-from eb_tools.errors import CloudError
+from eb_tools.errors import CloudError, SavedStateError
 
 FORMAT = 4  # 4 keeps every version of an object under its id; 3 kept only the current one, renumbered
 MANIFEST = "state.json"
 EB_STORAGE = "EBStorage"  # the role of EB's storage bucket among the kept objects
 MESSAGE_ATTRIBUTE_FIELDS = ("DataType", "StringValue", "BinaryValue")  # what SendMessage takes back
-
-
-class StateError(Exception):
-    """A kept state this eb_tools cannot read: the message is one line, with what to do."""
 
 
 @dataclass(frozen=True)
@@ -76,10 +72,10 @@ def load(folder: Path) -> Saved | None:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise StateError(f"{path}: not a state eb_tools can read ({error}); {fix}") from None
+        raise SavedStateError(f"{path}: not a state eb_tools can read ({error}); {fix}") from None
     found = manifest.get("format") if isinstance(manifest, dict) else None
     if found != FORMAT:
-        raise StateError(f"{path}: state format {found}, while this eb_tools reads format {FORMAT}; {fix}")
+        raise SavedStateError(f"{path}: state format {found}, while this eb_tools reads format {FORMAT}; {fix}")
     return Saved(folder, manifest)
 
 
@@ -123,7 +119,7 @@ def restore_cloud(cloud: LocalCloud, target: Target, saved: Saved) -> int:
     try:
         cloud.restore_records(target.region, saved.manifest["eb"])
     except CloudError as error:
-        raise StateError(f"{saved.folder / MANIFEST}: {error}; move {saved.folder} away to start the local "
+        raise SavedStateError(f"{saved.folder / MANIFEST}: {error}; move {saved.folder} away to start the local "
                          "cloud afresh") from None
     cloud.restore_sent_mail(target.region, saved.manifest["mail"])
     storage = target.client("elasticbeanstalk").create_storage_location()["S3Bucket"]

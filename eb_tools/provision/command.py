@@ -50,8 +50,8 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
         return outputs
 
     def unchanged(ready: pipeline.Plan) -> dict[str, str]:
-        """A dry run's outputs are {}; a stage with nothing to change keeps the ones it has."""
-        return (stacks.stack_outputs(cfn, ready.resources.name) or {}) if ready.empty and not dry_run else {}
+        """A stage with nothing to change: the outputs it has; a dry run of changes: {}."""
+        return (stacks.stack_outputs(cfn, ready.resources.name) or {}) if ready.empty else {}
 
     def discard(ready: pipeline.Plan) -> None:
         for stack in (ready.network, ready.resources):

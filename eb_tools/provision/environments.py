@@ -145,12 +145,12 @@ def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None,
     return ApplicationPlan(stage.application, create, plans, version)
 
 
-def platform_arn(eb: Any, branch: str) -> str:
-    """The newest platform version of the stage file's platform branch."""
+def platform_arn(eb: Any, branch: str, source: str = "eb_tools.yaml") -> str:
+    """The newest platform version of the stage file's platform branch (`source` names the file)."""
     versions = eb.list_platform_versions(Filters=[
         {"Type": "PlatformBranchName", "Operator": "=", "Values": [branch]}])["PlatformSummaryList"]
     if not versions:
-        raise ProvisionError(f"eb_tools.yaml: platform: {branch!r} is not a platform branch Elastic Beanstalk "
+        raise ProvisionError(f"{source}: platform: {branch!r} is not a platform branch Elastic Beanstalk "
                              "offers in this region; see `aws elasticbeanstalk list-platform-branches`")
     return str(max(versions, key=lambda v: [int(p) for p in v["PlatformVersion"].split(".")])["PlatformArn"])
 
@@ -163,7 +163,7 @@ def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], 
         echo(f"created application {plan.name}")
     requests: dict[str, str] = {}
     started = datetime.now(UTC)
-    arn = platform_arn(eb, stage.platform) if any(e.action == "create" for e in plan.environments) else ""
+    arn = platform_arn(eb, stage.platform, stage.source) if any(e.action == "create" for e in plan.environments) else ""
     for env in plan.environments:
         options = [{"Namespace": n, "OptionName": o, "Value": v} for n, o, v in env.changed]
         if env.action == "create":

@@ -230,11 +230,11 @@ def _abort(where: StageTarget, moves: tuple[Move, ...], echo: Echo, deadline: fl
     if not moves:
         return
     eb = where.client("elasticbeanstalk")
-    names = [m.environment for m in moves]
-    _abort_running(eb, list(describe(eb, where.application, names).values()), echo)
-    wait_until(lambda: all(e["Status"] == "Ready" for e in describe(eb, where.application, names).values()),
-               max(0.0, deadline - time.monotonic()), f"{', '.join(names)} Ready after abort",
-               interval=where.target.poll_seconds)
+    names = {m.environment: m.tier for m in moves}
+    _abort_running(eb, list(describe(eb, where.application, list(names)).values()), echo)
+    quiet = EventFeed(eb, where.application, datetime.now(UTC), {}, echo)  # the aborts' own events say nothing new
+    ebenv.follow(eb, where.application, quiet, names, deadline - time.monotonic(),
+                 interval=where.target.poll_seconds, what="Ready after abort")
 
 
 def _verify(where: StageTarget, moves: tuple[Move, ...], deadline: float) -> str | None:
@@ -283,13 +283,8 @@ def swap(where: StageTarget, live: str, idle: str, echo: Echo, timeout: float) -
     feed = EventFeed(eb, where.application, datetime.now(UTC) - CLOCK_SKEW,
                      {answer["ResponseMetadata"]["RequestId"]: "swap"}, echo)
     url = str(describe(eb, where.application, [live])[live].get("CNAME", ""))
-
-    def swapped() -> bool:
-        feed.poll()
-        envs = describe(eb, where.application, [live, idle])
-        return envs[idle].get("CNAME") != url and all(e["Status"] == "Ready" for e in envs.values())
-
-    wait_until(swapped, timeout, f"{idle} taking the URL of {live}", interval=where.target.poll_seconds)
+    ebenv.follow(eb, where.application, feed, {live: live, idle: idle}, timeout, interval=where.target.poll_seconds,
+                 until=lambda envs: envs[idle].get("CNAME") != url, what=f"Ready, {idle} with the URL of {live}")
 
 
 def smoke(url: str, echo: Echo) -> str | None:

@@ -43,21 +43,22 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
     """Promote in place, or by `strategy` "swap", through the stage runner; return the label."""
     if (source.name, source.application) == (destination.name, destination.application):
         raise ReleaseError(f"promote: source and destination are both stage {source.name}")
-    source.verify()
-    label = source_label(source)
+    with source.naming_errors():
+        label = source_label(source.verify())
     if strategy == "swap" and not destination.stage.web.blue_green:
         raise ReleaseError(f"promote --strategy swap: stage {destination.name} has no idle web twin; set "
                            f"stages.{destination.name}.web.blue_green: true and run eb_tools provision "
                            f"{destination.name}, or promote in place")
     echo(f"promote {label}: stage {source.name} -> stage {destination.name} ({strategy})")
-    environments = destination.live()
-    if strategy == "swap":
-        environments["web"] = str(destination.web_pair()[1])
+    with destination.naming_errors():
+        environments = destination.verify().live()
+        if strategy == "swap":
+            environments["web"] = str(destination.web_pair()[1])
 
     def render(release: execute.Plan, say: Echo) -> None:
         if versions.find(destination, label) is None:
-            say(f"  version {label} is copied into application {destination.application} "
-                f"({destination.target.region})")
+            say(f"  version {label} is not in application {destination.application} "
+                f"({destination.target.region}) yet: its bundle is copied from stage {source.name} first")
         execute.render(release, say)
 
     def carry(release: execute.Plan) -> None:

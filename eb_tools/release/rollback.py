@@ -33,7 +33,8 @@ def rollback(where: StageTarget, echo: Echo, *, to: str | None = None, dry_run: 
              timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
     """Both tiers onto `to` (default: the label before the current one) through the stage runner; the label.
     A failure is not put back (see the module docstring)."""
-    label = target_label(where.verify(), to)
+    with where.naming_errors():
+        label = target_label(where.verify(), to)
 
     def carry(release: execute.Plan) -> None:
         execute.run(release, echo, timeout, execute.smoke_url(release, smoke), put_back=False)

@@ -35,8 +35,10 @@ class EventFeed:
         self.prefixes[request_id] = prefix
 
     def poll(self) -> int:
-        """Print the operations' new events; how many there were."""
+        """Print the operations' new events; how many there were. A feed of no operation asks nothing."""
         new = 0
+        if not self.prefixes:
+            return new
         events = self.eb.describe_events(ApplicationName=self.application, StartTime=self.started)["Events"]
         width = max((len(p) for p in self.prefixes.values()), default=0)
         for event in reversed(events):  # newest first: print oldest first
@@ -63,11 +65,13 @@ Envs = dict[str, dict[str, Any]]
 
 
 def follow(eb: Any, application: str, feed: EventFeed, names: dict[str, str], timeout: float, *,
-           interval: float = 2.0, on_error: Callable[[Envs], None] | None = None) -> Envs:
+           interval: float = 2.0, on_error: Callable[[Envs], None] | None = None,
+           until: Callable[[Envs], bool] | None = None, what: str = "Ready") -> Envs:
     """The one wait for environments to settle: poll `feed` and the environments `names` ({environment: what
-    progress lines call it}) until every one is Ready, and return them. A progress line comes after
-    QUIET_SECONDS without events. Once the feed holds an ERROR, the abort hook `on_error` is called once with
-    the environments as they are. WaitTimeout past `timeout` (the operations go on in EB)."""
+    progress lines call it}) until every one is Ready (and `until` holds of them, when given), and return
+    them. A progress line comes after QUIET_SECONDS without events. Once the feed holds an ERROR, the abort
+    hook `on_error` is called once with the environments as they are. WaitTimeout, naming `what`, past
+    `timeout` (the operations go on in EB)."""
     aborted = False
     last_news = began = time.monotonic()
     found: Envs = {}
@@ -85,9 +89,10 @@ def follow(eb: Any, application: str, feed: EventFeed, names: dict[str, str], ti
             last_news = time.monotonic()
             states = ", ".join(f"{label} {found.get(name, {}).get('Status', 'gone')}" for name, label in names.items())
             feed.echo(f"  ... {time.monotonic() - began:.0f}s: {states}")
-        return all(found.get(name, {}).get("Status") == "Ready" for name in names)
+        ready = all(found.get(name, {}).get("Status") == "Ready" for name in names)
+        return ready and (until is None or until(found))
 
-    wait_until(settled, max(0.0, timeout), f"{', '.join(names)} Ready", interval=interval)
+    wait_until(settled, max(0.0, timeout), f"{', '.join(names)} {what}", interval=interval)
     feed.poll()  # the last events may have come with the Ready status
     return dict(found)
 

@@ -3,9 +3,9 @@ themselves as an `Operation`, and `carry_out` runs it, in this order (chalice's 
 that only reads, then an executor):
 
   1. verify: the credentials belong to the stage's account (`StageTarget.verify`), before anything is read;
-  2. plan, read-only, and render it; a dry run gives the plan to the display-only executor, which stops;
-  3. take the stage's release lock when the verb holds one (deploy, promote, rollback), and plan again under
-     it: another release may have moved the stage since;
+  2. a dry run gives the plan (read-only) to the display-only executor, which renders it and stops;
+  3. otherwise take the stage's release lock when the verb holds one (deploy, promote, rollback), and plan
+     under it, so that no other release moves the stage between the plan and its execution;
   4. render the plan; refuse it when the verb's own check says so (a data store replaced), stop when it
      changes nothing, ask for confirmation when the verb asks;
   5. execute it (the verb's executor carries out and verifies its changes, and puts things back on failure);
@@ -79,7 +79,8 @@ def _display_only(op: Operation[P, R], echo: Echo) -> R:
         op.refuse(plan)
     finally:
         op.discard(plan)
-    echo(f"dry run: {op.dry_run_note}")
+    echo(f"stage {op.where.name}: {op.empty_note}" if op.empty_note is not None and plan.empty
+         else f"dry run: {op.dry_run_note}")
     return op.unchanged(plan)
 
 

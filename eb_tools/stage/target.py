@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools import aws
-from eb_tools.errors import EbToolsError, ReleaseError, aws_message
+from eb_tools.errors import AccountError, EbToolsError, aws_message
 from eb_tools.names import TIERS, environment_names, web_environments
 from eb_tools.stage import ebenv
 from eb_tools.stage_file import Stage, load
@@ -73,12 +73,18 @@ class StageTarget:
             raise EbToolsError(aws_message(error, f"stage {self.name}", self.stage.profile) or str(error)) from None
 
     def verify(self) -> StageTarget:
-        """Refuse credentials of another account than the stage file declares, before anything is read."""
-        key = f"{self.stage.source}: stages.{self.name}.account"
-        problem = aws.account_problem(self.target, self.stage.account, key)
+        """Refuse credentials of another account than the stage file declares, before anything is read; asked
+        once per StageTarget (a verb and the runner may both ask)."""
+        problem = self._account_problem
         if problem:
-            raise ReleaseError(problem)
+            raise AccountError(problem)
         return self
+
+    @cached_property
+    def _account_problem(self) -> str | None:
+        with self.naming_errors():
+            return aws.account_problem(self.target, self.stage.account,
+                                       f"{self.stage.source}: stages.{self.name}.account")
 
 
 Sessions = dict[str, boto3.session.Session]  # stage name -> session, where a caller chooses the credentials

@@ -25,13 +25,12 @@ class EmulationSettings:
     max_application_versions: int = 1000  # EB's default quota per account and region; a test may lower it
 
 
-DEFAULTS = EmulationSettings()
-_CURRENT: ContextVar[EmulationSettings] = ContextVar("eb_emulation_settings", default=DEFAULTS)
+_CURRENT: ContextVar[EmulationSettings | None] = ContextVar("eb_emulation_settings", default=None)
 
 
 def current() -> EmulationSettings:
-    """The settings of the cloud serving the current request; the defaults outside one."""
-    return _CURRENT.get()
+    """The settings of the cloud serving the current request; fresh defaults outside one (nothing shared)."""
+    return _CURRENT.get() or EmulationSettings()
 
 
 @contextmanager
