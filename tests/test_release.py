@@ -249,7 +249,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_failing_smoke_test_rolls_back(world):
+def test_a_failing_smoke_test_rolls_back(world, monkeypatch):
     dev = world.stage("dev")
     good = _good(world, dev, "good-smoke")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
@@ -257,12 +257,9 @@ def test_a_failing_smoke_test_rolls_back(world):
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/healthz/deep"
         from eb_tools.release import execute
-        previous, execute.SMOKE_TIMEOUT = execute.SMOKE_TIMEOUT, 2.0
-        try:
-            with pytest.raises(ReleaseError, match=r"smoke test .*HTTP 503") as failure:
-                deliver(dev, world.build("smoke-bad"), Lines(), timeout=60, smoke=url)
-        finally:
-            execute.SMOKE_TIMEOUT = previous
+        monkeypatch.setattr(execute, "SMOKE_TIMEOUT", 2.0)  # how long the smoke test retries: 60 s in use
+        with pytest.raises(ReleaseError, match=r"smoke test .*HTTP 503") as failure:
+            deliver(dev, world.build("smoke-bad"), Lines(), timeout=60, smoke=url)
         assert "rolled back" in str(failure.value)
         _settled(dev, good)
     finally:
