@@ -14,7 +14,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := .venv-checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: up test lint bench system-deps
+.PHONY: up test lint bench system-deps lock
 
 up: $(STAMP)
 	$(BIN)/eb_tools local
@@ -37,11 +37,17 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/web_path.py
 	$(BIN)/python benchmarks/faults.py
 
-$(STAMP): pyproject.toml requirements.txt
+# The venv is installed from the locks (what instances install, and the dev extra's pins beside it), and again
+# whenever one changes; `make lock` makes them anew from requirements.in and pyproject.toml (scripts/lock.py).
+$(STAMP): pyproject.toml requirements.txt constraints-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet -c constraints-dev.txt -e '.[dev]'
 	touch $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/python scripts/lock.py
 
 # The venv checkov runs from (see CHECKOV_VERSION).
 $(CHECKOV_STAMP):

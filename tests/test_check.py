@@ -41,6 +41,11 @@ EXPECTED = {
     "nginx_syntax_error": (".platform/nginx/conf.d/20_typo.conf", 2, "E601",
                            'unknown directive "client_max_body_sizee"'),
     "moto_in_requirements": ("requirements.txt", 3, "E702", "moto"),
+    "unpinned_requirement": ("requirements.txt", 2, "W703", "gunicorn>=22 allows more than one version"),
+    "requirement_without_hash": ("requirements.txt", 2, "E704", "gunicorn has no --hash"),
+    "no_hashes": ("requirements.txt", None, "W705", "no requirement carries a --hash"),
+    "stale_lock": ("requirements.txt", 1, "E706", "requirements.in changed since the lock was made"),
+    "unreadable_requirement": ("requirements.txt", 2, "E707", "not a requirement pip reads"),
 }
 # The corpus's warnings, by the class of the issue that says they are warnings: tier-specific options and
 # references to one tier's EB resources in a bundle without a stage file, and cfn-lint's warnings.
