@@ -49,6 +49,12 @@ def queue(name: str | None = None, **properties: Any) -> dict[str, Any]:
     return {"Type": "AWS::SQS::Queue", "Properties": {**({"QueueName": name} if name else {}), **properties}}
 
 
+def parameter(stack: str, name: str, value: Any) -> dict[str, Any]:
+    """An SSM parameter, which the local cloud updates in place."""
+    return {"Type": "AWS::SSM::Parameter", "Properties": {"Name": f"/eb-tools-test/{stack}/{name}", "Type": "String",
+                                                          "Value": value}}
+
+
 def change_set(cfn: Any, stack: str, template: dict[str, Any], kind: str, **extra: Any) -> dict[str, Any]:
     """Create a change set and describe it once it is no longer being created."""
     name = unique("cs")
@@ -381,3 +387,21 @@ def test_change_sets_are_found_within_their_stack(cfn):
     with pytest.raises(ClientError) as missing:
         cfn.describe_change_set(StackName=stacks[0], ChangeSetName="nothing")
     assert missing.value.response["Error"]["Code"] == "ChangeSetNotFound"
+
+
+def test_a_list_parameter_reads_back_as_aws_writes_it_and_updates_nothing_when_passed_back(cfn):
+    """DescribeStacks gives a CommaDelimitedList parameter as the comma-separated string it was given (moto
+    gave Python's list repr), so a caller that passes the live parameters back, as provision does when only
+    another parameter changes, leaves the resources that use the list alone."""
+    stack = unique("list-param")
+    template = {"Parameters": {"Names": {"Type": "CommaDelimitedList"}, "Other": {"Type": "String"}},
+                "Resources": {"Joined": parameter(stack, "joined", {"Fn::Join": ["+", {"Ref": "Names"}]}),
+                              "OtherValue": parameter(stack, "other", {"Ref": "Other"})}}
+    created = execute(cfn, change_set(cfn, stack, template, "CREATE", Parameters=[
+        {"ParameterKey": "Names", "ParameterValue": "a,b"}, {"ParameterKey": "Other", "ParameterValue": "1"}]))
+    live = {p["ParameterKey"]: p["ParameterValue"] for p in created["Parameters"]}
+    assert live == {"Names": "a,b", "Other": "1"}
+    again = change_set(cfn, stack, template, "UPDATE", Parameters=[
+        {"ParameterKey": "Names", "ParameterValue": live["Names"]}, {"ParameterKey": "Other", "ParameterValue": "2"}])
+    assert [c["ResourceChange"]["LogicalResourceId"] for c in again["Changes"]] == ["OtherValue"]
+    assert execute(cfn, again)["StackStatus"] == "UPDATE_COMPLETE"

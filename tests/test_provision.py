@@ -100,7 +100,13 @@ def test_every_resource_is_real_and_as_the_stage_file_says(staging):
     profile = iam.get_instance_profile(InstanceProfileName=outputs["WebInstanceProfile"])["InstanceProfile"]
     assert len(profile["Roles"]) == 1
     alarms = _client(cloud, "cloudwatch").describe_alarms()["MetricAlarms"]
-    assert {a["MetricName"] for a in alarms} >= {"ApproximateAgeOfOldestMessage", "CPUUtilization", "ReplicaLag"}
+    # Metric-math alarms (the 5xx rate) name no metric of their own, as in AWS.
+    assert {a.get("MetricName") for a in alarms} >= {"ApproximateAgeOfOldestMessage", "CPUUtilization", "ReplicaLag",
+                                                   "TargetResponseTime"}  # the web environment's ALB's, once it exists
+    balancer = _client(cloud, "elasticbeanstalk").describe_environment_resources(
+        EnvironmentName=environment_names("oppima", "staging")["web"])["EnvironmentResources"]["LoadBalancers"][0]
+    latency = next(a for a in alarms if a.get("MetricName") == "TargetResponseTime")
+    assert latency["Dimensions"] == [{"Name": "LoadBalancer", "Value": balancer["Name"].split(":loadbalancer/")[1]}]
 
 
 def test_both_environments_are_configured_from_the_stack(staging):

@@ -20,6 +20,7 @@ from eb_tools.aws import local_session, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.errors import ReleaseError
 from eb_tools.provision import command
+from eb_tools.provision.templates import LOAD_BALANCER, stage_stack_name
 from eb_tools.release import tier_state, versions
 from eb_tools.release.deploy import Built, deliver, prepare
 from eb_tools.release.promote import promote
@@ -320,6 +321,11 @@ def test_promote_by_swap_updates_the_idle_twin_then_exchanges_the_urls(world):
     _settled(qa, second)  # the stage as its URL and its worker see it
     assert any("swapping URLs" in line for line in lines)
     assert history.read(qa)[-1]["label"] == second
+    again = Lines()  # the same promote once more: the stage runs it already, the twin keeps the way back
+    promote(dev, qa, again, strategy="swap", timeout=60, smoke="")
+    assert qa.web_pair() == (idle, live) and any(f"already run {second} on every instance" in x for x in again)
+    assert _eb(qa).describe_environments(EnvironmentNames=[live])["Environments"][0]["VersionLabel"] == first
+    assert not any("swapping URLs" in line for line in again)
     with pytest.raises(ReleaseError, match="stage dev has no idle web twin; set stages.dev.web.blue_green: true"):
         promote(qa, dev, Lines(), strategy="swap", timeout=60)
 
@@ -501,3 +507,18 @@ def test_a_failed_deploy_through_the_cli_exits_1_with_one_line_and_both_tiers_ba
         _settled(dev, good)
     finally:
         eb.update_tags_for_resource(ResourceArn=worker_arn, TagsToRemove=["eb-local:fail"])
+
+
+def test_after_a_swap_the_load_balancer_alarms_watch_the_live_twin(world):
+    """provision gives the stage stack the load balancer of the web environment serving the stage's URL: after
+    a swap that is the twin, whose load balancer the alarms must watch (not always <app>-<stage>-web's)."""
+    dev, qa = world.stage("dev"), world.stage("qa")
+    _good(world, dev, "alarms-swap")
+    promote(dev, qa, Lines(), strategy="swap", timeout=60, smoke="")
+    command.provision(world.stage_file, "qa", yes=True, echo=lambda _: None, session=local_session("us-east-1"),
+                      endpoint_url=world.cloud.url, web_origin="http://127.0.0.1:8000", poll_seconds=0.05)
+    live = qa.web_pair()[0]
+    balancers = _eb(qa).describe_environment_resources(EnvironmentName=live)["EnvironmentResources"]["LoadBalancers"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in qa.client("cloudformation").describe_stacks(
+        StackName=stage_stack_name("relapp", "qa"))["Stacks"][0]["Parameters"]}
+    assert parameters[LOAD_BALANCER] == balancers[0]["Name"].split(":loadbalancer/", 1)[1]

@@ -329,6 +329,7 @@ USES: dict[str, tuple[str, ...]] = {
     ),
     "eb_tools/cloud/cfn_stacks/__init__.py": (
         "moto.cloudformation.models:CloudFormationBackend.delete_stack",
+        "moto.cloudformation.models:Stack.parameter_list",
         *(f"moto.cloudformation.responses:CloudFormationResponse.{method}" for method in (
             "create_change_set", "describe_change_set", "delete_change_set", "list_change_sets",
             "execute_change_set")),
@@ -351,6 +352,7 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.parsing:ResourceMap",
         "moto.cloudformation.parsing:ResourceMap()._parsed_resources",
         "moto.cloudformation.parsing:ResourceMap().resolved_parameters",
+        "moto.cloudformation.parsing:ResourceMap().no_echo_parameter_keys",
         "moto.cloudformation.utils:generate_changeset_id",
         "moto.cloudformation.utils:generate_stack_id",
     ),

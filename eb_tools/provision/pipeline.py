@@ -22,7 +22,6 @@ from typing import Any
 
 from eb_tools.aws import Target
 from eb_tools.errors import ProvisionError
-from eb_tools.names import environment_names
 from eb_tools.provision import environments, stacks
 from eb_tools.provision.changes import Change, change_table
 from eb_tools.provision.templates import (
@@ -35,6 +34,7 @@ from eb_tools.provision.templates import (
 )
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.tables import table
+from eb_tools.stage.target import StageTarget
 from eb_tools.stage_file import Stage, StageFile
 
 NETWORK_OUTPUTS = ("VpcId", "PublicSubnetIds", "PrivateSubnetIds")
@@ -147,9 +147,10 @@ def execute(target: Target, file: StageFile, plan: Plan, echo: Echo, web_origin:
 
 def _with_load_balancer_alarms(target: Target, file: StageFile, stage: Stage, resources: stacks.StackPlan,
                                outputs: dict[str, str], echo: Echo) -> dict[str, str]:
-    """The ALB is EB's: once it exists, give its name to the stage stack, which then adds its alarms."""
+    """The ALB is EB's: once it exists, give its name to the stage stack, which then adds its alarms. The ALB is
+    the live web environment's, the one serving the stage's URL: after a blue/green swap, the twin."""
     eb, cfn = target.client("elasticbeanstalk"), target.client("cloudformation")
-    web = environment_names(stage.application, stage.name)["web"]
+    web = StageTarget(stage, target).web_pair()[0]
     balancers = eb.describe_environment_resources(EnvironmentName=web)["EnvironmentResources"].get("LoadBalancers", [])
     name = balancers[0]["Name"] if balancers else ""
     dimension = name.split(":loadbalancer/", 1)[1] if ":loadbalancer/" in name else ""

@@ -6,7 +6,8 @@ region or application) lacks the label, its bundle's bytes are copied from SRC's
 checksum, and the same label is registered there. Then the release runs as a deploy does (execute.py).
 
 `--strategy swap` (blue/green, web tier only): DST's idle web twin is created or updated to the label,
-smoke-tested, and its CNAME swapped with the live web environment's; the worker is updated in place.
+smoke-tested, and its CNAME swapped with the live web environment's; the worker is updated in place. A label
+DST already runs on every tier is promoted to nothing: the twin keeps the previous release, the way back.
 """
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
     with destination.naming_errors():
         environments = destination.verify().live()
         if strategy == "swap":
+            if execute.plan(destination, label).empty:  # the twin holds the way back: never overwrite it for nothing
+                echo(f"stage {destination.name}: web and worker already run {label} on every instance; nothing "
+                     "promoted, the idle web twin keeps its version")
+                return label
             environments["web"] = str(destination.web_pair()[1])
 
     def render(release: execute.Plan, say: Echo) -> None:

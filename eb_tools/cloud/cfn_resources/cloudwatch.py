@@ -3,13 +3,13 @@
 The handler puts the alarm into moto's CloudWatch backend as PutMetricAlarm
 would, single-metric (MetricName, Namespace, Statistic, Dimensions...) or metric
 math (Metrics), so DescribeAlarms shows its metric, dimensions, threshold and
-actions. Ref is the alarm name and GetAtt Arn its ARN, as in AWS.
+actions. Ref is the alarm name and GetAtt Arn its ARN, as in AWS. An update puts it again, in place.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, checked, flag, items, tag_dict
+from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
 from eb_tools.cloud.moto_internals import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 
 ALARM = "AWS::CloudWatch::Alarm"
@@ -52,6 +52,16 @@ class Alarm(Handler):
     def create(cls, name: str, properties: dict[str, Any], place: Place) -> Resource:
         alarm = cls._put(name, properties, place)
         return Resource(cls, name, place, {"Arn": alarm.alarm_arn})
+
+    @classmethod
+    def update(cls, resource: Resource, name: str, properties: dict[str, Any]) -> Resource:
+        """In place when the name stays, as CloudFormation updates an alarm: PutMetricAlarm under the same name
+        replaces the whole definition (CloudWatch API reference, PutMetricAlarm). A new AlarmName replaces the
+        alarm, which the local cloud does not do: refused."""
+        if properties.get("AlarmName", resource.physical_resource_id) != resource.physical_resource_id:
+            refuse(ALARM, "changing AlarmName replaces the alarm, which the local cloud does not do")
+        alarm = cls._put(resource.physical_resource_id, properties, resource.place)
+        return Resource(cls, resource.physical_resource_id, resource.place, {"Arn": alarm.alarm_arn})
 
     @classmethod
     def _put(cls, name: str, properties: dict[str, Any], place: Place) -> Any:

@@ -10,12 +10,13 @@ register() installs, on moto's CloudFormation:
   with AWS-shaped Changes (Replacement from the type's schema) (`models`, `changes`; `responses` translates);
 - execution resource by resource, with events, Outputs, and rollback to
   ROLLBACK_COMPLETE or UPDATE_ROLLBACK_COMPLETE on failure (`execution`);
-- DeleteStack with an event per resource.
+- DeleteStack with an event per resource;
+- DescribeStacks' list parameters as the comma-separated strings AWS gives back.
 """
 from __future__ import annotations
 
 from eb_tools.cloud.cfn_stacks import models, responses
-from eb_tools.cloud.moto_internals import CloudFormationBackend, CloudFormationResponse, once, replace
+from eb_tools.cloud.moto_internals import CloudFormationBackend, CloudFormationResponse, Stack, once, replace
 
 __all__ = ["register"]
 
@@ -29,3 +30,4 @@ def _install() -> None:
     for name, operation in responses.RESPONSES.items():
         replace(CloudFormationResponse, name, operation)
     replace(CloudFormationBackend, "delete_stack", models.delete_stack)
+    replace(Stack, "parameter_list", property(models.parameter_list))

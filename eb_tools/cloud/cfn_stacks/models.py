@@ -264,3 +264,13 @@ def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
         del self.change_sets[change_set_id]
     del self.stacks[stack.stack_id]
     self.deleted_stacks[stack.stack_id] = stack
+
+
+def parameter_list(stack: Stack) -> list[dict[str, Any]]:
+    """DescribeStacks' Parameters as AWS gives them: a list parameter (CommaDelimitedList, List<...>) as the
+    comma-separated string it was given, where moto gave Python's repr of the list (which, passed back, reads as
+    other values and changes what uses it); a NoEcho parameter masked."""
+    hidden = stack.resource_map.no_echo_parameter_keys
+    return [{"ParameterKey": key, "ParameterValue": "****" if key in hidden else
+             ",".join(value) if isinstance(value, list) else value}
+            for key, value in stack.resource_map.resolved_parameters.items()]

@@ -198,13 +198,23 @@ class Environment:
             listed.append(entry)
         return listed
 
-    def resources(self) -> dict[str, object]:
+    def load_balancer(self, kind: str) -> str:
+        """DescribeEnvironmentResources' name of the load balancer: a classic one's name, an application or
+        network load balancer's ARN, as EB answers (the eb CLI tells them apart by the ARN: ebcli/lib/elb.py
+        is_classic_load_balancer; CloudWatch's LoadBalancer dimension is the ARN's end, app/<name>/<id>)."""
+        if kind not in ("application", "network"):
+            return f"awseb-{self.id}-AWSEBLoa-{self.id[2:12].upper()}"
+        short = "app" if kind == "application" else "net"
+        return (f"arn:aws:elasticloadbalancing:{self.region}:{self.account}:loadbalancer/{short}/"
+                f"awseb-AWSEB-{self.id[2:12].upper()}/{self.id.encode().hex()[:16]}")
+
+    def resources(self, load_balancer_type: str) -> dict[str, object]:
         return {
             "EnvironmentName": self.name,
             "AutoScalingGroups": [{"Name": f"awseb-{self.id}-stack-AWSEBAutoScalingGroup"}],
             "Instances": [{"Id": instance.id} for instance in self.instances],
             "LaunchConfigurations": [], "LaunchTemplates": [{"Id": f"lt-{self.id[2:]}"}], "Triggers": [],
-            "LoadBalancers": [{"Name": self.endpoint}] if self.tier == "WebServer" else [],
+            "LoadBalancers": [{"Name": self.load_balancer(load_balancer_type)}] if self.tier == "WebServer" else [],
             "Queues": [{"Name": "WorkerQueue", "URL": self.queue_url}] if self.queue_url else [],
         }
 

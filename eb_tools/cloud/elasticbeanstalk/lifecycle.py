@@ -52,7 +52,9 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
 
     @operation
     def environment_resources(self, env_id: str | None, name: str | None) -> dict[str, object]:
-        return self._environment(env_id, name).resources()
+        env = self._environment(env_id, name)
+        kind = self._merged(env).get(("aws:elasticbeanstalk:environment", "LoadBalancerType")) or "classic"
+        return env.resources(kind)
 
     # -- creating one --------------------------------------------------------------------------------
     @operation
