@@ -2,6 +2,7 @@
 instance proven, and any failure, timeout or Ctrl-C puts both back on the label each ran."""
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import shutil
@@ -21,7 +22,7 @@ from eb_tools.cloud.server import LocalCloud
 from eb_tools.errors import ReleaseError
 from eb_tools.provision import command
 from eb_tools.provision.templates import LOAD_BALANCER, stage_stack_name
-from eb_tools.release import tier_state, versions
+from eb_tools.release import fingerprint, tier_state, versions
 from eb_tools.release.deploy import Built, deliver, prepare
 from eb_tools.release.promote import promote
 from eb_tools.release.rollback import rollback
@@ -522,3 +523,25 @@ def test_after_a_swap_the_load_balancer_alarms_watch_the_live_twin(world):
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in qa.client("cloudformation").describe_stacks(
         StackName=stage_stack_name("relapp", "qa"))["Stacks"][0]["Parameters"]}
     assert parameters[LOAD_BALANCER] == balancers[0]["Name"].split(":loadbalancer/", 1)[1]
+
+
+def test_the_promote_plan_shows_what_was_tested_and_warns_where_the_destination_differs(world):
+    """The plan names the bundle's and its lock's checksums and the platform the source ran the label on; a
+    destination on another platform version, or holding other bytes under the label, is a warning line."""
+    dev, qa = world.stage("dev"), world.stage("qa")
+    good = _good(world, dev, "fingerprint")
+    lines = Lines()
+    promote(dev, qa, lines, dry_run=True, timeout=60, smoke="")
+    data = versions.read_bundle(dev, versions.find(dev, good))
+    assert any(f"tested on stage dev: bundle sha256 {hashlib.sha256(data).hexdigest()[:12]}, lock sha256 " in line
+               and "platform Python 3.11 running on 64bit Amazon Linux 2023/" in line for line in lines), lines
+    assert not any("WARNING" in line for line in lines)
+    tested = fingerprint.read(dev, good, dev.live())
+    other = fingerprint.Fingerprint("qa", tested.bundle, tested.lock, {
+        "web": tested.platforms["web"].replace("Python 3.11", "Python 3.12"), "worker": tested.platforms["worker"]})
+    [platform] = fingerprint.warnings(tested, other)
+    assert platform.startswith("web runs platform Python 3.12 running on 64bit Amazon Linux 2023/") and \
+        "but Python 3.11" in platform
+    assert fingerprint.warnings(tested, fingerprint.Fingerprint("qa", None, None, tested.platforms)) == []
+    [bytes_differ] = fingerprint.warnings(tested, fingerprint.Fingerprint("qa", "0" * 64, None, tested.platforms))
+    assert "holds other bytes under this label" in bytes_differ

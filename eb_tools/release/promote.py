@@ -1,9 +1,11 @@
 """`eb_tools promote SRC DST`: the exact label SRC runs, no rebuild, on DST's web and worker.
 
 Preconditions, checked read-only before anything changes: SRC's web and worker run the same label, Green,
-every instance on it; DST's environments exist and are Ready. When DST's application (another account,
-region or application) lacks the label, its bundle's bytes are copied from SRC's storage and verified by
-checksum, and the same label is registered there. Then the release runs as a deploy does (execute.py).
+every instance on it; DST's environments exist and are Ready. The plan shows what was tested on SRC (the
+bundle's and its lock's checksums, the platform versions) and warns where DST differs (fingerprint.py).
+When DST's application (another account, region or application) lacks the label, its bundle's bytes are
+copied from SRC's storage and verified by checksum, and the same label is registered there. Then the release
+runs as a deploy does (execute.py).
 
 `--strategy swap` (blue/green, web tier only): DST's idle web twin is created or updated to the label,
 smoke-tested, and its CNAME swapped with the live web environment's; the worker is updated in place. A label
@@ -12,7 +14,7 @@ DST already runs on every tier is promoted to nothing: the twin keeps the previo
 from __future__ import annotations
 
 from eb_tools.errors import ReleaseError
-from eb_tools.release import execute, tier_state, versions
+from eb_tools.release import execute, fingerprint, tier_state, versions
 from eb_tools.release.execute import DEFAULT_TIMEOUT
 from eb_tools.stage import runner
 from eb_tools.stage.runner import Echo
@@ -46,6 +48,7 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
         raise ReleaseError(f"promote: source and destination are both stage {source.name}")
     with source.naming_errors():
         label = source_label(source.verify())
+        tested = fingerprint.read(source, label, source.live())
     if strategy == "swap" and not destination.stage.web.blue_green:
         raise ReleaseError(f"promote --strategy swap: stage {destination.name} has no idle web twin; set "
                            f"stages.{destination.name}.web.blue_green: true and run eb_tools provision "
@@ -65,6 +68,9 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
             say(f"  version {label} is not in application {destination.application} "
                 f"({destination.target.region}) yet: its bundle is copied from stage {source.name} first")
         execute.render(release, say)
+        say(f"  tested on stage {source.name}: {tested.line()}")
+        for warning in fingerprint.warnings(tested, fingerprint.read(destination, label, environments)):
+            say(f"  WARNING: {warning}")
 
     def carry(release: execute.Plan) -> None:
         versions.ensure(source, destination, label, echo)
