@@ -46,6 +46,10 @@ EXPECTED = {
     "no_hashes": ("requirements.txt", None, "W705", "no requirement carries a --hash"),
     "stale_lock": ("requirements.txt", 1, "E706", "requirements.in changed since the lock was made"),
     "unreadable_requirement": ("requirements.txt", 2, "E707", "not a requirement pip reads"),
+    "destructive_migration": ("db/versions/0002_drop_size.py", 9, "E951", "drops column uploads.size"),
+    "not_null_column": ("db/versions/0002_owner.py", 9, "E952", "NOT NULL column owner without a server default"),
+    "narrowing_type": ("db/versions/0002_shorter.py", 9, "E953", "from sa.String(255) to sa.String(50)"),
+    "contract_without_expand": ("db/versions/0002_drop_size.py", 7, "E954", "contract_of = '0001' names no earlier"),
 }
 # The corpus's warnings, by the class of the issue that says they are warnings: tier-specific options and
 # references to one tier's EB resources in a bundle without a stage file, and cfn-lint's warnings.
@@ -427,3 +431,29 @@ def test_bundle_over_the_size_limit(tmp_path):
         sparse.truncate(501 * 1024 * 1024)
     findings = run(bundle)
     assert [f.rule.id for f in findings] == ["E801"] and "dataset.bin" in findings[0].fix
+
+
+def test_migrations_are_judged_by_what_the_running_code_survives(tmp_path):
+    """Only upgrade() counts (a downgrade drops what its upgrade made); a rename, a drop inside a batch, a
+    narrowing to Integer are refused; a NOT NULL column with a server default, a nullable one, and a drop in a
+    migration marked as the contract of an earlier one pass."""
+    bundle = make_bundle(tmp_path)
+    versions = bundle / "db" / "versions"
+    versions.mkdir(parents=True)
+    head = ('import sqlalchemy as sa\nfrom alembic import op\n\n'
+            'revision = "{rev}"\ndown_revision = "{down}"\n{extra}\n\n')
+    files = {
+        "0001_expand.py": ("0001", None, "", 'def upgrade():\n    op.add_column("t", sa.Column("new", sa.Integer))\n'
+                           '    op.add_column("t", sa.Column("n", sa.Integer, nullable=False, server_default="0"))\n'
+                           '\n\ndef downgrade():\n    op.drop_column("t", "new")\n'),
+        "0002_contract.py": ("0002", "0001", 'contract_of = "0001"',
+                             'def upgrade():\n    op.drop_column("t", "old")\n'),
+        "0003_rename.py": ("0003", "0002", "", 'def upgrade():\n    op.alter_column("t", "a", new_column_name="b")\n'
+                           '    with op.batch_alter_table("t") as batch:\n        batch.drop_column("c")\n'
+                           '    op.alter_column("t", "d", type_=sa.Integer(), existing_type=sa.BigInteger())\n'),
+    }
+    for name, (rev, down, extra, body) in files.items():
+        (versions / name).write_text(head.format(rev=rev, down=down, extra=extra) + body)
+    assert [(f.file, f.line, f.rule.id) for f in run(bundle)] == [
+        ("db/versions/0003_rename.py", 9, "E951"), ("db/versions/0003_rename.py", 11, "E951"),
+        ("db/versions/0003_rename.py", 12, "E953")]

@@ -1,0 +1,11 @@
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+contract_of = "0001"
+
+
+def upgrade() -> None:
+    op.drop_column("uploads", "size")
