@@ -26,6 +26,7 @@ class Fingerprint:
     bundle: str | None  # sha256 of the version's bundle in the stage's application; None: not registered there
     lock: str | None  # sha256 of the bundle's requirements.txt; None: no bundle, or none in it
     platforms: dict[str, str]  # tier -> the platform ARN its environment runs on
+    stored: versions.Stored | None = None  # where the bundle lies (EB's storage bucket names its account)
 
     def line(self) -> str:
         platforms = sorted(set(self.platforms.values()))
@@ -33,15 +34,18 @@ class Fingerprint:
                 f"{', '.join(_platform(p) for p in platforms) or '-'}")
 
 
-def read(where: StageTarget, label: str, environments: dict[str, str]) -> Fingerprint:
-    """The fingerprint of `label` in `where`'s application and of its `environments` ({tier: name})."""
+def read(where: StageTarget, label: str, environments: dict[str, str], known: Fingerprint | None = None) -> Fingerprint:
+    """The fingerprint of `label` in `where`'s application and of its `environments` ({tier: name}). A bundle
+    lying where `known`'s does (stages sharing one application) is not read again."""
     stored = versions.find(where, label)
-    data = versions.read_bundle(where, stored) if stored else None
     described = ebenv.describe(where.client("elasticbeanstalk"), where.application, list(environments.values()))
     platforms = {tier: str(described[name].get("PlatformArn", "")) for tier, name in environments.items()
                  if name in described}
+    if known is not None and stored is not None and stored == known.stored:
+        return Fingerprint(where.name, known.bundle, known.lock, platforms, stored)
+    data = versions.read_bundle(where, stored) if stored else None
     return Fingerprint(where.name, hashlib.sha256(data).hexdigest() if data is not None else None,
-                       _lock(data), platforms)
+                       _lock(data), platforms, stored)
 
 
 def warnings(source: Fingerprint, destination: Fingerprint) -> list[str]:

@@ -69,7 +69,7 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
                 f"({destination.target.region}) yet: its bundle is copied from stage {source.name} first")
         execute.render(release, say)
         say(f"  tested on stage {source.name}: {tested.line()}")
-        for warning in fingerprint.warnings(tested, fingerprint.read(destination, label, environments)):
+        for warning in fingerprint.warnings(tested, fingerprint.read(destination, label, environments, tested)):
             say(f"  WARNING: {warning}")
 
     def carry(release: execute.Plan) -> None:

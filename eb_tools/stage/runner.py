@@ -16,8 +16,8 @@ credentials leave as one `EbToolsError` naming the stage; `cli.py` prints it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -106,8 +106,6 @@ def _apply(op: Operation[P, R], echo: Echo) -> R:
     return result
 
 
-@contextmanager
-def _locked(op: Operation[P, R]) -> Iterator[None]:
-    holding = lock.holding(op.where, op.title, op.lock_seconds) if op.lock_seconds is not None else nullcontext()
-    with holding:
-        yield
+def _locked(op: Operation[P, R]) -> AbstractContextManager[None]:
+    """The stage's release lock for the verbs that hold one; nothing for the others."""
+    return lock.holding(op.where, op.title, op.lock_seconds) if op.lock_seconds is not None else nullcontext()

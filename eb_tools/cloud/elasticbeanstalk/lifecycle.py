@@ -53,6 +53,8 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
     @operation
     def environment_resources(self, env_id: str | None, name: str | None) -> dict[str, object]:
         env = self._environment(env_id, name)
+        if env.tier != "WebServer":  # no load balancer: nothing to merge (log streaming asks every few seconds)
+            return env.resources("")
         kind = self._merged(env).get(("aws:elasticbeanstalk:environment", "LoadBalancerType")) or "classic"
         return env.resources(kind)
 
