@@ -291,15 +291,18 @@ def environments_cname(project, env: str) -> str:
     return next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.strip().startswith("CNAME:"))
 
 
-def test_abort(project, cloud):
+def test_abort(project, cloud, eb_seconds):
     """`eb abort` stops a deployment in progress; EB reports the aborted deployment and the update's end."""
     app, eb, work = project["app"], project["eb"], project["work"]
+    # Each step takes 3 s: the abort, a second eb process, must land while the deployment runs even when the
+    # machine is busy (at 0.3 s a step, a slow start of eb under three test processes found it finished).
+    eb_seconds(cloud, 3.0)
     (work / "wsgi.py").write_text("application = 'v-abort'\n")
     subprocess.run(["git", "commit", "-qam", "abort me"], cwd=work, env=project["env"], check=True)
     eb("deploy", f"{app}-web", "--label", "v-abort", "--nohang")
     aborted = eb("abort", f"{app}-web")
     assert f'Aborting update to environment "{app}-web".' in aborted.stdout
-    wait_until(lambda: environments(cloud, app)[f"{app}-web"]["Status"] == "Ready", 20, "the abort to settle")
+    wait_until(lambda: environments(cloud, app)[f"{app}-web"]["Status"] == "Ready", 60, "the abort to settle")
     events = eb("events", f"{app}-web").stdout
     assert "During an aborted deployment, some instances may have deployed the new application version." in events
     idle = eb("abort", f"{app}-web", check=False)
