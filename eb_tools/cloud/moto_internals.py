@@ -268,6 +268,8 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.ec2.models:EC2Backend.get_subnet",
         "moto.rds.exceptions:InvalidParameterValue",
         "moto.rds.models:rds_backends",
+        "moto.rds.models:DBInstance.address",
+        "moto.rds.models:DBInstance().port",
         *(f"moto.rds.models:RDSBackend.{method}" for method in (
             "create_subnet_group", "find_db_from_id", "create_db_instance", "create_db_instance_read_replica",
             "delete_db_instance", "secretsmanager")),
@@ -541,6 +543,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     create_backend_app,
 )
 from moto.rds.exceptions import InvalidParameterValue as RDSInvalidParameterValue  # noqa: E402
+from moto.rds.models import DBInstance as RDSDBInstance  # noqa: E402
 from moto.rds.models import rds_backends  # noqa: E402
 from moto.s3.exceptions import (  # noqa: E402
     BucketNotEmpty,
@@ -568,7 +571,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoAPIResponse",
     "MotoRequestHandler", "OutputMap",
-    "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException", "Stack", "StackEvent",
+    "RDSDBInstance", "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException",
+    "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",

@@ -21,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
 from eb_tools.cloud.cdn import CdnStandIn, distributions
+from eb_tools.cloud.data_stores import host as data_stores
 from eb_tools.cloud.elasticbeanstalk import persistence
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, applied, serving_with
@@ -98,12 +99,15 @@ class LocalCloud:
     """Threaded servers for the emulated AWS endpoint and for the CloudFront stand-in in front of its
     distributions (cdn.py, on a port of its own); `start()` returns once both listen. Its emulated EB takes
     `eb_transition_seconds` per simulated step (a launch, a deployment batch, a termination), which may
-    change while it runs; another cloud in the same process has its own."""
+    change while it runs; another cloud in the same process has its own. Given a `data_dir`, its RDS instances
+    and ElastiCache groups are real servers keeping their data there (data_stores); without one, records."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
-                 cdn_port: int = 0, eb_settings: EmulationSettings | None = None) -> None:
+                 cdn_port: int = 0, eb_settings: EmulationSettings | None = None,
+                 data_dir: Path | None = None) -> None:
         self.host = host
+        self.data_stores = data_stores.DataStores(data_dir) if data_dir else None
         # The emulated EB's settings, changeable while it runs; `eb_transition_seconds` is the usual one.
         self.eb_settings = eb_settings or EmulationSettings(transition_seconds=eb_transition_seconds)
         self.port = port or free_port(host)
@@ -134,6 +138,14 @@ class LocalCloud:
         self.eb_settings.transition_seconds = seconds
 
     @property
+    def trusted_ca(self) -> Path | None:
+        """The certificate of the CA the data servers' TLS certificates chain to, once one was issued: what a
+        client of them trusts here, where AWS's nodes chain to a public CA."""
+        if self.data_stores is None or not self.data_stores.ca.certificate.is_file():
+            return None
+        return self.data_stores.ca.certificate
+
+    @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -157,7 +169,8 @@ class LocalCloud:
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB (moto's backends are shared).
-        moto = serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)), self.eb_settings)
+        moto = data_stores.serving_with(serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)),
+                                                     self.eb_settings), self.data_stores)
         app = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
         access_key, secret_key = next(iter(self.credentials.items()))
         cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
@@ -225,3 +238,5 @@ class LocalCloud:
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers, self._threads = [], []
+        if self.data_stores is not None:
+            self.data_stores.stop_all()

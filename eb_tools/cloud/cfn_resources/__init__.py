@@ -18,6 +18,7 @@ from eb_tools.cloud.cfn_resources.ec2_security import HANDLERS as EC2_SECURITY
 from eb_tools.cloud.cfn_resources.elasticache import HANDLERS as ELASTICACHE
 from eb_tools.cloud.cfn_resources.iam import HANDLERS as IAM
 from eb_tools.cloud.cfn_resources.rds import HANDLERS as RDS
+from eb_tools.cloud.cfn_resources.rds import register as register_rds
 from eb_tools.cloud.cfn_resources.s3 import HANDLERS as S3
 from eb_tools.cloud.cfn_resources.secretsmanager import HANDLERS as SECRETSMANAGER
 from eb_tools.cloud.cfn_resources.sns import HANDLERS as SNS
@@ -47,3 +48,4 @@ def _install() -> None:
     replace(parsing, "get_model_map", lambda: {**moto_map(), **handlers})
     replace(parsing, "get_name_type_map", lambda: {**moto_names(), **names})
     replace(parsing, "clean_json", resolving(parsing.clean_json))
+    register_rds()

@@ -8,6 +8,10 @@ and messages, creates the group with the right number of nodes, and creates its
 member cache clusters as ElastiCache does, so DescribeReplicationGroups shows the
 group (failover, Multi-AZ, encryption, auth, endpoints) and DescribeCacheClusters
 its nodes' engine version, subnet group, security groups and port.
+
+In a cloud with a data folder the group's primary is a real redis-server (data_stores) requiring the group's
+AUTH token, over TLS when the group encrypts in transit; its primary and reader endpoints are that server's
+(a group with replicas still runs one server here: replicas' failover is AWS's to show).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import string
 from typing import Any
 
 from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, flag, items, refuse, tag_dict
+from eb_tools.cloud.data_stores import host as data_stores
 from eb_tools.cloud.moto_internals import (
     InvalidParameterCombinationException,
     InvalidParameterValueException,
@@ -123,6 +128,8 @@ class ReplicationGroup(Handler):
             data_tiering_enabled=False, network_type=None, ip_discovery=None, transit_encryption_mode=None,
             cluster_mode="disabled", serverless_cache_snapshot_name=None)
         node_group = group.node_groups[0]
+        _run_server(backend, group, name, properties, port)
+        port = int(node_group["port"])
         # moto keeps the reader endpoint's address but does not report it as NodeGroups[].ReaderEndpoint
         node_group["reader_endpoint"] = {"address": node_group["reader_endpoint_address"], "port": port}
         cls._create_members(backend, group, properties, port)
@@ -156,11 +163,32 @@ class ReplicationGroup(Handler):
 
     @classmethod
     def delete(cls, resource: Resource) -> None:
-        """Gone at once (moto would keep it 'deleting' for ever), with its member clusters."""
+        """Gone at once (moto would keep it 'deleting' for ever), with its member clusters and its server."""
         backend = _backend(resource.place)
         group = backend.replication_groups.pop(resource.physical_resource_id, None)
         for cluster_id in group.member_clusters if group else []:
             backend.cache_clusters.pop(cluster_id, None)
+        stores = data_stores.current()
+        if stores is not None:
+            stores.stop(resource.physical_resource_id)
+
+
+def _run_server(backend: Any, group: Any, name: str, properties: dict[str, Any], port: int) -> None:
+    """The group's redis-server, in a cloud that runs data servers; its endpoints become the group's. A server
+    that cannot start removes the group, so the resource fails as a whole."""
+    stores = data_stores.current()
+    if stores is None:
+        return
+    try:
+        host, port = stores.start_redis(group.replication_group_id, name, port, properties.get("AuthToken"),
+                                        tls=flag(properties.get("TransitEncryptionEnabled", False)))
+    except Exception:
+        backend.replication_groups.pop(group.replication_group_id, None)
+        raise
+    node_group = group.node_groups[0]
+    node_group["primary_endpoint_address"] = node_group["reader_endpoint_address"] = host
+    node_group["port"] = port
+    node_group["primary_endpoint"] = {"address": host, "port": port}
 
 
 HANDLERS: tuple[type[Handler], ...] = (SubnetGroup, ReplicationGroup)

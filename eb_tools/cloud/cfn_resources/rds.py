@@ -10,6 +10,11 @@ and a MasterUserSecret whose Secrets Manager secret holds the template's master
 username and a generated password. AWS's rule that a source whose password RDS
 manages cannot have a read replica (all engines but SQL Server, per the RDS guide)
 is enforced with its error.
+
+In a cloud with a data folder each instance is a real MariaDB server (data_stores): a writer with the
+template's master user, password and database, a replica fed by the writer's binary log, each at the
+endpoint DescribeDBInstances and Fn::GetAtt give; a server that fails to start fails the resource, and
+deleting the resource stops its server.
 """
 from __future__ import annotations
 
@@ -19,8 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
+from eb_tools.cloud.data_stores import host as data_stores
+from eb_tools.cloud.data_stores.mariadb import local_version
+from eb_tools.cloud.moto_internals import RDSDBInstance, ec2_backends, random_password, rds_backends, replace
 from eb_tools.cloud.moto_internals import RDSInvalidParameterValue as InvalidParameterValue
-from eb_tools.cloud.moto_internals import ec2_backends, random_password, rds_backends
 
 INSTANCE = "AWS::RDS::DBInstance"
 ENGINES = ("mysql", "mariadb")
@@ -144,6 +151,7 @@ class DBInstance(Handler):
             database = backend.create_db_instance(kwargs)
             if database.manage_master_user_password:
                 _managed_secret(database, kwargs["master_username"])
+        _run_server(database, name, properties, backend)
         attributes: dict[str, Any] = {
             "Endpoint.Address": database.address, "Endpoint.Port": str(database.port),
             "DBInstanceArn": database.db_instance_arn, "DbiResourceId": database.dbi_resource_id}
@@ -180,10 +188,55 @@ class DBInstance(Handler):
 
     @classmethod
     def delete(cls, resource: Resource) -> None:
-        """As RDS: refused while DeletionProtection is on (InvalidParameterCombination)."""
+        """As RDS: refused while DeletionProtection is on (InvalidParameterCombination); then its server stops."""
         backend = _backend(resource.place)
         if resource.physical_resource_id in backend.databases:
             backend.delete_db_instance(resource.physical_resource_id, skip_final_snapshot=True)
+        stores = data_stores.current()
+        if stores is not None:
+            stores.stop(resource.physical_resource_id)
+
+
+def _run_server(database: Any, name: str, properties: dict[str, Any], backend: Any) -> None:
+    """The instance's MariaDB server, in a cloud that runs data servers; its endpoint becomes the instance's.
+    A server that cannot start removes the record, so the resource fails as a whole."""
+    stores = data_stores.current()
+    if stores is None:
+        return
+    identifier = database.db_instance_identifier
+    try:
+        _check_engine(database)
+        source = properties.get("SourceDBInstanceIdentifier")
+        if source:
+            host, port = stores.start_replica(identifier, name, database.port, str(source))
+        else:
+            host, port = stores.start_database(identifier, name, database.port, database.master_username,
+                                               str(properties.get("MasterUserPassword", "")),
+                                               properties.get("DBName"))
+    except Exception:
+        backend.databases.pop(identifier, None)
+        raise
+    database.local_endpoint_address, database.port = host, port
+
+
+def _check_engine(database: Any) -> None:
+    """The local cloud runs Debian's MariaDB: another engine or major version would prove nothing."""
+    wanted = f"{database.engine} {database.engine_version}"
+    have = local_version()
+    if database.engine != "mariadb" or str(database.engine_version).split(".")[:2] != have.split(".")[:2]:
+        refuse(INSTANCE, f"{wanted} cannot run on this machine, whose MariaDB server is {have}; "
+                         f"give the stage engine mariadb with engine_version {'.'.join(have.split('.')[:2])}.x")
+
+
+def _endpoint_address(database: Any) -> str:
+    """Where the instance answers: its local server's address when it has one, else RDS's form of name."""
+    local = database.__dict__.get("local_endpoint_address")
+    return str(local) if local else f"{database.db_instance_identifier}.aaaaaaaaaa.{database.region}.rds.amazonaws.com"
+
+
+def register() -> None:
+    """DescribeDBInstances gives a running server's own endpoint."""
+    replace(RDSDBInstance, "address", property(_endpoint_address))
 
 
 HANDLERS: tuple[type[Handler], ...] = (DBSubnetGroup, DBInstance)

@@ -1,0 +1,141 @@
+"""The data servers of one local cloud, under its data folder, by the resource that made each.
+
+A server's folder is named after its resource's CloudFormation name without the random suffix CloudFormation
+adds (`<stack>-<logical id>`), so the next cloud's stack of the same name finds the data of the last one, as
+the local stage's resumed runs need; the folder stays when the resource is deleted (the final snapshot its
+Snapshot deletion policy keeps in AWS), except a read replica's, which holds no data of its own.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from eb_tools.cloud.data_stores import loopback
+from eb_tools.cloud.data_stores.mariadb import MariaDB
+from eb_tools.cloud.data_stores.redis import Redis
+from eb_tools.cloud.data_stores.tls import LocalCA
+from eb_tools.errors import CloudError
+
+GENERATED_SUFFIX = re.compile(r"-[A-Z0-9]{8,}$")
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def data_key(name: str) -> str:
+    """`name` without CloudFormation's random suffix, lower case: where its data lives."""
+    return GENERATED_SUFFIX.sub("", name).lower()
+
+
+class DataStores:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ca = LocalCA(folder / "ca")
+        self._databases: dict[str, MariaDB] = {}
+        self._redis: dict[str, Redis] = {}
+        self._replicas: set[str] = set()
+        self._taken: set[str] = set()
+        self._lock = threading.Lock()
+        self._replication_password = secrets.token_hex(16)
+
+    def start_database(self, identifier: str, name: str, port: int, user: str, password: str,
+                       database: str | None) -> tuple[str, int]:
+        """A writer for DB instance `identifier` (made from resource `name`); its endpoint."""
+        server = self._new_database(identifier, name, port, server_id=1, read_only=False)
+        try:
+            server.start()
+            server.set_master_user(user, password, database)
+            server.allow_replicas(self._replication_password)
+        except Exception:
+            self.stop(identifier)
+            raise
+        return server.host, server.port
+
+    def start_replica(self, identifier: str, name: str, port: int, source: str) -> tuple[str, int]:
+        """A read replica of DB instance `source`, fed by its binary log; its endpoint."""
+        writer = self._databases.get(source)
+        if writer is None:
+            raise CloudError(f"DB instance {source} has no server in the local cloud to replicate from")
+        server = self._new_database(identifier, name, port, server_id=2 + len(self._replicas), read_only=True)
+        self._replicas.add(identifier)
+        try:
+            fresh = not server.created
+            server.start()
+            server.replicate_from(writer, self._replication_password, fresh)
+        except Exception:
+            self.stop(identifier)
+            raise
+        return server.host, server.port
+
+    def _new_database(self, identifier: str, name: str, port: int, server_id: int, read_only: bool) -> MariaDB:
+        with self._lock:
+            host, port = loopback.endpoint(port, self._taken)
+            server = MariaDB(self.folder / "rds" / data_key(name), host, port, server_id, read_only)
+            self._databases[identifier] = server
+        return server
+
+    def start_redis(self, group: str, name: str, port: int, auth_token: str | None, tls: bool) -> tuple[str, int]:
+        """The primary node of replication group `group`; its endpoint."""
+        with self._lock:
+            host, port = loopback.endpoint(port, self._taken)
+            folder = self.folder / "elasticache" / data_key(name)
+            server = Redis(folder, host, port, auth_token, self.ca.issue(host, folder / "tls") if tls else None)
+            self._redis[group] = server
+        try:
+            server.start()
+        except Exception:
+            self.stop(group)
+            raise
+        return host, port
+
+    def stop(self, identifier: str) -> None:
+        """Stop the server of a deleted resource (a replica's data goes with it)."""
+        self._stop(identifier, deleted=True)
+
+    def stop_all(self) -> None:
+        """Stop every server, keeping all their data (the cloud stops; the next one resumes them)."""
+        for identifier in [*self._redis, *sorted(self._replicas), *self._databases]:
+            self._stop(identifier, deleted=False)
+
+    def _stop(self, identifier: str, deleted: bool) -> None:
+        server: MariaDB | Redis | None = self._databases.pop(identifier, None) or self._redis.pop(identifier, None)
+        if server is None:
+            return
+        server.stop()
+        self._taken.discard(server.host)
+        if identifier in self._replicas:
+            self._replicas.discard(identifier)
+            if deleted:
+                shutil.rmtree(server.directory, ignore_errors=True)
+
+
+_CURRENT: ContextVar[DataStores | None] = ContextVar("local_cloud_data_stores", default=None)
+
+
+def current() -> DataStores | None:
+    """The data servers of the cloud serving the current request; None for a cloud that runs none."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def applied(stores: DataStores | None) -> Iterator[None]:
+    token = _CURRENT.set(stores)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def serving_with(app: WSGIApp, stores: DataStores | None) -> WSGIApp:
+    """`app`, serving every request with `stores` as the current data servers."""
+
+    def with_stores(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with applied(stores):
+            return app(environ, start_response)
+
+    return with_stores

@@ -1,0 +1,203 @@
+"""A local cloud with a data folder runs real data servers behind RDS and ElastiCache.
+
+A stack's DB instance is a MariaDB server with the template's master user and password, its read replica a
+second server fed by binary-log replication, its replication group a redis-server requiring the AUTH token
+over TLS; all at the endpoints the stack outputs and the services' APIs give. Deleting the stack stops them;
+the next cloud on the same folder finds the data; a server that cannot run fails the stack as CloudFormation
+would.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+import redis
+
+from eb_tools.aws import wait_until
+from eb_tools.cloud.server import LocalCloud
+from tests.cloud_clients import local_client
+
+TOKEN_RESOLVE = "{{resolve:secretsmanager:${Token}}}"
+PASSWORD_RESOLVE = "{{resolve:secretsmanager:${Credentials}:SecretString:password}}"
+
+
+def template(engine_version: str = "10.11.14") -> str:
+    return json.dumps({"Resources": {
+        "Credentials": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {
+            "SecretStringTemplate": json.dumps({"username": "app"}), "GenerateStringKey": "password",
+            "PasswordLength": 32, "ExcludeCharacters": "\"@/\\'"}}},
+        "Token": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {
+            "PasswordLength": 64, "ExcludePunctuation": True}}},
+        "Database": {"Type": "AWS::RDS::DBInstance", "Properties": {
+            "Engine": "mariadb", "EngineVersion": engine_version, "DBInstanceClass": "db.t4g.micro",
+            "AllocatedStorage": "20", "DBName": "app", "MasterUsername": "app",
+            "MasterUserPassword": {"Fn::Sub": PASSWORD_RESOLVE}, "Port": "3306"}},
+        "Replica": {"Type": "AWS::RDS::DBInstance", "Properties": {
+            "SourceDBInstanceIdentifier": {"Ref": "Database"}, "DBInstanceClass": "db.t4g.micro"}},
+        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {
+            "ReplicationGroupDescription": "sessions", "Engine": "redis", "CacheNodeType": "cache.t4g.micro",
+            "NumCacheClusters": 1, "TransitEncryptionEnabled": True, "AuthToken": {"Fn::Sub": TOKEN_RESOLVE},
+            "Port": 6379}}},
+        "Outputs": {
+            "DbHost": {"Value": {"Fn::GetAtt": ["Database", "Endpoint.Address"]}},
+            "DbPort": {"Value": {"Fn::GetAtt": ["Database", "Endpoint.Port"]}},
+            "DbReaderHost": {"Value": {"Fn::GetAtt": ["Replica", "Endpoint.Address"]}},
+            "DbReaderPort": {"Value": {"Fn::GetAtt": ["Replica", "Endpoint.Port"]}},
+            "RedisHost": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}},
+            "RedisPort": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Port"]}},
+            "Credentials": {"Value": {"Ref": "Credentials"}}, "Token": {"Value": {"Ref": "Token"}}}})
+
+
+class Stage:
+    """A cloud on a data folder and the stack of data stores in it."""
+
+    def __init__(self, data_dir: Path, stack: str = "") -> None:
+        self.cloud = LocalCloud(data_dir=data_dir).start()
+        self.stack = stack or f"datastores-{uuid.uuid4().hex[:8]}"  # moto's backends are the process's
+
+    def client(self, service: str) -> Any:
+        return local_client(service, self.cloud.url)
+
+    def create(self, body: str) -> dict[str, Any]:
+        """The stack, made as `eb_tools provision` makes stacks: a change set, executed."""
+        cfn = self.client("cloudformation")
+        change_set = cfn.create_change_set(StackName=self.stack, ChangeSetName="create", TemplateBody=body,
+                                           ChangeSetType="CREATE")["Id"]
+        wait_until(lambda: cfn.describe_change_set(ChangeSetName=change_set)["Status"] == "CREATE_COMPLETE", 30,
+                   "the change set")
+        cfn.execute_change_set(ChangeSetName=change_set)
+        stack = wait_until(lambda: (s := cfn.describe_stacks(StackName=self.stack)["Stacks"][0])["StackStatus"]
+                           .endswith(("_COMPLETE", "_FAILED")) and s, 120, "the stack")
+        return stack
+
+    def outputs(self) -> dict[str, str]:
+        stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+    def secret(self, arn: str) -> str:
+        return str(self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+    def connect(self, host: str, port: str) -> pymysql.Connection:
+        credentials = json.loads(self.secret(self.outputs()["Credentials"]))
+        return pymysql.connect(host=host, port=int(port), user=credentials["username"],
+                               password=credentials["password"], database="app", autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+    made = Stage(tmp_path_factory.mktemp("datastores"))
+    stack = made.create(template())
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    yield made
+    made.cloud.stop()
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_the_database_answers_at_its_endpoint_with_the_secret_s_credentials(stage: Stage) -> None:
+    outputs = stage.outputs()
+    described = {d["DBInstanceIdentifier"]: d["Endpoint"] for d in
+                 stage.client("rds").describe_db_instances()["DBInstances"]}
+    assert {(e["Address"], str(e["Port"])) for e in described.values()} == {
+        (outputs["DbHost"], outputs["DbPort"]), (outputs["DbReaderHost"], outputs["DbReaderPort"])}
+    assert outputs["DbHost"] != outputs["DbReaderHost"] and outputs["DbPort"] == outputs["DbReaderPort"] == "3306"
+    with stage.connect(outputs["DbHost"], outputs["DbPort"]) as writer, writer.cursor() as cursor:
+        cursor.execute("CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(20))")
+        cursor.execute("INSERT INTO notes VALUES (1, 'kept')")
+        cursor.execute("SHOW GRANTS")
+        grants = " ".join(row[0] for row in cursor.fetchall())
+    assert "SUPER" not in grants and "ALL PRIVILEGES" not in grants  # RDS's master user privileges
+    with pytest.raises(pymysql.OperationalError):
+        pymysql.connect(host=outputs["DbHost"], port=int(outputs["DbPort"]), user="app", password="wrong")
+
+
+def test_the_replica_follows_the_writer_and_refuses_writes(stage: Stage) -> None:
+    outputs = stage.outputs()
+    with stage.connect(outputs["DbHost"], outputs["DbPort"]) as writer, writer.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS replicated (id INT PRIMARY KEY)")
+        cursor.execute("INSERT INTO replicated VALUES (7)")
+    with stage.connect(outputs["DbReaderHost"], outputs["DbReaderPort"]) as reader, reader.cursor() as cursor:
+        def arrived() -> bool:
+            cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'replicated'")
+            if not cursor.fetchone()[0]:
+                return False
+            cursor.execute("SELECT id FROM replicated")
+            return cursor.fetchall() == ((7,),)
+
+        wait_until(arrived, 30, "the row on the replica")
+        with pytest.raises(pymysql.err.OperationalError, match="read-only"):
+            cursor.execute("INSERT INTO replicated VALUES (8)")
+
+
+def test_redis_requires_the_token_over_tls_trusting_the_cloud_s_ca(stage: Stage) -> None:
+    outputs = stage.outputs()
+    token = stage.secret(outputs["Token"])
+    url = f"rediss://{outputs['RedisHost']}:{outputs['RedisPort']}/0"
+    assert stage.cloud.trusted_ca is not None
+    trusted = redis.Redis.from_url(url, password=token, ssl_ca_certs=str(stage.cloud.trusted_ca))
+    assert trusted.set("k", "v") and trusted.get("k") == b"v"
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(url, ssl_ca_certs=str(stage.cloud.trusted_ca)).get("k")
+    with pytest.raises(redis.ConnectionError, match="certificate verify failed"):
+        redis.Redis.from_url(url, password=token).get("k")  # a client that does not trust the local CA
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(host=outputs["RedisHost"], port=int(outputs["RedisPort"]), password=token,
+                    socket_timeout=1).get("k")  # no TLS
+    replication = stage.client("elasticache").describe_replication_groups()["ReplicationGroups"][0]
+    primary = replication["NodeGroups"][0]["PrimaryEndpoint"]
+    assert (primary["Address"], str(primary["Port"])) == (outputs["RedisHost"], outputs["RedisPort"])
+    assert ssl.get_server_certificate((outputs["RedisHost"], int(outputs["RedisPort"])))
+
+
+def test_deleting_stops_the_servers_and_the_next_cloud_finds_the_data(tmp_path: Path) -> None:
+    first = Stage(tmp_path, stack=f"resumed-{uuid.uuid4().hex[:8]}")
+    try:
+        assert first.create(template())["StackStatus"] == "CREATE_COMPLETE"
+        outputs = first.outputs()
+        with first.connect(outputs["DbHost"], outputs["DbPort"]) as writer, writer.cursor() as cursor:
+            cursor.execute("CREATE TABLE notes (id INT PRIMARY KEY)")
+            cursor.execute("INSERT INTO notes VALUES (1)")
+        cfn = first.client("cloudformation")
+        cfn.delete_stack(StackName=first.stack)
+        wait_until(lambda: not any(s["StackName"] == first.stack for s in cfn.list_stacks(
+            StackStatusFilter=["CREATE_COMPLETE", "DELETE_IN_PROGRESS"])["StackSummaries"]), 60, "the deletion")
+        for host, port in ((outputs["DbHost"], outputs["DbPort"]), (outputs["DbReaderHost"], outputs["DbPort"]),
+                           (outputs["RedisHost"], outputs["RedisPort"])):
+            assert not _listening(host, int(port)), f"{host}:{port} still listens after the stack was deleted"
+    finally:
+        first.cloud.stop()
+    second = Stage(tmp_path, stack=first.stack)  # the next run's cloud: a new stack, new generated passwords
+    try:
+        assert second.create(template())["StackStatus"] == "CREATE_COMPLETE"
+        outputs = second.outputs()
+        with second.connect(outputs["DbHost"], outputs["DbPort"]) as writer, writer.cursor() as cursor:
+            cursor.execute("SELECT id FROM notes")
+            assert cursor.fetchall() == ((1,),)
+    finally:
+        second.cloud.stop()
+
+
+def test_an_engine_this_machine_cannot_run_fails_the_stack(tmp_path: Path) -> None:
+    stage = Stage(tmp_path)
+    try:
+        stack = stage.create(template(engine_version="11.4.5"))
+        assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+        events = stage.client("cloudformation").describe_stack_events(StackName=stage.stack)["StackEvents"]
+        reasons = " ".join(e.get("ResourceStatusReason", "") for e in events if e["ResourceStatus"] == "CREATE_FAILED")
+        assert "mariadb 11.4.5 cannot run on this machine" in reasons and "engine_version 10.11" in reasons
+        assert not list((tmp_path / "rds").glob("*/data/mysql"))  # refused before any server was made
+    finally:
+        stage.cloud.stop()
