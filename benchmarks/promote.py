@@ -43,11 +43,15 @@ stages:
     isolation: first
     web: {instance_type: t3.micro, min: 2, max: 2}
     worker: {instance_type: t3.micro, min: 1, max: 1}
+    plain_http: true
+    mail: {from: no-reply@first.example.com}
     alarm_email: ops@example.com
   second:
     isolation: second
     web: {instance_type: t3.micro, min: 2, max: 2}
     worker: {instance_type: t3.micro, min: 1, max: 1}
+    plain_http: true
+    mail: {from: no-reply@second.example.com}
     alarm_email: ops@example.com
 """
 POLL = 0.05

@@ -136,6 +136,21 @@ class Domain(_Model):
     certificate_arn: CertificateArn
 
 
+class Mail(_Model):
+    """Who the stage's mail comes from. SES sends only from an identity it has verified: the address itself
+    (SES mails it a link to follow) or, with `identity: domain`, its domain (Easy DKIM: three CNAME records)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    sender: Email = Field(alias="from")
+    identity: Literal["address", "domain"] = "address"
+
+    @property
+    def identity_name(self) -> str:
+        """The SES identity the stage creates and the worker may send from: the address, or its domain."""
+        return self.sender if self.identity == "address" else self.sender.rsplit("@", 1)[1].lower()
+
+
 class StageSettings(_Model):
     """One stage as written under `stages:`; `region` falls back to the file's."""
 
@@ -149,6 +164,9 @@ class StageSettings(_Model):
     database: Database | None = None
     redis: Redis | None = None
     domain: Domain | None = None
+    # No domain: served over plain http at the EB address, which the stage file must say (see _scheme).
+    plain_http: bool = False
+    mail: Mail | None = None  # required: `_tiers` names it with an example rather than pydantic's bare "required"
     alarm_email: Email
 
     @model_validator(mode="after")
@@ -157,7 +175,21 @@ class StageSettings(_Model):
             tier: WorkerTier = getattr(self, name)
             if tier.min > tier.max:
                 raise Problem((name, "min"), tier.min, f"must be at most {name}.max ({tier.max})")
+        if self.mail is None:
+            raise Problem(("mail",), _MISSING, "required: the address the stage's mail comes from, e.g. mail: "
+                          "{from: no-reply@app.example.com}; SES sends only from an identity the stage verifies")
         return self
+
+    def check_scheme(self) -> None:
+        """HTTPS (a domain) or plain http said outright: a browser keeps a Secure session cookie only over
+        HTTPS, so a stage silently served over http would let nobody log in."""
+        if self.domain is None and not self.plain_http:
+            raise Problem(("domain",), _MISSING, "required unless plain_http: true: HTTPS on the load balancer "
+                          "needs a domain and its certificate; a stage served over plain http at its "
+                          "elasticbeanstalk.com address must say plain_http: true (its session cookie then goes "
+                          "without the Secure flag)")
+        if self.domain is not None and self.plain_http:
+            raise Problem(("plain_http",), True, "must be left out with a domain: the stage is served over HTTPS")
 
 
 class Stage(StageSettings):
@@ -196,6 +228,10 @@ class StageFile(_Model):
                 if cert_region != region:
                     raise Problem(("stages", name, "domain", "certificate_arn"), stage.domain.certificate_arn,
                                   f"must be a certificate in the stage's region {region}, not {cert_region}")
+            try:
+                stage.check_scheme()
+            except Problem as problem:
+                raise Problem(("stages", name, *problem.key), problem.value, str(problem)) from None
             first = first_in_group.setdefault(stage.isolation, name)
             if first != name:
                 self._check_shares_network(name, first)
@@ -343,7 +379,7 @@ def _keys_at(loc: tuple[str, ...]) -> list[str]:
         else:
             return []
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+        return [field.alias or name for name, field in current.model_fields.items()]
     return []
 
 

@@ -211,7 +211,8 @@ def test_dry_run_changes_nothing(tmp_path):
 @pytest.mark.parametrize(("stage_file", "words"), [
     ("application: oppima\nregion: eu-west-1\nplatform: P\nstages:\n  staging:\n    account: '999999999999'\n"
      "    isolation: nonprod\n    web: {instance_type: t3.small}\n    worker: {instance_type: t3.small, min: 1, max: 1}"
-     "\n    alarm_email: ops@example.com\n", "stages.staging.account: 999999999999: the credentials in use belong to"),
+     "\n    plain_http: true\n    mail: {from: no-reply@example.com}\n    alarm_email: ops@example.com\n",
+     "stages.staging.account: 999999999999: the credentials in use belong to"),
     (None, "stages.nowhere: no such stage (defined: local, production, staging)"),
 ])
 def test_bad_input_is_one_line_before_anything_changes(tmp_path, stage_file, words):

@@ -41,22 +41,30 @@ stages:
     isolation: dev
     web: {{instance_type: t3.micro, min: 2, max: 2}}
     worker: {{instance_type: t3.micro, min: 2, max: 2}}
+    plain_http: true
+    mail: {{from: no-reply@dev.example.com}}
     alarm_email: ops@example.com
   qa:
     isolation: qa
     web: {{instance_type: t3.micro, min: 2, max: 2, blue_green: true}}
     worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    plain_http: true
+    mail: {{from: no-reply@qa.example.com}}
     alarm_email: ops@example.com
   other:
     account: "{OTHER_ACCOUNT}"
     isolation: other
     web: {{instance_type: t3.micro, min: 1, max: 1}}
     worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    plain_http: true
+    mail: {{from: no-reply@other.example.com}}
     alarm_email: ops@example.com
   unprovisioned:
     isolation: unprovisioned
     web: {{instance_type: t3.micro, min: 1, max: 1}}
     worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    plain_http: true
+    mail: {{from: no-reply@unprovisioned.example.com}}
     alarm_email: ops@example.com
 """
 

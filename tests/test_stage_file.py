@@ -56,6 +56,11 @@ def test_shipped_file_loads_with_its_three_stages():
     assert stage_file.network(production.isolation).stages == ("production",)
     local = stage_file.stage("local")
     assert local.database is None and local.redis is None and not local.nat
+    for stage in map(stage_file.stage, ("local", "staging", "production")):  # no domain yet: said so deliberately
+        assert stage.domain is None and stage.plain_http and stage.mail.sender
+    assert (production.mail.identity, production.mail.identity_name) == ("domain", "app.example.com")
+    staging = stage_file.stage("staging")
+    assert (staging.mail.identity, staging.mail.identity_name) == ("address", staging.mail.sender)
 
 
 BAD_VALUES = [
@@ -86,6 +91,14 @@ BAD_VALUES = [
                  "replicas)", id="unknown-key"),
     pytest.param("stages.staging.alarm_email", "ops", "stages.staging.alarm_email: 'ops': must be an e-mail address",
                  id="bad-email"),
+    pytest.param("stages.staging.mail.from", "no-reply", "stages.staging.mail.from: 'no-reply': must be an e-mail "
+                 "address", id="bad-sender"),
+    pytest.param("stages.staging.mail.identity", "mailbox", "stages.staging.mail.identity: 'mailbox': must be "
+                 "'address' or 'domain'", id="bad-identity"),
+    pytest.param("stages.staging.mail.sender", "a@example.com", "stages.staging.mail.sender: 'a@example.com': "
+                 "unknown key (allowed: from, identity)", id="mail-unknown-key"),
+    pytest.param("stages.staging.plain_http", "sometimes", "stages.staging.plain_http: 'sometimes': must be true or "
+                 "false", id="bad-plain-http"),
 ]
 
 
@@ -100,6 +113,35 @@ def test_a_required_key_that_is_missing_is_named(tmp_path):
     data = shipped()
     del data["stages"]["staging"]["web"]["instance_type"]
     assert error_of(write(tmp_path, data)).endswith(": stages.staging.web.instance_type: required")
+
+
+def test_a_stage_without_https_must_say_so(tmp_path):
+    """No domain means plain http at the EB address, where a Secure session cookie never comes back: never
+    the silent default, for any stage."""
+    for name in ("local", "staging", "production"):
+        data = shipped()
+        del data["stages"][name]["plain_http"]
+        assert error_of(write(tmp_path, data)).endswith(
+            f": stages.{name}.domain: required unless plain_http: true: HTTPS on the load balancer needs a domain "
+            "and its certificate; a stage served over plain http at its elasticbeanstalk.com address must say "
+            "plain_http: true (its session cookie then goes without the Secure flag)")
+
+
+def test_plain_http_and_a_domain_contradict(tmp_path):
+    data = with_value("stages.staging.domain", {"name": "app.example.com", "certificate_arn": CERT.format(
+        region="eu-west-1")})
+    assert error_of(write(tmp_path, data)).endswith(
+        ": stages.staging.plain_http: true: must be left out with a domain: the stage is served over HTTPS")
+    del data["stages"]["staging"]["plain_http"]
+    assert stages.load(write(tmp_path, data)).stage("staging").domain
+
+
+def test_a_stage_without_a_sender_is_refused(tmp_path):
+    data = shipped()
+    del data["stages"]["staging"]["mail"]
+    assert error_of(write(tmp_path, data)).endswith(
+        ": stages.staging.mail: required: the address the stage's mail comes from, e.g. mail: {from: "
+        "no-reply@app.example.com}; SES sends only from an identity the stage verifies")
 
 
 def test_stages_of_one_network_must_agree_on_nat(tmp_path):

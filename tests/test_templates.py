@@ -13,7 +13,13 @@ from cfnlint.api import ManualArgs, lint
 
 from eb_tools import stage_file as stages
 from eb_tools.names import web_environments
-from eb_tools.provision import network_stack_name, network_template, stage_stack_name, stage_template
+from eb_tools.provision import (
+    environments,
+    network_stack_name,
+    network_template,
+    stage_stack_name,
+    stage_template,
+)
 from eb_tools.stage_file import StageFileError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,19 +243,48 @@ def test_uploads_cors_allows_only_the_stage_origins_and_a_presigned_post(name):
         for web in web_environments(stage.application, name, stage.web.blue_green)]
 
 
-def test_a_custom_domain_and_every_web_cname_are_the_web_origins():
+def with_domain(name: str, **web: Any) -> stages.StageFile:
+    """The shipped stage file with stage `name` served over HTTPS at app.example.com (and `web` settings)."""
     data = STAGE_FILE.model_dump(mode="json")
-    region = data["stages"]["staging"].get("region") or data["region"]
-    data["stages"]["staging"]["domain"] = {
+    stage = data["stages"][name]
+    region = stage.get("region") or data["region"]
+    stage.pop("plain_http")
+    stage["domain"] = {
         "name": "app.example.com",
         "certificate_arn": f"arn:aws:acm:{region}:123456789012:certificate/0b0e7a2c-3f1e-4c55-9d4f-1a2b3c4d5e6f"}
-    data["stages"]["staging"]["web"] = {**data["stages"]["staging"].get("web", {}), "blue_green": True}
-    file = stages.StageFile.model_validate(data)
+    stage["web"] = {**stage.get("web", {}), **web}
+    return stages.StageFile.model_validate(data)
+
+
+def test_a_custom_domain_and_every_web_cname_are_the_web_origins():
+    file = with_domain("staging", blue_green=True)
+    region = file.stage("staging").region
     template = stage_template(file, "staging")
     twins = web_environments(file.application, "staging", True)
     assert template["Parameters"]["WebOrigins"]["Default"] == ",".join(
         ["https://app.example.com", *(f"http://{web}.{region}.elasticbeanstalk.com" for web in twins)])
     assert len(twins) == 2
+
+
+OUTPUTS = {"UploadsBucket": "uploads", "BackupBucket": "backup", "CdnDomain": "d1.cloudfront.net",
+           "WorkerQueueUrl": "https://sqs.example/queue"}  # what properties() reads of a stack's outputs
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_session_cookie_is_secure_exactly_when_the_stage_is_served_over_https(name):
+    """A browser keeps a Secure cookie only over HTTPS: over plain http nobody could log in."""
+    for file in (STAGE_FILE, with_domain(name)):
+        stage = file.stage(name)
+        web = environments.properties(stage, "web", OUTPUTS)
+        assert web["SESSION_COOKIE_SECURE"] == ("true" if stage.domain else "false")
+        assert "SESSION_COOKIE_SECURE" not in environments.properties(stage, "worker", OUTPUTS)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_worker_sends_as_the_stage_file_says(name):
+    stage = STAGE_FILE.stage(name)
+    assert environments.properties(stage, "worker", OUTPUTS)["MAIL_FROM"] == stage.mail.sender
+    assert "MAIL_FROM" not in environments.properties(stage, "web", OUTPUTS)  # the web app queues mail, never sends
 
 
 def instance_policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
