@@ -44,8 +44,10 @@ def main() -> None:
 @main.command()
 @click.option("--root", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".",
               show_default=True, help="The application repository.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=".local",
-              show_default=True, help="Where the local stage keeps its state.")
+@click.option("--stage", default="local", show_default=True,
+              help="The stage of eb_tools.yaml to run on this machine, with its database and Redis.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the stage keeps its state and data  [default: .local, or .local-STAGE for another stage]")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Web app port.")
 @click.option("--cloud-port", type=click.IntRange(1, 65535), default=4566, show_default=True,
               help="Port of the emulated AWS endpoint.")
@@ -53,7 +55,8 @@ def main() -> None:
               help="How long one step of an emulated EB operation takes (a launch, a deployment batch).")
 @click.option("--cloud-only", is_flag=True,
               help="Start just the emulated AWS endpoint, to try `eb_tools provision` or the eb CLI against it.")
-def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: float, cloud_only: bool) -> None:
+def local(root: Path, stage: str, data_dir: Path | None, port: int, cloud_port: int, eb_seconds: float,
+          cloud_only: bool) -> None:
     """Run the whole system on this machine, with no AWS account."""
     try:
         from eb_tools.local.run import run, run_cloud
@@ -66,8 +69,9 @@ def local(root: Path, data_dir: Path, port: int, cloud_port: int, eb_seconds: fl
     if cloud_only:
         run_cloud(cloud_port, eb_seconds, click.echo)
         return
+    data_dir = data_dir or Path(".local" if stage == "local" else f".local-{stage}")
     run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port, eb_seconds,
-        click.echo)
+        click.echo, stage)
 
 
 @main.command()

@@ -1,13 +1,22 @@
 """Helpers for tests that run `eb_tools local` itself: wait for it to answer, read its stage's outputs."""
 from __future__ import annotations
 
+import json
 import subprocess
+from pathlib import Path
 
+import pymysql
 import requests
 
 from eb_tools.aws import wait_until
+from eb_tools.local import overrides
+from eb_tools.provision import environments
+from eb_tools.names import environment_names
 from eb_tools.provision.templates import stage_stack_name
+from eb_tools.stage_file import load
 from tests.cloud_clients import local_client
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -25,3 +34,91 @@ def stage_outputs(cloud: str) -> dict[str, str]:
     """The local stage stack's outputs, which name its buckets and queues."""
     stack = local_client("cloudformation", cloud).describe_stacks(StackName=stage_stack_name("oppima", "local"))
     return {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+
+
+def tier_environments(parent: int) -> dict[str, dict[str, str]]:
+    """{tier: environment} of the gunicorn masters `eb_tools local` (process `parent`) started, read from
+    /proc: what the processes really got."""
+    found: dict[str, dict[str, str]] = {}
+    for pid in descendants(parent):
+        try:
+            raw = (Path("/proc") / str(pid) / "environ").read_bytes()
+            command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"gunicorn" not in command or b"sh\x00-c" in command:
+            continue
+        env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+        if "APP_ROLE" in env:
+            found.setdefault(env["APP_ROLE"], env)
+    return found
+
+
+def descendants(parent: int) -> list[int]:
+    """Every process below `parent`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], [parent]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def expected_environment(cloud: str, stage_name: str = "local") -> dict[str, dict[str, str]]:
+    """{tier: {name: value}} of what each tier's EB environment gives its processes: its environment properties
+    (provision's, which must all be there, and the bundle's .ebextensions') and its environmentsecrets' values
+    (as the platform loads them)."""
+    stage = load(ROOT / "eb_tools.yaml").stage(stage_name)
+    outputs = stage_outputs(cloud)
+    eb, secrets = local_client("elasticbeanstalk", cloud), local_client("secretsmanager", cloud)
+    found = {}
+    for tier, name in environment_names(stage.application, stage.name).items():
+        settings = eb.describe_configuration_settings(ApplicationName=stage.application, EnvironmentName=name)
+        effective = {(o["Namespace"], o["OptionName"]): o.get("Value", "")
+                     for o in settings["ConfigurationSettings"][0]["OptionSettings"]}
+        provisioned = {(namespace, option): value for namespace, option, value in
+                       environments.desired_settings(stage, tier, outputs)
+                       if namespace in (environments.PROPERTIES, environments.SECRETS)}
+        assert provisioned.items() <= effective.items(), f"{name} lacks some of provision's properties"
+        found[tier] = {option: value for (namespace, option), value in effective.items()
+                       if namespace == environments.PROPERTIES}
+        found[tier] |= {option: secrets.get_secret_value(SecretId=arn)["SecretString"]
+                        for (namespace, option), arn in effective.items() if namespace == environments.SECRETS}
+    return found
+
+
+def undeclared(running: dict[str, str], expected: dict[str, str]) -> dict[str, str]:
+    """What a process got that is neither its EB environment's, nor the operating system's share, nor a
+    declared override, or that differs from its environment's value."""
+    allowed = set(expected) | set(overrides.WHY) | set(overrides.PLATFORM)
+    extra = {name: value for name, value in running.items() if name not in allowed}
+    differing = {name: f"{running.get(name)!r} != {value!r}" for name, value in expected.items()
+                 if running.get(name) != value and name not in overrides.WHY}
+    return {**extra, **differing}
+
+
+def stage_query(cloud: str, sql: str, *args: object, reader: bool = False) -> list[tuple]:
+    """The rows of `sql` (with %s placeholders for `args`) from the stage's database (its writer, or its
+    replica), connected as the apps connect: at the stack's endpoint, with the credentials' secret."""
+    outputs = stage_outputs(cloud)
+    credentials = json.loads(local_client("secretsmanager", cloud).get_secret_value(
+        SecretId=outputs["DbSecretArn"])["SecretString"])
+    host = outputs["DbReaderHost"] if reader else outputs["DbHost"]
+    with pymysql.connect(host=host, port=int(outputs["DbPort"]), user=credentials["username"],
+                         password=credentials["password"], database="app", connect_timeout=5,
+                         autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+
+
+def stage_rows(cloud: str, sql: str, reader: bool = False) -> list[object]:
+    """The first column of `sql`'s rows (see stage_query)."""
+    return [row[0] for row in stage_query(cloud, sql, reader=reader)]

@@ -15,7 +15,14 @@ from PIL import Image
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
 from tests.cloud_clients import local_client
-from tests.local_stage import stage_outputs, wait_for
+from tests.local_stage import (
+    expected_environment,
+    stage_outputs,
+    stage_rows,
+    tier_environments,
+    undeclared,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -113,6 +120,16 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
             ("WebServer", "Ready", "Green"), ("Worker", "Ready", "Green")]
         assert len({e["VersionLabel"] for e in envs}) == 1
         ids = {e["EnvironmentName"]: e["EnvironmentId"] for e in envs}
+
+        # Each tier's processes got their EB environment, the OS's share and the declared overrides, no more.
+        running, expected = tier_environments(proc.pid), expected_environment(cloud)
+        assert sorted(running) == ["web", "worker"]
+        for tier in running:
+            assert undeclared(running[tier], expected[tier]) == {}, tier
+        # The account is in the stage's MariaDB, on its writer and its binary-log replica, at the stack's endpoints.
+        assert "local@example.com" in stage_rows(cloud, "SELECT email FROM users", reader=False)
+        wait_until(lambda: "local@example.com" in stage_rows(cloud, "SELECT email FROM users", reader=True), 30,
+                   "the account on the read replica")
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)

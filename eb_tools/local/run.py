@@ -1,26 +1,22 @@
-"""`eb_tools local`: the emulated cloud, the local stage in it, and the bundle's processes.
+"""`eb_tools local`: the emulated cloud, a stage of the stage file in it, and the bundle's processes.
 
-The local stage is a stage like any other: `eb_tools provision` builds it from
-eb_tools.yaml's `local` stage (the same templates, change sets and EB
-environments) and `release` deploys the working tree to both environments; what
-is local is only the endpoint and the processes. The steps, each a function
-below: read the state of the last run; start the cloud and put back EB's
-records in it (state.py: so provisioning finds the stage's environments and
-keeps their ids); provision; put back the stage's objects, messages and
-secrets; deploy;
-run migrations and both tiers from the Procfile under gunicorn with what their
-EB environments say (environment properties, secrets loaded as the platform
-loads them, APP_ROLE; CDN_URL is the local cloud's CloudFront stand-in for the
-stage's distribution, where https://<its domain> would be in AWS), the web app
-behind nginx with the bundle's .platform/nginx files when nginx is installed;
-feed the worker with the sqsd emulator (its environment's sqsd options and
-cron.yaml). Ctrl-C stops every
-process this started and saves the stage's state for the next run.
+The stage (`local` unless --stage names another) is a stage like any other: `eb_tools provision` builds it
+from the stage file (the same templates, change sets and EB environments) and `release` deploys the working
+tree to both environments; what is local is only the endpoint and the processes. The cloud runs on a data
+folder, so the stage's RDS instances and ElastiCache group are real servers (a MariaDB writer and its
+binary-log replica, a redis-server requiring the AUTH token over TLS) at the endpoints the stack outputs.
+The steps, each a function below: read the state of the last run; start the cloud and put back EB's records
+in it (state.py: so provisioning finds the stage's environments and keeps their ids); provision; put back
+the stage's objects, messages and secrets; deploy; run migrations and both tiers from the Procfile under
+gunicorn with what their EB environments say (environment properties, secrets loaded as the platform loads
+them, and the declared overrides of overrides.py, nothing else), the web app behind nginx with the bundle's
+.platform/nginx files when nginx is installed; feed the worker with the sqsd emulator (its environment's
+sqsd options and cron.yaml). Ctrl-C stops every process this started and saves the stage's state for the
+next run.
 """
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +29,8 @@ from eb_tools.bundle import included_files
 from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.errors import EbToolsError, LocalStageError
 from eb_tools.formats import cronfile, procfile
+from eb_tools.local import overrides, state
 from eb_tools.local import sqsd as sqsd_module
-from eb_tools.local import state
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from eb_tools.provision import command as provision
@@ -48,9 +44,8 @@ from eb_tools.stage_file import StageFile, load
 HOST = "127.0.0.1"
 POLL_SECONDS = 0.1  # the emulated cloud settles in about --eb-seconds
 DEPLOY_TIMEOUT = 120.0
-STAGE = "local"
+STAGE = "local"  # the stage `eb_tools local` runs unless --stage names another
 STAGE_FILE = "eb_tools.yaml"
-MAIL_FROM = "no-reply@local.example.com"  # the sender the local run verifies in SES, as a user verifies theirs
 PROPERTIES = "aws:elasticbeanstalk:application:environment"
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 # What the local stage owns, by the stage stack output that names it (state.StageResources' roles).
@@ -90,73 +85,102 @@ class Deployed:
     environments: dict[str, str]  # tier -> EB environment name
 
 
-def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0,
-        echo: Echo = print) -> None:
-    """The local stage, until Ctrl-C or until one of its processes exits (see the module docstring)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    cron = _cron_tasks(root)
-    file = _stage_file(root)
-    saved = _saved_state(data_dir / "cloud")
-    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds,
-                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port}))).start()
-    supervisor = Supervisor()
+@dataclass
+class Running:
+    """What `run` has started, for it to stop whatever happens."""
+
+    cloud: LocalCloud
+    supervisor: Supervisor
+    target: Target
     sqsd: Sqsd | None = None
     sqsd_log: logging.Handler | None = None
     resources: state.StageResources | None = None  # what to keep in data_dir at the end, once the stage exists
+
+
+def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0,
+        echo: Echo = print, stage: str = STAGE) -> None:
+    """A stage of the stage file, until Ctrl-C or until one of its processes exits (see the module docstring)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cron = _cron_tasks(root)
+    spec = _stage_file(root).stage(stage)
+    saved = _saved_state(data_dir / "cloud")
+    cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds, data_dir=data_dir / "stores",
+                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port}))).start()
+    running = Running(cloud, Supervisor(), Target(local_session(spec.region), cloud.url, poll_seconds=POLL_SECONDS))
     try:
-        addresses = _addresses(web_port)
-        target = Target(local_session(file.stage(STAGE).region), cloud.url, poll_seconds=POLL_SECONDS)
-        where = StageTarget(file.stage(STAGE), target)
-        restored = state.restore_cloud(cloud, target, saved) if saved else 0
-        built = _register(where, root, data_dir)
-        outputs = _provision(root, target, addresses.web.url, built.label)
-        target.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)  # SES's sandbox refuses unverified senders
-        resources = _stage_resources(outputs)
-        restored += state.restore_stage(cloud, target, saved, resources) if saved else 0
-        deployed = _deploy(where, built)
-        settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
-                    for tier, name in deployed.environments.items()}
-        distribution = _distribution(target, outputs["CdnDomain"])
-        cdn_url = cloud.distribution_url(distribution)
-        environments = {tier: _process_environment(target, tier_settings, cloud.url, cdn_url, data_dir)
-                        for tier, tier_settings in settings.items()}
-        _start_tiers(supervisor, root, data_dir, environments, addresses)
-        sqsd_log = _log_sqsd(data_dir)
-        _publish_logs(cloud, deployed, data_dir, bool(addresses.nginx), file.stage(STAGE).region)
-        queue = settings["worker"][("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
-        sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
-                    SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
-        echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
-        echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
-                                              "environments with their events restored from the last run)"
-                                              if saved else "a new stage)"))
-        echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
-             f"{deployed.environments['worker']} (application {deployed.application})")
-        echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
-        echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
-        front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
-            "gunicorn; install nginx to put it in front"
-        echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
-        exited = supervisor.wait()
+        _bring_up(running, root, data_dir, StageTarget(spec, running.target), saved, cron, web_port, echo)
+        exited = running.supervisor.wait()
         if exited:
             raise LocalStageError(f"the {exited} process exited; stopping the others")
     finally:
-        if sqsd is not None:
-            sqsd.stop()
-        if sqsd_log is not None:
-            logging.getLogger(sqsd_module.__name__).removeHandler(sqsd_log)
-            sqsd_log.close()
-        supervisor.stop_all()
-        if resources is not None:
-            state.save(cloud, target, data_dir / "cloud", resources)
+        if running.sqsd is not None:
+            running.sqsd.stop()
+        if running.sqsd_log is not None:
+            logging.getLogger(sqsd_module.__name__).removeHandler(running.sqsd_log)
+            running.sqsd_log.close()
+        running.supervisor.stop_all()
+        if running.resources is not None:
+            state.save(cloud, running.target, data_dir / "cloud", running.resources)
         cloud.stop()
 
 
+def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, saved: state.Saved | None,
+              cron: list[cronfile.CronTask], web_port: int, echo: Echo) -> None:
+    """Provision and deploy the stage, start its processes, and say where everything is."""
+    cloud, target = running.cloud, running.target
+    addresses = _addresses(web_port)
+    restored = state.restore_cloud(cloud, target, saved) if saved else 0
+    built = _register(where, root, data_dir)
+    outputs = _provision(root, where.name, target, addresses.web.url, built.label)
+    _verify_sender(target, where)
+    running.resources = _stage_resources(outputs)
+    restored += state.restore_stage(cloud, target, saved, running.resources) if saved else 0
+    deployed = _deploy(where, built)
+    settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
+                for tier, name in deployed.environments.items()}
+    distribution = _distribution(target, outputs["CdnDomain"])
+    cdn_url = cloud.distribution_url(distribution)
+    environments = {tier: _process_environment(target, tier_settings, cloud, cdn_url)
+                    for tier, tier_settings in settings.items()}
+    _start_tiers(running.supervisor, root, data_dir, environments, addresses)
+    running.sqsd_log = _log_sqsd(data_dir)
+    _publish_logs(cloud, deployed, data_dir, bool(addresses.nginx), where.stage.region)
+    queue = settings["worker"][("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
+    running.sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
+                        SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
+    echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
+    echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
+                                          "environments with their events restored from the last run)"
+                                          if saved else "a new stage)"))
+    echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
+         f"{deployed.environments['worker']} (application {deployed.application}, stage {where.name})")
+    _announce_data_stores(outputs, echo)
+    echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
+    echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
+    front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
+        "gunicorn; install nginx to put it in front"
+    echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
+
+
+def _announce_data_stores(outputs: dict[str, str], echo: Echo) -> None:
+    """Where the stage's database and Redis answer, when it has them."""
+    if "DbHost" in outputs:
+        reader = outputs.get("DbReaderHost", outputs["DbHost"])
+        echo(f"database:    {outputs['DbHost']}:{outputs['DbPort']}   (MariaDB; reads from {reader}:"
+             f"{outputs['DbPort']}; credentials in {outputs['DbSecretArn']})")
+    if "RedisHost" in outputs:
+        echo(f"redis:       {outputs['RedisHost']}:{outputs['RedisPort']}   (TLS and AUTH token, as ElastiCache)")
+
+
+def _verify_sender(target: Target, where: StageTarget) -> None:
+    """The stage's sender, verified as its owner verifies it by following SES's link."""
+    if where.stage.mail is not None:
+        target.client("ses").verify_email_identity(EmailAddress=where.stage.mail.sender)
+
+
 def _stage_file(root: Path) -> StageFile:
-    """The stage file, with a `local` stage: checked before anything starts."""
-    file = load(root / STAGE_FILE)
-    file.stage(STAGE)
-    return file
+    """The stage file, checked before anything starts."""
+    return load(root / STAGE_FILE)
 
 
 def _register(where: StageTarget, root: Path, data_dir: Path) -> Built:
@@ -167,15 +191,15 @@ def _register(where: StageTarget, root: Path, data_dir: Path) -> Built:
     return built
 
 
-def _provision(root: Path, target: Target, web_origin: str, label: str) -> dict[str, str]:
-    """The `local` stage of the stage file, provisioned into the emulated cloud as any stage is; new
-    environments start on the working tree's version."""
+def _provision(root: Path, stage: str, target: Target, web_origin: str, label: str) -> dict[str, str]:
+    """The stage, provisioned into the emulated cloud as any stage is; new environments start on the working
+    tree's version."""
     try:
-        return provision.provision(root / STAGE_FILE, STAGE, yes=True, echo=_quiet, session=target.session,
+        return provision.provision(root / STAGE_FILE, stage, yes=True, echo=_quiet, session=target.session,
                                    endpoint_url=target.endpoint_url, web_origin=web_origin,
                                    poll_seconds=target.poll_seconds, version=label)
     except EbToolsError as error:
-        raise LocalStageError(f"provisioning the local stage: {error}") from None
+        raise LocalStageError(f"provisioning the {stage} stage: {error}") from None
 
 
 def _quiet(line: str) -> None:
@@ -247,26 +271,18 @@ def _distribution(target: Target, domain: str) -> str:
     return str(found[0])
 
 
-def _process_environment(target: Target, settings: dict[tuple[str, str], str], cloud_url: str, cdn_url: str,
-                         data_dir: Path) -> dict[str, str]:
-    """What a tier's processes see: its environment properties, and its environmentsecrets loaded from
-    Secrets Manager as the platform loads them, pointed at the local cloud and its CloudFront stand-in."""
+def _process_environment(target: Target, settings: dict[tuple[str, str], str], cloud: LocalCloud,
+                         cdn_url: str) -> dict[str, str]:
+    """What a tier's processes see: the operating system's share, its environment properties, its
+    environmentsecrets loaded from Secrets Manager as the platform loads them, and the declared overrides
+    (overrides.py), nothing else."""
     secrets = target.client("secretsmanager")
-    env = {**os.environ,
-           **{option: value for (namespace, option), value in settings.items() if namespace == PROPERTIES},
-           **{option: secrets.get_secret_value(SecretId=arn)["SecretString"]
-              for (namespace, option), arn in settings.items() if namespace == SECRETS}}
     return {
-        **env,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "LOCAL_DATA_DIR": str(data_dir.resolve()),
-        "AWS_ENDPOINT_URL": cloud_url,
-        "CDN_URL": cdn_url,  # in AWS https://<the distribution's domain>; here the stand-in serving it
-        "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
-        "MAIL_FROM": MAIL_FROM,
-        "SESSION_COOKIE_SECURE": "false",  # plain http on this machine
-        "GUNICORN_WORKERS": "2",
+        **overrides.platform(),
+        **{option: value for (namespace, option), value in settings.items() if namespace == PROPERTIES},
+        **{option: secrets.get_secret_value(SecretId=arn)["SecretString"]
+           for (namespace, option), arn in settings.items() if namespace == SECRETS},
+        **overrides.services(cloud.url, cdn_url, cloud.trusted_ca),
     }
 
 
@@ -282,10 +298,10 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environment
     except procfile.ProcfileError as error:
         raise LocalStageError(str(error)) from None
     supervisor.start("web", _teed(command, _logs(data_dir, "web") / "web.stdout.log"), root,
-                     {**environments["web"], "GUNICORN_BIND": addresses.app.bind,
+                     {**environments["web"], "GUNICORN_BIND": addresses.app.bind, "GUNICORN_WORKERS": "2",
                       "TRUSTED_PROXIES": "1" if addresses.nginx else "0"})  # in AWS: the load balancer and nginx
     supervisor.start("worker", _teed(command, _logs(data_dir, "worker") / "web.stdout.log"), root,
-                     {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind})
+                     {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind, "GUNICORN_WORKERS": "2"})
     if addresses.nginx:
         prefix = (data_dir / "nginx").resolve()
         nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind)

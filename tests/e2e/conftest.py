@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from playwright.sync_api import sync_playwright  # the dev extra (pip install -e
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
 from tests.cloud_clients import local_client
-from tests.local_stage import stage_outputs, wait_for
+from tests.local_stage import stage_outputs, stage_query, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,9 +58,8 @@ class LocalRun:
         return match.group(1)
 
     def query(self, sql: str, *args: object) -> list[tuple]:
-        """The web tier's database (SQLite in the data folder on a local run), read-only."""
-        with sqlite3.connect(f"file:{self.data_dir / 'app.db'}?mode=ro", uri=True, timeout=10) as db:
-            return db.execute(sql, args).fetchall()
+        """Rows of the stage's database (its MariaDB writer, at the stack's endpoint, as the apps connect)."""
+        return stage_query(self.cloud, sql, *args)
 
     def keys(self, prefix: str) -> dict[str, int]:
         """The uploads bucket's keys under prefix, with their sizes."""

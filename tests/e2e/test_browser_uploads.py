@@ -37,11 +37,11 @@ def account(local_run: LocalRun, browser: Any) -> int:
     page = browser.new_page()
     sign_up(page, local_run.base, EMAIL)
     page.close()
-    return local_run.query("SELECT id FROM users WHERE email = ?", EMAIL)[0][0]
+    return local_run.query("SELECT id FROM users WHERE email = %s", EMAIL)[0][0]
 
 
 def uploads_of(local_run: LocalRun, user_id: int) -> list[tuple]:
-    return local_run.query("SELECT id, state, filename FROM uploads WHERE user_id = ? ORDER BY id", user_id)
+    return local_run.query("SELECT id, state, filename FROM uploads WHERE user_id = %s ORDER BY id", user_id)
 
 
 def card(name: str, state: str = "ready") -> str:
