@@ -17,6 +17,7 @@ CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 .PHONY: up test lint bench system-deps lock
 
 up: $(STAMP)
+	@bash scripts/system-deps.sh local
 	$(BIN)/eb_tools local
 
 test: lint $(CHECKOV_STAMP) system-deps

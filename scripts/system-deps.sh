@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install the servers the tests run for real (redis, MariaDB, nginx) and the browser of tests/e2e (Debian's
 # chromium, with a font to render text; Playwright drives it and never downloads its own) and the load
-# generator of benchmarks/web_path.py (wrk) when they are missing.
+# generator of benchmarks/web_path.py (wrk) when they are missing. `system-deps.sh local` installs only what
+# `eb_tools local` runs (`make up`): the local stage's database, Redis and nginx.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 { command -v mariadbd || test -x /usr/sbin/mariadbd; } >/dev/null || missing+=(mariadb-server)
 { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null || missing+=(nginx)
-test -x /usr/bin/chromium || missing+=(chromium)
-test -d /usr/share/fonts/truetype/dejavu || missing+=(fonts-dejavu-core)
-command -v wrk >/dev/null || missing+=(wrk)
+if [ "${1:-}" != local ]; then
+  test -x /usr/bin/chromium || missing+=(chromium)
+  test -d /usr/share/fonts/truetype/dejavu || missing+=(fonts-dejavu-core)
+  command -v wrk >/dev/null || missing+=(wrk)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them (sudo apt-get install ${missing[*]}) and rerun" >&2

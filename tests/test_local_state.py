@@ -138,8 +138,8 @@ def test_a_record_that_cannot_be_rebuilt_is_named(tmp_path: Path, cloud: LocalCl
 
 @pytest.mark.parametrize("content, reason", [
     ("{not json", "not a state eb_tools can read (Expecting property name enclosed in double quotes"),
-    ('{"format": 2, "objects": []}', "state format 2, while this eb_tools reads format 4"),
-    ("[]", "state format None, while this eb_tools reads format 4"),
+    ('{"format": 2, "objects": []}', "state format 2, while this eb_tools reads format 5"),
+    ("[]", "state format None, while this eb_tools reads format 5"),
 ])
 def test_a_state_that_cannot_be_read_is_one_line(tmp_path: Path, content: str, reason: str) -> None:
     (tmp_path / "state.json").write_text(content)
@@ -151,6 +151,19 @@ def test_a_state_that_cannot_be_read_is_one_line(tmp_path: Path, content: str, r
                             "kept)")
 
 
+def test_a_state_of_the_sqlite_days_says_where_its_accounts_are(tmp_path: Path) -> None:
+    """Format 4 kept the stage's database as SQLite beside the state; the stage's MariaDB starts empty, so the
+    line says where the old accounts are, and nothing is deleted."""
+    (tmp_path / "cloud").mkdir()
+    (tmp_path / "cloud" / "state.json").write_text('{"format": 4, "eb": {}}')
+    (tmp_path / "app.db").write_bytes(b"SQLite format 3\x00")
+    with pytest.raises(SavedStateError) as raised:
+        state.load(tmp_path / "cloud")
+    assert str(raised.value).endswith(f"its accounts are in {tmp_path / 'app.db'}, a SQLite file the stage's "
+                                      "MariaDB replaces")
+    assert (tmp_path / "app.db").exists() and (tmp_path / "cloud" / "state.json").exists()
+
+
 def test_no_state_is_a_new_stage(tmp_path: Path) -> None:
     assert state.load(tmp_path / "cloud") is None
 
@@ -159,6 +172,7 @@ def test_sent_mail_comes_back_where_the_moto_api_shows_it(cloud: LocalCloud) -> 
     ses = aws_client(cloud, "ses")
     sender = f"no-reply@{uuid.uuid4().hex[:8]}.example.com"
     ses.verify_email_identity(EmailAddress=sender)
+    cloud.verify_email_identity(REGION, sender)
     subject = f"kept {uuid.uuid4().hex[:8]}"
     ses.send_email(Source=sender, Destination={"ToAddresses": ["ada@example.com"]},
                    Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": "hello"}}})

@@ -35,7 +35,9 @@ from eb_tools.aws import Target
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.errors import CloudError, SavedStateError
 
-FORMAT = 4  # 4 keeps every version of an object under its id; 3 kept only the current one, renumbered
+# 5: the stage's database and Redis are servers keeping their data in <data dir>/stores; 4 kept a SQLite app.db
+# and file sessions beside the state (and every version of an object under its id; 3 only the current one).
+FORMAT = 5
 MANIFEST = "state.json"
 EB_STORAGE = "EBStorage"  # the role of EB's storage bucket among the kept objects
 MESSAGE_ATTRIBUTE_FIELDS = ("DataType", "StringValue", "BinaryValue")  # what SendMessage takes back
@@ -74,6 +76,8 @@ def load(folder: Path) -> Saved | None:
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise SavedStateError(f"{path}: not a state eb_tools can read ({error}); {fix}") from None
     found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found == 4:  # its accounts and uploads' records are in app.db beside it, which nothing reads any more
+        fix += f"; its accounts are in {folder.parent / 'app.db'}, a SQLite file the stage's MariaDB replaces"
     if found != FORMAT:
         raise SavedStateError(f"{path}: state format {found}, while this eb_tools reads format {FORMAT}; {fix}")
     return Saved(folder, manifest)
