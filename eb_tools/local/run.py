@@ -17,6 +17,7 @@ next run.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,7 @@ class Running:
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0,
         echo: Echo = print, stage: str = STAGE) -> None:
     """A stage of the stage file, until Ctrl-C or until one of its processes exits (see the module docstring)."""
+    _check_free({"--port": web_port, "--cloud-port": cloud_port})
     data_dir.mkdir(parents=True, exist_ok=True)
     cron = _cron_tasks(root)
     spec = _stage_file(root).stage(stage)
@@ -227,6 +229,7 @@ def _deploy(where: StageTarget, built: Built) -> Deployed:
 
 def run_cloud(cloud_port: int, eb_seconds: float = 1.0, echo: Echo = print) -> None:
     """Just the emulated AWS endpoint, until Ctrl-C: nothing provisioned, nothing kept."""
+    _check_free({"--cloud-port": cloud_port})
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds).start()
     try:
         echo(f"local cloud: {cloud.url}")
@@ -237,6 +240,18 @@ def run_cloud(cloud_port: int, eb_seconds: float = 1.0, echo: Echo = print) -> N
         Supervisor().wait()
     finally:
         cloud.stop()
+
+
+def _check_free(ports: dict[str, int]) -> None:
+    """Each port the run promises is free now, before anything starts (a taken one would be found only after
+    provisioning, by the process that fails to listen)."""
+    for option, port in ports.items():
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                raise LocalStageError(f"port {port} is taken (something listens on {HOST}:{port}); stop it, or "
+                                      f"choose another with {option}") from None
 
 
 def _cron_tasks(root: Path) -> list[cronfile.CronTask]:
