@@ -60,7 +60,9 @@ def mariadb(tmp_path_factory) -> Iterator[MariaDBServer]:
 
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[LocalCloud]:
-    server = LocalCloud().start()
+    # Out of SES's sandbox, as a production account: the apps mail whoever signs up (the sandbox's refusals are
+    # tests/test_local_ses.py's).
+    server = LocalCloud(ses_production_access=True).start()
     yield server
     server.stop()
 
@@ -116,6 +118,7 @@ def aws(cloud: LocalCloud) -> dict[str, str]:
     aws_client(cloud, "s3").create_bucket(Bucket=backups)
     sender = f"no-reply@{suffix}.example.com"
     aws_client(cloud, "ses").verify_email_identity(EmailAddress=sender)
+    cloud.verify_email_identity(LOCAL_REGION, sender)  # as its owner follows SES's link
     return {"UPLOADS_BUCKET": bucket, "BACKUP_BUCKET": backups, "WORKER_QUEUE_URL": queue_url, "MAIL_FROM": sender}
 
 

@@ -601,6 +601,58 @@ def test_security_group_chain_is_read_back(cfn, aws):
     assert {"CidrIp": "0.0.0.0/0"} in [r for p in balancer["IpPermissionsEgress"] for r in p["IpRanges"]]
 
 
+# --- SES ------------------------------------------------------------------------------------------------------------
+
+def _identity(name: str) -> dict[str, Any]:
+    return {"Resources": resources(Sender=("AWS::SES::EmailIdentity", {"EmailIdentity": name})),
+            "Outputs": {"Identity": {"Value": ref("Sender")}}}
+
+
+def test_an_address_identity_starts_unverified_as_in_ses(cfn, aws):
+    """SES mails the address a link; until its owner follows it, the identity is pending, in both APIs."""
+    address = f"{unique('sender')}@example.com"
+    assert deploy(cfn, _identity(address))["Identity"] == address
+    identity = aws("sesv2").get_email_identity(EmailIdentity=address)
+    assert (identity["IdentityType"], identity["VerifiedForSendingStatus"], identity["VerificationStatus"]) == (
+        "EMAIL_ADDRESS", False, "PENDING")
+    ses = aws("ses")
+    assert address in ses.list_identities(IdentityType="EmailAddress")["Identities"]
+    attributes = ses.get_identity_verification_attributes(Identities=[address])["VerificationAttributes"]
+    assert attributes[address]["VerificationStatus"] == "Pending"
+
+
+def test_a_domain_identity_waits_for_its_dkim_records(cfn, aws):
+    domain = f"{unique('mail')}.example.com"
+    template = _identity(domain)
+    template["Outputs"] |= {f"{kind}{n}": {"Value": getatt("Sender", f"DkimDNSToken{kind}{n}")}
+                            for kind in ("Name", "Value") for n in (1, 2, 3)}
+    out = deploy(cfn, template)
+    identity = aws("sesv2").get_email_identity(EmailIdentity=domain)
+    dkim, tokens = identity["DkimAttributes"], identity["DkimAttributes"]["Tokens"]
+    assert (identity["IdentityType"], identity["VerifiedForSendingStatus"]) == ("DOMAIN", False)
+    assert (dkim["Status"], dkim["SigningEnabled"], len(set(tokens))) == ("PENDING", True, 3)
+    assert [out[f"Name{n}"] for n in (1, 2, 3)] == [f"{token}._domainkey.{domain}" for token in tokens]
+    assert [out[f"Value{n}"] for n in (1, 2, 3)] == [f"{token}.dkim.amazonses.com" for token in tokens]
+    assert domain in aws("ses").list_identities(IdentityType="Domain")["Identities"]
+
+
+def test_deleting_the_stack_deletes_the_identity(cfn, aws):
+    stack, address = unique("mail"), f"{unique('gone')}@example.com"
+    deploy(cfn, _identity(address), stack)
+    cfn.delete_stack(StackName=stack)
+    with pytest.raises(ClientError, match="NotFoundException"):
+        aws("sesv2").get_email_identity(EmailIdentity=address)
+
+
+def test_identity_refusals(cfn, aws):
+    address = f"{unique('taken')}@example.com"
+    aws("sesv2").create_email_identity(EmailIdentity=address)
+    assert f"Email identity {address} already exists" in refusal(cfn, _identity(address))
+    template = _identity(f"{unique('other')}@example.com")
+    template["Resources"]["Sender"]["Properties"]["MailFromAttributes"] = {"MailFromDomain": "bounce.example.com"}
+    assert "Encountered unsupported property MailFromAttributes" in refusal(cfn, template)
+
+
 def test_register_is_idempotent():
     from moto.cloudformation import parsing
 

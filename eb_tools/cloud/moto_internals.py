@@ -63,6 +63,26 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.ses.models:TemplateMessage",
         "moto.ses.models:BulkTemplateMessage",
     ),
+    "eb_tools/cloud/cfn_resources/ses.py": (
+        "moto.ses.models:ses_backends",
+        "moto.ses.models:SESBackend.create_email_identity_v2",
+        "moto.ses.models:SESBackend().email_identities",
+        "moto.core.exceptions:ServiceException",
+    ),
+    "eb_tools/cloud/ses_sandbox.py": (
+        *(f"moto.ses.models:SESBackend.{method}" for method in (
+            "create_email_identity_v2", "send_email", "send_raw_email", "get_identity_verification_attributes")),
+        "moto.ses.models:SESBackend().email_identities",
+        "moto.ses.models:SESBackend().sent_message_count",
+        "moto.ses.models:SESBackend().region_name",
+        *(f"moto.ses.models:EmailIdentity().{name}" for name in (
+            "verified_for_sending_status", "verification_status", "dkim_attributes")),
+        "moto.ses.exceptions:MessageRejectedError",
+        "moto.sesv2.responses:SESV2Response.dispatch",
+        "moto.sesv2.urls:url_paths",  # GetAccount's route, /v2/email/account, is added to it
+        "moto.core.responses:BaseResponse().current_account",
+        "moto.core.responses:BaseResponse().region",
+    ),
     "eb_tools/cloud/moto_api_data.py": (
         "moto.moto_api._internal.responses:MotoAPIResponse.model_data",
         "moto.core.model_instances:model_data",
@@ -556,6 +576,10 @@ from moto.s3.responses import S3Response  # noqa: E402
 from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.secretsmanager.utils import random_password  # noqa: E402
 from moto.ses import models as ses_models  # noqa: E402
+from moto.ses.exceptions import MessageRejectedError  # noqa: E402
+from moto.ses.models import SESBackend, ses_backends  # noqa: E402
+from moto.sesv2 import urls as sesv2_urls  # noqa: E402
+from moto.sesv2.responses import SESV2Response  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
 from moto.sqs.models import SQSBackend, sqs_backends  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
@@ -569,7 +593,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "DEFAULT_ACCOUNT_ID", "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
     "IAMBackend",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
-    "ManagedPolicy", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket", "MotoAPIResponse",
+    "ManagedPolicy", "MessageRejectedError", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket",
+    "MotoAPIResponse",
     "MotoRequestHandler", "OutputMap",
     "RDSDBInstance", "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException",
     "Stack", "StackEvent",
@@ -578,7 +603,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
     "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",
-    "s3_backends", "SQSBackend",
+    "s3_backends", "SESBackend", "SESV2Response", "SQSBackend", "ses_backends", "sesv2_urls",
     "secretsmanager_backends", "sns_backends", "sqs_backends", "validate_create_change_set",
 ]
 

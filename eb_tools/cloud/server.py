@@ -19,7 +19,15 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
-from eb_tools.cloud import cfn_resources, cfn_stacks, moto_api_data, moto_internals, s3_bucket_policy, sqs_receive
+from eb_tools.cloud import (
+    cfn_resources,
+    cfn_stacks,
+    moto_api_data,
+    moto_internals,
+    s3_bucket_policy,
+    ses_sandbox,
+    sqs_receive,
+)
 from eb_tools.cloud.cdn import CdnStandIn, distributions
 from eb_tools.cloud.data_stores import host as data_stores
 from eb_tools.cloud.elasticbeanstalk import persistence
@@ -105,8 +113,10 @@ class LocalCloud:
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0, eb_settings: EmulationSettings | None = None,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, ses_production_access: bool = False) -> None:
         self.host = host
+        # SES's sandbox, as for a new AWS account, unless the cloud stands for one that left it (every region).
+        self.ses_account = ses_sandbox.SesAccount(production_access=ses_production_access)
         self.data_stores = data_stores.DataStores(data_dir) if data_dir else None
         # The emulated EB's settings, changeable while it runs; `eb_transition_seconds` is the usual one.
         self.eb_settings = eb_settings or EmulationSettings(transition_seconds=eb_transition_seconds)
@@ -146,6 +156,17 @@ class LocalCloud:
         return self.data_stores.ca.certificate
 
     @property
+    def ses_production_access(self) -> bool:
+        """Whether the account left SES's sandbox: mail may go to unverified recipients (SESv2 GetAccount's
+        ProductionAccessEnabled). New accounts are in the sandbox."""
+        return self.ses_account.production_access
+
+    @ses_production_access.setter
+    def ses_production_access(self, enabled: bool) -> None:
+        """From the next request on: as when AWS grants (or, for a test, withdraws) production access."""
+        self.ses_account.production_access = enabled
+
+    @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -166,11 +187,14 @@ class LocalCloud:
         s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
         moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
         sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once
+        ses_sandbox.register()  # identities verified by their owners, and the sandbox's recipients, as in SES
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
-        # Every request is served with this cloud's settings of the emulated EB (moto's backends are shared).
+        # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's
+        # backends are shared).
         moto = data_stores.serving_with(serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)),
                                                      self.eb_settings), self.data_stores)
+        moto = ses_sandbox.serving_with(moto, self.ses_account)
         app = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
         access_key, secret_key = next(iter(self.credentials.items()))
         cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
@@ -222,6 +246,12 @@ class LocalCloud:
         """What SES has sent in `region` (no API lists it): each message's kind and fields, and the count
         SES's quota reports, as JSON-ready data."""
         return moto_internals.sent_mail(self.account, region)
+
+    def verify_email_identity(self, region: str, identity: str) -> None:
+        """Mark an SES identity of `region` (an address or a domain, created through SES or a stack) verified:
+        what its owner following SES's link, or SES finding the domain's DKIM records, does in AWS, which
+        cannot happen here. A CloudError (one line) when there is no such identity."""
+        ses_sandbox.verify(self.account, region, identity)
 
     def restore_sent_mail(self, region: str, mail: dict[str, Any]) -> int:
         """Put back mail `sent_mail` gave (an earlier cloud's), where /moto-api/data.json lists it; how many

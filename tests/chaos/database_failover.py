@@ -44,7 +44,7 @@ import requests
 from core import db, migrate
 from core.queue import Envelope
 from core.settings import Settings
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.aws import LOCAL_REGION, WaitTimeout, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
@@ -212,6 +212,7 @@ class WorkerLoad:
         self.sqs, self.ses = local_client("sqs", cloud.url), local_client("ses", cloud.url)
         sender = f"no-reply@{suffix}.example.com"
         self.ses.verify_email_identity(EmailAddress=sender)
+        cloud.verify_email_identity(LOCAL_REGION, sender)
         self.dlq_url = self.sqs.create_queue(QueueName=f"db-dlq-{suffix}")["QueueUrl"]
         dlq_arn = self.sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
@@ -296,7 +297,7 @@ def restart_scenario(long: bool, work: Path, cloud: LocalCloud | None = None) ->
     redis = RedisServer(work / "redis").start()
     proxy = TcpProxy(("127.0.0.1", server.port)).start()
     own_cloud = cloud is None
-    cloud = cloud or LocalCloud().start()
+    cloud = cloud or LocalCloud(ses_production_access=True).start()
     web: Gunicorn | None = None
     workers: WorkerLoad | None = None
     try:

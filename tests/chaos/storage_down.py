@@ -30,7 +30,7 @@ from PIL import Image
 
 from core import db, migrate
 from core.settings import Settings
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.aws import LOCAL_REGION, WaitTimeout, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
 from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
@@ -64,6 +64,7 @@ class Stage:
         s3.create_bucket(Bucket=self.bucket)
         s3.create_bucket(Bucket=f"backups-{suffix}")
         self.ses.verify_email_identity(EmailAddress=self.sender)
+        cloud.verify_email_identity(LOCAL_REGION, self.sender)
         self.dlq_url = sqs.create_queue(QueueName=f"worker-dlq-{suffix}")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.queue_url = sqs.create_queue(QueueName=f"worker-{suffix}", Attributes={
@@ -275,7 +276,7 @@ def worker_rows(stage: Stage, uploads: int, outage: float) -> list[Row]:
 def run(long: bool, cloud: LocalCloud | None = None) -> list[Row]:
     """Both halves on one stage; the emulated cloud is started here unless given (a test's session one)."""
     own = cloud is None
-    cloud = cloud or LocalCloud().start()
+    cloud = cloud or LocalCloud(ses_production_access=True).start()
     with tempfile.TemporaryDirectory(prefix="chaos-aws-") as folder:
         stage = Stage(Path(folder), cloud)
         try:

@@ -125,7 +125,7 @@ def run(long: bool) -> list[Row]:
     """Run the scenario (short: 500 tasks; long: 10,000) and return its rows."""
     from core import db, migrate
     from core.settings import Settings
-    from eb_tools.aws import wait_until
+    from eb_tools.aws import LOCAL_REGION, wait_until
     from eb_tools.cloud.server import LocalCloud
     from eb_tools.local.sqsd import Sqsd, SqsdOptions
     from tests.cloud_clients import local_client
@@ -143,7 +143,7 @@ def run(long: bool) -> list[Row]:
         markers.mkdir()
         mariadb = MariaDBServer(folder / "db").start()
         stack.callback(mariadb.stop)
-        cloud = LocalCloud().start()
+        cloud = LocalCloud(ses_production_access=True).start()
         stack.callback(cloud.stop)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -155,6 +155,7 @@ def run(long: bool) -> list[Row]:
             {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RETRIES)})})["QueueUrl"]
         sender = f"no-reply@{suffix}.example.com"
         ses.verify_email_identity(EmailAddress=sender)
+        cloud.verify_email_identity(LOCAL_REGION, sender)
         application = sns.create_platform_application(
             Name=f"chaos-{suffix}", Platform="GCM", Attributes={"PlatformCredential": "key"})["PlatformApplicationArn"]
         topic = sns.create_topic(Name=f"chaos-{suffix}.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]

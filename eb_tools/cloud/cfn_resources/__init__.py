@@ -21,6 +21,7 @@ from eb_tools.cloud.cfn_resources.rds import HANDLERS as RDS
 from eb_tools.cloud.cfn_resources.rds import register as register_rds
 from eb_tools.cloud.cfn_resources.s3 import HANDLERS as S3
 from eb_tools.cloud.cfn_resources.secretsmanager import HANDLERS as SECRETSMANAGER
+from eb_tools.cloud.cfn_resources.ses import HANDLERS as SES
 from eb_tools.cloud.cfn_resources.sns import HANDLERS as SNS
 from eb_tools.cloud.cfn_resources.sqs import HANDLERS as SQS
 from eb_tools.cloud.moto_internals import cfn_parsing, once, replace
@@ -28,7 +29,8 @@ from eb_tools.cloud.moto_internals import cfn_parsing, once, replace
 __all__ = ["register", "HANDLERS"]
 
 HANDLERS: tuple[type[Handler], ...] = (
-    *S3, *CLOUDFRONT, *SECRETSMANAGER, *ELASTICACHE, *RDS, *SNS, *CLOUDWATCH, *SQS, *IAM, *EC2_NETWORK, *EC2_SECURITY)
+    *S3, *CLOUDFRONT, *SECRETSMANAGER, *ELASTICACHE, *RDS, *SES, *SNS, *CLOUDWATCH, *SQS, *IAM, *EC2_NETWORK,
+    *EC2_SECURITY)
 
 
 def register() -> None:
