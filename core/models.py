@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The largest id an Integer primary key holds: a signed 32-bit INT on MariaDB/MySQL. A larger number given
@@ -27,6 +27,21 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # False from sign-up until the mailed link is followed (core/verification.py). The database's default is
+    # true: accounts from before verification, and those the previous release still creates during a rolling
+    # deployment (it logs them in at once), count as verified.
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=true())
+
+
+class EmailVerification(Base):
+    """A sign-up's mailed link until it is followed: the SHA-256 of its token, never the token, and its expiry."""
+
+    __tablename__ = "email_verifications"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -77,19 +77,6 @@ def test_wrong_password_and_missing_csrf_are_refused(make_app):
     assert browser.get("/uploads").status_code == 302  # still logged out
 
 
-def test_duplicate_sign_up_is_a_form_error(make_app):
-    """A form error that does not say the address has an account (tests/hostile/test_web_abuse.py)."""
-    app = make_app()
-    sign_up(app.test_client(), "barbara@example.com")
-    browser = app.test_client()
-    token = csrf_token(browser, "/signup")
-    again = browser.post("/signup", data={"email": "Barbara@example.com", "password": "another pass",
-                                          "csrf_token": token})
-    assert again.status_code == 400
-    assert "Could not sign up with this email address" in again.get_data(as_text=True)
-
-
-
 def test_sessions_in_a_redis_that_requires_auth(make_app, tmp_path):
     """ElastiCache with AUTH: the token comes apart from the URL (REDIS_AUTH_TOKEN), as the platform loads it."""
     protected = RedisServer(tmp_path / "redis", password="s3cret-token").start()

@@ -47,11 +47,13 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     CSRFProtect(app)
     # In AWS: ALB -> nginx -> gunicorn. The ALB appends the client's address to X-Forwarded-For and
     # nginx appends the ALB's, so the client is TRUSTED_PROXIES hops from the right; whatever a
-    # client sent itself stays to the left, unread. X-Forwarded-Proto is the ALB's alone (nginx
-    # passes it on). Wrapping wsgi_app is Flask's documented way to add middleware; mypy flags any
-    # method assignment.
+    # client sent itself stays to the left, unread. X-Forwarded-Proto and X-Forwarded-Port are the
+    # ALB's alone (nginx passes them on, and its Host drops the port): with them, links the app makes
+    # for mail (the sign-up link) name the site as the browser reached it. Wrapping wsgi_app is Flask's
+    # documented way to add middleware; mypy flags any method assignment.
+    forwarded = min(settings.trusted_proxies, 1)
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-        app.wsgi_app, x_for=settings.trusted_proxies, x_proto=min(settings.trusted_proxies, 1)
+        app.wsgi_app, x_for=settings.trusted_proxies, x_proto=forwarded, x_port=forwarded
     )
     for blueprint in (auth.bp, uploads.bp, health.bp):
         app.register_blueprint(blueprint)

@@ -1,22 +1,26 @@
-"""Sign up, log in, log out. The session id is rotated at every change of identity.
+"""Sign up, prove the address, log in, log out. The session id is rotated at every change of identity.
 
 Both forms are throttled per account and per client address (web/throttle.py); new
 passwords follow web/passwords.py; log-in costs one password hash whether or not the
-account exists and answers both alike; sign-up never says that an account exists
-(what it still reveals is in the README's security section).
+account exists and answers both alike. Sign-up answers the same page whether or not the
+address has an account and mails either a single-use link that proves it (GET
+/verify/<token>) or, to an existing account's owner, word of the attempt
+(core/verification.py); an account logs in only once its link was followed.
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec
+from typing import Any, ParamSpec, cast
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -24,17 +28,22 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from core.models import User
+from core import verification
+from core.models import EmailVerification, User, utcnow
+from core.queue import Envelope, QueueNotConfigured, enqueue
 from web import context, passwords
 from web.errors import wants_json
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 EMAIL_VALIDATORS = [DataRequired(), Length(max=254), Regexp(EMAIL, message="Enter a valid email address.")]
-# The same answer whether or not the address has an account (it may be someone else's).
-SIGN_UP_REFUSED = "Could not sign up with this email address: log in instead, or use another address."
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")  # a token_urlsafe of TOKEN_BYTES is 43 characters
+# One page for every link that does not work: it says nothing about which of these it was.
+INVALID_LINK = (f"This link does not work: it is unknown, already used or expired (a link works once, within "
+                f"{verification.LINK_HOURS} hours). If you followed it before, your address is confirmed: log in.")
 
 
 class LoginForm(FlaskForm):
@@ -105,17 +114,67 @@ def signup() -> Response | tuple[str, int]:
     form = SignUpForm(formdata=_posted())
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        user = User(email=email, password_hash=generate_password_hash(form.password.data))
-        try:
-            with context.database().write() as db:
-                db.add(user)
-        except IntegrityError:
-            form.email.errors.append(SIGN_UP_REFUSED)
-        else:
-            _start_session(user)
-            return redirect(url_for("uploads.page"))
+        _sign_up(email, generate_password_hash(form.password.data))
+        return render_template("check_mail.html", email=email, hours=verification.LINK_HOURS), 200
     status = 400 if form.errors else 200
     return render_template("signup.html", form=form), status
+
+
+def _sign_up(email: str, password_hash: str) -> None:
+    """A free address gets an unverified account and the mailed link that proves it; a taken one changes
+    nothing, and its owner is told of the attempt. One mail is queued either way, so the answer is the same."""
+    try:
+        with context.database().write() as db:
+            user = User(email=email, password_hash=password_hash, email_verified=False)
+            db.add(user)
+            db.flush()  # IntegrityError here: the address has an account
+            token = verification.new_token()
+            db.add(EmailVerification(token_hash=verification.token_hash(token), user_id=user.id,
+                                     expires_at=utcnow() + verification.LINK_LIFETIME))
+            # The site as this request reached it (scheme and port from the load balancer's X-Forwarded-* headers,
+            # through ProxyFix). Queued before the commit: a queue that refuses leaves no account waiting for a
+            # mail that never comes.
+            _queue(verification.verification_mail(email, url_for("auth.verify", token=token, _external=True)))
+    except IntegrityError:
+        _queue(verification.attempt_mail(email))
+
+
+def _queue(envelope: Envelope) -> None:
+    """Queue a sign-up's mail; a queue that cannot take it is a 503 the user may retry (it rolls back the account)."""
+    try:
+        enqueue(context.settings(), envelope)
+    except (BotoCoreError, ClientError, QueueNotConfigured, RuntimeError) as exc:
+        log.error("could not queue the sign-up mail (%s): %s", envelope.idempotency_key, exc)
+        abort(503, "The confirmation mail could not be sent just now; try again shortly.")
+
+
+@bp.get("/verify/<token>")
+def verify(token: str) -> Response:
+    """The mailed link: proves the address, once, before it expires, and logs the account in."""
+    user = _spend(token) if TOKEN_SHAPE.match(token) else None
+    if user is None:
+        abort(400, INVALID_LINK)
+    _start_session(user)
+    return redirect(url_for("uploads.page"))
+
+
+def _spend(token: str) -> User | None:
+    """The account `token` proves, now verified, with the token spent; None for an unknown, used or expired one.
+    Found by its hash: the database never holds or compares the token itself."""
+    digest = verification.token_hash(token)
+    with context.database().write() as db:
+        link = db.scalar(select(EmailVerification).where(EmailVerification.token_hash == digest).with_for_update())
+        if link is None or link.expires_at <= utcnow():
+            return None
+        # The row lock makes a second use wait and then find nothing; SQLite has no row lock, so the delete's
+        # count decides there.
+        spent = cast(CursorResult[Any], db.execute(delete(EmailVerification).where(
+            EmailVerification.token_hash == digest)))
+        if spent.rowcount != 1:
+            return None
+        user = db.get_one(User, link.user_id)
+        user.email_verified = True
+    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -129,6 +188,8 @@ def login() -> Response | tuple[str, int]:
         # One hash whether or not the account exists: an unknown address takes as long as a wrong password.
         password_hash = user.password_hash if user else passwords.UNKNOWN_ACCOUNT_HASH
         if check_password_hash(password_hash, form.password.data) and user is not None:
+            if not user.email_verified:  # only someone with the password learns this
+                return render_template("check_mail.html", email=user.email, unconfirmed=True), 403
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("Wrong email or password.")
