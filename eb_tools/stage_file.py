@@ -199,6 +199,7 @@ class Stage(StageSettings):
     application: str
     platform: str
     region: str
+    mail: Mail  # StageSettings requires it (with its own message)
     source: str = "eb_tools.yaml"  # the stage file it came from, as messages name it
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names
 from eb_tools.provision import command, pipeline
 from eb_tools.provision.templates import stage_stack_name
+from eb_tools.release.status import render, stage_status
+from eb_tools.stage.target import resolve
 from eb_tools.stage_file import load
 from tests.cloud_clients import local_client
 
@@ -129,6 +132,11 @@ def test_both_environments_are_configured_from_the_stack(staging):
     assert web[(properties, "DB_SECRET_ARN")] == outputs["DbSecretArn"] and web[(properties, "AWS_REGION")]
     assert web[(properties, "CDN_URL")] == worker[(properties, "CDN_URL")] == f"https://{outputs['CdnDomain']}"
     assert web[("aws:elasticbeanstalk:application:environmentsecrets", "SECRET_KEY")] == outputs["SecretKeySecretArn"]
+    assert web[(properties, "SESSION_COOKIE_SECURE")] == "false"  # staging is served over plain http
+    stage = load(STAGE_FILE).stage("staging")
+    assert worker[(properties, "MAIL_FROM")] == stage.mail.sender
+    identity = _client(cloud, "sesv2").get_email_identity(EmailIdentity=stage.mail.sender)
+    assert (identity["IdentityType"], identity["VerifiedForSendingStatus"]) == ("EMAIL_ADDRESS", False)
     assert not any("password" in str(value).lower() for value in web.values())
     envs = eb.describe_environments(ApplicationName="oppima", IncludeDeleted=False)["Environments"]
     assert sorted(e["Tier"]["Name"] for e in envs) == ["WebServer", "Worker"]
@@ -191,6 +199,69 @@ def test_an_unregistered_start_version_is_refused_before_anything_changes(stagin
     with pytest.raises(ProvisionError, match="--version-label v-none: no such version in application oppima"):
         command.provision(STAGE_FILE, "staging", yes=True, endpoint_url=cloud.url, echo=lambda _: None,
                           version="v-none")
+
+
+MAIL_STAGE = """
+application: mailapp
+region: eu-west-1
+platform: Python 3.11 running on 64bit Amazon Linux 2023
+stages:
+  mail:
+    isolation: mail
+    web: {{instance_type: t3.micro, min: 1, max: 1}}
+    worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    plain_http: true
+    mail: {{from: no-reply@{domain}, identity: domain}}
+    alarm_email: ops@example.com
+"""
+
+
+def test_a_domain_identity_s_records_are_printed_and_shown_until_verified(staging, tmp_path):
+    cloud, _, _ = staging
+    domain = f"mail-{uuid.uuid4().hex[:8]}.example.com"
+    path = tmp_path / "eb_tools.yaml"
+    path.write_text(MAIL_STAGE.format(domain=domain))
+    lines: list[str] = []
+    command.provision(path, "mail", yes=True, endpoint_url=cloud.url, echo=lines.append, poll_seconds=0.05)
+    tokens = _client(cloud, "sesv2").get_email_identity(EmailIdentity=domain)["DkimAttributes"]["Tokens"]
+    records = [{"type": "CNAME", "name": f"{token}._domainkey.{domain}", "value": f"{token}.dkim.amazonses.com"}
+               for token in tokens]
+    at = lines.index(f"mail: publish these DNS records of {domain}; SES sends from it once it finds them "
+                     "(eb_tools status says when):")
+    assert lines[at + 1:at + 4] == [f"  CNAME {r['name']} -> {r['value']}" for r in records]
+
+    [where] = resolve(path, ["mail"], endpoint_url=cloud.url)
+    report = stage_status(where)["mail"]
+    assert report == {"sender": f"no-reply@{domain}", "identity": domain, "identity_type": "domain",
+                      "exists": True, "verified": False, "dkim_status": "PENDING", "dns_records": records,
+                      "sandbox": True}
+    text: list[str] = []
+    render(stage_status(where), text.append)
+    assert f"  mail   no-reply@{domain}: domain {domain} not verified: SES has not found its DKIM records " \
+           "(PENDING); publish them in its DNS:" in text
+    assert f"         CNAME {records[0]['name']} -> {records[0]['value']}" in text
+    assert "         SES sandbox: mail goes to verified addresses only; leave it by asking for " \
+           "production access (aws sesv2 put-account-details --production-access-enabled --mail-type " \
+           "TRANSACTIONAL --website-url URL --region eu-west-1)" in text
+
+    [staging_stage] = resolve(STAGE_FILE, ["staging"], endpoint_url=cloud.url)
+    text.clear()
+    render(stage_status(staging_stage), text.append)
+    sender = staging_stage.stage.mail.sender
+    assert f"  mail   {sender}: address {sender} not verified: follow the link SES mailed to it" in text
+
+    cloud.verify_email_identity("eu-west-1", domain)  # SES found the records
+    cloud.ses_production_access = True  # and AWS granted production access
+    try:
+        report = stage_status(where)["mail"]
+        assert (report["verified"], report["dkim_status"], report["dns_records"], report["sandbox"]) == (
+            True, "SUCCESS", [], False)
+        text.clear()
+        render(stage_status(where), text.append)
+        assert f"  mail   no-reply@{domain}: domain {domain} verified" in text
+        assert not [line for line in text if "CNAME" in line or "sandbox" in line]
+    finally:
+        cloud.ses_production_access = False
 
 
 def test_dry_run_changes_nothing(tmp_path):

@@ -38,7 +38,7 @@ ALLOWED_TYPES = {
     "AWS::ElastiCache::ReplicationGroup", "AWS::S3::Bucket", "AWS::S3::BucketPolicy",
     "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::SQS::Queue", "AWS::IAM::Role",
     "AWS::IAM::InstanceProfile", "AWS::IAM::ManagedPolicy", "AWS::SecretsManager::Secret", "AWS::SNS::Topic",
-    "AWS::SNS::Subscription", "AWS::CloudWatch::Alarm",
+    "AWS::SNS::Subscription", "AWS::CloudWatch::Alarm", "AWS::SES::EmailIdentity",
 }
 NETWORK_OUTPUTS = {"VpcId", "PublicSubnetIds", "PrivateSubnetIds"}
 STAGE_OUTPUTS = {
@@ -48,6 +48,7 @@ STAGE_OUTPUTS = {
 }
 DATABASE_OUTPUTS = {"DbHost", "DbReaderHost", "DbPort", "DbSecretArn"}
 REDIS_OUTPUTS = {"RedisHost", "RedisPort", "RedisAuthSecretArn"}
+DKIM_OUTPUTS = {f"MailDkim{kind}{n}" for kind in ("Name", "Value") for n in (1, 2, 3)}  # a domain identity's records
 # IAM actions that authorize on no resource type: "*" is the only resource AWS accepts for them.
 NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData"}
 
@@ -165,10 +166,24 @@ def test_stage_outputs_and_parameters(name):
     expected = NETWORK_OUTPUTS | STAGE_OUTPUTS
     expected |= DATABASE_OUTPUTS if stage.database else set()
     expected |= REDIS_OUTPUTS if stage.redis else set()
+    expected |= DKIM_OUTPUTS if stage.mail.identity == "domain" else set()
     assert set(template["Outputs"]) == expected
     parameters = template["Parameters"]
     assert parameters["PublicSubnetIds"]["Type"] == parameters["PrivateSubnetIds"]["Type"] == "CommaDelimitedList"
     assert set(parameters) >= NETWORK_OUTPUTS
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_stage_creates_its_sender_identity(name):
+    stage = STAGE_FILE.stage(name)
+    template = stage_template(STAGE_FILE, name)
+    [identity] = resources(template, "AWS::SES::EmailIdentity").values()
+    assert props(identity) == {"EmailIdentity": stage.mail.identity_name}
+    if stage.mail.identity == "domain":  # Easy DKIM: the CNAME records provision prints
+        [logical] = resources(template, "AWS::SES::EmailIdentity")
+        assert {name: output["Value"] for name, output in template["Outputs"].items() if name in DKIM_OUTPUTS} == {
+            f"MailDkim{kind}{n}": {"Fn::GetAtt": [logical, f"DkimDNSToken{kind}{n}"]}
+            for kind in ("Name", "Value") for n in (1, 2, 3)}
 
 
 # --- security properties ------------------------------------------------------------------------------------
@@ -325,7 +340,11 @@ def test_web_and_worker_permissions(name):
     assert {"s3:PutObject", "s3:GetObject", "sqs:SendMessage", "secretsmanager:GetSecretValue"} <= web
     assert not web & {"sqs:ReceiveMessage", "sqs:DeleteMessage", "ses:SendEmail", "sns:Publish"}
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "ses:SendEmail",
-            "ses:SendRawEmail", "sns:Publish", "dynamodb:PutItem", "cloudwatch:PutMetricData"} <= worker
+            "sns:Publish", "dynamodb:PutItem", "cloudwatch:PutMetricData"} <= worker
+    assert "ses:SendRawEmail" not in worker  # worker/tasks/email.py sends with SendEmail only
+    [send] = [s for s in policies["WorkerInstancePolicy"] if "ses:SendEmail" in as_list(s["Action"])]
+    assert as_list(send["Action"]) == ["ses:SendEmail"] and send["Resource"] == [{"Fn::Sub": (
+        f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{stage.mail.identity_name}")}]
     secrets = {logical_id(r) for s in policies["WebInstancePolicy"] if s["Action"] == ["secretsmanager:GetSecretValue"]
                for r in s["Resource"]}
     expected = {"SecretKeySecret"} | ({"DatabaseCredentials"} if stage.database else set())

@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 
 from eb_tools import aws
-from eb_tools.provision import pipeline, stacks
+from eb_tools.provision import mail, pipeline, stacks
 from eb_tools.provision.templates import network_template, stage_template
 from eb_tools.stage import runner
 from eb_tools.stage.target import StageTarget
@@ -47,6 +47,7 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
     def execute(ready: pipeline.Plan) -> dict[str, str]:
         outputs = pipeline.execute(target, file, ready, echo, web_origin)
         echo(f"stage {stage.name}: provisioned")
+        mail.render(stage.mail, outputs, echo)
         return outputs
 
     def unchanged(ready: pipeline.Plan) -> dict[str, str]:

@@ -125,7 +125,7 @@ def properties(stage: Stage, tier: str, outputs: dict[str, str]) -> dict[str, st
         # A browser sends a Secure cookie back only over HTTPS: Secure exactly when the load balancer serves the
         # stage's domain over HTTPS; a plain_http stage's session would otherwise never come back (no log-in).
         found["SESSION_COOKIE_SECURE"] = "true" if stage.domain else "false"
-    elif stage.mail:  # the worker sends the mail; the web app only queues it
+    else:  # the worker sends the mail; the web app only queues it
         found["MAIL_FROM"] = stage.mail.sender
     return found
 

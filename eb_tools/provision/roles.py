@@ -33,6 +33,7 @@ class Access:
     backup: Any
     queue: Any
     secrets: list[Any]
+    mail_identity: Any  # the SES identity the stage sends from
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,12 @@ def build(template: Template, application: str, web_envs: list[str], worker_env:
         statement("WriteServedImages", ["s3:PutObject"], [_objects(access.uploads, SERVED_PREFIX)]),
         statement("ListUploads", ["s3:ListBucket"], [access.uploads]),
         statement("WriteBackups", ["s3:PutObject"], [_objects(access.backup)]),
-        # The sender is an SES identity chosen at run time (MAIL_FROM): any identity of this account and region.
-        statement("SendEmail", ["ses:SendEmail", "ses:SendRawEmail"], [arn("ses", "identity/*")]),
+        # SES authorizes SendEmail on the identity that covers the From address, the address's own or its
+        # domain's: the policy's Resource is that identity's ARN (AWS Knowledge Center, "How do I resolve a 554
+        # Access denied error when I send an email from my IAM user in Amazon SES?": "The Resource element must
+        # be set to the identity's ARN", e.g. arn:aws:ses:eu-west-1:123456789012:identity/example.com). The
+        # stage's own identity only (MAIL_FROM), and no SendRawEmail: worker/tasks/email.py never calls it.
+        statement("SendEmail", ["ses:SendEmail"], [access.mail_identity]),
         # Push targets are SNS endpoints and topics the app creates per device: this account and region only.
         statement("PublishPush", ["sns:Publish"], [arn("sns", "*")]),
         statement("CronLeaderElection", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem",

@@ -21,6 +21,7 @@ from eb_tools.provision import (
     alarms,
     data_stores,
     environments,
+    mail,
     network,
     queues,
     roles,
@@ -74,10 +75,12 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
     if redis:
         readable.append(Ref(redis.auth_secret))
     names = environment_names(stage.application, stage.name)
+    dkim_records = mail.build(template, stage.mail)
     profiles = roles.build(template, stage.application, web_environments(stage.application, stage.name,
                                                                          stage.web.blue_green), names["worker"],
                            roles.Access(uploads=GetAtt(buckets.uploads, "Arn"), backup=GetAtt(buckets.backup, "Arn"),
-                                        queue=GetAtt(work.work, "Arn"), secrets=readable))
+                                        queue=GetAtt(work.work, "Arn"), secrets=readable,
+                                        mail_identity=mail.identity_arn(stage.mail)))
     topic = alarms.build(template, stage, params[LOAD_BALANCER], work, database, redis)
     outputs: dict[str, Any] = {
         "VpcId": params["VpcId"],
@@ -100,7 +103,7 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
         "SecretKeySecretArn": Ref(secret_key),
         "AlarmTopicArn": Ref(topic),
     }
-    outputs |= _data_store_outputs(database, redis)
+    outputs |= _data_store_outputs(database, redis) | dkim_records
     for name, value in outputs.items():
         template.add_output(Output(name, Value=value))
     return template.to_dict()

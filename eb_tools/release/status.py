@@ -1,6 +1,7 @@
 """`eb_tools status [STAGE]`: what every stage's web and worker run, read-only.
 
-Per tier: label, status, health and its causes, instances by version, URL and the last events. A stage is
+Per tier: label, status, health and its causes, instances by version, URL and the last events; then the
+stage's mail (mail_status.py): its SES identity until verified, and the account's SES sandbox. A stage is
 consistent when both tiers name one label and every instance runs it; the command exits non-zero when one
 is not. A stage that cannot be read (not provisioned, no credentials) is reported, not fatal.
 """
@@ -11,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools.errors import EbToolsError, aws_message
-from eb_tools.release import tier_state
+from eb_tools.release import mail_status, tier_state
 from eb_tools.release.execute import Echo
 from eb_tools.stage.target import StageTarget
 
@@ -42,6 +43,7 @@ def stage_status(where: StageTarget) -> dict[str, Any]:
     result["tiers"] = tiers
     result["consistent"] = all(s.exists and s.uniform for s in states.values()) and len(labels) == 1
     result["label"] = labels.pop() if result["consistent"] else None
+    result["mail"] = mail_status.read(where)
     return result
 
 
@@ -62,6 +64,8 @@ def render(report: dict[str, Any], echo: Echo) -> None:
             echo(f"         cause: {cause}")
         for event in tier["events"]:
             echo(f"         {event['date'][:19]} {event['severity']:<5} {event['message']}")
+    if "mail" in report:
+        mail_status.render(report["mail"], report["region"], echo)
 
 
 __all__ = ["render", "stage_status"]
