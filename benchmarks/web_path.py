@@ -207,13 +207,13 @@ def python_load(url: str, connections: int, seconds: float, cookie: str | None) 
 
 
 def logged_in_cookie(base: str, env: dict[str, str]) -> str:
-    """Sign up through the real forms; give the account one ready upload, so the page reads one row."""
+    """Log in through the real form; give the account one ready upload, so the page reads one row."""
     from core import db
     from core.models import Upload, User
     from core.settings import Settings
-    from tests.chaos.app_stage import signed_up_browser
+    from tests.chaos.app_stage import logged_in_browser
 
-    browser, _token = signed_up_browser(base)
+    browser, _token = logged_in_browser(base, env["DATABASE_URL"])
     database = db.from_settings(Settings.from_env(env))
     with database.write() as session:
         user = session.query(User).one()

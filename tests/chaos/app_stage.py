@@ -1,5 +1,5 @@
 """The apps as a stage runs them, for the faults scenarios: the Procfile's gunicorn with a stage's environment,
-and logged-in browsers (requests sessions) that sign up through the real forms."""
+and logged-in browsers (requests sessions) that log in through the real form."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import requests
+from sqlalchemy import create_engine, insert
+from werkzeug.security import generate_password_hash
 
+from core.models import User
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
 from tests.servers import stop_process
@@ -80,13 +83,24 @@ def csrf_token(browser: requests.Session, url: str) -> str:
     return match.group(1)
 
 
-def signed_up_browser(base_url: str) -> tuple[requests.Session, str]:
-    """A browser with a new account, logged in; returns it and its CSRF token for API calls."""
-    browser = requests.Session()
+def logged_in_browser(base_url: str, database_url: str) -> tuple[requests.Session, str]:
+    """A browser logged in to a new account through the real form; returns it and its CSRF token for API calls.
+
+    The account is written into the database as sign-up and its mailed link leave it (verified): these stages
+    have no worker to mail the link, and the scenarios are about faults under load (tests/test_signup.py
+    proves the sign-up itself)."""
     email = f"chaos-{uuid.uuid4().hex[:12]}@example.com"
-    token = csrf_token(browser, f"{base_url}/signup")
-    response = browser.post(f"{base_url}/signup", data={"email": email, "password": PASSWORD, "csrf_token": token},
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(User).values(email=email, password_hash=generate_password_hash(PASSWORD),
+                                             email_verified=True))
+    finally:
+        engine.dispose()
+    browser = requests.Session()
+    token = csrf_token(browser, f"{base_url}/login")
+    response = browser.post(f"{base_url}/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
                             allow_redirects=False, timeout=10)
     if response.status_code != 302:
-        raise RuntimeError(f"sign-up answered {response.status_code}: {response.text[:300]}")
+        raise RuntimeError(f"log-in answered {response.status_code}: {response.text[:300]}")
     return browser, csrf_token(browser, f"{base_url}/uploads")

@@ -47,7 +47,7 @@ from core.settings import Settings
 from eb_tools.aws import LOCAL_REGION, WaitTimeout, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
-from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
+from tests.chaos.app_stage import Gunicorn, logged_in_browser, stage_env
 from tests.chaos.report import Row
 from tests.chaos.tcp_proxy import TcpProxy
 from tests.cloud_clients import local_client
@@ -75,6 +75,7 @@ class Load:
     """Logged-in browsers reading and writing until stopped; every call and every acknowledged write kept."""
 
     base_url: str
+    database_url: str  # where the browsers' accounts are made
     seed: int
     calls: list[Call] = field(default_factory=list)
     acknowledged: list[int] = field(default_factory=list)  # upload ids the app answered 201 for
@@ -83,7 +84,7 @@ class Load:
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> Load:
-        browsers = [signed_up_browser(self.base_url) for _ in range(CLIENTS)]
+        browsers = [logged_in_browser(self.base_url, self.database_url) for _ in range(CLIENTS)]
         for index, (browser, token) in enumerate(browsers):
             thread = threading.Thread(target=self._run, args=(browser, token, random.Random(self.seed + index)),
                                       daemon=True)
@@ -277,10 +278,10 @@ class WorkerLoad:
         ]
 
 
-def _run_load(base_url: str, seconds: float, faults: list[float], fault: Callable[[], Outage],
+def _run_load(web: Gunicorn, seconds: float, faults: list[float], fault: Callable[[], Outage],
               seed: int) -> tuple[Load, list[Outage]]:
-    """Load for `seconds`; `fault` at each fraction of the run in `faults`."""
-    load = Load(base_url, seed).start()
+    """Load on `web` for `seconds`; `fault` at each fraction of the run in `faults`."""
+    load = Load(web.url, web.env["DATABASE_URL"], seed).start()
     began = time.monotonic()
     outages = []
     for at in faults:
@@ -313,7 +314,7 @@ def restart_scenario(long: bool, work: Path, cloud: LocalCloud | None = None) ->
             return Outage(down, time.monotonic())
 
         faults = [0.25, 0.5, 0.75] if long else [0.3]
-        load, outages = _run_load(web.url, 120 if long else 20, faults, restart, seed=18)
+        load, outages = _run_load(web, 120 if long else 20, faults, restart, seed=18)
         rows = measure("database: restart", load, outages, missing_writes(server, load.acknowledged))
         return rows + workers.finish(server)
     finally:
@@ -353,7 +354,7 @@ def failover_scenario(long: bool, work: Path) -> list[Row]:
             proxy.set_mode("forward")
             return Outage(down, time.monotonic())
 
-        load, outages = _run_load(web.url, 150 if long else 35, [0.2], failover, seed=19)
+        load, outages = _run_load(web, 150 if long else 35, [0.2], failover, seed=19)
         return measure("database: Multi-AZ failover", load, outages, missing_writes(standby, load.acknowledged))
     finally:
         if web is not None:

@@ -27,7 +27,7 @@ import redis
 import requests
 
 from eb_tools.cloud.server import LocalCloud
-from tests.chaos.app_stage import PASSWORD, Gunicorn, csrf_token, signed_up_browser
+from tests.chaos.app_stage import PASSWORD, Gunicorn, csrf_token, logged_in_browser
 from tests.chaos.report import Row
 from tests.chaos.web_failover import migrated_stage
 from tests.chaos.web_load import NO_ANSWER, TIMEOUT, Sample, loop
@@ -59,7 +59,7 @@ def run(long: bool) -> list[Row]:
         env, store = migrated_stage(stack, tmp, cloud.url, **aws)
         web = Gunicorn(env, tmp / "web.log").start()
         stack.callback(web.stop)
-        browsers = [signed_up_browser(web.url)[0] for _ in range(clients)]
+        browsers = [logged_in_browser(web.url, env["DATABASE_URL"])[0] for _ in range(clients)]
         page = f"{web.url}/uploads"
 
         start = time.monotonic()

@@ -33,7 +33,7 @@ from core.settings import Settings
 from eb_tools.aws import LOCAL_REGION, WaitTimeout, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
-from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
+from tests.chaos.app_stage import Gunicorn, logged_in_browser, stage_env
 from tests.chaos.report import Row
 from tests.chaos.tcp_proxy import TcpProxy
 from tests.cloud_clients import local_client
@@ -128,7 +128,7 @@ def _complete(browser: requests.Session, token: str, base_url: str, upload_id: i
 
 def _prepare_uploads(stage: Stage, count: int) -> list[tuple[requests.Session, str, int]]:
     """`count` uploads whose files are in the bucket (sent with the presigned POST), not yet completed."""
-    browsers = [signed_up_browser(stage.web.url) for _ in range(2)]
+    browsers = [logged_in_browser(stage.web.url, stage.env["DATABASE_URL"]) for _ in range(2)]
     prepared = []
     for index in range(count):
         browser, token = browsers[index % len(browsers)]

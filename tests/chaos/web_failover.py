@@ -27,7 +27,7 @@ import requests
 
 from core import db, migrate
 from core.settings import Settings
-from tests.chaos.app_stage import Gunicorn, signed_up_browser, stage_env
+from tests.chaos.app_stage import Gunicorn, logged_in_browser, stage_env
 from tests.chaos.nginx_upstream import Nginx
 from tests.chaos.report import Row
 from tests.chaos.web_load import between, error_rate, failed, loop, percentile
@@ -72,7 +72,7 @@ def run(long: bool) -> list[Row]:
             webs.append(web)
         nginx = Nginx(tmp / "nginx", [f"127.0.0.1:{web.port}" for web in webs]).start()
         stack.callback(nginx.stop)
-        browsers = [signed_up_browser(nginx.url)[0] for _ in range(clients)]
+        browsers = [logged_in_browser(nginx.url, env["DATABASE_URL"])[0] for _ in range(clients)]
         page = f"{nginx.url}/uploads"
 
         victim = webs[0]
