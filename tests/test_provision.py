@@ -19,6 +19,7 @@ from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names
 from eb_tools.provision import command, pipeline
 from eb_tools.provision.templates import stage_stack_name
+from eb_tools.release import mail_status
 from eb_tools.release.status import render, stage_status
 from eb_tools.stage.target import resolve
 from eb_tools.stage_file import load
@@ -262,6 +263,14 @@ def test_a_domain_identity_s_records_are_printed_and_shown_until_verified(stagin
         assert not [line for line in text if "CNAME" in line or "sandbox" in line]
     finally:
         cloud.ses_production_access = False
+
+
+def test_mail_that_cannot_be_read_is_one_line():
+    lines: list[str] = []
+    mail_status.render({"sender": "a@example.com", "identity": "a@example.com", "identity_type": "address",
+                        "error": "stage qa: AccessDenied: not authorized to perform ses:GetAccount"},
+                       "eu-west-1", lines.append)
+    assert lines == ["  mail   a@example.com: stage qa: AccessDenied: not authorized to perform ses:GetAccount"]
 
 
 def test_dry_run_changes_nothing(tmp_path):

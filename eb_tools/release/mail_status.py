@@ -61,7 +61,7 @@ def render(report: dict[str, Any], region: str, echo: Echo) -> None:
     else:
         state = f"address {name} not verified: follow the link SES mailed to it"
     echo(f"  mail   {report['sender']}: {state}")
-    for record in report["dns_records"]:
+    for record in report.get("dns_records", []):
         echo(f"{INDENT}{record['type']} {record['name']} -> {record['value']}")
     if report.get("sandbox"):
         echo(f"{INDENT}SES sandbox: mail goes to verified addresses only; leave it by asking for "
