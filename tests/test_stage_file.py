@@ -55,7 +55,7 @@ def test_shipped_file_loads_with_its_three_stages():
     assert production.web.min == 2 and production.web.max == 6
     assert stage_file.network(production.isolation).stages == ("production",)
     local = stage_file.stage("local")
-    assert local.database is None and local.redis is None and not local.nat
+    assert local.database and local.database.read_replicas and local.redis and not local.nat  # shaped like staging
     for stage in map(stage_file.stage, ("local", "staging", "production")):  # no domain yet: said so deliberately
         assert stage.domain is None and stage.plain_http and stage.mail.sender
     assert (production.mail.identity, production.mail.identity_name) == ("domain", "app.example.com")
