@@ -52,7 +52,14 @@ location / {{
     proxy_set_header    Host                $host;
     proxy_set_header    X-Real-IP           $remote_addr;
     proxy_set_header    X-Forwarded-For     $proxy_add_x_forwarded_for;
-}}
+{load_balancer}}}
+"""
+# What an Application Load Balancer adds and an instance's nginx passes on: the scheme and port the browser
+# used (nginx's Host drops the port). Where nginx is the front itself (`eb_tools local`), it adds them in the
+# load balancer's place, so links the app makes (the sign-up mail's) name the site as the browser reached it.
+LOAD_BALANCER_HEADERS = """\
+    proxy_set_header    X-Forwarded-Proto   $scheme;
+    proxy_set_header    X-Forwarded-Port    $server_port;
 """
 
 
@@ -66,12 +73,14 @@ def _workers_user() -> str:
     return f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
 
 
-def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str) -> dict[str, str]:
-    """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back."""
+def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str,
+            load_balancer: bool = False) -> dict[str, str]:
+    """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back. `load_balancer`: this
+    nginx is the front too, so it sends the load balancer's headers (LOAD_BALANCER_HEADERS)."""
     (prefix / "conf.d" / "elasticbeanstalk").mkdir(parents=True, exist_ok=True)
     (prefix / "tmp").mkdir(exist_ok=True)
     (prefix / "conf.d" / "elasticbeanstalk" / "00_application.conf").write_text(
-        APPLICATION_CONF.format(upstream=upstream))
+        APPLICATION_CONF.format(upstream=upstream, load_balancer=LOAD_BALANCER_HEADERS if load_balancer else ""))
     mime = Path("/etc/nginx/mime.types")
     (prefix / "mime.types").write_text(mime.read_text() if mime.exists() else "types { text/html html; }\n")
     (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, listen=listen, user=_workers_user()))

@@ -319,7 +319,8 @@ def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environment
                      {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind, "GUNICORN_WORKERS": "2"})
     if addresses.nginx:
         prefix = (data_dir / "nginx").resolve()
-        nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind)
+        nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind,
+                           load_balancer=True)  # this nginx stands in for the load balancer too
         supervisor.start("nginx", [addresses.nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
                                    "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, environments["web"])
     for address in (addresses.web, addresses.worker):
