@@ -23,6 +23,7 @@ from tests.local_stage import (
     undeclared,
     wait_for,
 )
+from tests.mail import verification_link
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -67,8 +68,11 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         token = TOKEN.search(browser.get(f"{base}/signup", timeout=5).text).group(1)
         signed_up = browser.post(f"{base}/signup", data={"email": "local@example.com", "password": "local pass 1",
                                                          "csrf_token": token}, timeout=5)
-        assert signed_up.status_code == 200 and "Your images" in signed_up.text
-        token = TOKEN.search(signed_up.text).group(1)
+        assert signed_up.status_code == 200 and "Check your mail" in signed_up.text
+        # The worker mails the link through the local SES; following it confirms the address and logs in.
+        confirmed = browser.get(verification_link(cloud, "local@example.com"), timeout=5)
+        assert confirmed.status_code == 200 and "Your images" in confirmed.text
+        token = TOKEN.search(confirmed.text).group(1)
 
         image = io.BytesIO()
         Image.new("RGB", (300, 200), "blue").save(image, "JPEG")

@@ -24,6 +24,7 @@ from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
 from tests.cloud_clients import local_client
 from tests.local_stage import stage_outputs, stage_query, wait_for
+from tests.mail import verification_link
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -139,18 +140,21 @@ def watched(browser: Any) -> Iterator[Watched]:
     assert not watched.unexpected(), "the page logged errors:\n" + "\n".join(watched.unexpected())
 
 
-def sign_up(page: Any, base: str, email: str) -> None:
-    _credentials(page, f"{base}/signup", email)
+def sign_up(page: Any, run: LocalRun, email: str) -> None:
+    """Sign up through the page and follow the link the worker mailed through the local SES, as a user does."""
+    _credentials(page, f"{run.base}/signup", email, lands_on="Check your mail")
+    page.goto(verification_link(run.cloud, email))
+    page.wait_for_selector("h1:text('Your images')")
 
 
 def log_in(page: Any, base: str, email: str) -> None:
     _credentials(page, f"{base}/login", email)
 
 
-def _credentials(page: Any, form: str, email: str) -> None:
-    """Fill the account form at `form` (sign-up and log-in share it) and land on the uploads page."""
+def _credentials(page: Any, form: str, email: str, lands_on: str = "Your images") -> None:
+    """Fill the account form at `form` (sign-up and log-in share it) and land on the page headed `lands_on`."""
     page.goto(form)
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("h1:text('Your images')")
+    page.wait_for_selector(f"h1:text('{lands_on}')")

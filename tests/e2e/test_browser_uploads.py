@@ -33,9 +33,10 @@ def noisy_jpeg(width: int, height: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def account(local_run: LocalRun, browser: Any) -> int:
-    """Signed up through the page, once for the module (the browser profile keeps the session); the user id."""
+    """Signed up through the page and the mailed link, once for the module (the browser profile keeps the
+    session); the user id."""
     page = browser.new_page()
-    sign_up(page, local_run.base, EMAIL)
+    sign_up(page, local_run, EMAIL)
     page.close()
     return local_run.query("SELECT id FROM users WHERE email = %s", EMAIL)[0][0]
 
