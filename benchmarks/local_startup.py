@@ -1,12 +1,15 @@
-"""`make up`'s start-up: `eb_tools local` until the web app answers, against the app alone.
+"""`make up`'s start-up and footprint: `eb_tools local` until both tiers answer, new and resumed, against the
+app alone and against an earlier revision of eb_tools, measured in the same run.
 
-`eb_tools local` provisions the local stage through the same CloudFormation
-templates and change sets as any stage, registers and deploys the working tree,
-then starts both tiers and nginx. The baseline, measured in the same run, is the
-part no local run can skip: the Procfile's gunicorn serving the web app until
-/healthz answers. The ratio is what the emulated cloud and the stage cost.
+`eb_tools local` provisions the local stage through the same CloudFormation templates and change sets as any
+stage, registers and deploys the working tree, then starts both tiers and nginx. Since issue 25 the stage's
+database and Redis are real servers (a MariaDB writer, its binary-log replica, a redis-server over TLS); the
+revision given by --before (default: the last one with SQLite and file sessions) shows what that costs. The
+baseline is the part no local run can skip: the Procfile's gunicorn serving the web app until /healthz
+answers. Memory is the resident total of every process of the running stage (the run, its cloud, the data
+servers, gunicorn masters and workers, nginx), read from /proc once both tiers answer.
 
-    .venv/bin/python benchmarks/local_startup.py [--runs 3]
+    .venv/bin/python benchmarks/local_startup.py [--runs 3] [--before REV]
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -29,57 +33,125 @@ from eb_tools.cloud.server import free_port  # noqa: E402
 from eb_tools.formats import procfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
+BEFORE = "5d27502"  # the last revision whose local stage ran SQLite, file sessions and no data servers
 
 
-def _answers(url: str, process: subprocess.Popen[bytes]) -> bool:
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    resident_mb: float
+
+
+def _answers(url: str, process: subprocess.Popen[str], output: Path) -> bool:
     if process.poll() is not None:
-        raise SystemExit(f"{process.args} exited with {process.returncode}")
+        raise SystemExit(f"{process.args} exited with {process.returncode}:\n{output.read_text()[-2000:]}")
     try:
-        return requests.get(url, timeout=1).status_code == 200
+        return requests.get(url, timeout=1).status_code == 200 and (
+            "eb_tools" not in str(process.args) or "web app:" in output.read_text())
     except requests.RequestException:
         return False
 
 
-def time_to_healthy(argv: list[str], port: int, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz", process), 120, "healthz", interval=0.05)
-        return time.perf_counter() - started
-    finally:
-        process.send_signal(signal.SIGINT)
+def resident_mb(root: int) -> float:
+    """The resident memory of process `root` and every process below it, in MiB, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    family, todo = {root}, [root]
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        family.update(children)
+        todo += children
+    total = 0
+    for pid in family:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            status = (Path("/proc") / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
 
 
-def local(data_dir: str) -> float:
+def measure(argv: list[str], port: int, env: dict[str, str], cwd: Path) -> Measured:
+    started = time.perf_counter()
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz", process, Path(log.name)), 180,
+                       "healthz", interval=0.05)
+            seconds = time.perf_counter() - started
+            return Measured(seconds, resident_mb(process.pid))
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def local(tree: Path, data_dir: str) -> Measured:
+    """`eb_tools local` of the working tree `tree` (this one, or an earlier revision's worktree)."""
     port = free_port()
-    return time_to_healthy([str(BIN / "eb_tools"), "local", "--port", str(port), "--cloud-port", str(free_port()),
-                            "--data-dir", data_dir], port, dict(os.environ))
+    argv = [sys.executable, "-c", "from eb_tools.cli import main; main()", "local", "--port", str(port),
+            "--cloud-port", str(free_port()), "--data-dir", data_dir]
+    return measure(argv, port, {**os.environ, "PYTHONPATH": str(tree)}, tree)
 
 
-def app_alone(data_dir: str) -> float:
+def app_alone(data_dir: str) -> Measured:
     port = free_port()
     argv = procfile.load(ROOT).command("web")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "LOCAL_DATA_DIR": data_dir,
            "SECRET_KEY": "benchmark", "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
-    return time_to_healthy([str(BIN / argv[0]), *argv[1:]], port, env)
+    return measure([str(BIN / argv[0]), *argv[1:]], port, env, ROOT)
+
+
+def new_and_resumed(tree: Path, runs: int) -> tuple[Measured, Measured]:
+    """Medians of a first start on an empty data folder and of a second start on the same folder."""
+    first, again = [], []
+    for _ in range(runs):
+        folder = tempfile.mkdtemp(prefix="eb-tools-bench-")
+        first.append(local(tree, folder))
+        again.append(local(tree, folder))
+    return median(first), median(again)
+
+
+def median(measured: list[Measured]) -> Measured:
+    return Measured(statistics.median(m.seconds for m in measured), statistics.median(m.resident_mb for m in measured))
+
+
+def worktree(revision: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="eb-tools-before-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), revision], cwd=ROOT, check=True,
+                   capture_output=True)
+    return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
-    results = {}
-    for name, start in (("web app alone (baseline)", app_alone), ("eb_tools local, a new stage", local)):
-        results[name] = statistics.median(start(tempfile.mkdtemp(prefix="eb-tools-bench-")) for _ in range(runs))
-    baseline = results["web app alone (baseline)"]
-    print(f"{'start-up until /healthz answers':<34} {'median s':>9} {'ratio':>7}")
-    for name, seconds in results.items():
-        print(f"{name:<34} {seconds:>9.2f} {seconds / baseline:>6.1f}x")
+    parser.add_argument("--before", default=BEFORE, help="the earlier revision to compare with")
+    arguments = parser.parse_args()
+    before = worktree(arguments.before)
+    try:
+        baseline = median([app_alone(tempfile.mkdtemp(prefix="eb-tools-bench-")) for _ in range(arguments.runs)])
+        old_new, old_resumed = new_and_resumed(before, arguments.runs)
+        now_new, now_resumed = new_and_resumed(ROOT, arguments.runs)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, capture_output=True)
+    print(f"{'until both tiers answer':<44} {'median s':>9} {'ratio':>7} {'resident MiB':>13}")
+    for name, measured in (("web app alone (baseline, floor)", baseline),
+                           (f"eb_tools local {arguments.before}, a new stage", old_new),
+                           (f"eb_tools local {arguments.before}, resumed", old_resumed),
+                           ("eb_tools local now, a new stage", now_new),
+                           ("eb_tools local now, resumed", now_resumed)):
+        print(f"{name:<44} {measured.seconds:>9.2f} {measured.seconds / baseline.seconds:>6.1f}x "
+              f"{measured.resident_mb:>13.0f}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 A tier's processes get their environment's properties and `environmentsecrets` (loaded as the platform loads
 them), what any process on an instance has from its operating system (PLATFORM), and these overrides, each
 because this machine is not AWS; nothing else (tests/test_local_up.py reads a running process's environment
-and fails on any other name). The README's local-stage section lists them.
+and fails on any other name). The README's local-stage section lists them. One setting of the local cloud
+differs from a new AWS account too: it is out of SES's sandbox (run.py), since sign-up mails whatever address
+someone types in.
 """
 from __future__ import annotations
 

@@ -106,8 +106,10 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
     cron = _cron_tasks(root)
     spec = _stage_file(root).stage(stage)
     saved = _saved_state(data_dir / "cloud")
+    # Out of SES's sandbox (a declared override): sign-up mails whatever address someone types in.
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds, data_dir=data_dir / "stores",
-                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port}))).start()
+                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port})),
+                       ses_production_access=True).start()
     running = Running(cloud, Supervisor(), Target(local_session(spec.region), cloud.url, poll_seconds=POLL_SECONDS))
     try:
         _bring_up(running, root, data_dir, StageTarget(spec, running.target), saved, cron, web_port, echo)
@@ -134,7 +136,7 @@ def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, 
     restored = state.restore_cloud(cloud, target, saved) if saved else 0
     built = _register(where, root, data_dir)
     outputs = _provision(root, where.name, target, addresses.web.url, built.label)
-    _verify_sender(target, where)
+    _verify_sender(cloud, where)
     running.resources = _stage_resources(outputs)
     restored += state.restore_stage(cloud, target, saved, running.resources) if saved else 0
     deployed = _deploy(where, built)
@@ -174,10 +176,10 @@ def _announce_data_stores(outputs: dict[str, str], echo: Echo) -> None:
         echo(f"redis:       {outputs['RedisHost']}:{outputs['RedisPort']}   (TLS and AUTH token, as ElastiCache)")
 
 
-def _verify_sender(target: Target, where: StageTarget) -> None:
-    """The stage's sender, verified as its owner verifies it by following SES's link."""
-    if where.stage.mail is not None:
-        target.client("ses").verify_email_identity(EmailAddress=where.stage.mail.sender)
+def _verify_sender(cloud: LocalCloud, where: StageTarget) -> None:
+    """The SES identity the stage stack made for its sender, verified as its owner verifies it (following
+    SES's link, or publishing a domain's DKIM records)."""
+    cloud.verify_email_identity(where.stage.region, where.stage.mail.identity_name)
 
 
 def _stage_file(root: Path) -> StageFile:

@@ -99,18 +99,29 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium, headless, with a fresh profile: no downloads, no background traffic."""
+def driver() -> Iterator[Any]:
+    """Playwright, once per module: it runs one driver per thread, which every browser of the module shares."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-deps.sh (as root) to install Debian's chromium")
-    with sync_playwright() as driver:
-        context = driver.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS)
-        context.set_default_timeout(20_000)
-        context.route(lambda url: urlsplit(url).hostname not in LOOPBACK, lambda route: route.abort("blockedbyclient"))
-        yield context
-        context.close()
+    with sync_playwright() as started:
+        yield started
+
+
+def chromium(driver: Any, profile: Path, reachable: tuple[str, ...], *args: str) -> Any:
+    """Debian's Chromium, headless, with a fresh profile: no downloads, no background traffic, and no request
+    to any host but `reachable`."""
+    context = driver.chromium.launch_persistent_context(str(profile), executable_path=str(CHROMIUM), headless=True,
+                                                        args=[*CHROMIUM_ARGS, *args])
+    context.set_default_timeout(20_000)
+    context.route(lambda url: urlsplit(url).hostname not in reachable, lambda route: route.abort("blockedbyclient"))
+    return context
+
+
+@pytest.fixture(scope="module")
+def browser(driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    context = chromium(driver, tmp_path_factory.mktemp("chromium-profile"), LOOPBACK)
+    yield context
+    context.close()
 
 
 @dataclass
@@ -142,19 +153,39 @@ def watched(browser: Any) -> Iterator[Watched]:
 
 def sign_up(page: Any, run: LocalRun, email: str) -> None:
     """Sign up through the page and follow the link the worker mailed through the local SES, as a user does."""
-    _credentials(page, f"{run.base}/signup", email, lands_on="Check your mail")
+    submit_credentials(page, f"{run.base}/signup", email, lands_on="Check your mail")
     page.goto(verification_link(run.cloud, email))
     page.wait_for_selector("h1:text('Your images')")
 
 
 def log_in(page: Any, base: str, email: str) -> None:
-    _credentials(page, f"{base}/login", email)
+    submit_credentials(page, f"{base}/login", email)
 
 
-def _credentials(page: Any, form: str, email: str, lands_on: str = "Your images") -> None:
+def submit_credentials(page: Any, form: str, email: str, lands_on: str = "Your images") -> None:
     """Fill the account form at `form` (sign-up and log-in share it) and land on the page headed `lands_on`."""
     page.goto(form)
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector(f"h1:text('{lands_on}')")
+
+
+@pytest.fixture(scope="module")
+def web_host(local_run: LocalRun) -> str:
+    """The web environment's own address, <cname>.<region>.elasticbeanstalk.com, as a stage without a domain
+    is served in AWS."""
+    eb = local_client("elasticbeanstalk", local_run.cloud)
+    found = eb.describe_environments(EnvironmentNames=["oppima-local-web"], IncludeDeleted=False)["Environments"]
+    return str(found[0]["CNAME"])
+
+
+@pytest.fixture(scope="module")
+def named_browser(driver: Any, tmp_path_factory: pytest.TempPathFactory, web_host: str) -> Iterator[Any]:
+    """Chromium that resolves the web environment's EB address to this machine: a real-looking host name,
+    which browsers do not treat as secure as they treat 127.0.0.1 and localhost (a Secure cookie set over
+    http there is dropped)."""
+    context = chromium(driver, tmp_path_factory.mktemp("chromium-named"), (*LOOPBACK, web_host),
+                       f"--host-resolver-rules=MAP {web_host} 127.0.0.1")
+    yield context
+    context.close()

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import LocalRun, log_in, sign_up
+from tests.e2e.conftest import LocalRun, log_in, sign_up, submit_credentials
+from tests.mail import verification_link
 
 EMAIL = "browser@example.com"
 MESSAGE = "#upload-messages li.error"
@@ -249,3 +250,29 @@ def test_a_page_from_another_origin_gets_no_answer_from_the_bucket(local_run, ac
     page.wait_for_selector(card("elsewhere.jpg") + " img", timeout=60_000)
     rows = uploads_of(local_run, account)
     assert rows[len(before_rows):] == [(rows[-1][0], "ready", "elsewhere.jpg")]
+
+
+def test_a_stage_without_a_domain_works_at_its_eb_address(local_run, named_browser, web_host):
+    """Served over plain http at <env>.<region>.elasticbeanstalk.com, as staging is in AWS: sign up, follow the
+    mailed link, log out, log in, upload, see the variants from the CDN. A Secure session cookie, the old
+    default, would be dropped here and nobody could log in (at 127.0.0.1 browsers keep it)."""
+    site = f"http://{web_host}:{urlsplit(local_run.base).port}"
+    page = named_browser.new_page()
+    page.goto(f"{site}/login")
+    page.evaluate("() => { document.cookie = 'probe=1; Secure; path=/'; }")
+    assert "probe" not in {c["name"] for c in named_browser.cookies(site)}  # this host is not a secure context
+    email = "named-host@example.com"
+    submit_credentials(page, f"{site}/signup", email, lands_on="Check your mail")
+    link = verification_link(local_run.cloud, email)
+    assert link.startswith(f"{site}/verify/")  # the mail names the site as the browser reached it
+    page.goto(link)
+    page.wait_for_selector("h1:text('Your images')")
+    session = [c for c in named_browser.cookies(site) if c["name"] == "session"]
+    assert session and not session[0]["secure"] and session[0]["httpOnly"]
+    page.click("form[action='/logout'] button")
+    page.wait_for_selector("h1:text('Log in')")
+    log_in(page, site, email)
+    pick(page, "seaside.jpg", "image/jpeg", noisy_jpeg(400, 300))
+    page.wait_for_selector(card("seaside.jpg"), timeout=60_000)
+    assert all(url.startswith(local_run.cdn + "/") for url in image_urls(page))
+    page.close()
