@@ -109,8 +109,9 @@ def _listening(host: str, port: int) -> bool:
 
 def test_the_database_answers_at_its_endpoint_with_the_secret_s_credentials(stage: Stage) -> None:
     outputs = stage.outputs()
-    described = {d["DBInstanceIdentifier"]: d["Endpoint"] for d in
-                 stage.client("rds").describe_db_instances()["DBInstances"]}
+    ours = stage.stack.lower()  # moto's backends are the process's: other tests' instances are there too
+    described = {d["DBInstanceIdentifier"]: d["Endpoint"] for d in stage.client("rds").describe_db_instances()[
+        "DBInstances"] if d["DBInstanceIdentifier"].startswith(ours)}
     assert {(e["Address"], str(e["Port"])) for e in described.values()} == {
         (outputs["DbHost"], outputs["DbPort"]), (outputs["DbReaderHost"], outputs["DbReaderPort"])}
     assert outputs["DbHost"] != outputs["DbReaderHost"] and outputs["DbPort"] == outputs["DbReaderPort"] == "3306"
@@ -156,9 +157,11 @@ def test_redis_requires_the_token_over_tls_trusting_the_cloud_s_ca(stage: Stage)
     with pytest.raises(redis.ConnectionError):
         redis.Redis(host=outputs["RedisHost"], port=int(outputs["RedisPort"]), password=token,
                     socket_timeout=1).get("k")  # no TLS
-    replication = stage.client("elasticache").describe_replication_groups()["ReplicationGroups"][0]
-    primary = replication["NodeGroups"][0]["PrimaryEndpoint"]
-    assert (primary["Address"], str(primary["Port"])) == (outputs["RedisHost"], outputs["RedisPort"])
+    groups = stage.client("elasticache").describe_replication_groups()["ReplicationGroups"]
+    ours = [g for g in groups if g["ReplicationGroupId"].startswith(stage.stack.lower())]
+    primary = ours[0]["NodeGroups"][0]["PrimaryEndpoint"]
+    assert len(ours) == 1 and (primary["Address"], str(primary["Port"])) == (outputs["RedisHost"],
+                                                                              outputs["RedisPort"])
     assert ssl.get_server_certificate((outputs["RedisHost"], int(outputs["RedisPort"])))
 
 
