@@ -5,7 +5,9 @@ include and the server-level `conf.d/elasticbeanstalk/*.conf` include, next to
 EB's own proxy location to the app on port 8000 (here: any upstream). The
 bundle's `.platform/nginx/` files are copied over it, so a bundle's own
 nginx.conf replaces the generated one, as on EB. Used by `eb_tools check`
-(`nginx -t`) and by `eb_tools local` (nginx in front of the web app).
+(`nginx -t`), by `eb_tools local` (nginx in front of the web app) and by the
+emulated cloud's instances (eb_tools/cloud/instances), whose nginx sees the
+prefix at /etc/nginx and logs to /var/log/nginx as on an instance.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ BUNDLE_DIR = ".platform/nginx/"
 
 NGINX_CONF = """\
 {user}pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
+error_log {logs}/error.log warn;
 worker_processes 2;
 events {{ worker_connections 1024; }}
 http {{
@@ -29,7 +31,7 @@ http {{
     # prove no upload's bytes went through the web tier (tests/e2e/test_browser_uploads.py).
     log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
                     '"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_length';
-    access_log {prefix}/access.log main;
+    access_log {logs}/access.log main;
     client_body_temp_path {prefix}/tmp;
     proxy_temp_path {prefix}/tmp;
     include conf.d/*.conf;
@@ -73,17 +75,21 @@ def _workers_user() -> str:
     return f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
 
 
-def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str,
-            load_balancer: bool = False) -> dict[str, str]:
-    """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back. `load_balancer`: this
-    nginx is the front too, so it sends the load balancer's headers (LOAD_BALANCER_HEADERS)."""
+def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str, *, seen_at: Path | None = None,
+            logs: Path | None = None, user: str | None = None, load_balancer: bool = False) -> dict[str, str]:
+    """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back. nginx finds the prefix at
+    `seen_at` (an instance's /etc/nginx; default: where it is written), writes its logs to `logs` (default: the
+    prefix) and runs its workers as `user` (default: see _workers_user). `load_balancer`: this nginx is the front
+    too, so it sends the load balancer's headers (LOAD_BALANCER_HEADERS)."""
     (prefix / "conf.d" / "elasticbeanstalk").mkdir(parents=True, exist_ok=True)
     (prefix / "tmp").mkdir(exist_ok=True)
     (prefix / "conf.d" / "elasticbeanstalk" / "00_application.conf").write_text(
         APPLICATION_CONF.format(upstream=upstream, load_balancer=LOAD_BALANCER_HEADERS if load_balancer else ""))
     mime = Path("/etc/nginx/mime.types")
     (prefix / "mime.types").write_text(mime.read_text() if mime.exists() else "types { text/html html; }\n")
-    (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, listen=listen, user=_workers_user()))
+    seen = seen_at or prefix
+    (prefix / "nginx.conf").write_text(NGINX_CONF.format(
+        prefix=seen, logs=logs or seen, listen=listen, user=f"user {user};\n" if user else _workers_user()))
     copies: dict[str, str] = {}
     for path in files:
         if path.startswith(BUNDLE_DIR) and path.endswith(".conf"):
