@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import db, redis_client
 from core.secrets import app_secret_key
 from core.settings import Settings
+from core.version import running_label
 from web import auth, errors, health, security_headers, sessions, throttle, uploads
 from web.converters import IdConverter
 from web.json_provider import BoundedJSONProvider
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     )
     app.extensions["settings"] = settings
     app.extensions["database"] = database or db.from_settings(settings)
+    app.extensions["version_label"] = running_label()  # read once: the version this process started on
     if store is not None:
         sessions.init(app, store)  # before CSRFProtect: see web/sessions.py
     else:

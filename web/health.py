@@ -17,8 +17,9 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """No dependencies: a slow database must not make the load balancer drop instances."""
-    return jsonify(status="ok")
+    """No dependencies: a slow database must not make the load balancer drop instances. It names the version
+    the process started on (core/version.py), so each instance's version can be proved from outside."""
+    return jsonify(status="ok", version=current_app.extensions.get("version_label"))
 
 
 @bp.get("/healthz/deep")

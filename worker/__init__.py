@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 import worker.tasks  # noqa: F401  (registers the tasks)
 from core import db
 from core.settings import Settings
+from core.version import running_label
 from worker import views
 from worker.sqsd import MAX_MESSAGE_BYTES
 
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     app.config["MAX_CONTENT_LENGTH"] = MAX_MESSAGE_BYTES + 1
     app.extensions["settings"] = settings
     app.extensions["database"] = database or db.from_settings(settings)
+    app.extensions["version_label"] = running_label()  # read once: the version this process started on
     app.register_blueprint(views.bp)
 
     @app.errorhandler(HTTPException)

@@ -40,7 +40,8 @@ def only_sqsd() -> None:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    return jsonify(status="ok")
+    """The process only, and the version it started on (core/version.py), as the web tier's."""
+    return jsonify(status="ok", version=current_app.extensions.get("version_label"))
 
 
 @bp.post("/")
