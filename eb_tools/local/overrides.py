@@ -30,6 +30,9 @@ WHY = {
     "GUNICORN_BIND": "a free port of this machine per tier, where each instance binds 127.0.0.1:8000",
     "TRUSTED_PROXIES": "1 (nginx) or 0 (no nginx installed), where the load balancer and nginx make 2",
     "GUNICORN_WORKERS": "2 processes per tier, where gunicorn.conf.py sizes them by the instance's cores",
+    "PORT": "a free port of this machine per emulated instance (eb_tools/cloud/instances), where the app of "
+            "every instance listens on 8000, the platform's default; its nginx proxies to it and get-config "
+            "gives it to hooks, as EB does when the PORT property is set",
 }
 
 

@@ -1,0 +1,103 @@
+"""One emulated instance: its paths, its ports, the step it runs and the processes it keeps."""
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eb_tools.cloud.instances import processes
+from eb_tools.cloud.instances.jobs import Job
+from eb_tools.cloud.instances.namespace import Layout
+
+HOST = "127.0.0.1"
+
+
+class Cancelled(Exception):
+    """The instance was stopped while a deployment ran on it."""
+
+
+@dataclass
+class Instance:
+    id: str
+    tier: str  # "WebServer" or "Worker", as EB names the tiers
+    layout: Layout
+    port: int  # the app's: the platform's nginx proxies to 127.0.0.1:$PORT (8000 on EB)
+    proxy_port: int | None  # a web instance's nginx (80 on EB)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)  # "web" (the Procfile's), "nginx"
+    job: Job | None = None
+    thread: threading.Thread | None = None
+    deployments: int = 0
+    stopping: bool = False
+    step: subprocess.Popen | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def web(self) -> bool:
+        return self.tier == "WebServer"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where clients reach it: nginx on a web instance, the app on a worker (where sqsd posts)."""
+        return HOST, self.proxy_port or self.port
+
+    @property
+    def healthz(self) -> str:
+        host, port = self.address
+        return f"http://{host}:{port}/healthz"
+
+    def run(self, argv: list[str], cwd: str, env: dict[str, str], log: Path, timeout: float,
+            venv: Path | None = None) -> tuple[int, str]:
+        """One step (a command, a hook, pip) in the instance's paths, its output appended to `log`; its exit
+        status (-1 past `timeout`, when its process group is killed) and output. Cancelled when the instance is
+        stopped meanwhile."""
+        output_file = self.layout.folder / "step.out"
+        with self.lock, output_file.open("wb") as output:
+            if self.stopping:
+                raise Cancelled
+            self.step = subprocess.Popen(self.layout.command(argv, cwd, venv), env=env, stdin=subprocess.DEVNULL,
+                                         stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            status = self.step.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            processes.stop(self.step, timeout=5)
+            status = -1
+        finally:
+            self.step = None
+        text = output_file.read_text(errors="replace") + (f"\n(timed out after {timeout:.0f} s)" if status == -1
+                                                          else "")
+        with log.open("a") as appended:
+            appended.write(text)
+        if self.stopping:
+            raise Cancelled
+        return status, text
+
+    def launch(self, name: str, argv: list[str], cwd: str, env: dict[str, str], log: Path, venv: Path) -> None:
+        """A long-running process of the instance (the Procfile's web process, nginx)."""
+        with self.lock:
+            if self.stopping:
+                raise Cancelled
+            self.processes[name] = processes.start(self.layout.command(argv, cwd, venv), env, log)
+
+    def exited(self) -> tuple[str, int] | None:
+        """A process of the instance that has exited, with its status."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                return name, process.returncode
+        return None
+
+    def halt(self) -> None:
+        """Stop its processes: the proxy first, then the app."""
+        for name in ("nginx", "web"):
+            processes.stop(self.processes.pop(name, None))
+
+    def cancel(self) -> None:
+        """Stop whatever it runs: the deployment's step (the deployment then ends), then its processes."""
+        with self.lock:
+            self.stopping = True
+            step = self.step
+        if step is not None:
+            processes.stop(step, timeout=5)
+        if self.thread is not None:
+            self.thread.join()
+        self.halt()
