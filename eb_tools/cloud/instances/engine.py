@@ -31,6 +31,7 @@ STAGING, CURRENT = "/var/app/staging", "/var/app/current"
 # property, so get-config leaves them out.
 OPERATING_SYSTEM = frozenset({"HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PATH", "PWD"})
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PROXY_STEPS = frozenset({"configure proxy server", "start proxy with new configuration"})  # web instances only
 NGINX_ARGS = ["-p", "/etc/nginx/", "-c", "/etc/nginx/nginx.conf", "-e", "/var/log/nginx/error.log", "-g",
               "daemon off;"]
 
@@ -69,7 +70,7 @@ class Deployment:
                     "PATH": f"{venvs.INSTANCE_PATH}/bin:{request.environment.get('PATH', DEFAULT_PATH)}"}
         self.files: list[str] = []
         self.extensions = source.Extensions()
-        self.venv: Path | None = None
+        self.venv = instance.venv  # the running version's until this one's is installed, as /var/app/venv stays
         self.web_argv: list[str] = []
 
     def run(self) -> None:
@@ -106,11 +107,11 @@ class Deployment:
                  ("configure proxy server", self._configure_proxy),
                  ("PostBuildEbExtension", self._container_commands), ("CleanEbExtensions", self._clean),
                  ("RunAppDeployPreDeployHooks", lambda: self._hooks("predeploy", STAGING)),
-                 ("stop application and proxy", self.instance.halt), ("FlipApplication", self._flip),
+                 ("stop application", self.instance.halt), ("FlipApplication", self._flip),
                  ("start application", self._start_application),
                  ("start proxy with new configuration", self._start_proxy),
                  ("RunAppDeployPostDeployHooks", lambda: self._hooks("postdeploy", CURRENT))]
-        return [(name, step) for name, step in steps if web or "proxy" not in name]
+        return [(name, step) for name, step in steps if web or name not in PROXY_STEPS]
 
     # -- the steps ----------------------------------------------------------------------------------------
     def _stage(self) -> None:
@@ -149,11 +150,11 @@ class Deployment:
         env, where = command.env if command.env is not None else self.env, command.cwd or cwd
         log = self.layout.log / "cfn-init-cmd.log"
         if command.test:
-            status, _ = self.instance.run(["/bin/sh", "-c", command.test], where, env, log, self._timeout)
+            status, _ = self.instance.run(["/bin/sh", "-c", command.test], where, env, log, self._timeout, self.venv)
             if status != 0:
                 self._cfn_init("INFO", f"Test failed for Command {command.name}; not run")
                 return
-        status, output = self.instance.run(command.argv(), where, env, log, self._timeout)
+        status, output = self.instance.run(command.argv(), where, env, log, self._timeout, self.venv)
         if status == 0 or command.ignore_errors:
             self._cfn_init("INFO", f"Command {command.name} succeeded")
             return
@@ -168,7 +169,7 @@ class Deployment:
         for hook in source.hooks(root, phase):
             self._log("INFO", f"Running platform hook: {hook}")
             status, output = self.instance.run([hook], cwd, self.env, self.layout.log / "eb-hooks.log",
-                                               self._timeout)
+                                               self._timeout, self.venv)
             if status != 0:
                 error = f"Command {hook} failed with error exit status {status}. Stderr:{_last_line(output)}"
                 raise StepError(error, error, output)
@@ -212,6 +213,7 @@ class Deployment:
             if staged.exists():
                 shutil.rmtree(live, ignore_errors=True)
                 staged.rename(live)
+        self.instance.venv = self.venv
 
     def _start_application(self) -> None:
         assert self.venv is not None

@@ -25,6 +25,7 @@ class Instance:
     port: int  # the app's: the platform's nginx proxies to 127.0.0.1:$PORT (8000 on EB)
     proxy_port: int | None  # a web instance's nginx (80 on EB)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)  # "web" (the Procfile's), "nginx"
+    venv: Path | None = None  # the virtualenv of the version it runs, at /var/app/venv
     job: Job | None = None
     thread: threading.Thread | None = None
     deployments: int = 0

@@ -95,6 +95,11 @@ class InstanceRuntime:
         """(host, port) of its nginx on a web instance, of its app on a worker."""
         return self._get(instance_id).address
 
+    def process_groups(self, instance_id: str) -> dict[str, int]:
+        """The process group of each of its processes ("web": the Procfile's, "nginx"), for a test to kill one
+        as an instance failure would."""
+        return {name: process.pid for name, process in self._get(instance_id).processes.items()}
+
     def log_folder(self, instance_id: str) -> Path:
         """Its /var/log on this machine (eb-engine.log, eb-hooks.log, cfn-init.log, web.stdout.log, nginx/)."""
         return self._get(instance_id).layout.log

@@ -109,10 +109,11 @@ def hooks(root: Path, phase: str) -> list[str]:
 
 def web_command(root: Path) -> list[str]:
     """The Procfile's web process, run by a shell as the platform's process manager runs it (so $PORT in the
-    line works); SourceError when the bundle has none."""
+    line works), which execs it: the process itself leads its group and is reaped when it stops (a shell left
+    in between would die at once on SIGTERM and orphan the app); SourceError when the bundle has none."""
     try:
         parsed = procfile.load(root)
         parsed.command("web")  # the error of a Procfile without a web line
     except procfile.ProcfileError as error:
         raise SourceError(str(error)) from None
-    return ["/bin/sh", "-c", parsed.processes["web"].command]
+    return ["/bin/sh", "-c", f"exec {parsed.processes['web'].command}"]
