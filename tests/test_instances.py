@@ -23,7 +23,13 @@ from sqlalchemy.engine import make_url
 
 from eb_tools import bundle as source_bundle
 from eb_tools.cloud.instances import InstanceRuntime, Job, namespace
-from eb_tools.cloud.instances.jobs import COMMAND_FAILED, DEPENDENCIES_FAILED, DEPLOYMENT_FAILED, HEALTH_CHECK
+from eb_tools.cloud.instances.jobs import (
+    CANCELLED,
+    COMMAND_FAILED,
+    DEPENDENCIES_FAILED,
+    DEPLOYMENT_FAILED,
+    HEALTH_CHECK,
+)
 from eb_tools.errors import CloudError
 from tests.servers import RedisServer
 
@@ -271,7 +277,7 @@ def test_stop_ends_a_deployment_that_is_running(runtime: InstanceRuntime, app_en
     hook_group = int(pid_file.read_text())  # the hook is its step's process, which leads the step's group
     assert len(group_members({hook_group})) >= 2  # the hook and its background sleep
     runtime.stop("i-web10")
-    assert finished(job, 10).failure is not None and job.failure.instruction == "Cancelled"
+    assert finished(job, 10).failure is not None and job.failure.instruction == CANCELLED
     assert group_members({hook_group}) == []  # the hook and the sleep it left in the background
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from eb_tools import nginx_conf
 from eb_tools.cloud.instances import get_config, processes, source, venvs
 from eb_tools.cloud.instances.instance import Cancelled, Instance
-from eb_tools.cloud.instances.jobs import HEALTH_CHECK, Failure, Job
+from eb_tools.cloud.instances.jobs import CANCELLED, HEALTH_CHECK, Failure, Job
 
 STAGING, CURRENT = "/var/app/staging", "/var/app/current"
 # What the operating system gives every process (eb_tools/local/overrides.py's PLATFORM): no environment
@@ -91,7 +91,7 @@ class Deployment:
         except _Failed as failed:
             failure = failed.failure
         except Cancelled:
-            failure = Failure("Cancelled", "The instance was stopped during the deployment.",
+            failure = Failure(CANCELLED, "The instance was stopped during the deployment.",
                               "The instance was stopped during the deployment.", "")
         except Exception as error:  # the emulation's own fault: still end the job, and say so
             failure = Failure.command(self.instance.id, "emulation", f"The instance runtime failed: {error!r}", "",

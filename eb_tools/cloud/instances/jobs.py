@@ -35,7 +35,8 @@ class Failure:
         return cls(instruction, reason, detail, output, events)
 
 
-HEALTH_CHECK = "HealthCheck"
+HEALTH_CHECK = "HealthCheck"  # Failure.instruction of an instance that took the version and failed /healthz
+CANCELLED = "Cancelled"  # Failure.instruction of a deployment that stop() ended
 
 
 @dataclass
