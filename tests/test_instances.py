@@ -295,3 +295,20 @@ def test_a_machine_without_mount_namespaces_is_told_so_in_one_line(
 def test_a_runtime_under_var_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CloudError, match="lies under /var"):
         InstanceRuntime(Path("/var/tmp/instances"))
+
+
+def test_abort_ends_a_deployment_and_the_old_version_keeps_serving(runtime: InstanceRuntime,
+                                                                   app_environment: dict[str, str]) -> None:
+    good = finished(runtime.deploy("i-web12", "WebServer", "v-old", small_bundle(), app_environment))
+    assert good.healthy, good.failure
+    hook = ".platform/hooks/predeploy/01_slow.sh"
+    job = runtime.deploy("i-web12", "WebServer", "v-aborted", small_bundle(
+        {hook: "#!/bin/sh\necho $$ > /var/log/slow.pid\nsleep 300\n"}, frozenset({hook})), app_environment)
+    pid_file = runtime.log_folder("i-web12") / "slow.pid"
+    deadline = time.monotonic() + 30
+    while not pid_file.is_file() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline and not job.done, job.failure
+        time.sleep(0.05)
+    runtime.abort("i-web12")
+    assert finished(job, 10).failure is not None and job.failure.instruction == CANCELLED
+    assert runtime.health("i-web12").label == "v-old"

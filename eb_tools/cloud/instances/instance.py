@@ -92,8 +92,9 @@ class Instance:
         for name in ("nginx", "web"):
             processes.stop(self.processes.pop(name, None))
 
-    def cancel(self) -> None:
-        """Stop whatever it runs: the deployment's step (the deployment then ends), then its processes."""
+    def cancel(self, keep_processes: bool = False) -> None:
+        """End the deployment running on it (its step is killed), then stop its processes unless
+        `keep_processes` (what runs then is the old version, or nothing when the flip had begun)."""
         with self.lock:
             self.stopping = True
             step = self.step
@@ -101,4 +102,7 @@ class Instance:
             processes.stop(step, timeout=5)
         if self.thread is not None:
             self.thread.join()
-        self.halt()
+        if keep_processes:
+            self.stopping = False
+        else:
+            self.halt()

@@ -109,6 +109,11 @@ class InstanceRuntime:
         to what is left); its folders stay, and a later deploy() starts it again on the same ports."""
         self._get(instance_id).cancel()
 
+    def abort(self, instance_id: str) -> None:
+        """End a deployment running on it (AbortEnvironmentUpdate), leaving its processes: an instance the
+        deployment had not flipped yet keeps serving its old version, as EB's do."""
+        self._get(instance_id).cancel(keep_processes=True)
+
     def stop_all(self) -> None:
         for instance in list(self._instances.values()):
             instance.cancel()
