@@ -167,7 +167,10 @@ def test_an_app_that_cannot_import_fails_the_deployment_in_the_warm_hook(
                                          ".platform/hooks/postdeploy/01_warm.sh failed with error exit status")
     assert "ModuleNotFoundError: No module named 'a_module_nobody_wrote'" in job.failure.output
     assert job.failure.events == (("ERROR", DEPLOYMENT_FAILED), ("ERROR", COMMAND_FAILED.format(id="i-web2")))
-    assert runtime.health("i-web2").state == "exited"
+    deadline = time.monotonic() + 30  # gunicorn's master stops once its worker has failed to boot
+    while runtime.health("i-web2").state != "exited":
+        assert time.monotonic() < deadline, runtime.health("i-web2")
+        time.sleep(0.1)
 
 
 def test_a_missing_dependency_fails_the_install(runtime: InstanceRuntime, app_environment: dict[str, str]) -> None:

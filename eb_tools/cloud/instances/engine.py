@@ -72,6 +72,7 @@ class Deployment:
         self.extensions = source.Extensions()
         self.venv = instance.venv  # the running version's until this one's is installed, as /var/app/venv stays
         self.web_argv: list[str] = []
+        self.started = False  # this version's app has been started: its output explains what fails after
 
     def run(self) -> None:
         """Every step, then the health check; the job ends with its failure, if any (never left running)."""
@@ -218,6 +219,7 @@ class Deployment:
     def _start_application(self) -> None:
         assert self.venv is not None
         self.instance.launch("web", self.web_argv, CURRENT, self.env, self.layout.log / "web.stdout.log", self.venv)
+        self.started = True
 
     def _start_proxy(self) -> None:
         assert self.venv is not None and self.platform.nginx is not None
@@ -246,7 +248,7 @@ class Deployment:
         line = (f"An error occurred during execution of command [app-deploy] - [{instruction}]. Stop running the "
                 f"command. Error: {error.error}")
         self._log("ERROR", line)
-        output = processes.tail(error.output) + (f"\n{self._app_output()}" if self.instance.exited() else "")
+        output = processes.tail(error.output) + (f"\n{self._app_output()}" if self.started else "")
         return _Failed(Failure.command(self.instance.id, instruction, line, output, error.detail,
                                        dependencies=error.dependencies))
 
