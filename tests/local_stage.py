@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pymysql
@@ -28,6 +29,21 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
             return False
 
     wait_until(answers, timeout, f"{url} answering 200")
+
+
+def wait_started(proc: subprocess.Popen, timeout: float = 120) -> str:
+    """Read `eb_tools local`'s output (a text pipe) until its last start-up line, "web app:": the stage is
+    provisioned, its objects restored and its version deployed. Returns what was read, for the test to print."""
+    read: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line:
+            raise AssertionError(f"eb_tools local exited with {proc.wait()}:\n" + "".join(read))
+        read.append(line)
+        if line.startswith("web app:"):
+            return "".join(read)
+    raise AssertionError("eb_tools local did not finish starting:\n" + "".join(read))
 
 
 def stage_outputs(cloud: str) -> dict[str, str]:

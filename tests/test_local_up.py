@@ -21,7 +21,7 @@ from tests.local_stage import (
     stage_rows,
     tier_environments,
     undeclared,
-    wait_for,
+    wait_started,
 )
 from tests.mail import verification_link
 
@@ -56,7 +56,7 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/healthz", proc)
+        started = wait_started(proc)
         served = requests.get(f"{base}/login", timeout=5)
         # nginx is in front (make test installs it) with the bundle's own headers and body limit
         assert served.headers["X-Content-Type-Options"] == "nosniff" and served.headers["X-Frame-Options"] == "DENY"
@@ -137,13 +137,16 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
+        output = started + output
         print(output)  # shown by pytest when the test fails
-    assert f"web app:     {base}   (nginx -> gunicorn" in output
+    assert f"web app:     {base}   (the load balancer: nginx -> each web instance's nginx -> gunicorn" in output
     assert "(a new stage)" in output
     cdn = re.search(r"^cdn:         (\S+)   \(CloudFront stand-in for (\w+)\)$", output, re.MULTILINE)
     assert cdn and cdn.group(1).endswith(f"/{cdn.group(2)}") and served.startswith(f"{cdn.group(1)}/variants/")
-    worker = next(line.split()[2] for line in output.splitlines() if line.startswith("worker app:"))
-    for target in (base, worker, cloud):
+    instances = [url.rstrip(",") for line in output.splitlines() if line.startswith(("web tier:", "worker tier:"))
+                 for url in line.split("   (")[0].split()[2:]]
+    assert len(instances) == 2, output  # one instance per tier: the local stage's min
+    for target in (base, *instances, cloud):
         try:
             requests.get(target, timeout=1)
             raise AssertionError(f"{target} still answers after Ctrl-C")
@@ -175,7 +178,7 @@ def test_a_second_run_resumes_the_first(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/healthz", proc)
+        started = wait_started(proc)
         kept = requests.get(f"{base}/uploads", cookies=cookies, timeout=5, allow_redirects=False)
         assert kept.status_code == 200 and "blue.jpg" in kept.text  # still logged in: same secret key
         browser = requests.Session()
@@ -204,9 +207,10 @@ def test_a_second_run_resumes_the_first(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
+        output = started + output
         print(output)
     # The upload, its 4 variants, its backup and the EB source bundle at least; both environments.
     restored = re.search(r"\((\d+) objects and messages and (\d+) EB environments with their events restored "
                          r"from the last run\)", output)
-    assert f"(fed by sqsd from {queue})" in output
+    assert f"worker feed: sqsd from {queue}" in output
     assert restored and int(restored.group(1)) >= 7 and restored.group(2) == "2", output

@@ -586,7 +586,8 @@ from moto.utilities.utils import get_partition  # noqa: E402
 
 __all__ = [  # this module's own, then moto's names the local cloud's modules take from here
     "BACKENDS", "MotoMismatch", "TESTED", "USES", "WRITTEN_FOR", "bucket_cors", "check", "created_resources",
-    "delete_created", "installed_moto", "once", "problems", "queue_messages", "replace", "resource_map_place",
+    "delete_created", "distribution_with_domain",
+    "installed_moto", "once", "problems", "queue_messages", "replace", "resource_map_place",
     "restore_sent_mail", "sent_mail", "template_from_s3", "template_resources",
     "AWSManagedPolicy", "ActionResult", "BaseResponse", "BucketNotEmpty", "ChangeSet", "CloudFormationBackend",
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
@@ -699,6 +700,13 @@ def bucket_cors(name: str) -> list[dict[str, Any]] | None:
         return [{"AllowedOrigins": list(rule.allowed_origins or []), "AllowedMethods": list(rule.allowed_methods or []),
                  "AllowedHeaders": list(rule.allowed_headers or []), "ExposeHeaders": list(rule.exposed_headers or []),
                  "MaxAgeSeconds": rule.max_age_seconds} for rule in bucket.cors]
+
+
+def distribution_with_domain(account: str, domain: str) -> str | None:
+    """The id of the CloudFront distribution whose domain name is `domain` (read in-process: it may be asked
+    while a request holds the backends)."""
+    distributions = cloudfront_backends[account]["aws"].distributions
+    return next((d.distribution_id for d in distributions.values() if d.domain_name == domain), None)
 
 
 def sent_mail(account: str, region: str) -> dict[str, Any]:

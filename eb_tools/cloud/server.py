@@ -36,6 +36,7 @@ from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings
 from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer, Published
 from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
+from eb_tools.cloud.instances.hosting import Hosting
 from eb_tools.cloud.moto_internals import (
     BACKENDS,
     DEFAULT_ACCOUNT_ID,
@@ -113,13 +114,15 @@ class LocalCloud:
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0, eb_settings: EmulationSettings | None = None,
-                 data_dir: Path | None = None, ses_production_access: bool = False) -> None:
+                 data_dir: Path | None = None, hosting: Hosting | None = None,
+                 ses_production_access: bool = False) -> None:
         self.host = host
         # SES's sandbox, as for a new AWS account, unless the cloud stands for one that left it (every region).
         self.ses_account = ses_sandbox.SesAccount(production_access=ses_production_access)
         self.data_stores = data_stores.DataStores(data_dir) if data_dir else None
         # The emulated EB's settings, changeable while it runs; `eb_transition_seconds` is the usual one.
         self.eb_settings = eb_settings or EmulationSettings(transition_seconds=eb_transition_seconds)
+        self.eb_settings.hosting = hosting  # real instances, or (None) instances as records only
         self.port = port or free_port(host)
         self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
         self.credentials = credentials
@@ -174,6 +177,13 @@ class LocalCloud:
     def cdn_url(self) -> str:
         """The CloudFront stand-in's base: a distribution is served under <cdn_url>/<distribution id>."""
         return f"http://{self.host}:{self.cdn_port}"
+
+    def cdn_url_for(self, url: str) -> str:
+        """Where the stand-in serves the distribution whose https://<domain> is `url`; `url` itself when no
+        distribution of this cloud has that domain."""
+        domain = url.removeprefix("https://").rstrip("/")
+        found = moto_internals.distribution_with_domain(self.account, domain)
+        return self.distribution_url(found) if found else url
 
     def distribution_url(self, distribution_id: str) -> str:
         """Where the stand-in serves a distribution: what https://<its domain name> is in AWS."""
@@ -258,7 +268,42 @@ class LocalCloud:
         messages."""
         return moto_internals.restore_sent_mail(self.account, region, mail)
 
+    # -- Real instances (a cloud given hosting) -------------------------------------------------------------------
+    def instance_urls(self, environment: str, region: str) -> list[str]:
+        """Where each of the environment's instances that answers its health check is reached now (its nginx on
+        a web instance, its app on a worker): what sqsd on a worker instance posts to."""
+        hosting = self.eb_settings.hosting
+        if hosting is None:
+            return []
+        return [f"http://{host}:{port}" for host, port in hosting.healthy_targets(self._instance_ids(environment,
+                                                                                                        region))]
+
+    def instance_log_folders(self, environment: str, region: str) -> list[Path]:
+        """Each of the environment's instances' /var/log on this machine (those it has run)."""
+        hosting = self.eb_settings.hosting
+        if hosting is None:
+            return []
+        folders = (hosting.log_folder(i) for i in self._instance_ids(environment, region))
+        return [folder for folder in folders if folder is not None]
+
+    def _instance_ids(self, environment: str, region: str) -> list[str]:
+        backend = self._eb(region)
+        with backend.lock:
+            return [i.id for e in backend.environments.values() if e.name == environment and e.status != "Terminated"
+                    for i in e.instances]
+
+    def balancer_url(self, environment: str) -> str | None:
+        """Where a web environment's load balancer listens (its CNAME's stand-in), once it has instances."""
+        hosting = self.eb_settings.hosting
+        return hosting.balancer_url(environment) if hosting is not None else None
+
+    def stop_instances(self) -> None:
+        """Stop every instance and load balancer (a deployment still running on one fails)."""
+        if self.eb_settings.hosting is not None:
+            self.eb_settings.hosting.stop_all()
+
     def stop(self) -> None:
+        self.stop_instances()
         if self._log_streaming is not None:
             self._log_streaming.stop()
             self._log_streaming = None

@@ -16,8 +16,8 @@ from pathlib import Path
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
 # What an instance's operating system gives every process (the platform sets PATH to its venv first; the
-# shell that starts a process sets PWD).
-PLATFORM = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PATH", "PWD")
+# shell that starts a process sets PWD and OLDPWD).
+PLATFORM = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PATH", "PWD", "OLDPWD")
 
 # Every override, with why it differs from AWS.
 WHY = {
@@ -27,8 +27,6 @@ WHY = {
     "CDN_URL": "the CloudFront stand-in serving the stage's distribution, where https://<its domain> would be",
     "SSL_CERT_FILE": "the local cloud's CA, which the data servers' certificates chain to (AWS's chain to a "
                      "public CA the instance trusts)",
-    "GUNICORN_BIND": "a free port of this machine per tier, where each instance binds 127.0.0.1:8000",
-    "TRUSTED_PROXIES": "1 (nginx) or 0 (no nginx installed), where the load balancer and nginx make 2",
     "GUNICORN_WORKERS": "2 processes per tier, where gunicorn.conf.py sizes them by the instance's cores",
     "PORT": "a free port of this machine per emulated instance (eb_tools/cloud/instances), where the app of "
             "every instance listens on 8000, the platform's default; its nginx proxies to it and get-config "
@@ -48,3 +46,8 @@ def services(cloud_url: str, cdn_url: str, trusted_ca: Path | None) -> dict[str,
     return {"AWS_ENDPOINT_URL": cloud_url, "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY, "CDN_URL": cdn_url,
             **({"SSL_CERT_FILE": str(trusted_ca)} if trusted_ca else {})}
+
+
+def for_instances(cloud_url: str, cdn_url: str, trusted_ca: Path | None) -> dict[str, str]:
+    """Everything a local instance's processes get beyond their environment's properties and secrets."""
+    return {**platform(), **services(cloud_url, cdn_url, trusted_ca), "GUNICORN_WORKERS": "2"}

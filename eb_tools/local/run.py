@@ -1,39 +1,41 @@
-"""`eb_tools local`: the emulated cloud, a stage of the stage file in it, and the bundle's processes.
+"""`eb_tools local`: the emulated cloud, a stage of the stage file in it, and its instances.
 
 The stage (`local` unless --stage names another) is a stage like any other: `eb_tools provision` builds it
 from the stage file (the same templates, change sets and EB environments) and `release` deploys the working
-tree to both environments; what is local is only the endpoint and the processes. The cloud runs on a data
-folder, so the stage's RDS instances and ElastiCache group are real servers (a MariaDB writer and its
-binary-log replica, a redis-server requiring the AUTH token over TLS) at the endpoints the stack outputs.
-The steps, each a function below: read the state of the last run; start the cloud and put back EB's records
-in it (state.py: so provisioning finds the stage's environments and keeps their ids); provision; put back
-the stage's objects, messages and secrets; deploy; run migrations and both tiers from the Procfile under
-gunicorn with what their EB environments say (environment properties, secrets loaded as the platform loads
-them, and the declared overrides of overrides.py, nothing else), the web app behind nginx with the bundle's
-.platform/nginx files when nginx is installed; feed the worker with the sqsd emulator (its environment's
-sqsd options and cron.yaml). Ctrl-C stops every process this started and saves the stage's state for the
-next run.
+tree to both environments; what is local is only the endpoint. The cloud runs on a data folder, so the stage's
+RDS instances and ElastiCache group are real servers (a MariaDB writer and its binary-log replica, a
+redis-server requiring the AUTH token over TLS) at the endpoints the stack outputs, and it hosts the EB
+environments' instances (eb_tools/cloud/instances): each is a process group running the version EB says it
+runs, deployed as the platform deploys (hooks, requirements, migrations, the Procfile under gunicorn, nginx
+in front), batch by batch under the environment's deployment policy; the web environment's load balancer is
+an nginx on the web port, routing to the instances that answer their health check. Each instance's
+processes get their environment's properties and secrets and the declared overrides of overrides.py, nothing
+else. The steps, each a function below: read the state of the last run; start the cloud and put back EB's
+records in it (state.py); provision; put back the stage's objects, messages and secrets; deploy; feed the
+worker instances with the sqsd emulator (its environment's sqsd options and cron.yaml). Ctrl-C stops every
+instance and server and saves the stage's state for the next run.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from eb_tools import nginx_conf
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Target, WaitTimeout, local_session, wait_until
-from eb_tools.bundle import included_files
+from eb_tools.cloud.instances.hosting import Hosting
 from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.errors import EbToolsError, LocalStageError
-from eb_tools.formats import cronfile, procfile
+from eb_tools.formats import cronfile
 from eb_tools.local import overrides, state
 from eb_tools.local import sqsd as sqsd_module
 from eb_tools.local.processes import Supervisor
 from eb_tools.local.sqsd import Sqsd, SqsdOptions
+from eb_tools.names import environment_names
 from eb_tools.provision import command as provision
 from eb_tools.release import versions
 from eb_tools.release.deploy import Built, deliver, prepare
@@ -53,30 +55,6 @@ SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 BUCKET_ROLES = ("UploadsBucket", "BackupBucket")
 QUEUE_ROLES = ("WorkerQueueUrl", "WorkerDeadLetterQueueUrl")
 SECRET_ROLES = ("SecretKeySecretArn",)
-
-
-@dataclass(frozen=True)
-class Address:
-    """A local listening address: `bind` for gunicorn and nginx, `url` for clients."""
-
-    port: int
-    host: str = HOST
-
-    @property
-    def bind(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.bind}"
-
-
-@dataclass(frozen=True)
-class Addresses:
-    web: Address  # what users open: nginx, or gunicorn itself without nginx
-    app: Address  # the web tier's gunicorn
-    worker: Address  # the worker tier's gunicorn, which sqsd POSTs to
-    nginx: str | None  # nginx's binary, when installed
 
 
 @dataclass(frozen=True)
@@ -100,29 +78,33 @@ class Running:
 
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0,
         echo: Echo = print, stage: str = STAGE) -> None:
-    """A stage of the stage file, until Ctrl-C or until one of its processes exits (see the module docstring)."""
+    """A stage of the stage file, until Ctrl-C (see the module docstring)."""
     _check_free({"--port": web_port, "--cloud-port": cloud_port})
     data_dir.mkdir(parents=True, exist_ok=True)
     cron = _cron_tasks(root)
     spec = _stage_file(root).stage(stage)
     saved = _saved_state(data_dir / "cloud")
+    web = environment_names(spec.application, spec.name)["web"]
+
+    def extra(environment: str, variables: dict[str, str]) -> dict[str, str]:
+        return overrides.for_instances(cloud.url, cloud.cdn_url_for(variables.get("CDN_URL", "")), cloud.trusted_ca)
+
     # Out of SES's sandbox (a declared override): sign-up mails whatever address someone types in.
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds, data_dir=data_dir / "stores",
-                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port})),
-                       ses_production_access=True).start()
+                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port})), ses_production_access=True,
+                       hosting=Hosting((data_dir / "instances").resolve(), extra, {web: web_port})).start()
     running = Running(cloud, Supervisor(), Target(local_session(spec.region), cloud.url, poll_seconds=POLL_SECONDS))
     try:
         _bring_up(running, root, data_dir, StageTarget(spec, running.target), saved, cron, web_port, echo)
-        exited = running.supervisor.wait()
-        if exited:
-            raise LocalStageError(f"the {exited} process exited; stopping the others")
+        running.supervisor.wait()
     finally:
+        _ignore_interrupts()
         if running.sqsd is not None:
             running.sqsd.stop()
         if running.sqsd_log is not None:
             logging.getLogger(sqsd_module.__name__).removeHandler(running.sqsd_log)
             running.sqsd_log.close()
-        running.supervisor.stop_all()
+        cloud.stop_instances()  # before the state is saved: a deployment still running ends now
         if running.resources is not None:
             state.save(cloud, running.target, data_dir / "cloud", running.resources)
         cloud.stop()
@@ -130,28 +112,24 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
 
 def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, saved: state.Saved | None,
               cron: list[cronfile.CronTask], web_port: int, echo: Echo) -> None:
-    """Provision and deploy the stage, start its processes, and say where everything is."""
-    cloud, target = running.cloud, running.target
-    addresses = _addresses(web_port)
+    """Provision and deploy the stage, feed its worker, and say where everything is."""
+    cloud, target, region = running.cloud, running.target, where.stage.region
     restored = state.restore_cloud(cloud, target, saved) if saved else 0
     built = _register(where, root, data_dir)
-    outputs = _provision(root, where.name, target, addresses.web.url, built.label)
+    web_url = f"http://{HOST}:{web_port}"  # the web environment's load balancer
+    outputs = _provision(root, where.name, target, web_url, built.label)
     _verify_sender(cloud, where)
     running.resources = _stage_resources(outputs)
     restored += state.restore_stage(cloud, target, saved, running.resources) if saved else 0
     deployed = _deploy(where, built)
-    settings = {tier: ebenv.settings(target.client("elasticbeanstalk"), deployed.application, name)
-                for tier, name in deployed.environments.items()}
-    distribution = _distribution(target, outputs["CdnDomain"])
-    cdn_url = cloud.distribution_url(distribution)
-    environments = {tier: _process_environment(target, tier_settings, cloud, cdn_url)
-                    for tier, tier_settings in settings.items()}
-    _start_tiers(running.supervisor, root, data_dir, environments, addresses)
+    _wait_healthy(f"{web_url}/healthz")
+    worker = ebenv.settings(target.client("elasticbeanstalk"), deployed.application, deployed.environments["worker"])
     running.sqsd_log = _log_sqsd(data_dir)
-    _publish_logs(cloud, deployed, data_dir, bool(addresses.nginx), where.stage.region)
-    queue = settings["worker"][("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
-    running.sqsd = Sqsd(target.client("sqs"), queue, addresses.worker.url,
-                        SqsdOptions.from_settings(settings["worker"], wait_time_seconds=2), cron=cron).start()
+    _publish_logs(cloud, deployed, data_dir, region)
+    queue = worker[("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
+    worker_env = deployed.environments["worker"]
+    running.sqsd = Sqsd(target.client("sqs"), queue, lambda: _first(cloud.instance_urls(worker_env, region)),
+                        SqsdOptions.from_settings(worker, wait_time_seconds=2), cron=cron).start()
     echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
     echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
                                           "environments with their events restored from the last run)"
@@ -159,11 +137,26 @@ def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, 
     echo(f"version:     {deployed.label} on {deployed.environments['web']} and "
          f"{deployed.environments['worker']} (application {deployed.application}, stage {where.name})")
     _announce_data_stores(outputs, echo)
-    echo(f"worker app:  {addresses.worker.url}   (fed by sqsd from {queue})")
-    echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {distribution})")
-    front = f"nginx -> gunicorn {addresses.app.bind}" if addresses.nginx else \
-        "gunicorn; install nginx to put it in front"
-    echo(f"web app:     {addresses.web.url}   ({front}; Ctrl-C stops everything)")
+    for tier, name in deployed.environments.items():
+        echo(f"{tier + ' tier:':<13}{', '.join(cloud.instance_urls(name, region))}   (instances of {name})")
+    echo(f"worker feed: sqsd from {queue}")
+    cdn_url = cloud.cdn_url_for(f"https://{outputs['CdnDomain']}")
+    echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {cdn_url.rsplit('/', 1)[-1]})")
+    echo(f"web app:     {web_url}   (the load balancer: nginx -> each web instance's nginx -> gunicorn; "
+         "Ctrl-C stops everything)")
+
+
+def _ignore_interrupts() -> None:
+    """From here on a second Ctrl-C (or a SIGTERM) waits for the servers and instances to stop, which an
+    interruption would leave running with their data half written."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: nothing to shield
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _first(urls: list[str]) -> str:
+    """The first healthy worker instance, where sqsd posts (none: a refused connection, retried later)."""
+    return urls[0] if urls else f"http://{HOST}:9"
 
 
 def _announce_data_stores(outputs: dict[str, str], echo: Echo) -> None:
@@ -265,80 +258,11 @@ def _cron_tasks(root: Path) -> list[cronfile.CronTask]:
     return parsed.tasks
 
 
-def _addresses(web_port: int) -> Addresses:
-    """Internal ports for the tiers, never the web port promised to users (nginx binds it only later)."""
-    taken = {web_port}
-
-    def internal() -> Address:
-        address = Address(free_port(exclude=frozenset(taken)))
-        taken.add(address.port)
-        return address
-
-    web, nginx = Address(web_port), nginx_conf.binary()
-    # As on an instance: nginx, with the bundle's .platform/nginx files, in front of gunicorn.
-    return Addresses(web=web, app=internal() if nginx else web, worker=internal(), nginx=nginx)
-
-
-def _distribution(target: Target, domain: str) -> str:
-    """The id of the stage's CloudFront distribution (the stage stack's CdnDomain output names its domain)."""
-    listed = target.client("cloudfront").list_distributions()["DistributionList"].get("Items", [])
-    found = [item["Id"] for item in listed if item["DomainName"] == domain]
-    if not found:
-        raise LocalStageError(f"the local stage's CloudFront distribution ({domain}) is not in the local cloud")
-    return str(found[0])
-
-
-def _process_environment(target: Target, settings: dict[tuple[str, str], str], cloud: LocalCloud,
-                         cdn_url: str) -> dict[str, str]:
-    """What a tier's processes see: the operating system's share, its environment properties, its
-    environmentsecrets loaded from Secrets Manager as the platform loads them, and the declared overrides
-    (overrides.py), nothing else."""
-    secrets = target.client("secretsmanager")
-    return {
-        **overrides.platform(),
-        **{option: value for (namespace, option), value in settings.items() if namespace == PROPERTIES},
-        **{option: secrets.get_secret_value(SecretId=arn)["SecretString"]
-           for (namespace, option), arn in settings.items() if namespace == SECRETS},
-        **overrides.services(cloud.url, cdn_url, cloud.trusted_ca),
-    }
-
-
-def _start_tiers(supervisor: Supervisor, root: Path, data_dir: Path, environments: dict[str, dict[str, str]],
-                 addresses: Addresses) -> None:
-    """Migrate, then both tiers from the Procfile, nginx in front of the web one when installed."""
-    migrate = supervisor.start("migrate", [sys.executable, "-m", "core.migrate"], root, environments["web"])
-    if migrate.wait() != 0:
-        raise LocalStageError("migrations failed; see the line above")
-    del supervisor.processes["migrate"]
-    try:
-        command = procfile.load(root).command("web")
-    except procfile.ProcfileError as error:
-        raise LocalStageError(str(error)) from None
-    supervisor.start("web", _teed(command, _logs(data_dir, "web") / "web.stdout.log"), root,
-                     {**environments["web"], "GUNICORN_BIND": addresses.app.bind, "GUNICORN_WORKERS": "2",
-                      "TRUSTED_PROXIES": "1" if addresses.nginx else "0"})  # in AWS: the load balancer and nginx
-    supervisor.start("worker", _teed(command, _logs(data_dir, "worker") / "web.stdout.log"), root,
-                     {**environments["worker"], "GUNICORN_BIND": addresses.worker.bind, "GUNICORN_WORKERS": "2"})
-    if addresses.nginx:
-        prefix = (data_dir / "nginx").resolve()
-        nginx_conf.prepare(prefix, root, included_files(root), addresses.web.bind, addresses.app.bind,
-                           load_balancer=True)  # this nginx stands in for the load balancer too
-        supervisor.start("nginx", [addresses.nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
-                                   "-e", str(prefix / "error.log"), "-g", "daemon off;"], root, environments["web"])
-    for address in (addresses.web, addresses.worker):
-        _wait_healthy(f"{address.url}/healthz", supervisor)
-
-
 def _logs(data_dir: Path, tier: str) -> Path:
     """Where a tier's processes log, as an instance of its environment keeps /var/log."""
     folder = (data_dir / "logs" / tier).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _teed(argv: list[str], log: Path) -> list[str]:
-    """`argv` with its output shown here and appended to `log`, as the platform keeps web.stdout.log."""
-    return ["sh", "-c", '"$@" 2>&1 | tee -a "$0"', str(log), *argv]
 
 
 def _log_sqsd(data_dir: Path) -> logging.Handler:
@@ -349,22 +273,24 @@ def _log_sqsd(data_dir: Path) -> logging.Handler:
     return handler
 
 
-def _publish_logs(cloud: LocalCloud, deployed: Deployed, data_dir: Path, nginx: bool, region: str) -> None:
-    """Tell the emulated EB where each environment's instance logs are, for `eb logs`."""
-    nginx_logs = {"/var/log/nginx/access.log": (data_dir / "nginx" / "access.log").resolve(),
-                  "/var/log/nginx/error.log": (data_dir / "nginx" / "error.log").resolve()} if nginx else {}
-    cloud.publish_instance_logs(deployed.environments["web"], {
-        "/var/log/web.stdout.log": _logs(data_dir, "web") / "web.stdout.log", **nginx_logs}, region)
-    cloud.publish_instance_logs(deployed.environments["worker"], {
-        "/var/log/web.stdout.log": _logs(data_dir, "worker") / "web.stdout.log",
-        "/var/log/aws-sqsd/default.log": _logs(data_dir, "worker") / "aws-sqsd.log"}, region)
+def _publish_logs(cloud: LocalCloud, deployed: Deployed, data_dir: Path, region: str) -> None:
+    """Tell the emulated EB where each environment's instance logs are, for `eb logs`: its first instance's
+    /var/log, and sqsd's log for the worker."""
+    for tier, name in deployed.environments.items():
+        logs = cloud.instance_log_folders(name, region)
+        if not logs:
+            continue
+        files = {f"/var/log/{path}": logs[0] / path for path in ("web.stdout.log", "eb-engine.log", "eb-hooks.log")}
+        if tier == "web":
+            files |= {f"/var/log/nginx/{path}": logs[0] / "nginx" / path for path in ("access.log", "error.log")}
+        else:
+            files["/var/log/aws-sqsd/default.log"] = _logs(data_dir, "worker") / "aws-sqsd.log"
+        cloud.publish_instance_logs(name, files, region)
 
 
-def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 60) -> None:
+def _wait_healthy(url: str, timeout: float = 60) -> None:
+    """Until the load balancer routes to a healthy web instance."""
     def healthy() -> bool:
-        name = supervisor.exited()
-        if name:
-            raise LocalStageError(f"the {name} process exited during start-up; see its output above")
         try:
             return requests.get(url, timeout=2).status_code == 200
         except requests.RequestException:

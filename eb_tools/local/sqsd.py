@@ -74,9 +74,13 @@ def _iso(epoch_ms: str | None) -> str:
 
 
 class Sqsd:
-    def __init__(self, sqs: Any, queue_url: str, app_url: str, options: SqsdOptions = SqsdOptions(),
-                 cron: list[CronTask] | None = None, clock: Callable[[], datetime] | None = None) -> None:
-        self.sqs, self.queue_url, self.app_url, self.options = sqs, queue_url, app_url.rstrip("/"), options
+    def __init__(self, sqs: Any, queue_url: str, app_url: str | Callable[[], str],
+                 options: SqsdOptions = SqsdOptions(), cron: list[CronTask] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        """`app_url`: where the worker app answers, or how to find it at each delivery (the worker instance
+        sqsd runs on, which a deployment may replace)."""
+        self.sqs, self.queue_url, self.options = sqs, queue_url, options
+        self._app_url = app_url
         self.cron = [] if queue_url.endswith(".fifo") else list(cron or [])  # FIFO queues have no periodic tasks
         self.clock = clock or (lambda: datetime.now(UTC))
         self.queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
@@ -86,6 +90,11 @@ class Sqsd:
         self._pool = ThreadPoolExecutor(max_workers=options.http_connections, thread_name_prefix="sqsd")
         self._threads: list[threading.Thread] = []
         self._local = threading.local()  # a requests.Session per delivering thread: sessions are not thread-safe
+
+    def app_url(self) -> str:
+        """Where this delivery goes."""
+        found = self._app_url() if callable(self._app_url) else self._app_url
+        return found.rstrip("/")
 
     def start(self) -> Sqsd:
         self._apply_max_retries()
@@ -180,7 +189,7 @@ class Sqsd:
         try:
             path, headers = self.request_for(message)
             try:
-                response = self._http().post(self.app_url + path, data=message["Body"].encode(), headers=headers,
+                response = self._http().post(self.app_url() + path, data=message["Body"].encode(), headers=headers,
                                            timeout=(self.options.connect_timeout, self.options.inactivity_timeout))
                 status = response.status_code
             except requests.RequestException as exc:

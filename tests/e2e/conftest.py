@@ -68,7 +68,9 @@ class LocalRun:
         return {o["Key"]: o["Size"] for o in listed.get("Contents", [])}
 
     def access_log(self) -> list[str]:
-        return (self.data_dir / "nginx" / "access.log").read_text().splitlines()
+        """The web environment's load balancer's access log: every request to the web tier."""
+        log = self.data_dir / "instances" / "balancers" / "oppima-local-web" / "access.log"
+        return log.read_text().splitlines()
 
 
 @pytest.fixture(scope="module")

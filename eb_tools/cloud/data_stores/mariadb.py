@@ -69,7 +69,9 @@ class MariaDB:
         if not self.created:
             self._install()
         self._log = open(self.log, "ab")  # noqa: SIM115 (open while the server runs)
-        self.process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL, stderr=self._log)
+        # A session of its own: a Ctrl-C at the terminal reaches the run, which stops the server in order.
+        self.process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL, stderr=self._log,
+                                        start_new_session=True)
         wait_for_port(self.host, self.port, self.process, "mariadbd", self.log)
         return self
 

@@ -33,7 +33,7 @@ class Redis:
         config.write_text(f"requirepass {self.auth_token}\n" if self.auth_token else "")
         config.chmod(0o600)
         self.process = subprocess.Popen([binary("redis-server"), str(config), *self._arguments()],
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.host, self.port, self.process, "redis-server", self.log)
         return self
 

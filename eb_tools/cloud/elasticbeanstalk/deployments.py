@@ -10,11 +10,12 @@ from datetime import datetime
 from eb_tools.cloud.elasticbeanstalk import deploy_outcome, options, policies
 from eb_tools.cloud.elasticbeanstalk import health as enhanced
 from eb_tools.cloud.elasticbeanstalk.backend_core import Steps, operation
-from eb_tools.cloud.elasticbeanstalk.entities import Environment, Operation
+from eb_tools.cloud.elasticbeanstalk.entities import Environment, Instance, Operation
 from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, InvalidParameterValue
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
 from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
 from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
+from eb_tools.cloud.instances.jobs import Failure
 
 # EB's words (users' event logs, e.g. rennokki/laravel-aws-eb#71 and eb deploy transcripts), except where noted.
 ABORTED_DEPLOYMENT = ("During an aborted deployment, some instances may have deployed the new application version. "
@@ -96,12 +97,16 @@ class Deployments(SavedConfigurations, OperationSteps):
             op.deploying = {i.id: (i.health, i.causes) for i in batch}
             for instance in batch:
                 instance.health, instance.causes = "Info", [enhanced.DEPLOYING]
+            self._host(env, batch, label)
             when = yield
+            while self._hosting_busy(batch):  # real instances: until each has ended, a transition at a time
+                when = yield
             op.deploying, op.launched = {}, []  # from here on an abort keeps what this batch did
+            failed = self._hosted_failures(batch)
             for instance in batch:
-                instance.take(label, op.deployment, when, passed=not fails)
-            if fails:
-                self._failed_checks(env, batch, label, when)
+                instance.take(label, op.deployment, when, passed=not fails and instance.id not in failed)
+            if fails or failed:
+                self._batch_failed(env, batch, failed, label, when)
                 self._event(ABORTED_DEPLOYMENT, "ERROR", env=env, when=when, version=label)
                 self._give_back(env, op, when)
                 self._fail(env, "Update", when)
@@ -131,12 +136,16 @@ class Deployments(SavedConfigurations, OperationSteps):
             op.launched += [i.id for i in batch]
             op.deploying = {i.id: (i.health, i.causes) for i in batch}
             self._event(f"Added {self._named(batch)} to your environment.", env=env, when=when)
+            self._host(env, batch, label)
             when = yield
+            while self._hosting_busy(batch):
+                when = yield
             op.deploying = {}
+            failed = self._hosted_failures(batch)
             for instance in batch:
-                instance.take(label, op.deployment, when, passed=not fails)
-            if fails:
-                self._failed_checks(env, batch, label, when)
+                instance.take(label, op.deployment, when, passed=not fails and instance.id not in failed)
+            if fails or failed:
+                self._batch_failed(env, batch, failed, label, when)
                 self._terminate_launched(env, op, when)
                 self._fail(env, "Update", when)
                 return
@@ -148,6 +157,14 @@ class Deployments(SavedConfigurations, OperationSteps):
         op.launched = []
         self._remove(env, originals, when)
         self._succeed(env, op, when)
+
+    def _batch_failed(self, env: Environment, batch: list[Instance], failed: dict[str, Failure], label: str,
+                      when: datetime) -> None:
+        """EB's events for a batch that failed: its instances' command failures, or its health checks (every
+        instance of the batch when the failure is injected)."""
+        checks = self._command_failures(env, batch, failed, label, when) if failed else batch
+        if checks:
+            self._failed_checks(env, checks, label, when)
 
     def _give_back(self, env: Environment, op: Operation, when: datetime) -> None:
         """A deployment in place that stops early returns to the environment's size all the same (the
@@ -186,6 +203,9 @@ class Deployments(SavedConfigurations, OperationSteps):
             return
         self._apply(env, op)
         self._fit(env, when)
+        self._host(env, env.instances, env.version)  # the app restarts with the new properties, as on EB
+        while self._hosting_busy(env.instances):
+            when = yield
         self._event("Successfully deployed new configuration to environment.", env=env, when=when)
         self._settle(env, when)
         self._event("Environment update completed successfully.", env=env, when=when)
@@ -217,6 +237,7 @@ class Deployments(SavedConfigurations, OperationSteps):
         if op.kind == "configure":
             self._reverted(env, when)
             return
+        self._abort_hosted(list(op.deploying))
         for instance in env.instances:
             if instance.id in op.deploying:
                 instance.health, instance.causes = op.deploying[instance.id]

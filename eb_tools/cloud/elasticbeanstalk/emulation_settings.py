@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eb_tools.cloud.instances.hosting import Hosting
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -23,6 +26,7 @@ class EmulationSettings:
 
     transition_seconds: float = 2.0  # how long a simulated launch, update or termination step takes
     max_application_versions: int = 1000  # EB's default quota per account and region; a test may lower it
+    hosting: Hosting | None = None  # real instances (instances/hosting.py); None: instances are records only
 
 
 _CURRENT: ContextVar[EmulationSettings | None] = ContextVar("eb_emulation_settings", default=None)

@@ -14,7 +14,12 @@ class EnvironmentHealth(EBBackendCore):
     @operation
     def health(self, env_id: str | None, name: str | None) -> tuple[Environment, datetime]:
         """The environment as the enhanced-health operations see it, and when they read it."""
-        return self._environment(env_id, name, InvalidRequest), self.clock.now()
+        env = self._environment(env_id, name, InvalidRequest)
+        self._refresh_hosted_health(env)
+        return env, self.clock.now()
+
+    def _refresh_hosted_health(self, env: Environment) -> None:
+        """Real instances' health from their processes (hosted.py); nothing in a cloud without them."""
 
     def _report_health(self, env: Environment, when: datetime) -> None:
         """The health transition event, when the environment's health is not the one last announced."""

@@ -131,12 +131,18 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
         if label:
             env.deployments += 1
             op.deployment = env.deployments
-            passed = not self._fails(env, label)
+            self._host(env, env.instances, label)
+            while self._hosting_busy(env.instances):  # real instances: until each has ended
+                when = yield
+            failed = self._hosted_failures(env.instances)
+            passed = not self._fails(env, label) and not failed
             for instance in env.instances:
-                instance.take(label, op.deployment, when, passed)
+                instance.take(label, op.deployment, when, passed and instance.id not in failed)
             if not passed:
                 env.version = None  # nothing deployed successfully: EB expects no version ("n/a")
-                self._failed_checks(env, env.instances, label, when)
+                checks = self._command_failures(env, env.instances, failed, label, when) if failed else env.instances
+                if checks:
+                    self._failed_checks(env, checks, label, when)
                 self._fail(env, "Create", when)
                 return
             env.deployment = op.deployment
@@ -160,6 +166,8 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
         self._event("terminateEnvironment is starting.", env=env)
 
         def finish(when: datetime) -> None:
+            self._unhost(env.instances)
+            self._forget_balancer(env)
             env.status, env.terminated_at, env.updated, env.instances = "Terminated", when, when, []
             self._event("terminateEnvironment completed successfully.", env=env, when=when)
 

@@ -4,8 +4,9 @@ request does)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from eb_tools.cloud.moto_internals import S3Backend, s3_backends, sqs_backends
+from eb_tools.cloud.moto_internals import S3Backend, s3_backends, secretsmanager_backends, sqs_backends
 
 
 def _s3(account: str) -> S3Backend:
@@ -45,3 +46,10 @@ def make_worker_queue(account: str, region: str, name: str) -> str:
     redrive = {"deadLetterTargetArn": dlq.queue_arn, "maxReceiveCount": "10"}
     sqs.create_queue(name, VisibilityTimeout="300", RedrivePolicy=json.dumps(redrive))
     return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+
+
+def secret_string(account: str, region: str, secret_id: str) -> str:
+    """The current value of a Secrets Manager secret, as the platform loads an environment secret."""
+    backend: Any = secretsmanager_backends[account][region]  # moto types the absent version as str
+    value = backend.get_secret_value(secret_id, None, None)
+    return str(value.get("SecretString") or "")

@@ -15,11 +15,11 @@ from eb_tools.cloud.elasticbeanstalk import deploy_outcome, policies, services
 from eb_tools.cloud.elasticbeanstalk import health as enhanced
 from eb_tools.cloud.elasticbeanstalk.backend_core import Steps
 from eb_tools.cloud.elasticbeanstalk.entities import Environment, Instance, Operation
-from eb_tools.cloud.elasticbeanstalk.health_reports import EnvironmentHealth
+from eb_tools.cloud.elasticbeanstalk.hosted import HostedInstances
 from eb_tools.cloud.elasticbeanstalk.request_context import serving
 
 
-class OperationSteps(EnvironmentHealth):
+class OperationSteps(HostedInstances):
     # -- instances -----------------------------------------------------------------------------------
     def _new_instance(self, env: Environment, when: datetime) -> Instance:
         """An instance that boots in `env` (Pending), in the next of three zones."""
@@ -34,6 +34,7 @@ class OperationSteps(EnvironmentHealth):
         return f"instance{'s' if len(instances) > 1 else ''} [{', '.join(i.id for i in instances)}]"
 
     def _remove(self, env: Environment, instances: list[Instance], when: datetime) -> None:
+        self._unhost(instances)
         gone = {i.id for i in instances}
         env.instances = [i for i in env.instances if i.id not in gone]
         if instances:
@@ -50,6 +51,7 @@ class OperationSteps(EnvironmentHealth):
         added = [self._new_instance(env, when) for _ in range(target - len(env.instances))]
         for instance in added:
             instance.take(env.version or "", env.deployment, when, passed=True)
+        self._host(env, added, env.version)  # they boot and take the version; the load balancer waits for them
         if added:
             self._event(f"Added {self._named(added)} to your environment.", env=env, when=when)
 

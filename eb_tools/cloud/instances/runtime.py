@@ -63,12 +63,16 @@ class InstanceRuntime:
             if instance is None:
                 layout = namespace.Layout(self.folder / "instances" / instance_id)
                 layout.create()
-                port = _free_port(self._ports)
-                proxy = _free_port(self._ports) if tier == "WebServer" else None
+                port = free_port(self._ports)
+                proxy = free_port(self._ports) if tier == "WebServer" else None
                 instance = self._instances[instance_id] = Instance(instance_id, tier, layout, port, proxy)
             elif instance.tier != tier:
                 raise CloudError(f"instance {instance_id} is a {instance.tier} instance, not {tier}")
             return instance
+
+    def has(self, instance_id: str) -> bool:
+        """Whether this runtime ever ran the instance."""
+        return instance_id in self._instances
 
     def job(self, instance_id: str) -> Job | None:
         """The instance's last deployment."""
@@ -125,7 +129,7 @@ class InstanceRuntime:
             raise CloudError(f"no instance {instance_id} in this local cloud") from None
 
 
-def _free_port(taken: set[int]) -> int:
+def free_port(taken: set[int]) -> int:
     """A port of 127.0.0.1 that nothing listens on now and no other instance has (added to `taken`)."""
     while True:
         with socket.socket() as sock:

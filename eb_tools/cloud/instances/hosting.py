@@ -1,0 +1,149 @@
+"""Real instances behind one cloud's emulated Elastic Beanstalk (LocalCloud(hosting=...)).
+
+Every instance the emulation models is a process group of the instance runtime running the version EB says
+it runs: the emulation's steps start a deployment on a batch's instances and wait, transition after
+transition, until each has ended healthy or failed (elasticbeanstalk/hosted.py). A web environment's load
+balancer is an nginx (balancer.py) whose targets are its instances that answer their health check, checked
+every HEALTH_SECONDS: an instance that fails is dropped, and taken back once it answers again. What a local
+run adds to every process of an environment (the cloud's endpoint and credentials...) comes from
+`extra_environment`, the run's declared overrides.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from eb_tools.cloud.instances.balancer import Balancer
+from eb_tools.cloud.instances.jobs import Failure, Health, Job
+from eb_tools.cloud.instances.runtime import InstanceRuntime, free_port
+from eb_tools.errors import CloudError
+
+HEALTH_SECONDS = 1.0  # how often the load balancers check their targets (an ALB's interval is 5 to 300 s)
+# An ALB takes a target out after this many failed checks in a row (EB's default UnhealthyThresholdCount is 5)
+# and at once when it stops listening; back in after one passed check here (EB's HealthyThresholdCount: 3).
+UNHEALTHY_THRESHOLD = 3
+GONE = ("exited", "stopped", "deploying")  # out at once: refusing connections, or deregistered for a deployment
+
+class Hosting:
+    def __init__(self, folder: Path, extra_environment: Callable[[str, dict[str, str]], dict[str, str]],
+                 balancer_ports: Mapping[str, int] | None = None) -> None:
+        self.folder = folder
+        self.runtime = InstanceRuntime(folder)
+        self._extra = extra_environment
+        self._ports = dict(balancer_ports or {})
+        self._balancers: dict[str, Balancer] = {}
+        self._members: dict[str, Callable[[], list[str]]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._failed_checks: dict[str, int] = {}  # instance id -> failed checks in a row (absent: never healthy)
+
+    def deploy(self, environment: str, tier: str, instance_ids: list[str], label: str, bundle: bytes,
+               variables: dict[str, str], application: str) -> None:
+        """Start deploying `label` to each instance (the first the command leader); returns at once."""
+        env = {**variables, **self._extra(environment, variables)}
+        for number, instance_id in enumerate(instance_ids):
+            self.runtime.deploy(instance_id, tier, label, bundle, env, leader=number == 0, application=application)
+
+    def pending(self, instance_ids: list[str]) -> bool:
+        """Whether a deployment still runs on any of them."""
+        return any(job is not None and not job.done for job in map(self._job, instance_ids))
+
+    def failures(self, instance_ids: list[str]) -> dict[str, Failure]:
+        """{instance id: why its last deployment failed}, for those whose deployment failed."""
+        return {i: job.failure for i in instance_ids if (job := self._job(i)) is not None and job.failure}
+
+    def health(self, instance_id: str) -> Health | None:
+        """Its health from its processes and /healthz; None for an instance this machine never ran."""
+        return self.runtime.health(instance_id) if self.runtime.has(instance_id) else None
+
+    def _job(self, instance_id: str) -> Job | None:
+        return self.runtime.job(instance_id) if self.runtime.has(instance_id) else None
+
+    def stop(self, instance_ids: list[str]) -> None:
+        for instance_id in instance_ids:
+            if self.runtime.has(instance_id):
+                self.runtime.stop(instance_id)
+
+    def abort(self, instance_ids: list[str]) -> None:
+        for instance_id in instance_ids:
+            if self.runtime.has(instance_id):
+                self.runtime.abort(instance_id)
+
+    def address(self, instance_id: str) -> tuple[str, int] | None:
+        return self.runtime.address(instance_id) if self.runtime.has(instance_id) else None
+
+    def balance(self, environment: str, members: Callable[[], list[str]]) -> None:
+        """Give web environment `environment` its load balancer over `members()` (its instances, read at each
+        check), once."""
+        with self._lock:
+            if environment in self._balancers:
+                self._members[environment] = members
+                return
+            port = self._ports.get(environment) or free_port(set())
+            self._balancers[environment] = Balancer(self.folder / "balancers" / environment,
+                                                    f"127.0.0.1:{port}").start()
+            self._members[environment] = members
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="load-balancers", daemon=True)
+                self._watcher.start()
+
+    def balancer_url(self, environment: str) -> str | None:
+        balancer = self._balancers.get(environment)
+        return f"http://{balancer.listen}" if balancer else None
+
+    def log_folder(self, instance_id: str) -> Path | None:
+        """The instance's /var/log on this machine."""
+        return self.runtime.log_folder(instance_id) if self.runtime.has(instance_id) else None
+
+    def forget(self, environment: str) -> None:
+        """A terminated environment's load balancer goes."""
+        with self._lock:
+            balancer = self._balancers.pop(environment, None)
+            self._members.pop(environment, None)
+        if balancer is not None:
+            balancer.stop()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(HEALTH_SECONDS):
+            with self._lock:
+                watched = [(self._balancers[name], members) for name, members in self._members.items()]
+            for balancer, members in watched:
+                with contextlib.suppress(CloudError):
+                    balancer.route_to(self._targets(members()))
+
+    def _targets(self, instance_ids: list[str]) -> list[tuple[str, int]]:
+        """Where a load balancer routes now: its targets in service (healthy once, listening, and fewer than
+        UNHEALTHY_THRESHOLD failed checks in a row since), or, when none is, every target that is listening (an
+        ALB whose targets are all unhealthy routes to all of them: it fails open)."""
+        listening = []
+        for instance_id in instance_ids:
+            health = self.health(instance_id)
+            if health is not None and health.ok:
+                self._failed_checks[instance_id] = 0
+            elif instance_id in self._failed_checks:
+                self._failed_checks[instance_id] += 1
+            if health is not None and health.state not in GONE and instance_id in self._failed_checks:
+                listening.append(instance_id)
+        in_service = [i for i in listening if self._failed_checks[i] < UNHEALTHY_THRESHOLD]
+        return [address for i in in_service or listening if (address := self.address(i)) is not None]
+
+    def healthy_targets(self, instance_ids: list[str]) -> list[tuple[str, int]]:
+        """The addresses of those that answer their health check now."""
+        found = []
+        for instance_id in instance_ids:
+            health = self.health(instance_id)
+            address = self.address(instance_id)
+            if health is not None and health.ok and address is not None:
+                found.append(address)
+        return found
+
+    def stop_all(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        for name in list(self._balancers):
+            self.forget(name)
+        self.runtime.stop_all()
