@@ -53,21 +53,39 @@ def stage_outputs(cloud: str) -> dict[str, str]:
 
 
 def tier_environments(parent: int) -> dict[str, dict[str, str]]:
-    """{tier: environment} of the gunicorn masters `eb_tools local` (process `parent`) started, read from
-    /proc: what the processes really got."""
+    """{tier: environment} of a gunicorn master of each tier `eb_tools local` (process `parent`) started, read
+    from /proc: what the processes really got."""
     found: dict[str, dict[str, str]] = {}
-    for pid in descendants(parent):
-        try:
-            raw = (Path("/proc") / str(pid) / "environ").read_bytes()
-            command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"gunicorn" not in command or b"sh\x00-c" in command:
-            continue
-        env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
-        if "APP_ROLE" in env:
-            found.setdefault(env["APP_ROLE"], env)
+    for env in tier_masters(parent).values():
+        found.setdefault(env["APP_ROLE"], env)
     return found
+
+
+def tier_masters(parent: int) -> dict[int, dict[str, str]]:
+    """{pid: environment} of every gunicorn master below process `parent` (its workers left out)."""
+    masters: dict[int, dict[str, str]] = {}
+    below = descendants(parent)
+    gunicorns = {pid for pid in below if b"gunicorn" in _read(pid, "cmdline")}
+    for pid in gunicorns:
+        if _parent(pid) in gunicorns:
+            continue
+        raw = _read(pid, "environ").decode()
+        env = dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+        if "APP_ROLE" in env:
+            masters[pid] = env
+    return masters
+
+
+def _read(pid: int, name: str) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / name).read_bytes()
+    except OSError:
+        return b""
+
+
+def _parent(pid: int) -> int:
+    stat = _read(pid, "stat").decode()
+    return int(stat.rsplit(")", 1)[1].split()[1]) if stat else 0
 
 
 def descendants(parent: int) -> list[int]:

@@ -145,7 +145,7 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
     assert cdn and cdn.group(1).endswith(f"/{cdn.group(2)}") and served.startswith(f"{cdn.group(1)}/variants/")
     instances = [url.rstrip(",") for line in output.splitlines() if line.startswith(("web tier:", "worker tier:"))
                  for url in line.split("   (")[0].split()[2:]]
-    assert len(instances) == 2, output  # one instance per tier: the local stage's min
+    assert len(instances) == 3, output  # the local stage's min: two web instances, one worker
     for target in (base, *instances, cloud):
         try:
             requests.get(target, timeout=1)

@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright  # the dev extra (pip install -e
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import free_port
 from tests.cloud_clients import local_client
-from tests.local_stage import stage_outputs, stage_query, wait_for
+from tests.local_stage import stage_outputs, stage_query, tier_masters, wait_for
 from tests.mail import verification_link
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,7 @@ class LocalRun:
     output: list[str]
     uploads_bucket: str = ""
     s3: Any = None
+    pid: int = 0
 
     def printed(self, prefix: str) -> str | None:
         return next((line for line in self.output if line.startswith(prefix)), None)
@@ -67,6 +68,10 @@ class LocalRun:
         listed = self.s3.list_objects_v2(Bucket=self.uploads_bucket, Prefix=prefix)
         return {o["Key"]: o["Size"] for o in listed.get("Contents", [])}
 
+    def gunicorn_masters(self) -> dict[int, dict[str, str]]:
+        """{pid: environment} of every gunicorn master the run's instances started."""
+        return tier_masters(self.pid)
+
     def access_log(self) -> list[str]:
         """The web environment's load balancer's access log: every request to the web tier."""
         log = self.data_dir / "instances" / "balancers" / "oppima-local-web" / "access.log"
@@ -81,7 +86,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
                              "--cloud-port", str(cloud_port), "--data-dir", str(data_dir)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    run = LocalRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cloud_port}", data_dir, [])
+    run = LocalRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cloud_port}", data_dir, [], pid=proc.pid)
     reader = threading.Thread(target=lambda: run.output.extend(line.rstrip("\n") for line in proc.stdout or ()),
                               daemon=True)
     reader.start()

@@ -5,16 +5,28 @@ nothing behind.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from PIL import Image
 
-from tests.e2e.conftest import LocalRun, log_in, sign_up, submit_credentials
+from eb_tools.bundle import included_files
+from tests.cloud_clients import local_client
+from tests.e2e.conftest import ROOT, LocalRun, log_in, sign_up, submit_credentials
 from tests.mail import verification_link
 
 EMAIL = "browser@example.com"
@@ -276,3 +288,73 @@ def test_a_stage_without_a_domain_works_at_its_eb_address(local_run, named_brows
     page.wait_for_selector(card("seaside.jpg"), timeout=60_000)
     assert all(url.startswith(local_run.cdn + "/") for url in image_urls(page))
     page.close()
+
+
+def test_losing_a_web_instance_and_a_broken_release_keep_the_page_served(local_run, account, watched, tmp_path):
+    """Two web instances behind the load balancer: one dies mid-session and the page goes on, logged in; then a
+    release whose app cannot import is deployed, fails on the instance that takes it, and `eb_tools deploy` puts
+    every instance back on the good version, while the page is served throughout."""
+    page, good = watched.page, _served_version(local_run)
+    page.goto(f"{local_run.base}/uploads")
+    masters = web_masters(local_run)
+    assert len(masters) == 2, masters  # the local stage's web min
+    os.killpg(masters[0], signal.SIGKILL)  # the instance's app dies, as a crashed instance's does
+    for _ in range(5):
+        page.reload()
+        assert page.locator("h1").inner_text() == "Your images"  # still logged in: sessions live in Redis
+    with _watching(local_run, page.context.cookies()) as answers:
+        deployed = subprocess.run(
+            [str(Path(sys.executable).parent / "eb_tools"), "deploy", "local", str(_broken_tree(tmp_path)),
+             "--working-tree", "--label", "broken-import", "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
+            env={**os.environ, "AWS_ENDPOINT_URL": local_run.cloud}, capture_output=True, text=True, timeout=300)
+    assert deployed.returncode == 1, deployed.stdout + deployed.stderr
+    assert "Command failed on instance" in deployed.stdout and "rolled back" in deployed.stderr, deployed.stdout
+    assert set(answers) == {200}, deployed.stdout[-6000:]  # not one request of the page failed
+    health = local_client("elasticbeanstalk", local_run.cloud).describe_instances_health(
+        EnvironmentName="oppima-local-web", AttributeNames=["All"])["InstanceHealthList"]
+    assert {(i["Deployment"]["VersionLabel"], i["HealthStatus"]) for i in health} == {(good, "Ok")}
+    assert len(web_masters(local_run)) == len(health) and _served_version(local_run) == good
+
+
+def web_masters(local_run: LocalRun) -> list[int]:
+    """The gunicorn masters of the web instances, from /proc."""
+    return sorted(pid for pid, env in local_run.gunicorn_masters().items() if env.get("APP_ROLE") == "web")
+
+
+def _served_version(local_run: LocalRun) -> str:
+    return str(requests.get(f"{local_run.base}/healthz", timeout=5).json()["version"])
+
+
+def _broken_tree(tmp_path: Path) -> Path:
+    """The repository's files, with an app that fails to import."""
+    tree = tmp_path / "broken"
+    for name in included_files(ROOT):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+    (tree / "wsgi.py").write_text('raise ImportError("this release cannot import its app")\n')
+    return tree
+
+
+@contextlib.contextmanager
+def _watching(local_run: LocalRun, cookies: list[dict[str, Any]]) -> Iterator[list[int]]:
+    """The status of a logged-in GET of the uploads page every 0.2 s while the block runs."""
+    answers: list[int] = []
+    done = threading.Event()
+    session = requests.Session()
+    for cookie in cookies:
+        session.cookies.set(cookie["name"], cookie["value"])
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            try:
+                answers.append(session.get(f"{local_run.base}/uploads", timeout=10, allow_redirects=False).status_code)
+            except requests.RequestException:
+                answers.append(0)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield answers
+    finally:
+        done.set()
+        thread.join(timeout=15)

@@ -169,8 +169,12 @@ class Deployments(SavedConfigurations, OperationSteps):
     def _give_back(self, env: Environment, op: Operation, when: datetime) -> None:
         """A deployment in place that stops early returns to the environment's size all the same (the
         additional batch's capacity): the instances it did not reach are the surplus, the failed batch stays
-        (the emulation's choice: EB restores its Auto Scaling group's size and the group picks)."""
-        self._fit(env, when, spare=[i for i in env.instances if i.deployment != op.deployment])
+        (the emulation's choice: EB restores its Auto Scaling group's size and the group picks), an instance
+        whose app has died before any other."""
+        not_reached = [i for i in reversed(env.instances) if i.deployment != op.deployment]
+        # An instance failing its health checks goes first, as an Auto Scaling group with ELB health checks
+        # replaces it (real instances only; records are all healthy here).
+        self._fit(env, when, spare=sorted(not_reached, key=self._serving))
 
     def _terminate_launched(self, env: Environment, op: Operation, when: datetime) -> None:
         """Terminate the instances `op` launched and has not kept."""

@@ -89,6 +89,11 @@ class HostedInstances(EnvironmentHealth):
             self._event("Failed to deploy application.", "ERROR", env=env, when=when, version=label)
         return [i for i in batch if i.id in failures and i.id not in commands]
 
+    def _serving(self, instance: Instance) -> bool:
+        """Whether the instance answers its health check (always, for an instance that is a record only)."""
+        health = self._hosting.health(instance.id) if self._hosting is not None else None
+        return health is None or health.ok
+
     def _refresh_hosted_health(self, env: Environment) -> None:
         """Each deployed instance's health from its processes and health check, as EB's health agent reports."""
         hosting = self._hosting

@@ -41,11 +41,11 @@ class OperationSteps(HostedInstances):
             self._event(f"Removed {self._named(instances)} from your environment.", env=env, when=when)
 
     def _fit(self, env: Environment, when: datetime, spare: list[Instance] | None = None) -> None:
-        """Back to the effective MinSize: surplus instances terminated (`spare` ones first, then the latest
-        launched), missing ones launched on the expected version."""
+        """Back to the effective MinSize: surplus instances terminated (`spare` ones first, in their order, then
+        the latest launched), missing ones launched on the expected version."""
         target = policies.min_size(self._options(env))
         spare_ids = [i.id for i in spare or []]
-        order = [i for i in reversed(env.instances) if i.id in spare_ids] + \
+        order = [i for i in spare or [] if i in env.instances] + \
             [i for i in reversed(env.instances) if i.id not in spare_ids]
         self._remove(env, order[:max(0, len(env.instances) - target)], when)
         added = [self._new_instance(env, when) for _ in range(target - len(env.instances))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from eb_tools.cloud.data_stores.processes import binary
@@ -71,6 +72,8 @@ class Balancer:
         if tuple(targets) == self.targets:
             return
         self.targets = tuple(targets)
+        with (self.folder / "targets.log").open("a") as log:  # when each target came and went, for a reader
+            log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(f'{h}:{p}' for h, p in targets) or '-'}\n")
         self._write()
         if self.process is not None and self.process.poll() is None:
             reloaded = subprocess.run([binary("nginx"), "-p", f"{self.folder}/", "-c", str(self.folder / "nginx.conf"),
@@ -79,7 +82,7 @@ class Balancer:
                 raise CloudError(f"the load balancer's nginx refused its targets: {reloaded.stderr.strip()}")
 
     def _write(self) -> None:
-        servers = "\n".join(f"        server {host}:{port} max_fails=1 fail_timeout=2s;" for host, port in self.targets)
+        servers = "\n".join(f"        server {host}:{port} max_fails=0;" for host, port in self.targets)
         user = "user root;\n" if os.geteuid() == 0 else ""
         (self.folder / "nginx.conf").write_text(CONF.format(user=user, folder=self.folder, listen=self.listen,
                                                             servers=servers or NO_TARGET))

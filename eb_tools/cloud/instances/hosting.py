@@ -36,6 +36,7 @@ class Hosting:
         self._balancers: dict[str, Balancer] = {}
         self._members: dict[str, Callable[[], list[str]]] = {}
         self._lock = threading.Lock()
+        self._routing = threading.Lock()  # one check of the targets at a time (the watcher's, a step's)
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
         self._failed_checks: dict[str, int] = {}  # instance id -> failed checks in a row (absent: never healthy)
@@ -46,10 +47,15 @@ class Hosting:
         env = {**variables, **self._extra(environment, variables)}
         for number, instance_id in enumerate(instance_ids):
             self.runtime.deploy(instance_id, tier, label, bundle, env, leader=number == 0, application=application)
+        self.route()  # the batch leaves its load balancer before its app stops, as EB deregisters it
 
     def pending(self, instance_ids: list[str]) -> bool:
-        """Whether a deployment still runs on any of them."""
-        return any(job is not None and not job.done for job in map(self._job, instance_ids))
+        """Whether a deployment still runs on any of them. Once none does, the load balancers have taken the
+        healthy ones back before this answers: a rolling deployment's next batch leaves only after that."""
+        if any(job is not None and not job.done for job in map(self._job, instance_ids)):
+            return True
+        self.route()
+        return False
 
     def failures(self, instance_ids: list[str]) -> dict[str, Failure]:
         """{instance id: why its last deployment failed}, for those whose deployment failed."""
@@ -108,8 +114,13 @@ class Hosting:
 
     def _watch(self) -> None:
         while not self._stopping.wait(HEALTH_SECONDS):
-            with self._lock:
-                watched = [(self._balancers[name], members) for name, members in self._members.items()]
+            self.route()
+
+    def route(self) -> None:
+        """Check every load balancer's targets now and route to those in service."""
+        with self._lock:
+            watched = [(self._balancers[name], members) for name, members in self._members.items()]
+        with self._routing:
             for balancer, members in watched:
                 with contextlib.suppress(CloudError):
                     balancer.route_to(self._targets(members()))
