@@ -19,7 +19,10 @@ from eb_tools.cloud.elasticbeanstalk.entities import Application, Environment, E
 from eb_tools.cloud.elasticbeanstalk.exceptions import InvalidParameterValue, MissingParameter
 from eb_tools.cloud.moto_internals import ServiceException
 
-Steps = Generator[None, datetime, None]  # an operation's steps: each `when = yield` waits one transition
+# An operation's steps: each `when = yield TRANSITION` waits one transition, `when = yield 0.1` a tenth of one
+# (a step that polls real instances, hosted.py).
+Steps = Generator[float, datetime, None]
+TRANSITION = 1.0
 B = TypeVar("B", bound="EBBackendCore")
 P = ParamSpec("P")
 R = TypeVar("R")

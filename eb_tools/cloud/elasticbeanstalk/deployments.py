@@ -9,9 +9,10 @@ from datetime import datetime
 
 from eb_tools.cloud.elasticbeanstalk import deploy_outcome, options, policies
 from eb_tools.cloud.elasticbeanstalk import health as enhanced
-from eb_tools.cloud.elasticbeanstalk.backend_core import Steps, operation
+from eb_tools.cloud.elasticbeanstalk.backend_core import TRANSITION, Steps, operation
 from eb_tools.cloud.elasticbeanstalk.entities import Environment, Instance, Operation
 from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, InvalidParameterValue
+from eb_tools.cloud.elasticbeanstalk.hosted import POLL
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
 from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
 from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
@@ -80,7 +81,7 @@ class Deployments(SavedConfigurations, OperationSteps):
         batch that fails its health checks stops the deployment where it stands (no rollback)."""
         label = str(op.label)
         self._event("Deploying new version to instance(s).", env=env, version=label)
-        when = yield
+        when = yield TRANSITION
         if self._refused(env, label, when):
             return
         fails = self._fails(env, label)
@@ -98,9 +99,9 @@ class Deployments(SavedConfigurations, OperationSteps):
             for instance in batch:
                 instance.health, instance.causes = "Info", [enhanced.DEPLOYING]
             self._host(env, batch, label)
-            when = yield
+            when = yield TRANSITION
             while self._hosting_busy(batch):  # real instances: until each has ended, a transition at a time
-                when = yield
+                when = yield POLL
             op.deploying, op.launched = {}, []  # from here on an abort keeps what this batch did
             failed = self._hosted_failures(batch)
             for instance in batch:
@@ -121,7 +122,7 @@ class Deployments(SavedConfigurations, OperationSteps):
         transition each; they replace the originals when all pass their health checks, else they are
         terminated and the originals are untouched."""
         label = str(op.label)
-        when = yield
+        when = yield TRANSITION
         if self._refused(env, label, when):
             return
         fails = self._fails(env, label)
@@ -137,9 +138,9 @@ class Deployments(SavedConfigurations, OperationSteps):
             op.deploying = {i.id: (i.health, i.causes) for i in batch}
             self._event(f"Added {self._named(batch)} to your environment.", env=env, when=when)
             self._host(env, batch, label)
-            when = yield
+            when = yield TRANSITION
             while self._hosting_busy(batch):
-                when = yield
+                when = yield POLL
             op.deploying = {}
             failed = self._hosted_failures(batch)
             for instance in batch:
@@ -197,19 +198,19 @@ class Deployments(SavedConfigurations, OperationSteps):
     # -- settings alone ------------------------------------------------------------------------------------
     def _configure(self, env: Environment, op: Operation) -> Steps:
         """A configuration-only update, applied in one transition; one that fails is rolled back in another."""
-        when = yield
+        when = yield TRANSITION
         if deploy_outcome.configuration_fails(env.tags):
             op.abortable = False  # EB does not stop a rollback
             self._event("Failed to deploy configuration.", "ERROR", env=env, when=when)
             self._event(ROLLING_BACK, "WARN", env=env, when=when)
-            when = yield
+            when = yield TRANSITION
             self._reverted(env, when)
             return
         self._apply(env, op)
         self._fit(env, when)
         self._host(env, env.instances, env.version)  # the app restarts with the new properties, as on EB
         while self._hosting_busy(env.instances):
-            when = yield
+            when = yield POLL
         self._event("Successfully deployed new configuration to environment.", env=env, when=when)
         self._settle(env, when)
         self._event("Environment update completed successfully.", env=env, when=when)
@@ -237,7 +238,7 @@ class Deployments(SavedConfigurations, OperationSteps):
         """An abort, one transition later: a configuration update is rolled back; a deployment stops where it
         stands: the batch in progress is abandoned (launched instances terminated, running ones keep their
         version), finished batches keep the new version and the expected version stays the previous one."""
-        when = yield
+        when = yield TRANSITION
         if op.kind == "configure":
             self._reverted(env, when)
             return

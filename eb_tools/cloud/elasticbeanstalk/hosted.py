@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from eb_tools.cloud.instances.hosting import Hosting
     from eb_tools.cloud.instances.jobs import Failure
 
+POLL = 0.1  # of a transition: how often a step waiting on real instances looks again (`when = yield POLL`)
 PROPERTIES = "aws:elasticbeanstalk:application:environment"
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 # EB's environment-level words after a command failed on some instances (users' event logs, e.g.

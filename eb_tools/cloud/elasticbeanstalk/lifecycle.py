@@ -7,10 +7,11 @@ import string
 from datetime import datetime
 
 from eb_tools.cloud.elasticbeanstalk import options, platforms, policies, services
-from eb_tools.cloud.elasticbeanstalk.backend_core import Steps, operation
+from eb_tools.cloud.elasticbeanstalk.backend_core import TRANSITION, Steps, operation
 from eb_tools.cloud.elasticbeanstalk.entities import TIERS, Application, Environment, Operation
 from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, InvalidParameterValue
 from eb_tools.cloud.elasticbeanstalk.health import NOT_DEPLOYED
+from eb_tools.cloud.elasticbeanstalk.hosted import POLL
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
 from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
 from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
@@ -119,7 +120,7 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
 
     def _launch(self, env: Environment, op: Operation) -> Steps:
         """The instances boot, then take the version (if any) all at once."""
-        when = yield
+        when = yield TRANSITION
         label = op.label
         if label and (problem := self._deploy_problem(env, label)):
             for instance in env.instances:
@@ -133,7 +134,7 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
             op.deployment = env.deployments
             self._host(env, env.instances, label)
             while self._hosting_busy(env.instances):  # real instances: until each has ended
-                when = yield
+                when = yield POLL
             failed = self._hosted_failures(env.instances)
             passed = not self._fails(env, label) and not failed
             for instance in env.instances:

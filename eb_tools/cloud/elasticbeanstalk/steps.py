@@ -61,20 +61,21 @@ class OperationSteps(HostedInstances):
         long as `op` is the environment's operation (an abort or a termination replaces it)."""
         env.operation = op
         with serving(op.request_id):  # the events of every step carry the request id of the operation
-            next(steps)
-            self._resume_later(env, op, steps)
+            wait = next(steps)
+            self._resume_later(env, op, steps, wait)
 
-    def _resume_later(self, env: Environment, op: Operation, steps: Steps) -> None:
+    def _resume_later(self, env: Environment, op: Operation, steps: Steps, wait: float) -> None:
+        """The next step after `wait` transitions."""
         def resume(when: datetime) -> None:
             if env.operation is not op:
                 return
             try:
-                steps.send(when)
+                following = steps.send(when)
             except StopIteration:
                 return
-            self._resume_later(env, op, steps)
+            self._resume_later(env, op, steps, following)
 
-        self._later(resume)
+        self._later(resume, wait)
 
     # -- how deployments turn out --------------------------------------------------------------------
     def _deploy_problem(self, env: Environment, label: str) -> str | None:
