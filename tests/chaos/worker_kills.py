@@ -323,8 +323,10 @@ def _rows(tasks: list[Task], kills: Kills, database: Any, sqs: Any, dlq: str, ph
             endpoint_pushes.update(json.loads(text)["default"] for text in endpoint.messages.values())
     emails: Counter[str] = Counter()
     for message in ses_backends["123456789012"]["us-east-1"].sent_messages:
-        emails.update(address for address in message.destinations.get("ToAddresses", [])
-                      if address.endswith("@chaos.example.com"))
+        # SendEmail's messages keep a dict of destinations, SendRawEmail's a list (other tests' mail is here too)
+        sent_to = message.destinations
+        addresses = sent_to.get("ToAddresses", []) if isinstance(sent_to, dict) else sent_to
+        emails.update(address for address in addresses if address.endswith("@chaos.example.com"))
 
     ends: Counter[str] = Counter()
     waited = 0.0
