@@ -109,6 +109,14 @@ class MariaDBServer:
     def socket(self) -> str:
         return str(self.directory / "mysqld.sock")
 
+    @property
+    def tmp(self) -> Path:
+        """Its own temporary folder: servers bootstrapping at once in a shared /tmp removed each other's
+        temporary tables (eb_tools/cloud/data_stores/mariadb.py)."""
+        folder = self.directory / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def start(self) -> MariaDBServer:
         """Start the server; the first start creates the datadir and the users, a later one restarts."""
         data = self.directory / "data"
@@ -123,7 +131,7 @@ class MariaDBServer:
         self.process = subprocess.Popen(
             [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.socket}",
-             f"--pid-file={self.directory / 'mysqld.pid'}", *self._binlog(),
+             f"--pid-file={self.directory / 'mysqld.pid'}", f"--tmpdir={self.tmp}", *self._binlog(),
              "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
              "--innodb-flush-log-at-trx-commit=0", "--skip-name-resolve", *self._user()],
             stdout=subprocess.DEVNULL, stderr=self._log,
@@ -201,8 +209,8 @@ class MariaDBServer:
         """mariadb-install-db for the datadir; grants by IP and no host-name lookup (--force skips it),
         so a machine whose host name does not resolve can run it."""
         return [_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.directory / 'data'}",
-                "--skip-test-db", "--auth-root-authentication-method=normal", "--skip-name-resolve", "--force",
-                *self._user()]
+                f"--tmpdir={self.tmp}", "--skip-test-db", "--auth-root-authentication-method=normal",
+                "--skip-name-resolve", "--force", *self._user()]
 
     @staticmethod
     def _user() -> list[str]:

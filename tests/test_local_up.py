@@ -55,6 +55,7 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
                              "--data-dir", str(tmp_path / "state")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+    started = ""  # the start-up lines, once read
     try:
         started = wait_started(proc)
         served = requests.get(f"{base}/login", timeout=5)
@@ -177,6 +178,7 @@ def test_a_second_run_resumes_the_first(tmp_path):
                              "--cloud-port", str(cloud_port), "--data-dir", str(tmp_path / "state")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+    started = ""  # the start-up lines, once read
     try:
         started = wait_started(proc)
         kept = requests.get(f"{base}/uploads", cookies=cookies, timeout=5, allow_redirects=False)

@@ -58,6 +58,13 @@ class MariaDB:
         return self.directory / "data"
 
     @property
+    def tmp(self) -> Path:
+        """The server's own temporary folder: in a shared /tmp, servers starting at once (the tests' in
+        parallel) removed each other's temporary tables, failing a bootstrap with 'Unknown table
+        mysql.tmp_user_sys'."""
+        return self.directory / "tmp"
+
+    @property
     def created(self) -> bool:
         """Whether the data folder holds a server already (an earlier run's)."""
         return (self.data / "mysql").is_dir()
@@ -65,6 +72,7 @@ class MariaDB:
     def start(self) -> MariaDB:
         """Start the server; the first start creates its data folder. A CloudError (one line) when it fails."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(exist_ok=True)
         self._sockets.mkdir(exist_ok=True)
         if not self.created:
             self._install()
@@ -85,8 +93,9 @@ class MariaDB:
     def install_command(self) -> list[str]:
         """mariadb-install-db for the data folder; grants by IP and no host-name lookup (--force skips it),
         so a machine whose host name does not resolve can run it."""
-        return [binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data}", "--skip-test-db",
-                "--auth-root-authentication-method=normal", "--skip-name-resolve", "--force", *_as_user()]
+        return [binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data}", f"--tmpdir={self.tmp}",
+                "--skip-test-db", "--auth-root-authentication-method=normal", "--skip-name-resolve", "--force",
+                *_as_user()]
 
     def _command(self) -> list[str]:
         binlog = ["--skip-log-bin"] if self.server_id is None else [
@@ -94,6 +103,7 @@ class MariaDB:
             "--log-slave-updates"]
         return [binary("mariadbd"), "--no-defaults", f"--datadir={self.data}", f"--port={self.port}",
                 f"--bind-address={self.host}", f"--socket={self.socket}", f"--pid-file={self.directory / 'pid'}",
+                f"--tmpdir={self.tmp}",
                 *binlog, *(["--read-only=1"] if self.read_only else []), "--innodb-buffer-pool-size=32M",
                 "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2", "--skip-name-resolve",
                 "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", *_as_user()]
