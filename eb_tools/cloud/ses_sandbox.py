@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import email
 import json
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
 from typing import Any
@@ -32,9 +30,9 @@ from eb_tools.cloud.moto_internals import (
     ses_backends,
     sesv2_urls,
 )
+from eb_tools.cloud.per_request import PerRequest
 from eb_tools.errors import CloudError
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SIMULATOR = "simulator.amazonses.com"  # SES's mailbox simulator: reachable from the sandbox too
 # Sending quotas SES gives a sandboxed account (200 a day, 1 a second) and, by default, one out of it.
 SANDBOX_QUOTA = {"Max24HourSend": 200.0, "MaxSendRate": 1.0}
@@ -48,31 +46,10 @@ class SesAccount:
     production_access: bool = False
 
 
-_CURRENT: ContextVar[SesAccount | None] = ContextVar("ses_account", default=None)
-
-
-def current() -> SesAccount:
-    """The setting of the cloud serving the current request; a new account's outside one."""
-    return _CURRENT.get() or SesAccount()
-
-
-@contextmanager
-def applied(account: SesAccount) -> Iterator[None]:
-    token = _CURRENT.set(account)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)
-
-
-def serving_with(app: WSGIApp, account: SesAccount) -> WSGIApp:
-    """`app`, serving every request with `account` current."""
-
-    def with_account(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        with applied(account):
-            return app(environ, start_response)
-
-    return with_account
+# The setting of the cloud serving the current request; a new account's outside one (per_request.py).
+_ACCOUNT: PerRequest[SesAccount] = PerRequest("ses_account", SesAccount)
+current = _ACCOUNT.current
+serving_with = _ACCOUNT.serving
 
 
 def register() -> None:

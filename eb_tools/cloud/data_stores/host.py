@@ -11,20 +11,16 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
 
 from eb_tools.cloud.data_stores import loopback
 from eb_tools.cloud.data_stores.mariadb import MariaDB
 from eb_tools.cloud.data_stores.redis import Redis
 from eb_tools.cloud.data_stores.tls import LocalCA
+from eb_tools.cloud.per_request import PerRequest
 from eb_tools.errors import CloudError
 
 GENERATED_SUFFIX = re.compile(r"-[A-Z0-9]{8,}$")
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def data_key(name: str) -> str:
@@ -114,28 +110,7 @@ class DataStores:
                 shutil.rmtree(server.directory, ignore_errors=True)
 
 
-_CURRENT: ContextVar[DataStores | None] = ContextVar("local_cloud_data_stores", default=None)
-
-
-def current() -> DataStores | None:
-    """The data servers of the cloud serving the current request; None for a cloud that runs none."""
-    return _CURRENT.get()
-
-
-@contextmanager
-def applied(stores: DataStores | None) -> Iterator[None]:
-    token = _CURRENT.set(stores)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)
-
-
-def serving_with(app: WSGIApp, stores: DataStores | None) -> WSGIApp:
-    """`app`, serving every request with `stores` as the current data servers."""
-
-    def with_stores(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        with applied(stores):
-            return app(environ, start_response)
-
-    return with_stores
+# The data servers of the cloud serving the current request; None for a cloud that runs none (per_request.py).
+_STORES: PerRequest[DataStores | None] = PerRequest("local_cloud_data_stores", lambda: None)
+current = _STORES.current
+serving_with = _STORES.serving
