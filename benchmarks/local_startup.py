@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, wait_until  # noqa: E402
 from eb_tools.cloud.server import free_port  # noqa: E402
 from eb_tools.formats import procfile  # noqa: E402
+from tests.servers import descendants  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BEFORE = "5d27502"  # the last revision whose local stage ran SQLite, file sessions and no data servers
@@ -59,21 +60,8 @@ def _answers(url: str, process: subprocess.Popen[str], output: Path) -> bool:
 
 def resident_mb(root: int) -> float:
     """The resident memory of process `root` and every process below it, in MiB, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    family, todo = {root}, [root]
-    while todo:
-        parent = todo.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        family.update(children)
-        todo += children
     total = 0
-    for pid in family:
+    for pid in [root, *descendants(root)]:
         try:
             status = (Path("/proc") / str(pid) / "status").read_text()
         except OSError:

@@ -16,6 +16,7 @@ from eb_tools.provision import environments
 from eb_tools.provision.templates import stage_stack_name
 from eb_tools.stage_file import load
 from tests.cloud_clients import local_client
+from tests.servers import descendants, parents
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,10 +65,10 @@ def tier_environments(parent: int) -> dict[str, dict[str, str]]:
 def tier_masters(parent: int) -> dict[int, dict[str, str]]:
     """{pid: environment} of every gunicorn master below process `parent` (its workers left out)."""
     masters: dict[int, dict[str, str]] = {}
-    below = descendants(parent)
-    gunicorns = {pid for pid in below if b"gunicorn" in _read(pid, "cmdline")}
+    parent_of = parents()
+    gunicorns = {pid for pid in descendants(parent) if b"gunicorn" in _read(pid, "cmdline")}
     for pid in gunicorns:
-        if _parent(pid) in gunicorns:
+        if parent_of.get(pid) in gunicorns:
             continue
         raw = _read(pid, "environ").decode()
         env = dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
@@ -81,29 +82,6 @@ def _read(pid: int, name: str) -> bytes:
         return (Path("/proc") / str(pid) / name).read_bytes()
     except OSError:
         return b""
-
-
-def _parent(pid: int) -> int:
-    stat = _read(pid, "stat").decode()
-    return int(stat.rsplit(")", 1)[1].split()[1]) if stat else 0
-
-
-def descendants(parent: int) -> list[int]:
-    """Every process below `parent`, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    found, todo = [], [parent]
-    while todo:
-        below = children.get(todo.pop(), [])
-        found += below
-        todo += below
-    return found
 
 
 def expected_environment(cloud: str, stage_name: str = "local") -> dict[str, dict[str, str]]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -11,16 +10,9 @@ from typing import BinaryIO
 import pymysql
 
 from eb_tools.aws import wait_until
+from eb_tools.cloud.data_stores.processes import binary
+from eb_tools.cloud.data_stores.processes import stop as stop_process  # the tests' name for the product's stop
 from eb_tools.cloud.server import free_port
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name) if p.exists()), None
-    )
-    if not found:
-        raise RuntimeError(f"{name} is not installed; `make test` installs it (as root) via apt-get")
-    return found
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 30) -> None:
@@ -36,30 +28,35 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: flo
     wait_until(listening, timeout, f"{what} listening on {port}", interval=0.05)
 
 
-def stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
-    """SIGTERM (a gunicorn master stops its workers on it; a SIGKILL would leave them running), then
-    SIGKILL past `timeout`."""
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def child_processes(parent: int) -> list[int]:
-    """The processes whose parent is `parent` (a gunicorn master's workers), from /proc."""
-    found = []
+def parents() -> dict[int, int]:
+    """{pid: its parent's pid} of every process, from /proc."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return sorted(found)
+            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return found
+
+
+def child_processes(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (a gunicorn master's workers), from /proc."""
+    return sorted(pid for pid, ppid in parents().items() if ppid == parent)
+
+
+def descendants(parent: int) -> list[int]:
+    """Every process below `parent`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents().items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [parent]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
 
 
 class RedisServer:
@@ -76,7 +73,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [_binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+            [binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.directory),
              *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -129,7 +126,7 @@ class MariaDBServer:
             if installed.returncode != 0:
                 raise RuntimeError(f"mariadb-install-db failed ({installed.returncode}): {installed.stderr[-2000:]}")
         self.process = subprocess.Popen(
-            [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
+            [binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.socket}",
              f"--pid-file={self.directory / 'mysqld.pid'}", f"--tmpdir={self.tmp}", *self._binlog(),
              "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
@@ -208,7 +205,7 @@ class MariaDBServer:
     def install_command(self) -> list[str]:
         """mariadb-install-db for the datadir; grants by IP and no host-name lookup (--force skips it),
         so a machine whose host name does not resolve can run it."""
-        return [_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.directory / 'data'}",
+        return [binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.directory / 'data'}",
                 f"--tmpdir={self.tmp}", "--skip-test-db", "--auth-root-authentication-method=normal",
                 "--skip-name-resolve", "--force", *self._user()]
 

@@ -49,8 +49,6 @@ POLL_SECONDS = 0.1  # the emulated cloud settles in about --eb-seconds
 DEPLOY_TIMEOUT = 120.0
 STAGE = "local"  # the stage `eb_tools local` runs unless --stage names another
 STAGE_FILE = "eb_tools.yaml"
-PROPERTIES = "aws:elasticbeanstalk:application:environment"
-SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 # What the local stage owns, by the stage stack output that names it (state.StageResources' roles).
 BUCKET_ROLES = ("UploadsBucket", "BackupBucket")
 QUEUE_ROLES = ("WorkerQueueUrl", "WorkerDeadLetterQueueUrl")
