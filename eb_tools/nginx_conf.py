@@ -18,6 +18,11 @@ from pathlib import Path
 
 BUNDLE_DIR = ".platform/nginx/"
 
+# EB's `main` format, plus the request's length (line, headers and body) last: what the e2e tests read to prove
+# no upload's bytes went through the web tier (tests/e2e/test_browser_uploads.py). The load balancer's too.
+LOG_FORMAT = """\
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                    '"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_length';"""
 NGINX_CONF = """\
 {user}pid {prefix}/nginx.pid;
 error_log {logs}/error.log warn;
@@ -27,10 +32,7 @@ http {{
     server_tokens off;
     include {prefix}/mime.types;
     default_type application/octet-stream;
-    # EB's `main` format, plus the request's length (line, headers and body) last: what the e2e tests read to
-    # prove no upload's bytes went through the web tier (tests/e2e/test_browser_uploads.py).
-    log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-                    '"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_length';
+{log_format}
     access_log {logs}/access.log main;
     client_body_temp_path {prefix}/tmp;
     proxy_temp_path {prefix}/tmp;
@@ -54,14 +56,7 @@ location / {{
     proxy_set_header    Host                $host;
     proxy_set_header    X-Real-IP           $remote_addr;
     proxy_set_header    X-Forwarded-For     $proxy_add_x_forwarded_for;
-{load_balancer}}}
-"""
-# What an Application Load Balancer adds and an instance's nginx passes on: the scheme and port the browser
-# used (nginx's Host drops the port). Where nginx is the front itself (`eb_tools local`), it adds them in the
-# load balancer's place, so links the app makes (the sign-up mail's) name the site as the browser reached it.
-LOAD_BALANCER_HEADERS = """\
-    proxy_set_header    X-Forwarded-Proto   $scheme;
-    proxy_set_header    X-Forwarded-Port    $server_port;
+}}
 """
 
 
@@ -69,27 +64,27 @@ def binary() -> str | None:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
-def _workers_user() -> str:
+def workers_user() -> str:
     """Started as root, nginx's workers would drop to `nobody`, who cannot write temporary files
     (request bodies over the buffer) inside a private data folder: keep them as the invoking user."""
     return f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
 
 
 def prepare(prefix: Path, root: Path, files: list[str], listen: str, upstream: str, *, seen_at: Path | None = None,
-            logs: Path | None = None, user: str | None = None, load_balancer: bool = False) -> dict[str, str]:
+            logs: Path | None = None, user: str | None = None) -> dict[str, str]:
     """Lay out the prefix; return {copied path: bundle path} to map nginx's errors back. nginx finds the prefix at
     `seen_at` (an instance's /etc/nginx; default: where it is written), writes its logs to `logs` (default: the
-    prefix) and runs its workers as `user` (default: see _workers_user). `load_balancer`: this nginx is the front
-    too, so it sends the load balancer's headers (LOAD_BALANCER_HEADERS)."""
+    prefix) and runs its workers as `user` (default: see workers_user)."""
     (prefix / "conf.d" / "elasticbeanstalk").mkdir(parents=True, exist_ok=True)
     (prefix / "tmp").mkdir(exist_ok=True)
     (prefix / "conf.d" / "elasticbeanstalk" / "00_application.conf").write_text(
-        APPLICATION_CONF.format(upstream=upstream, load_balancer=LOAD_BALANCER_HEADERS if load_balancer else ""))
+        APPLICATION_CONF.format(upstream=upstream))
     mime = Path("/etc/nginx/mime.types")
     (prefix / "mime.types").write_text(mime.read_text() if mime.exists() else "types { text/html html; }\n")
     seen = seen_at or prefix
     (prefix / "nginx.conf").write_text(NGINX_CONF.format(
-        prefix=seen, logs=logs or seen, listen=listen, user=f"user {user};\n" if user else _workers_user()))
+        prefix=seen, logs=logs or seen, listen=listen, user=f"user {user};\n" if user else workers_user(),
+        log_format=LOG_FORMAT))
     copies: dict[str, str] = {}
     for path in files:
         if path.startswith(BUNDLE_DIR) and path.endswith(".conf"):

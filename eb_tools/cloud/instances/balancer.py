@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from eb_tools import nginx_conf
 from eb_tools.cloud.data_stores.processes import binary
 from eb_tools.cloud.instances import processes
 from eb_tools.errors import CloudError
@@ -24,8 +25,7 @@ error_log {folder}/error.log warn;
 worker_processes 1;
 events {{ worker_connections 1024; }}
 http {{
-    log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-                    '"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_length';
+{log_format}
     access_log {folder}/access.log main;
     client_body_temp_path {folder}/tmp;
     proxy_temp_path {folder}/tmp;
@@ -83,9 +83,9 @@ class Balancer:
 
     def _write(self) -> None:
         servers = "\n".join(f"        server {host}:{port} max_fails=0;" for host, port in self.targets)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        (self.folder / "nginx.conf").write_text(CONF.format(user=user, folder=self.folder, listen=self.listen,
-                                                            servers=servers or NO_TARGET))
+        (self.folder / "nginx.conf").write_text(CONF.format(user=nginx_conf.workers_user(), folder=self.folder,
+                                                            listen=self.listen, servers=servers or NO_TARGET,
+                                                            log_format=nginx_conf.LOG_FORMAT))
 
     def stop(self) -> None:
         processes.stop(self.process)
