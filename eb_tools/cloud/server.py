@@ -269,14 +269,13 @@ class LocalCloud:
         return moto_internals.restore_sent_mail(self.account, region, mail)
 
     # -- Real instances (a cloud given hosting) -------------------------------------------------------------------
-    def instance_urls(self, environment: str, region: str) -> list[str]:
-        """Where each of the environment's instances that answers its health check is reached now (its nginx on
-        a web instance, its app on a worker): what sqsd on a worker instance posts to."""
+    def instance_urls(self, environment: str) -> list[str]:
+        """Where each of the environment's instances in service at the last health check is reached (its nginx
+        on a web instance, its app on a worker): what sqsd on a worker instance posts to."""
         hosting = self.eb_settings.hosting
         if hosting is None:
             return []
-        return [f"http://{host}:{port}" for host, port in hosting.healthy_targets(self._instance_ids(environment,
-                                                                                                        region))]
+        return [f"http://{host}:{port}" for host, port in hosting.in_service(environment)]
 
     def instance_log_folders(self, environment: str, region: str) -> list[Path]:
         """Each of the environment's instances' /var/log on this machine (those it has run)."""

@@ -126,7 +126,7 @@ def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, 
     _publish_logs(cloud, deployed, data_dir, region)
     queue = worker[("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")]
     worker_env = deployed.environments["worker"]
-    running.sqsd = Sqsd(target.client("sqs"), queue, lambda: _first(cloud.instance_urls(worker_env, region)),
+    running.sqsd = Sqsd(target.client("sqs"), queue, lambda: _first(cloud.instance_urls(worker_env)),
                         SqsdOptions.from_settings(worker, wait_time_seconds=2), cron=cron).start()
     echo(f"local cloud: {cloud.url}   (AWS_ENDPOINT_URL for boto3 and the eb CLI)")
     echo(f"state:       {data_dir}   (" + (f"{restored} objects and messages and {saved.environments} EB "
@@ -136,7 +136,7 @@ def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, 
          f"{deployed.environments['worker']} (application {deployed.application}, stage {where.name})")
     _announce_data_stores(outputs, echo)
     for tier, name in deployed.environments.items():
-        echo(f"{tier + ' tier:':<13}{', '.join(cloud.instance_urls(name, region))}   (instances of {name})")
+        echo(f"{tier + ' tier:':<13}{', '.join(cloud.instance_urls(name))}   (instances of {name})")
     echo(f"worker feed: sqsd from {queue}")
     cdn_url = cloud.cdn_url_for(f"https://{outputs['CdnDomain']}")
     echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {cdn_url.rsplit('/', 1)[-1]})")

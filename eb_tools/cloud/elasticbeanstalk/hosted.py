@@ -35,7 +35,8 @@ class HostedInstances(EnvironmentHealth):
         return emulation_settings.current().hosting
 
     def _host(self, env: Environment, instances: list[Instance], label: str | None) -> None:
-        """Start deploying `label` to `instances` (a web environment's load balancer routes to them)."""
+        """Start deploying `label` to `instances` (watched from now on; a web environment's load balancer routes
+        to them)."""
         hosting = self._hosting
         if hosting is None or not instances or not label:
             return
@@ -43,8 +44,7 @@ class HostedInstances(EnvironmentHealth):
         bundle = services.read_object(self.account_id, version.bucket, version.key) or b""
         hosting.deploy(env.name, env.tier, [i.id for i in instances], label, bundle, self._variables(env),
                        env.application)
-        if env.tier == "WebServer":
-            hosting.balance(env.name, lambda: [i.id for i in env.instances])
+        hosting.watch(env.name, lambda: [i.id for i in env.instances], balanced=env.tier == "WebServer")
 
     def _variables(self, env: Environment) -> dict[str, str]:
         """What the environment gives its processes: its properties, and its secrets' values."""

@@ -39,6 +39,7 @@ class Hosting:
         self._routing = threading.Lock()  # one check of the targets at a time (the watcher's, a step's)
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._in_service: dict[str, list[tuple[str, int]]] = {}  # environment -> at the last check
         self._failed_checks: dict[str, int] = {}  # instance id -> failed checks in a row (absent: never healthy)
 
     def deploy(self, environment: str, tier: str, instance_ids: list[str], label: str, bundle: bytes,
@@ -81,20 +82,23 @@ class Hosting:
     def address(self, instance_id: str) -> tuple[str, int] | None:
         return self.runtime.address(instance_id) if self.runtime.has(instance_id) else None
 
-    def balance(self, environment: str, members: Callable[[], list[str]]) -> None:
-        """Give web environment `environment` its load balancer over `members()` (its instances, read at each
-        check), once."""
+    def watch(self, environment: str, members: Callable[[], list[str]], balanced: bool) -> None:
+        """Check `members()` (the environment's instances, read at each check) from now on, and with `balanced`
+        (a web environment) give it its load balancer over them, once."""
         with self._lock:
-            if environment in self._balancers:
-                self._members[environment] = members
-                return
-            port = self._ports.get(environment) or free_port(set())
-            self._balancers[environment] = Balancer(self.folder / "balancers" / environment,
-                                                    f"127.0.0.1:{port}").start()
             self._members[environment] = members
+            if balanced and environment not in self._balancers:
+                port = self._ports.get(environment) or free_port(set())
+                self._balancers[environment] = Balancer(self.folder / "balancers" / environment,
+                                                        f"127.0.0.1:{port}").start()
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="load-balancers", daemon=True)
                 self._watcher.start()
+
+    def in_service(self, environment: str) -> list[tuple[str, int]]:
+        """The addresses of the environment's instances in service at the last check (see _targets): where its
+        load balancer routes, and where sqsd on a worker posts."""
+        return list(self._in_service.get(environment, []))
 
     def balancer_url(self, environment: str) -> str | None:
         balancer = self._balancers.get(environment)
@@ -105,10 +109,11 @@ class Hosting:
         return self.runtime.log_folder(instance_id) if self.runtime.has(instance_id) else None
 
     def forget(self, environment: str) -> None:
-        """A terminated environment's load balancer goes."""
+        """A terminated environment is no longer checked, and its load balancer goes."""
         with self._lock:
             balancer = self._balancers.pop(environment, None)
             self._members.pop(environment, None)
+            self._in_service.pop(environment, None)
         if balancer is not None:
             balancer.stop()
 
@@ -117,13 +122,16 @@ class Hosting:
             self.route()
 
     def route(self) -> None:
-        """Check every load balancer's targets now and route to those in service."""
+        """Check every watched environment's instances now; each load balancer routes to those in service."""
         with self._lock:
-            watched = [(self._balancers[name], members) for name, members in self._members.items()]
+            watched = list(self._members.items())
         with self._routing:
-            for balancer, members in watched:
-                with contextlib.suppress(CloudError):
-                    balancer.route_to(self._targets(members()))
+            for environment, members in watched:
+                targets = self._in_service[environment] = self._targets(members())
+                balancer = self._balancers.get(environment)
+                if balancer is not None:
+                    with contextlib.suppress(CloudError):
+                        balancer.route_to(targets)
 
     def _targets(self, instance_ids: list[str]) -> list[tuple[str, int]]:
         """Where a load balancer routes now: its targets in service (healthy once, listening, and fewer than
@@ -140,16 +148,6 @@ class Hosting:
                 listening.append(instance_id)
         in_service = [i for i in listening if self._failed_checks[i] < UNHEALTHY_THRESHOLD]
         return [address for i in in_service or listening if (address := self.address(i)) is not None]
-
-    def healthy_targets(self, instance_ids: list[str]) -> list[tuple[str, int]]:
-        """The addresses of those that answer their health check now."""
-        found = []
-        for instance_id in instance_ids:
-            health = self.health(instance_id)
-            address = self.address(instance_id)
-            if health is not None and health.ok and address is not None:
-                found.append(address)
-        return found
 
     def stop_all(self) -> None:
         self._stopping.set()
