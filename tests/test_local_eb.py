@@ -6,12 +6,16 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from eb_tools.aws import wait_until
 from eb_tools.cloud.elasticbeanstalk import instance_logs
@@ -743,3 +747,51 @@ def test_option_settings_that_are_not_a_map_fail_the_deployment(eb: Any, cloud: 
     assert refusal == ("Each option setting in configuration file .ebextensions/03_oops.config in application "
                        "version oops must be a map. Update each option setting in the configuration file.")
     assert sorted(running(eb, name).values()) == [("good", "Ok")]
+
+
+def _self_signed(domain: str) -> tuple[bytes, bytes]:
+    """A certificate and key for `domain`, as someone imports their own into ACM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=30))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    return (certificate.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def https_listener(arn: str) -> list[dict[str, str]]:
+    return [{"Namespace": "aws:elbv2:listener:443", "OptionName": name, "Value": value}
+            for name, value in (("Protocol", "HTTPS"), ("SSLCertificateArns", arn))]
+
+
+def test_an_https_listener_needs_its_certificate_in_acm(eb: Any, cloud: LocalCloud, app: str) -> None:
+    """EB's stack fails on a listener whose certificate ACM does not have, at creation and at an update (rolled
+    back); an imported one serves."""
+    version(eb, cloud, app, "v1")
+    missing = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-bad", SolutionStackName=STACK,
+                          VersionLabel="v1", OptionSettings=https_listener(missing))
+    assert wait_ready(eb, f"{app}-bad")["Health"] == "Red"
+    events = messages(eb, app, f"{app}-bad")
+    failed = next(e for e in events if e.startswith("Creating Load Balancer listener failed"))
+    assert f"Certificate '{missing}' not found" in failed and "Error Code: CertificateNotFound" in failed
+    assert any(e.startswith("Stack named 'awseb-e-") and "[AWSEBV2LoadBalancerListener443]" in e for e in events)
+    assert events[-1].startswith("Create environment operation is complete, but with errors")
+
+    certificate, key = _self_signed(f"{app}.example.test")
+    imported = aws_client(cloud, "acm").import_certificate(Certificate=certificate, PrivateKey=key)["CertificateArn"]
+    eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-tls", SolutionStackName=STACK,
+                          VersionLabel="v1", OptionSettings=https_listener(imported))
+    assert wait_ready(eb, f"{app}-tls")["Health"] == "Green"
+    eb.update_environment(EnvironmentName=f"{app}-tls", OptionSettings=https_listener(missing))
+    wait_ready(eb, f"{app}-tls")
+    assert "The environment was reverted to the previous configuration setting." in messages(eb, app, f"{app}-tls")
+    kept = eb.describe_configuration_settings(ApplicationName=app, EnvironmentName=f"{app}-tls")
+    arns = [o["Value"] for o in kept["ConfigurationSettings"][0]["OptionSettings"]
+            if o["OptionName"] == "SSLCertificateArns"]
+    assert arns == [imported]

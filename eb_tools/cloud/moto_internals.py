@@ -194,6 +194,14 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.parsing:ResourceMap()._account_id",
         "moto.cloudformation.parsing:ResourceMap()._region_name",
     ),
+    "eb_tools/cloud/certificates.py": (
+        "moto.acm.models:acm_backends",
+        "moto.acm.models:CertBundle",
+        "moto.acm.models:AWSCertificateManagerBackend()._certificates",
+        "moto.acm.models:CertBundle().cert",
+        "moto.acm.models:CertBundle().key",
+        "moto.acm.models:CertBundle().status",
+    ),
     "eb_tools/cloud/cfn_resources/cloudfront.py": (
         "moto.acm.models:acm_backends",
         "moto.acm.models:AWSCertificateManagerBackend.get_certificate",
@@ -515,7 +523,7 @@ def check() -> None:
 check()  # before the imports below: a module moto moved is named, not an ImportError from deep inside
 
 # The names the local cloud's modules import from here (they never import moto's internals themselves).
-from moto.acm.models import acm_backends  # noqa: E402
+from moto.acm.models import CertBundle, acm_backends  # noqa: E402
 from moto.cloudformation import parsing as cfn_parsing  # noqa: E402
 from moto.cloudformation.exceptions import (  # noqa: E402
     CloudFormationError,
@@ -600,7 +608,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "RDSDBInstance", "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException",
     "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
-    "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",
+    "CertBundle", "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",
     "cloudformation_backends", "cloudfront_backends", "cloudwatch_backends", "create_backend_app", "ec2_backends",
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
     "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",

@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from eb_tools.cloud import (
+    certificates,
     cfn_resources,
     cfn_stacks,
     moto_api_data,
@@ -46,6 +47,7 @@ from eb_tools.cloud.moto_internals import (
 )
 from eb_tools.cloud.s3_cors import S3CorsMiddleware
 from eb_tools.cloud.s3_post_policy import S3PostPolicyMiddleware
+from eb_tools.errors import CloudError
 
 # The credentials of the local cloud (eb_tools.aws's), by access key. moto accepts any; the POST-policy check
 # needs the secret.
@@ -263,6 +265,15 @@ class LocalCloud:
         cannot happen here. A CloudError (one line) when there is no such identity."""
         ses_sandbox.verify(self.account, region, identity)
 
+    def issue_certificate(self, region: str, domain: str, arn: str) -> None:
+        """ACM in `region` holds a certificate for `domain` under `arn`, signed by the local CA (trusted_ca):
+        what the domain's owner requesting it and publishing its DNS validation record does in AWS, which
+        cannot happen here. Needs a data folder, where the CA is kept."""
+        if self.data_stores is None:
+            raise CloudError("a local cloud without a data folder has no CA to sign a certificate with")
+        folder = self.data_stores.ca.folder / "certificates" / domain
+        certificates.issue(self.account, region, arn, domain, self.data_stores.ca, folder)
+
     def restore_sent_mail(self, region: str, mail: dict[str, Any]) -> int:
         """Put back mail `sent_mail` gave (an earlier cloud's), where /moto-api/data.json lists it; how many
         messages."""
@@ -291,10 +302,11 @@ class LocalCloud:
             return [i.id for e in backend.environments.values() if e.name == environment and e.status != "Terminated"
                     for i in e.instances]
 
-    def balancer_url(self, environment: str) -> str | None:
-        """Where a web environment's load balancer listens (its CNAME's stand-in), once it has instances."""
+    def balancer_url(self, environment: str, scheme: str = "http") -> str | None:
+        """Where a web environment's load balancer listens for `scheme` (its CNAME's, or with "https" its
+        domain's, stand-in), once it has instances; None without such a listener."""
         hosting = self.eb_settings.hosting
-        return hosting.balancer_url(environment) if hosting is not None else None
+        return hosting.balancer_url(environment, scheme) if hosting is not None else None
 
     def stop_instances(self) -> None:
         """Stop every instance and load balancer (a deployment still running on one fails)."""

@@ -199,7 +199,9 @@ class Deployments(SavedConfigurations, OperationSteps):
     def _configure(self, env: Environment, op: Operation) -> Steps:
         """A configuration-only update, applied in one transition; one that fails is rolled back in another."""
         when = yield TRANSITION
-        if deploy_outcome.configuration_fails(env.tags):
+        after = {k: v for k, v in self._merged(env).items() if k not in op.remove} | {
+            (n, o): None if v is None else str(v) for n, o, v in op.settings}
+        if self._listener_failed(env, after, False, when) or deploy_outcome.configuration_fails(env.tags):
             op.abortable = False  # EB does not stop a rollback
             self._event("Failed to deploy configuration.", "ERROR", env=env, when=when)
             self._event(ROLLING_BACK, "WARN", env=env, when=when)

@@ -9,10 +9,12 @@ fails the deployment with EB's events for it.
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from eb_tools.cloud.elasticbeanstalk import emulation_settings, services
+from eb_tools.cloud import certificates
+from eb_tools.cloud.elasticbeanstalk import emulation_settings, options, services
 from eb_tools.cloud.elasticbeanstalk.entities import Environment, Instance
 from eb_tools.cloud.elasticbeanstalk.health_reports import EnvironmentHealth
 
@@ -27,6 +29,15 @@ SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 # onnela-lab/beiwe-backend#381).
 SUMMARY = "Command execution completed on all instances. Summary: [Successful: {ok}, Failed: {failed}]."
 UNSUCCESSFUL = "Unsuccessful command execution on instance id(s) '{ids}'. Aborting the operation."
+LISTENER = "aws:elbv2:listener:443"
+# A web environment's HTTPS listener whose certificate ACM does not have: EB's stack fails on the listener
+# (users' event logs, e.g. cloudposse/terraform-aws-elastic-beanstalk-environment#81; ELBv2's error code for an
+# unknown certificate is CertificateNotFound, hashicorp/terraform-provider-aws#17505).
+LISTENER_FAILED = ("Creating Load Balancer listener failed Reason: Certificate '{arn}' not found (Service: "
+                   "AmazonElasticLoadBalancingV2; Status Code: 400; Error Code: CertificateNotFound; Request ID: "
+                   "{request})")
+STACK_ABORTED = ("Stack named 'awseb-{env_id}-stack' aborted operation. Current state: '{state}'  Reason: The "
+                 "following resource(s) failed to {verb}: [AWSEBV2LoadBalancerListener443].")
 
 
 class HostedInstances(EnvironmentHealth):
@@ -44,7 +55,22 @@ class HostedInstances(EnvironmentHealth):
         bundle = services.read_object(self.account_id, version.bucket, version.key) or b""
         hosting.deploy(env.name, env.tier, [i.id for i in instances], label, bundle, self._variables(env),
                        env.application)
-        hosting.watch(env.name, lambda: [i.id for i in env.instances], balanced=env.tier == "WebServer")
+        arn = _https_certificate_arn(self._merged(env)) if env.tier == "WebServer" else None
+        certificate = certificates.served(self.account_id, self.region_name, arn) if arn else None
+        hosting.watch(env.name, lambda: [i.id for i in env.instances], balanced=env.tier == "WebServer",
+                      certificate=certificate)
+
+    def _listener_failed(self, env: Environment, merged: dict[options.Key, str | None], creating: bool,
+                         when: datetime) -> bool:
+        """EB's events when the environment's HTTPS listener names a certificate ACM does not have (in this
+        region, issued), which fails its stack as in AWS; whether it does."""
+        arn = _https_certificate_arn(merged) if env.tier == "WebServer" else None
+        if arn is None or certificates.served(self.account_id, self.region_name, arn) is not None:
+            return False
+        self._event(LISTENER_FAILED.format(arn=arn, request=uuid.uuid4()), "ERROR", env=env, when=when)
+        state, verb = ("CREATE_FAILED", "create") if creating else ("UPDATE_ROLLBACK_IN_PROGRESS", "update")
+        self._event(STACK_ABORTED.format(env_id=env.id, state=state, verb=verb), "ERROR", env=env, when=when)
+        return True
 
     def _variables(self, env: Environment) -> dict[str, str]:
         """What the environment gives its processes: its properties, and its secrets' values."""
@@ -106,3 +132,11 @@ class HostedInstances(EnvironmentHealth):
                 continue
             if instance.deployment_status == "Deployed":
                 instance.health, instance.causes = ("Ok", []) if health.ok else ("Severe", [health.detail])
+
+
+def _https_certificate_arn(merged: dict[options.Key, str | None]) -> str | None:
+    """The certificate of the environment's HTTPS listener on 443 (the first of SSLCertificateArns), if any."""
+    enabled = str(merged.get((LISTENER, "ListenerEnabled"))).lower() != "false"
+    if merged.get((LISTENER, "Protocol")) != "HTTPS" or not enabled:
+        return None
+    return str(merged.get((LISTENER, "SSLCertificateArns")) or "").split(",")[0].strip() or None

@@ -122,6 +122,12 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
         """The instances boot, then take the version (if any) all at once."""
         when = yield TRANSITION
         label = op.label
+        if self._listener_failed(env, self._merged(env), True, when):
+            for instance in env.instances:
+                instance.health, instance.causes = "Severe", [NOT_DEPLOYED]
+            env.version = None
+            self._fail(env, "Create", when)
+            return
         if label and (problem := self._deploy_problem(env, label)):
             for instance in env.instances:
                 instance.health, instance.causes = "Severe", [NOT_DEPLOYED]

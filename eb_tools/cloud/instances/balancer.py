@@ -1,5 +1,7 @@
-"""A web environment's Application Load Balancer, as nginx: one listener, the environment's healthy instances
-as its targets, and the headers an ALB adds (X-Forwarded-For, -Proto, -Port).
+"""A web environment's Application Load Balancer, as nginx: an HTTP listener, an HTTPS one when the
+environment has one (aws:elbv2:listener:443 with an ACM certificate: nginx terminates TLS with that
+certificate and its key, under the TLS 1.2 and 1.3 of ELBSecurityPolicy-TLS13-1-2-2021-06), the environment's
+healthy instances as its targets, and the headers an ALB adds (X-Forwarded-For, -Proto, -Port).
 
 Targets change as instances pass or fail their health checks (hosting.py decides): the configuration is
 written anew and nginx reloaded, so requests in flight finish and new ones go to the healthy instances only; a
@@ -33,8 +35,17 @@ http {{
     upstream targets {{
 {servers}
     }}
+    # X-Forwarded-Port: the port the client addressed, as the ALB sends its listener's (80, 443). A listener
+    # here stands in on another port, reached directly (the Host names the port) or through a name mapped to
+    # it (a browser's host-resolver rule or a proxy: the Host names none, the scheme's default is meant).
+    map $scheme $scheme_port {{ https 443; default 80; }}
+    map $http_host $addressed_port {{ "~:(?<port>[0-9]+)$" $port; default $scheme_port; }}
+{servers_blocks}
+}}
+"""
+SERVER = """\
     server {{
-        listen {listen};
+        listen {listen};{tls}
         location / {{
             proxy_pass http://targets;
             proxy_http_version 1.1;
@@ -42,20 +53,24 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Forwarded-Port $addressed_port;
             proxy_next_upstream error timeout http_502;
         }}
     }}
-}}
 """
+TLS = """
+        ssl_certificate {folder}/tls/certificate.pem;
+        ssl_certificate_key {folder}/tls/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;"""
 NO_TARGET = "        server 127.0.0.1:9 down;  # no healthy instance: 502, as an ALB with no healthy target"
 
 
 class Balancer:
     """nginx listening at `listen` (host:port) in `folder`, sending requests to its targets."""
 
-    def __init__(self, folder: Path, listen: str) -> None:
-        self.folder, self.listen = folder, listen
+    def __init__(self, folder: Path, listen: str, tls_listen: str | None = None) -> None:
+        self.folder, self.listen, self.tls_listen = folder, listen, tls_listen
+        self.certificate: tuple[bytes, bytes] | None = None  # the HTTPS listener's (certificate chain, key)
         self.targets: tuple[tuple[str, int], ...] = ()
         self.process: subprocess.Popen | None = None
 
@@ -75,17 +90,36 @@ class Balancer:
         with (self.folder / "targets.log").open("a") as log:  # when each target came and went, for a reader
             log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(f'{h}:{p}' for h, p in targets) or '-'}\n")
         self._write()
+        self._reload()
+
+    def _reload(self) -> None:
         if self.process is not None and self.process.poll() is None:
             reloaded = subprocess.run([binary("nginx"), "-p", f"{self.folder}/", "-c", str(self.folder / "nginx.conf"),
                                        "-s", "reload"], capture_output=True, text=True)
             if reloaded.returncode != 0:
-                raise CloudError(f"the load balancer's nginx refused its targets: {reloaded.stderr.strip()}")
+                raise CloudError(f"the load balancer's nginx refused its configuration: {reloaded.stderr.strip()}")
+
+    def serve_tls(self, certificate: tuple[bytes, bytes] | None) -> None:
+        """From now on an HTTPS listener with this (certificate chain, key), or none; nginx reloads."""
+        if certificate == self.certificate:
+            return
+        self.certificate = certificate
+        self._write()
+        self._reload()
 
     def _write(self) -> None:
         servers = "\n".join(f"        server {host}:{port} max_fails=0;" for host, port in self.targets)
-        (self.folder / "nginx.conf").write_text(CONF.format(user=nginx_conf.workers_user(), folder=self.folder,
-                                                            listen=self.listen, servers=servers or NO_TARGET,
-                                                            log_format=nginx_conf.LOG_FORMAT))
+        blocks = [SERVER.format(listen=self.listen, tls="")]
+        if self.certificate is not None and self.tls_listen is not None:
+            folder = self.folder / "tls"
+            folder.mkdir(exist_ok=True)
+            (folder / "certificate.pem").write_bytes(self.certificate[0])
+            (folder / "key.pem").write_bytes(self.certificate[1])
+            (folder / "key.pem").chmod(0o600)
+            blocks.append(SERVER.format(listen=f"{self.tls_listen} ssl", tls=TLS.format(folder=self.folder)))
+        (self.folder / "nginx.conf").write_text(CONF.format(
+            user=nginx_conf.workers_user(), folder=self.folder, servers=servers or NO_TARGET,
+            servers_blocks="".join(blocks), log_format=nginx_conf.LOG_FORMAT))
 
     def stop(self) -> None:
         processes.stop(self.process)

@@ -28,11 +28,14 @@ GONE = ("exited", "stopped", "deploying")  # out at once: refusing connections, 
 
 class Hosting:
     def __init__(self, folder: Path, extra_environment: Callable[[str, dict[str, str]], dict[str, str]],
-                 balancer_ports: Mapping[str, int] | None = None) -> None:
+                 balancer_ports: Mapping[str, int] | None = None, https_ports: Mapping[str, int] | None = None) -> None:
+        """`balancer_ports` and `https_ports`: where an environment's load balancer listens for HTTP and, when
+        it has an HTTPS listener, HTTPS (others: free ports)."""
         self.folder = folder
         self.runtime = InstanceRuntime(folder)
         self._extra = extra_environment
         self._ports = dict(balancer_ports or {})
+        self._https_ports = dict(https_ports or {})
         self._balancers: dict[str, Balancer] = {}
         self._members: dict[str, Callable[[], list[str]]] = {}
         self._lock = threading.Lock()
@@ -82,15 +85,21 @@ class Hosting:
     def address(self, instance_id: str) -> tuple[str, int] | None:
         return self.runtime.address(instance_id) if self.runtime.has(instance_id) else None
 
-    def watch(self, environment: str, members: Callable[[], list[str]], balanced: bool) -> None:
+    def watch(self, environment: str, members: Callable[[], list[str]], balanced: bool,
+              certificate: tuple[bytes, bytes] | None = None) -> None:
         """Check `members()` (the environment's instances, read at each check) from now on, and with `balanced`
-        (a web environment) give it its load balancer over them, once."""
+        (a web environment) give it its load balancer over them, once, listening for HTTPS too with
+        `certificate` (its chain and key) when given."""
         with self._lock:
             self._members[environment] = members
             if balanced and environment not in self._balancers:
                 port = self._ports.get(environment) or free_port(set())
+                https = self._https_ports.get(environment) or free_port({port})
                 self._balancers[environment] = Balancer(self.folder / "balancers" / environment,
-                                                        f"127.0.0.1:{port}").start()
+                                                        f"127.0.0.1:{port}", f"127.0.0.1:{https}").start()
+            if balanced:  # nginx refusing a certificate keeps its last configuration, as route() does
+                with contextlib.suppress(CloudError):
+                    self._balancers[environment].serve_tls(certificate)
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="load-balancers", daemon=True)
                 self._watcher.start()
@@ -100,9 +109,12 @@ class Hosting:
         load balancer routes, and where sqsd on a worker posts."""
         return list(self._in_service.get(environment, []))
 
-    def balancer_url(self, environment: str) -> str | None:
+    def balancer_url(self, environment: str, scheme: str = "http") -> str | None:
+        """Where the environment's load balancer listens for `scheme` (None: no such listener)."""
         balancer = self._balancers.get(environment)
-        return f"http://{balancer.listen}" if balancer else None
+        if balancer is None or (scheme == "https" and balancer.certificate is None):
+            return None
+        return f"{scheme}://{balancer.listen if scheme == 'http' else balancer.tls_listen}"
 
     def log_folder(self, instance_id: str) -> Path | None:
         """The instance's /var/log on this machine."""
