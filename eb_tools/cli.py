@@ -51,12 +51,14 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Web app port.")
 @click.option("--cloud-port", type=click.IntRange(1, 65535), default=4566, show_default=True,
               help="Port of the emulated AWS endpoint.")
+@click.option("--https-port", type=click.IntRange(1, 65535), default=8443, show_default=True,
+              help="Port of the load balancer's HTTPS listener, for a stage with a domain.")
 @click.option("--eb-seconds", type=click.FloatRange(0, 600), default=1.0, show_default=True,
               help="How long one step of an emulated EB operation takes (a launch, a deployment batch).")
 @click.option("--cloud-only", is_flag=True,
               help="Start just the emulated AWS endpoint, to try `eb_tools provision` or the eb CLI against it.")
-def local(root: Path, stage: str, data_dir: Path | None, port: int, cloud_port: int, eb_seconds: float,
-          cloud_only: bool) -> None:
+def local(root: Path, stage: str, data_dir: Path | None, port: int, cloud_port: int, https_port: int,
+          eb_seconds: float, cloud_only: bool) -> None:
     """Run the whole system on this machine, with no AWS account."""
     try:
         from eb_tools.local.run import run, run_cloud
@@ -71,7 +73,7 @@ def local(root: Path, stage: str, data_dir: Path | None, port: int, cloud_port: 
         return
     data_dir = data_dir or Path(".local" if stage == "local" else f".local-{stage}")
     run(root.resolve(), data_dir if data_dir.is_absolute() else root / data_dir, port, cloud_port, eb_seconds,
-        click.echo, stage)
+        click.echo, stage, https_port)
 
 
 @main.command()

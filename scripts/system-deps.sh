@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the servers the tests run for real (redis, MariaDB, nginx) and the browser of tests/e2e (Debian's
-# chromium, with a font to render text; Playwright drives it and never downloads its own) and the load
-# generator of benchmarks/web_path.py (wrk) when they are missing. `system-deps.sh local` installs only what
-# `eb_tools local` runs (`make up`): the local stage's database, Redis and nginx.
+# Install the servers the tests run for real (redis, MariaDB, nginx), the browser of tests/e2e (Debian's
+# chromium, with a font to render text and certutil to make it trust the local CA; Playwright drives it and
+# never downloads its own) and the load generator of benchmarks/web_path.py (wrk) when they are missing.
+# `system-deps.sh local` installs only what `eb_tools local` runs (`make up`): the local stage's database,
+# Redis and nginx.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -11,6 +12,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 if [ "${1:-}" != local ]; then
   test -x /usr/bin/chromium || missing+=(chromium)
   test -d /usr/share/fonts/truetype/dejavu || missing+=(fonts-dejavu-core)
+  command -v certutil >/dev/null || missing+=(libnss3-tools)  # the HTTPS test's browser trusts the local CA
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -75,12 +75,14 @@ class Running:
 
 
 def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: float = 1.0,
-        echo: Echo = print, stage: str = STAGE) -> None:
-    """A stage of the stage file, until Ctrl-C (see the module docstring)."""
-    _check_free({"--port": web_port, "--cloud-port": cloud_port})
+        echo: Echo = print, stage: str = STAGE, https_port: int = 8443) -> None:
+    """A stage of the stage file, until Ctrl-C (see the module docstring); `https_port` is where a stage with
+    a domain gets its HTTPS listener."""
+    spec = _stage_file(root).stage(stage)
+    https = {"--https-port": https_port} if spec.domain else {}
+    _check_free({"--port": web_port, "--cloud-port": cloud_port, **https})
     data_dir.mkdir(parents=True, exist_ok=True)
     cron = _cron_tasks(root)
-    spec = _stage_file(root).stage(stage)
     saved = _saved_state(data_dir / "cloud")
     web = environment_names(spec.application, spec.name)["web"]
 
@@ -88,12 +90,15 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
         return overrides.for_instances(cloud.url, cloud.cdn_url_for(variables.get("CDN_URL", "")), cloud.trusted_ca)
 
     # Out of SES's sandbox (a declared override): sign-up mails whatever address someone types in.
+    cdn_port = free_port(exclude=frozenset({web_port, cloud_port, https_port}))
     cloud = LocalCloud(port=cloud_port, eb_transition_seconds=eb_seconds, data_dir=data_dir / "stores",
-                       cdn_port=free_port(exclude=frozenset({web_port, cloud_port})), ses_production_access=True,
-                       hosting=Hosting((data_dir / "instances").resolve(), extra, {web: web_port})).start()
+                       cdn_port=cdn_port, ses_production_access=True,
+                       hosting=Hosting((data_dir / "instances").resolve(), extra, {web: web_port},
+                                       {web: https_port})).start()
     running = Running(cloud, Supervisor(), Target(local_session(spec.region), cloud.url, poll_seconds=POLL_SECONDS))
     try:
-        _bring_up(running, root, data_dir, StageTarget(spec, running.target), saved, cron, web_port, echo)
+        _bring_up(running, root, data_dir, StageTarget(spec, running.target), saved, cron, (web_port, https_port),
+                  echo)
         running.supervisor.wait()
     finally:
         _ignore_interrupts()
@@ -109,13 +114,15 @@ def run(root: Path, data_dir: Path, web_port: int, cloud_port: int, eb_seconds: 
 
 
 def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, saved: state.Saved | None,
-              cron: list[cronfile.CronTask], web_port: int, echo: Echo) -> None:
-    """Provision and deploy the stage, feed its worker, and say where everything is."""
+              cron: list[cronfile.CronTask], ports: tuple[int, int], echo: Echo) -> None:
+    """Provision and deploy the stage, feed its worker, and say where everything is; `ports`: the load
+    balancer's HTTP and HTTPS listeners'."""
     cloud, target, region = running.cloud, running.target, where.stage.region
     restored = state.restore_cloud(cloud, target, saved) if saved else 0
     built = _register(where, root, data_dir)
-    web_url = f"http://{HOST}:{web_port}"  # the web environment's load balancer
-    outputs = _provision(root, where.name, target, web_url, built.label)
+    web_url = f"http://{HOST}:{ports[0]}"  # the web environment's load balancer
+    origins = _issue_certificate(cloud, where, ports[1]) + [web_url]
+    outputs = _provision(root, where.name, target, ",".join(origins), built.label)
     _verify_sender(cloud, where)
     running.resources = _stage_resources(outputs)
     restored += state.restore_stage(cloud, target, saved, running.resources) if saved else 0
@@ -140,6 +147,7 @@ def _bring_up(running: Running, root: Path, data_dir: Path, where: StageTarget, 
     echo(f"worker feed: sqsd from {queue}")
     cdn_url = cloud.cdn_url_for(f"https://{outputs['CdnDomain']}")
     echo(f"cdn:         {cdn_url}   (CloudFront stand-in for {cdn_url.rsplit('/', 1)[-1]})")
+    _announce_https(cloud, where, deployed.environments["web"], echo)
     echo(f"web app:     {web_url}   (the load balancer: nginx -> each web instance's nginx -> gunicorn; "
          "Ctrl-C stops everything)")
 
@@ -165,6 +173,27 @@ def _announce_data_stores(outputs: dict[str, str], echo: Echo) -> None:
              f"{outputs['DbPort']}; credentials in {outputs['DbSecretArn']})")
     if "RedisHost" in outputs:
         echo(f"redis:       {outputs['RedisHost']}:{outputs['RedisPort']}   (TLS and AUTH token, as ElastiCache)")
+
+
+def _issue_certificate(cloud: LocalCloud, where: StageTarget, https_port: int) -> list[str]:
+    """A stage with a domain: the certificate its HTTPS listener names, issued (what its owner does in ACM);
+    the origins its pages load from over HTTPS (the name, as the browser addresses it through a name mapped
+    to the listener, and with the listener's port, reached directly)."""
+    domain = where.stage.domain
+    if domain is None:
+        return []
+    cloud.issue_certificate(where.stage.region, domain.name, domain.certificate_arn)
+    return [f"https://{domain.name}", f"https://{domain.name}:{https_port}"]
+
+
+def _announce_https(cloud: LocalCloud, where: StageTarget, web: str, echo: Echo) -> None:
+    """Where a stage with a domain is served over HTTPS, and what a browser needs to reach it."""
+    domain, listener = where.stage.domain, cloud.balancer_url(web, "https")
+    if domain is None or listener is None:
+        return
+    port = listener.rsplit(":", 1)[1]
+    echo(f"https:       https://{domain.name}:{port}   (the load balancer's HTTPS listener, with a certificate for "
+         f"{domain.name} from the local CA {cloud.trusted_ca}: map {domain.name} to {HOST} and trust the CA)")
 
 
 def _verify_sender(cloud: LocalCloud, where: StageTarget) -> None:

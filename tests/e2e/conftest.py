@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,11 +82,17 @@ class LocalRun:
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     """`eb_tools local` on free ports and a fresh data folder, as `make up` runs it; Ctrl-C at the end."""
+    with running_local(ROOT, tmp_path_factory.mktemp("e2e") / "state") as run:
+        yield run
+
+
+@contextmanager
+def running_local(root: Path, data_dir: Path, *options: str) -> Iterator[LocalRun]:
+    """`eb_tools local` of the repository at `root` on free ports, until Ctrl-C when the block ends."""
     port, cloud_port = free_port(), free_port()
-    data_dir = tmp_path_factory.mktemp("e2e") / "state"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
-                             "--cloud-port", str(cloud_port), "--data-dir", str(data_dir)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--root", str(root), "--port",
+                             str(port), "--cloud-port", str(cloud_port), "--data-dir", str(data_dir), *options],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     run = LocalRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cloud_port}", data_dir, [], pid=proc.pid)
     reader = threading.Thread(target=lambda: run.output.extend(line.rstrip("\n") for line in proc.stdout or ()),
                               daemon=True)
@@ -114,11 +121,12 @@ def driver() -> Iterator[Any]:
         yield started
 
 
-def chromium(driver: Any, profile: Path, reachable: tuple[str, ...], *args: str) -> Any:
+def chromium(driver: Any, profile: Path, reachable: tuple[str, ...], *args: str,
+             env: dict[str, str] | None = None) -> Any:
     """Debian's Chromium, headless, with a fresh profile: no downloads, no background traffic, and no request
     to any host but `reachable`."""
     context = driver.chromium.launch_persistent_context(str(profile), executable_path=str(CHROMIUM), headless=True,
-                                                        args=[*CHROMIUM_ARGS, *args])
+                                                        args=[*CHROMIUM_ARGS, *args], env=env)
     context.set_default_timeout(20_000)
     context.route(lambda url: urlsplit(url).hostname not in reachable, lambda route: route.abort("blockedbyclient"))
     return context
