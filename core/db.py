@@ -27,7 +27,7 @@ timeout a request would wait on it until gunicorn killed its worker
 from __future__ import annotations
 
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -38,9 +38,10 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.secrets import db_credentials
+from core.secrets import DbCredentials, db_credentials
 from core.settings import Settings
 
+ACCESS_DENIED = 1045  # ER_ACCESS_DENIED_ERROR: wrong user or password
 CONNECT_TIMEOUT = 3  # seconds for the TCP connection to the server
 # Seconds for each read (the server's greeting included: PyMySQL waits for it under the read timeout, not the
 # connect timeout) and each write. Far above any query of the apps, far below gunicorn's 60 s web timeout.
@@ -75,18 +76,24 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)  # SQLite's busy file
 
 
+Credentials = Callable[[bool], DbCredentials]  # the database secret's (read anew when called with True)
+
+
 class Database:
     """The two engines of one app process and their session factories.
 
     query_timeout bounds each read and write of the driver; None for a caller that must wait longer, as the
-    migrations do (a named lock held for minutes, a long ALTER TABLE).
+    migrations do (a named lock held for minutes, a long ALTER TABLE). With `credentials`, every new connection
+    logs in with the secret's current ones (see _log_in_with).
     """
 
-    def __init__(self, writer_url: URL, reader_url: URL, query_timeout: float | None = QUERY_TIMEOUT) -> None:
+    def __init__(self, writer_url: URL, reader_url: URL, query_timeout: float | None = QUERY_TIMEOUT,
+                 credentials: Credentials | None = None) -> None:
         self._query_timeout = query_timeout
-        self.writer = _engine(writer_url, read_only=False, query_timeout=query_timeout)
+        self._credentials = credentials
+        self.writer = self._logging_in(_engine(writer_url, read_only=False, query_timeout=query_timeout))
         self.reader = self.writer if reader_url == writer_url and _is_sqlite(writer_url) else (
-            _engine(reader_url, read_only=True, query_timeout=query_timeout)
+            self._logging_in(_engine(reader_url, read_only=True, query_timeout=query_timeout))
         )
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
@@ -108,8 +115,13 @@ class Database:
         """The writer's server in autocommit, with no reset on return and no pre-ping, for callers whose every
         write is one statement and who handle a dead connection themselves (worker/ledger.py); made on first
         use, with the writer's pool and timeouts. MariaDB/MySQL only: on SQLite, use the writer."""
-        return create_engine(self.writer.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                             **_pooling(self._query_timeout))
+        return self._logging_in(create_engine(self.writer.url, isolation_level="AUTOCOMMIT",
+                                              pool_reset_on_return=None, **_pooling(self._query_timeout)))
+
+    def _logging_in(self, engine: Engine) -> Engine:
+        if self._credentials is not None and not _is_sqlite(engine.url):
+            event.listen(engine, "do_connect", _log_in_with(self._credentials))
+        return engine
 
     def dispose(self) -> None:
         self.writer.dispose()
@@ -119,7 +131,7 @@ class Database:
 
 
 def urls(settings: Settings) -> tuple[URL, URL]:
-    """Writer and reader URLs, with credentials from the RDS secret when configured."""
+    """Writer and reader URLs, with credentials from the database's secret when configured."""
     writer = settings.database_url
     if settings.db_secret_arn and not _is_sqlite(writer):
         creds = db_credentials(settings, settings.db_secret_arn)
@@ -131,7 +143,28 @@ def urls(settings: Settings) -> tuple[URL, URL]:
 def from_settings(settings: Settings, query_timeout: float | None = QUERY_TIMEOUT) -> Database:
     if _is_sqlite(settings.database_url) and settings.database_url.database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(*urls(settings), query_timeout=query_timeout)
+    arn = settings.db_secret_arn
+    credentials = (lambda refresh: db_credentials(settings, arn, refresh)) if arn else None
+    return Database(*urls(settings), query_timeout=query_timeout, credentials=credentials)
+
+
+def _log_in_with(credentials: Credentials) -> Callable[..., Any]:
+    """A connection logs in with the secret's credentials as last read; when the server refuses them
+    (ACCESS_DENIED: the secret rotated, and the server has the new password), it reads the secret again and
+    tries once more. Connections already open stay open through a rotation: only new ones log in."""
+    def connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        try:
+            return _connect_as(credentials(False), dialect, cargs, cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            if not exc.args or exc.args[0] != ACCESS_DENIED:
+                raise
+        return _connect_as(credentials(True), dialect, cargs, cparams)
+    return connect
+
+
+def _connect_as(who: DbCredentials, dialect: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    cparams.update(user=who.username, password=who.password)
+    return dialect.connect(*cargs, **cparams)
 
 
 def _pooling(query_timeout: float | None) -> dict[str, Any]:

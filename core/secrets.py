@@ -31,8 +31,9 @@ class DbCredentials(NamedTuple):
         return f"DbCredentials(username={self.username!r}, password=<hidden>)"
 
 
-def db_credentials(settings: Settings, secret_arn: str) -> DbCredentials:
-    """The username/password of the RDS-managed secret (a JSON SecretString)."""
+def db_credentials(settings: Settings, secret_arn: str, refresh: bool = False) -> DbCredentials:
+    """The username/password of the database's secret (a JSON SecretString); with `refresh`, read anew (the
+    server refused the cached ones: the secret has rotated since)."""
 
     def fetch() -> DbCredentials:
         response = client(settings, "secretsmanager").get_secret_value(SecretId=secret_arn)
@@ -44,6 +45,9 @@ def db_credentials(settings: Settings, secret_arn: str) -> DbCredentials:
                 f"DB_SECRET_ARN: secret {secret_arn} is not JSON with username and password"
             ) from None
 
+    if refresh:
+        with _lock:
+            _cache.pop(("secretsmanager", secret_arn), None)
     return _cached(("secretsmanager", secret_arn), "DB_SECRET_ARN", secret_arn, fetch)
 
 

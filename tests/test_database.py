@@ -1,9 +1,11 @@
 """Reads go to the reader engine, writes to the writer; migrations run once under a lock."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core import db, migrate
+from core import secrets as secrets_module
 from core.settings import Settings
 from tests.chaos.tcp_proxy import TcpProxy
+from tests.conftest import aws_client
 from tests.helpers import sign_up
 from tests.servers import MariaDBServer
 
@@ -192,4 +196,36 @@ def test_a_reader_connection_the_server_killed_while_idle_is_replaced(env):
         with database.read() as session:
             assert session.execute(text("SELECT CONNECTION_ID()")).scalar() != first
     finally:
+        database.dispose()
+
+
+def test_a_rotated_password_costs_one_retried_login_and_no_failed_query(env, mariadb, cloud):
+    """The database's secret rotates (the server takes the new password, then the secret: RDS's single-user
+    rotation): connections already open keep working, and a new one refused with the old password reads the
+    secret again and logs in, without a restart."""
+    user, first = f"u{uuid.uuid4().hex[:10]}", "first-password-1"
+    name = make_url(env["DATABASE_URL"]).database
+    with mariadb.root() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{first}'")
+        cur.execute(f"GRANT ALL ON `{name}`.* TO '{user}'@'%'")
+    secrets = aws_client(cloud, "secretsmanager")
+    arn = secrets.create_secret(Name=f"db-{user}", SecretString=json.dumps(
+        {"username": user, "password": first}))["ARN"]
+    database = db.from_settings(Settings.from_env({**env, "DB_SECRET_ARN": arn}))
+    reads = Counter()
+    original = secrets_module.client
+    secrets_module.client = lambda *args: (reads.update(["secret"]), original(*args))[1]
+    try:
+        with database.writer.connect() as open_before:
+            assert open_before.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)
+            with mariadb.root() as conn, conn.cursor() as cur:
+                cur.execute(f"ALTER USER '{user}'@'%' IDENTIFIED BY 'second-password-2'")
+            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(
+                {"username": user, "password": "second-password-2"}))
+            assert open_before.execute(text("SELECT 1")).scalar() == 1  # still logged in
+            with database.reader.connect() as opened_after:  # a new connection: refused once, then in
+                assert opened_after.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)
+        assert reads["secret"] == 1
+    finally:
+        secrets_module.client = original
         database.dispose()
