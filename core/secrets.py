@@ -73,6 +73,16 @@ def _cached(key: tuple[str, str], property_name: str, ident: str, fetch: Callabl
         return cast(T, _cache[key])
 
 
+def app_secret_keys(settings: Settings) -> tuple[str, list[str]]:
+    """The Flask key that signs, and the keys that still verify: SECRET_KEY's value is the signing key, then
+    any earlier ones, separated by spaces (what `eb_tools secrets rotate STAGE flask-key` writes while a
+    rotation reaches every process)."""
+    keys = app_secret_key(settings).split()
+    if not keys:
+        raise ConfigError("SECRET_KEY: empty; it holds the signing key, then any keys that still verify")
+    return keys[0], keys[1:]
+
+
 def app_secret_key(settings: Settings) -> str:
     """The Flask secret key: from SSM in AWS; in a local run, one kept in the data folder."""
     if settings.secret_key_parameter:

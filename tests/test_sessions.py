@@ -193,3 +193,32 @@ def test_the_flask_session_internals_that_web_sessions_builds_on():
     assert isinstance(sid, str) and len(sid) >= 32
     empty = UnavailableSession(sid=sid, permanent=interface.permanent)
     assert isinstance(empty, RedisSession) and empty.sid == sid and not empty and empty.permanent
+
+
+def _log_in_page(app, sid: str):
+    """A browser of `app` holding the session `sid` (the load balancer may send its next request anywhere)."""
+    browser = app.test_client()
+    browser.set_cookie("session", sid)
+    return browser
+
+
+def _csrf_accepted(browser, token: str) -> bool:
+    """Whether a form posted with `token` gets past CSRF (to the credentials check, which these fail)."""
+    answer = browser.post("/login", data={"email": "nobody@example.com", "password": "not the one!",
+                                          "csrf_token": token})
+    return "Wrong email or password" in answer.get_data(as_text=True)
+
+
+def test_a_flask_key_rotates_without_breaking_a_form_in_flight(make_app):
+    """SECRET_KEY holds the signing key first, then keys that still verify (`eb_tools secrets rotate STAGE
+    flask-key` sets "old new", refreshes every process, then "new old"): a form signed before, during or after
+    the rotation posts to any process of any phase."""
+    before, during, after = (make_app(SECRET_KEY=keys) for keys in ("old-key", "old-key new-key", "new-key old-key"))
+    first = before.test_client()
+    old_token = csrf_token(first)
+    sid = session_id(first)
+    assert _csrf_accepted(_log_in_page(after, sid), old_token)  # signed before, posted after
+    new_token = csrf_token(_log_in_page(after, sid))
+    assert new_token != old_token
+    assert _csrf_accepted(_log_in_page(during, sid), new_token)  # signed after, posted to a process not yet refreshed
+    assert not _csrf_accepted(_log_in_page(before, sid), new_token)  # why the first phase must reach every process

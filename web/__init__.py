@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import db, redis_client
-from core.secrets import app_secret_key
+from core.secrets import app_secret_keys
 from core.settings import Settings
 from core.version import running_label
 from web import auth, errors, health, security_headers, sessions, throttle, uploads
@@ -27,8 +27,13 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     app.json = BoundedJSONProvider(app)
     app.url_map.converters["int"] = IdConverter  # before any route is added: every <int:…> is bounded
     store = _redis(settings)
+    signing, verifying = app_secret_keys(settings)
     app.config.update(
-        SECRET_KEY=app_secret_key(settings),
+        SECRET_KEY=signing,
+        SECRET_KEY_FALLBACKS=verifying,  # Flask's own signed data
+        # Flask-WTF signs its tokens with itsdangerous, which verifies with every key of a list and signs with
+        # the last: the CSRF tokens of pages served before a rotation still post after it.
+        WTF_CSRF_SECRET_KEY=[*reversed(verifying), signing],
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
         SESSION_PERMANENT=True,
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
