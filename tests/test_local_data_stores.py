@@ -19,6 +19,7 @@ from typing import Any
 import pymysql
 import pytest
 import redis
+from botocore.exceptions import ClientError
 
 from eb_tools.aws import wait_until
 from eb_tools.cloud.server import LocalCloud
@@ -163,6 +164,39 @@ def test_redis_requires_the_token_over_tls_trusting_the_cloud_s_ca(stage: Stage)
     assert len(ours) == 1 and (primary["Address"], str(primary["Port"])) == (outputs["RedisHost"],
                                                                               outputs["RedisPort"])
     assert ssl.get_server_certificate((outputs["RedisHost"], int(outputs["RedisPort"])))
+
+
+def test_the_redis_token_rotates_as_elasticache_rotates_it(stage: Stage) -> None:
+    """ModifyReplicationGroup with a new AuthToken: ROTATE keeps the old token valid beside the new one (an open
+    connection is never dropped), SET leaves only the new one; ElastiCache's refusals come first."""
+    outputs = stage.outputs()
+    old, new = stage.secret(outputs["Token"]), f"rotated-{uuid.uuid4().hex}"
+    url = f"rediss://{outputs['RedisHost']}:{outputs['RedisPort']}/0"
+
+    def client(token: str) -> redis.Redis:
+        return redis.Redis.from_url(url, password=token, ssl_ca_certs=str(stage.cloud.trusted_ca))
+
+    elasticache = stage.client("elasticache")
+    group = next(g["ReplicationGroupId"] for g in elasticache.describe_replication_groups()["ReplicationGroups"]
+                 if g["ReplicationGroupId"].startswith(stage.stack.lower()))
+    with pytest.raises(ClientError, match="ApplyImmediately"):
+        elasticache.modify_replication_group(ReplicationGroupId=group, AuthToken=new,
+                                             AuthTokenUpdateStrategy="ROTATE")
+    with pytest.raises(ClientError, match="Invalid AuthToken"):
+        elasticache.modify_replication_group(ReplicationGroupId=group, AuthToken="short", ApplyImmediately=True,
+                                             AuthTokenUpdateStrategy="ROTATE")
+    opened = client(old)
+    assert opened.ping()
+    elasticache.modify_replication_group(ReplicationGroupId=group, AuthToken=new, AuthTokenUpdateStrategy="ROTATE",
+                                         ApplyImmediately=True)
+    assert client(old).ping() and client(new).ping() and opened.ping()
+    elasticache.modify_replication_group(ReplicationGroupId=group, AuthToken=new, AuthTokenUpdateStrategy="SET",
+                                         ApplyImmediately=True)
+    assert client(new).ping() and opened.ping()  # authenticated before: still served
+    with pytest.raises(redis.AuthenticationError):
+        client(old).ping()
+    described = elasticache.describe_replication_groups(ReplicationGroupId=group)["ReplicationGroups"][0]
+    assert described["AuthTokenEnabled"] and "AuthTokenLastModifiedDate" in described
 
 
 def test_deleting_stops_the_servers_and_the_next_cloud_finds_the_data(tmp_path: Path) -> None:

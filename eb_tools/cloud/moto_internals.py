@@ -194,6 +194,19 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.parsing:ResourceMap()._account_id",
         "moto.cloudformation.parsing:ResourceMap()._region_name",
     ),
+    "eb_tools/cloud/elasticache_auth.py": (
+        "moto.core.responses:ActionResult",
+        "moto.core.utils:utcnow",
+        "moto.elasticache.exceptions:InvalidParameterCombinationException",
+        "moto.elasticache.exceptions:InvalidParameterValueException",
+        "moto.elasticache.responses:ElastiCacheResponse.modify_replication_group",
+        "moto.elasticache.responses:ElastiCacheResponse.elasticache_backend",
+        "moto.elasticache.models:ElastiCacheBackend().replication_groups",
+        "moto.elasticache.models:ReplicationGroup().replication_group_id",
+        "moto.elasticache.models:ReplicationGroup().transit_encryption_enabled",
+        "moto.elasticache.models:ReplicationGroup().auth_token_enabled",
+        "moto.elasticache.models:ReplicationGroup().auth_token_last_modified_date",
+    ),
     "eb_tools/cloud/certificates.py": (
         "moto.acm.models:acm_backends",
         "moto.acm.models:CertBundle",
@@ -552,7 +565,7 @@ from moto.core.common_types import TYPE_RESPONSE  # noqa: E402
 from moto.core.exceptions import ServiceException  # noqa: E402
 from moto.core.model_instances import model_data  # noqa: E402
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult  # noqa: E402
-from moto.core.utils import camelcase_to_underscores, get_service_model, method_names_from_class  # noqa: E402
+from moto.core.utils import camelcase_to_underscores, get_service_model, method_names_from_class, utcnow  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
 from moto.ec2.models.core import TaggedEC2Resource  # noqa: E402
 from moto.elasticache.exceptions import (  # noqa: E402
@@ -560,6 +573,7 @@ from moto.elasticache.exceptions import (  # noqa: E402
     InvalidParameterValueException,
 )
 from moto.elasticache.models import elasticache_backends  # noqa: E402
+from moto.elasticache.responses import ElastiCacheResponse  # noqa: E402
 from moto.elasticbeanstalk.responses import EBResponse  # noqa: E402
 from moto.iam import access_control, policy_conditions  # noqa: E402
 from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: E402
@@ -599,7 +613,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "restore_sent_mail", "sent_mail", "template_from_s3", "template_resources",
     "AWSManagedPolicy", "ActionResult", "BaseResponse", "BucketNotEmpty", "ChangeSet", "CloudFormationBackend",
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
-    "DEFAULT_ACCOUNT_ID", "Dimension", "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
+    "DEFAULT_ACCOUNT_ID", "Dimension", "ElastiCacheResponse",
+    "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
     "IAMBackend",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "MessageRejectedError", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket",
@@ -613,7 +628,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
     "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",
     "s3_backends", "SESBackend", "SESV2Response", "SQSBackend", "ses_backends", "sesv2_urls",
-    "secretsmanager_backends", "sns_backends", "sqs_backends", "validate_create_change_set",
+    "secretsmanager_backends", "sns_backends", "sqs_backends", "utcnow", "validate_create_change_set",
 ]
 
 BACKENDS = threading.RLock()

@@ -23,6 +23,7 @@ from eb_tools.cloud import (
     certificates,
     cfn_resources,
     cfn_stacks,
+    elasticache_auth,
     moto_api_data,
     moto_internals,
     s3_bucket_policy,
@@ -200,6 +201,7 @@ class LocalCloud:
         moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
         sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once
         ses_sandbox.register()  # identities verified by their owners, and the sandbox's recipients, as in SES
+        elasticache_auth.register()  # a replication group's AUTH token rotated (ROTATE, then SET), for real
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's

@@ -89,6 +89,17 @@ class DataStores:
             raise
         return host, port
 
+    def redis_tokens(self, group: str) -> list[str]:
+        """The AUTH tokens replication group `group`'s server accepts now (none without a server)."""
+        server = self._redis.get(group)
+        return list(server.tokens) if server is not None else []
+
+    def set_redis_tokens(self, group: str, tokens: list[str]) -> None:
+        """The AUTH tokens replication group `group`'s server accepts from now on (it has none: nothing)."""
+        server = self._redis.get(group)
+        if server is not None:
+            server.set_tokens(tokens)
+
     def stop(self, identifier: str) -> None:
         """Stop the server of a deleted resource (a replica's data goes with it)."""
         self._stop(identifier, deleted=True)
