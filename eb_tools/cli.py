@@ -250,3 +250,23 @@ def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_ru
             doomed = [row["label"] for row in rows if row["pruned"]]
             if doomed and not dry_run:
                 store.delete(group[0], doomed, click.echo if output == "text" else _silent)
+
+
+@main.group()
+def secrets() -> None:
+    """The secrets a stage generated: rotated with no request or task failing."""
+
+
+@secrets.command()
+@click.argument("stage")
+@click.argument("secret", type=click.Choice(["flask-key", "redis-token"]))
+@STAGE_FILE
+@DRY_RUN
+@TIMEOUT
+def rotate(stage: str, secret: str, stage_file: Path, dry_run: bool, timeout: float) -> None:
+    """Rotate STAGE's SECRET: the new one is valid everywhere before the old one stops, and both tiers are
+    redeployed on the versions they run so that every process reads it (EB hands secrets over at deployment)."""
+    from eb_tools.release.rotate import rotate as run_rotate
+
+    [where] = _stages(stage_file, [stage])
+    run_rotate(where, secret, click.echo, dry_run=dry_run, timeout=timeout)

@@ -22,8 +22,7 @@ from eb_tools.stage import ebenv
 from eb_tools.stage_file import Stage
 
 Setting = tuple[str, str, str]  # namespace, option, value
-PROPERTIES = "aws:elasticbeanstalk:application:environment"
-SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
+PROPERTIES, SECRETS = ebenv.PROPERTIES, ebenv.SECRETS
 TIERS = {"web": {"Name": "WebServer", "Type": "Standard"}, "worker": {"Name": "Worker", "Type": "SQS/HTTP"}}
 ENVIRONMENT_TIMEOUT = 1800.0
 # sqsd: EB's defaults, except InactivityTimeout (EB's is 299 s): the worker's gunicorn timeout (180 s), so sqsd gives

@@ -74,6 +74,13 @@ def plan(where: StageTarget, label: str, environments: dict[str, str] | None = N
     it stays; one that names the label but is mixed or unhealthy is redeployed. `environments` ({tier: name})
     chooses other environments than the live ones (the idle web twin of a swap)."""
     states = tier_state.read(where.client("elasticbeanstalk"), where.application, environments or where.live())
+    _check_ready(where, states)
+    moves = tuple(Move(tier, label, state) for tier, state in states.items() if state.settled_on != label)
+    return Plan(where, label, moves, states)
+
+
+def _check_ready(where: StageTarget, states: dict[str, TierState]) -> None:
+    """Refuse, before anything changes, a tier whose environment is missing or not Ready."""
     for state in states.values():
         if not state.exists:
             raise ReleaseError(f"stage {where.name}: environment {state.environment} does not exist; "
@@ -82,8 +89,20 @@ def plan(where: StageTarget, label: str, environments: dict[str, str] | None = N
             raise ReleaseError(f"stage {where.name}: environment {state.environment} is {state.status}, and "
                                "Elastic Beanstalk accepts a new version only when it is Ready; wait for it "
                                f"(eb_tools status {where.name}) or abort its update (eb abort), then run again")
-    moves = tuple(Move(tier, label, state) for tier, state in states.items() if state.settled_on != label)
-    return Plan(where, label, moves, states)
+
+
+def refresh(where: StageTarget, echo: Echo, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Redeploy every tier on the label it runs, so that every process restarts and reads its environment
+    secrets again (EB reads them when it deploys, not while an app runs: EB guide, "Fetching secrets and
+    parameters to Elastic Beanstalk environment variables"), batch by batch under each environment's
+    deployment policy, the load balancer sending no request to a batch that restarts."""
+    states = tier_state.read(where.client("elasticbeanstalk"), where.application, where.live())
+    _check_ready(where, states)
+    moves = tuple(Move(tier, state.label, state) for tier, state in states.items() if state.label)
+    cause = _apply(where, moves, echo, time.monotonic() + timeout)
+    if cause is not None:
+        raise ReleaseError(f"stage {where.name}: restarting the processes failed: {cause}; see eb_tools status "
+                           f"{where.name}")
 
 
 def operation(where: StageTarget, title: str, how: str, label: str, carry: Callable[[Plan], None],

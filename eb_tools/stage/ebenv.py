@@ -17,6 +17,8 @@ from eb_tools.aws import WaitTimeout, wait_until
 from eb_tools.errors import OperationFailed
 
 APPLICATION_DESCRIPTION = "eb_tools: one application per repository, its stages' environments"
+PROPERTIES = "aws:elasticbeanstalk:application:environment"  # the namespaces of what an environment's apps get
+SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 QUIET_SECONDS = 15.0  # print a progress line after this long without events
 
 
