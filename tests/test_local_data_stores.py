@@ -2,15 +2,19 @@
 
 A stack's DB instance is a MariaDB server with the template's master user and password, its read replica a
 second server fed by binary-log replication, its replication group a redis-server requiring the AUTH token
-over TLS; all at the endpoints the stack outputs and the services' APIs give. Deleting the stack stops them;
+over TLS; all at the endpoints the stack outputs and the services' APIs give. A DB snapshot is a dump of the
+server, a restore a new server loaded from it (to a point in time: the binary log replayed up to it), inside
+RDS's restore window only. Deleting the stack stops them;
 the next cloud on the same folder finds the data; a server that cannot run fails the stack as CloudFormation
 would.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import socket
 import ssl
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,6 +201,67 @@ def test_the_redis_token_rotates_as_elasticache_rotates_it(stage: Stage) -> None
         client(old).ping()
     described = elasticache.describe_replication_groups(ReplicationGroupId=group)["ReplicationGroups"][0]
     assert described["AuthTokenEnabled"] and "AuthTokenLastModifiedDate" in described
+
+
+def _writer(stage: Stage) -> str:
+    """The identifier of the stack's writer instance."""
+    host = stage.outputs()["DbHost"]
+    return next(d["DBInstanceIdentifier"] for d in stage.client("rds").describe_db_instances()["DBInstances"]
+                if d["Endpoint"]["Address"] == host)
+
+
+def _restored(stage: Stage, identifier: str) -> dict[str, Any]:
+    rds = stage.client("rds")
+    return wait_until(lambda: (d := rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])[
+        "DBInstanceStatus"] != "creating" and d, 60, f"{identifier} restored")
+
+
+def _ids(stage: Stage, endpoint: dict[str, Any]) -> list[int]:
+    with stage.connect(endpoint["Address"], str(endpoint["Port"])) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM drilled ORDER BY id")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_snapshot_is_a_dump_a_restore_a_new_server_and_a_point_in_time_replays_the_binary_log(
+        stage: Stage) -> None:
+    rds, writer, outputs = stage.client("rds"), _writer(stage), stage.outputs()
+    with stage.connect(outputs["DbHost"], outputs["DbPort"]) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE drilled (id INT PRIMARY KEY)")
+        cursor.execute("INSERT INTO drilled VALUES (1)")
+        snapshot = f"{stage.stack}-manual"
+        assert rds.create_db_snapshot(DBInstanceIdentifier=writer, DBSnapshotIdentifier=snapshot)["DBSnapshot"][
+            "Status"] == "creating"
+        wait_until(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot)["DBSnapshots"][0]["Status"]
+                   == "available", 30, "the snapshot")
+        cursor.execute("INSERT INTO drilled VALUES (2)")
+        time.sleep(1.1)  # the binary log's events have whole seconds
+        between = datetime.datetime.now(datetime.UTC)
+        time.sleep(1.1)
+        cursor.execute("INSERT INTO drilled VALUES (3)")
+    types = {s["SnapshotType"] for s in rds.describe_db_snapshots(DBInstanceIdentifier=writer)["DBSnapshots"]}
+    assert types == {"automated", "manual"}
+    rds.restore_db_instance_from_db_snapshot(DBSnapshotIdentifier=snapshot, DBInstanceIdentifier=f"{snapshot}-r")
+    rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=writer, RestoreTime=between,
+                                             TargetDBInstanceIdentifier=f"{snapshot}-t")
+    from_snapshot, to_time = _restored(stage, f"{snapshot}-r"), _restored(stage, f"{snapshot}-t")
+    assert from_snapshot["DBInstanceStatus"] == to_time["DBInstanceStatus"] == "available"
+    assert from_snapshot["Endpoint"]["Address"] not in (outputs["DbHost"], to_time["Endpoint"]["Address"])
+    assert _ids(stage, from_snapshot["Endpoint"]) == [1] and _ids(stage, to_time["Endpoint"]) == [1, 2]
+    for restored in (from_snapshot, to_time):
+        rds.delete_db_instance(DBInstanceIdentifier=restored["DBInstanceIdentifier"], SkipFinalSnapshot=True)
+        assert not _listening(restored["Endpoint"]["Address"], restored["Endpoint"]["Port"])
+
+
+def test_a_point_in_time_outside_the_restore_window_is_refused_as_rds_does(stage: Stage) -> None:
+    rds, writer = stage.client("rds"), _writer(stage)
+    window = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=writer)[
+        "DBInstanceAutomatedBackups"][0]["RestoreWindow"]
+    with pytest.raises(rds.exceptions.ClientError, match="InvalidRestoreFault.*outside .* restore window"):
+        rds.restore_db_instance_to_point_in_time(
+            SourceDBInstanceIdentifier=writer, TargetDBInstanceIdentifier=f"{stage.stack}-early",
+            RestoreTime=window["EarliestTime"] - datetime.timedelta(minutes=5))
+    assert not any(d["DBInstanceIdentifier"] == f"{stage.stack}-early"
+                   for d in rds.describe_db_instances()["DBInstances"])
 
 
 def test_deleting_stops_the_servers_and_the_next_cloud_finds_the_data(tmp_path: Path) -> None:

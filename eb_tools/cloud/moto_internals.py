@@ -325,6 +325,22 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.secretsmanager.models:SecretsManagerBackend.put_secret_value",
         "moto.secretsmanager.utils:random_password",
     ),
+    "eb_tools/cloud/rds_backups.py": (
+        "moto.rds.exceptions:RDSClientError",
+        "moto.rds.models:RDSBackend",
+        *(f"moto.rds.models:RDSBackend.{method}" for method in (
+            "create_db_snapshot", "delete_db_snapshot", "restore_db_instance_from_db_snapshot",
+            "restore_db_instance_to_point_in_time", "delete_db_instance", "describe_db_instances",
+            "get_db_snapshot", "extract_snapshot_name_from_arn")),
+        "moto.rds.models:RDSBackend().database_snapshots",
+        *(f"moto.rds.models:DBSnapshot().{name}" for name in (
+            "status", "snapshot_type", "db_instance_identifier")),
+        "moto.rds.models:DBSnapshot.db_snapshot_identifier",
+        *(f"moto.rds.models:DBInstance().{name}" for name in ("status", "backend", "port", "backup_retention_period")),
+        "moto.rds.models:DBInstanceAutomatedBackup",
+        "moto.rds.models:DBInstanceAutomatedBackup().backend",
+        "moto.rds.models:DBInstanceAutomatedBackup().db_instance_identifier",
+    ),
     "eb_tools/cloud/cfn_resources/s3.py": (
         "moto.s3.exceptions:BucketNotEmpty",
         "moto.s3.exceptions:CrossLocationLoggingProhibited",
@@ -585,8 +601,10 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     create_backend_app,
 )
 from moto.rds.exceptions import InvalidParameterValue as RDSInvalidParameterValue  # noqa: E402
+from moto.rds.exceptions import RDSClientError  # noqa: E402
 from moto.rds.models import DBInstance as RDSDBInstance  # noqa: E402
-from moto.rds.models import rds_backends  # noqa: E402
+from moto.rds.models import DBInstanceAutomatedBackup as RDSAutomatedBackup  # noqa: E402
+from moto.rds.models import RDSBackend, rds_backends  # noqa: E402
 from moto.s3.exceptions import (  # noqa: E402
     BucketNotEmpty,
     CrossLocationLoggingProhibited,
@@ -620,7 +638,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "ManagedPolicy", "MessageRejectedError", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket",
     "MotoAPIResponse",
     "MotoRequestHandler", "OutputMap",
-    "RDSDBInstance", "RDSInvalidParameterValue", "ResourceMap", "S3Backend", "S3Response", "ServiceException",
+    "RDSAutomatedBackup", "RDSBackend", "RDSClientError", "RDSDBInstance", "RDSInvalidParameterValue",
+    "ResourceMap", "S3Backend", "S3Response", "ServiceException",
     "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "CertBundle", "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",

@@ -26,6 +26,7 @@ from eb_tools.cloud import (
     elasticache_auth,
     moto_api_data,
     moto_internals,
+    rds_backups,
     s3_bucket_policy,
     ses_sandbox,
     sqs_receive,
@@ -197,6 +198,7 @@ class LocalCloud:
         moto_internals.once("elasticbeanstalk", register_elasticbeanstalk)
         cfn_resources.register()  # resources CloudFormation creates for real, or refuses
         cfn_stacks.register()  # change sets, outputs and rollbacks as CloudFormation does them
+        rds_backups.register()  # snapshots are dumps of the data servers, restores new servers loaded from them
         s3_bucket_policy.register()  # bucket policies' conditions as S3 judges them
         moto_api_data.register()  # moto's dashboard data, whatever the cloud holds
         sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once

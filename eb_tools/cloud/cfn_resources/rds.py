@@ -14,7 +14,7 @@ is enforced with its error.
 In a cloud with a data folder each instance is a real MariaDB server (data_stores): a writer with the
 template's master user, password and database, a replica fed by the writer's binary log, each at the
 endpoint DescribeDBInstances and Fn::GetAtt give; a server that fails to start fails the resource, and
-deleting the resource stops its server.
+deleting the resource stops its server. A new writer's first automated backup is a real dump (rds_backups).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from eb_tools.cloud import rds_backups
 from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, checked, flag, items, refuse, tag_dict
 from eb_tools.cloud.data_stores import host as data_stores
 from eb_tools.cloud.data_stores.mariadb import local_version
@@ -213,6 +214,7 @@ def _run_server(database: Any, name: str, properties: dict[str, Any], backend: A
             host, port = stores.start_database(identifier, name, database.port, database.master_username,
                                                str(properties.get("MasterUserPassword", "")),
                                                properties.get("DBName"))
+            rds_backups.back_up_new_instance(backend, identifier, stores)
     except Exception:
         backend.databases.pop(identifier, None)
         raise

@@ -3,7 +3,9 @@
 A server's folder is named after its resource's CloudFormation name without the random suffix CloudFormation
 adds (`<stack>-<logical id>`), so the next cloud's stack of the same name finds the data of the last one, as
 the local stage's resumed runs need; the folder stays when the resource is deleted (the final snapshot its
-Snapshot deletion policy keeps in AWS), except a read replica's, which holds no data of its own.
+Snapshot deletion policy keeps in AWS), except a read replica's, which holds no data of its own, and an
+instance restored from a snapshot through RDS's API (named by its identifier), deleted as RDS deletes one.
+DB snapshots' dumps live beside them, in rds-snapshots/.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import re
 import secrets
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from eb_tools.cloud.data_stores import loopback
@@ -35,6 +38,7 @@ class DataStores:
         self._databases: dict[str, MariaDB] = {}
         self._redis: dict[str, Redis] = {}
         self._replicas: set[str] = set()
+        self._restored: set[str] = set()  # instances restored from a backup: their data goes when deleted
         self._taken: set[str] = set()
         self._lock = threading.Lock()
         self._replication_password = secrets.token_hex(16)
@@ -67,6 +71,29 @@ class DataStores:
             self.stop(identifier)
             raise
         return server.host, server.port
+
+    def start_restored(self, identifier: str, port: int, fill: Callable[[MariaDB], object]) -> tuple[str, int]:
+        """A new writer for DB instance `identifier`, restored from a backup: made empty, then `fill`ed (a
+        dump loaded, a binary log replayed) before the instance is available; its endpoint."""
+        shutil.rmtree(self.folder / "rds" / data_key(identifier), ignore_errors=True)  # a deleted one's leftovers
+        server = self._new_database(identifier, identifier, port, server_id=1, read_only=False)
+        self._restored.add(identifier)
+        try:
+            server.start()
+            fill(server)
+            server.allow_replicas(self._replication_password)
+        except Exception:
+            self.stop(identifier)
+            raise
+        return server.host, server.port
+
+    def database(self, identifier: str) -> MariaDB | None:
+        """The server of DB instance `identifier`, if it runs one."""
+        return self._databases.get(identifier)
+
+    def backup_folder(self, snapshot: str) -> Path:
+        """Where the dump of DB snapshot `snapshot` lives (kept as long as the data folder)."""
+        return self.folder / "rds-snapshots" / snapshot.replace(":", "_")
 
     def _new_database(self, identifier: str, name: str, port: int, server_id: int, read_only: bool) -> MariaDB:
         with self._lock:
@@ -115,8 +142,9 @@ class DataStores:
             return
         server.stop()
         self._taken.discard(server.host)
-        if identifier in self._replicas:
+        if identifier in self._replicas or identifier in self._restored:
             self._replicas.discard(identifier)
+            self._restored.discard(identifier)
             if deleted:
                 shutil.rmtree(server.directory, ignore_errors=True)
 

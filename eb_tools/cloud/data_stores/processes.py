@@ -10,7 +10,8 @@ from pathlib import Path
 from eb_tools.errors import CloudError
 
 # The Debian package that installs each binary, for the one line a missing one gets.
-PACKAGES = {"mariadbd": "mariadb-server", "mariadb-install-db": "mariadb-server", "redis-server": "redis-server"}
+PACKAGES = {"mariadbd": "mariadb-server", "mariadb-install-db": "mariadb-server", "redis-server": "redis-server",
+            "mariadb": "mariadb-client", "mariadb-dump": "mariadb-client", "mariadb-binlog": "mariadb-client"}
 
 
 def binary(name: str) -> str:
