@@ -113,6 +113,8 @@ class Database(_Model):
     max_storage_gb: int = Field(default=100, ge=20, le=65536)
     backup_retention_days: int = Field(default=7, ge=0, le=35)
     deletion_protection: bool = False
+    # What `eb_tools db restore --drill` must restore and verify within (the setup promises 15 minutes).
+    restore_goal_minutes: int = Field(default=15, ge=1, le=1440)
 
     @model_validator(mode="after")
     def _consistent(self) -> Database:

@@ -79,6 +79,8 @@ BAD_VALUES = [
                  id="max-storage<allocated"),
     pytest.param("stages.staging.database.backup_retention_days", 36,
                  "stages.staging.database.backup_retention_days: 36: must be at most 35", id="retention"),
+    pytest.param("stages.staging.database.restore_goal_minutes", 0,
+                 "stages.staging.database.restore_goal_minutes: 0: must be at least 1", id="restore-goal"),
     pytest.param("stages.staging.database.engine_version", 10.11,
                  "stages.staging.database.engine_version: 10.11: must be a string (quote it in YAML)",
                  id="unquoted-version"),
