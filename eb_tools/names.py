@@ -1,4 +1,5 @@
-"""Names of a stage's Elastic Beanstalk environments: `<application>-<stage>-web` and `-worker`.
+"""Names of a stage's Elastic Beanstalk environments: `<application>-<stage>-web` and `-worker`, and of its
+stage stack, `<application>-<stage>-resources` (which provision makes and the data verbs read).
 
 EB allows 4 to 40 letters, digits and hyphens. A longer name keeps its tier
 suffix and gets a short hash of the full `<application>-<stage>` in place of the
@@ -36,3 +37,8 @@ def web_environments(application: str, stage: str, blue_green: bool) -> list[str
     """Every web environment of a stage: the one it was provisioned with, and its twin when blue/green."""
     return [environment_name(application, stage, "web"), *([environment_name(application, stage, TWIN)]
                                                            if blue_green else [])]
+
+
+def stage_stack_name(application: str, stage: str) -> str:
+    """The stack of a stage's own resources (its database, Redis, buckets, queues, roles)."""
+    return f"{application}-{stage}-resources"

@@ -16,9 +16,8 @@ import pytest
 
 from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.errors import ProvisionError
-from eb_tools.names import environment_names
+from eb_tools.names import environment_names, stage_stack_name
 from eb_tools.provision import command, pipeline
-from eb_tools.provision.templates import stage_stack_name
 from eb_tools.release import mail_status
 from eb_tools.release.status import render, stage_status
 from eb_tools.stage.target import resolve

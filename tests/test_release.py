@@ -20,8 +20,9 @@ from eb_tools import cli
 from eb_tools.aws import local_session, wait_until
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.errors import ReleaseError
+from eb_tools.names import stage_stack_name
 from eb_tools.provision import command
-from eb_tools.provision.templates import LOAD_BALANCER, stage_stack_name
+from eb_tools.provision.templates import LOAD_BALANCER
 from eb_tools.release import fingerprint, tier_state, versions
 from eb_tools.release.deploy import Built, deliver, prepare
 from eb_tools.release.promote import promote

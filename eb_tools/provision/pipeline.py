@@ -22,6 +22,7 @@ from typing import Any
 
 from eb_tools.aws import Target
 from eb_tools.errors import ProvisionError
+from eb_tools.names import stage_stack_name
 from eb_tools.provision import environments, stacks
 from eb_tools.provision.changes import Change, change_table
 from eb_tools.provision.templates import (
@@ -29,7 +30,6 @@ from eb_tools.provision.templates import (
     WEB_ORIGINS,
     network_stack_name,
     network_template,
-    stage_stack_name,
     stage_template,
 )
 from eb_tools.stage.runner import Echo

@@ -39,10 +39,6 @@ def network_stack_name(application: str, group: str) -> str:
     return f"{application}-{group}-network"
 
 
-def stage_stack_name(application: str, stage: str) -> str:
-    return f"{application}-{stage}-resources"
-
-
 def network_template(file: StageFile, group: str) -> dict[str, Any]:
     """The network of isolation group `group`, shared by the stages that name it."""
     net = file.network(group)
