@@ -253,6 +253,74 @@ def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_ru
 
 
 @main.group()
+def db() -> None:
+    """A stage's database: snapshots, and the restore drill that proves them."""
+
+
+@db.command("snapshot")
+@click.argument("stage")
+@STAGE_FILE
+@DRY_RUN
+@click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True,
+              help="Seconds to wait for the snapshot to be available.")
+def db_snapshot(stage: str, stage_file: Path, dry_run: bool, timeout: float) -> None:
+    """Take a manual snapshot of STAGE's database, named from its label and the time, recording what a drill
+    verifies."""
+    from eb_tools.data import snapshots
+    from eb_tools.stage import runner
+
+    [where] = _stages(stage_file, [stage])
+    runner.carry_out(snapshots.operation(where, click.echo, timeout), click.echo, dry_run=dry_run)
+
+
+@db.command("snapshots")
+@click.argument("stage")
+@STAGE_FILE
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def db_snapshots(stage: str, stage_file: Path, output: str) -> None:
+    """List STAGE's database snapshots, automated and manual."""
+    from eb_tools.data import snapshots
+
+    [where] = _stages(stage_file, [stage])
+    with where.naming_errors():
+        rows = snapshots.listing(where.verify())
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        snapshots.render_listing(where, rows, click.echo)
+
+
+@db.command("restore")
+@click.argument("stage")
+@STAGE_FILE
+@click.option("--drill", is_flag=True, help="Restore into a new private instance, verify it, time it, delete it.")
+@click.option("--snapshot", help="The snapshot to restore [default: the stage's latest].")
+@click.option("--time", "at", help="Restore the point in time (ISO, UTC unless it says) instead of a snapshot.")
+@click.option("--keep", is_flag=True, help="Keep the drill's instance (delete it yourself).")
+@DRY_RUN
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def db_restore(stage: str, stage_file: Path, drill: bool, snapshot: str | None, at: str | None, keep: bool,
+               dry_run: bool, output: str) -> None:
+    """Restore STAGE's database as a drill: exit 1 when verification fails or the stage's goal is missed."""
+    from eb_tools.data import drill as drills
+    from eb_tools.stage import runner
+
+    if not drill:
+        raise EbToolsError("db restore: only --drill is offered (a new instance, verified, then deleted); a "
+                           "restore that replaces the stage's database is not")
+    [where] = _stages(stage_file, [stage])
+    echo = click.echo if output == "text" else _silent
+    report = runner.carry_out(drills.operation(where, snapshot, at, keep, echo), echo, dry_run=dry_run)
+    if report is None:
+        return
+    if output == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        drills.render_report(report, click.echo)
+    sys.exit(0 if report.passed else 1)
+
+
+@main.group()
 def secrets() -> None:
     """The secrets a stage generated: rotated with no request or task failing."""
 

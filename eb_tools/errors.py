@@ -32,6 +32,11 @@ class ReleaseError(EbToolsError):
     """A deploy, promote or rollback was refused, failed, or was put back."""
 
 
+class DataError(EbToolsError):
+    """A snapshot or restore of a stage's database was refused or failed, or a restore drill missed its goal
+    or its verification."""
+
+
 class OperationFailed(EbToolsError):
     """An Elastic Beanstalk operation ended with errors; the message names it and EB's first reason."""
 

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-import pymysql  # type: ignore[import-untyped]  # no stubs in the locked dev tools
+import pymysql
 
 from eb_tools.cloud.data_stores.processes import binary, stop, wait_for_port
 from eb_tools.errors import CloudError

@@ -1,0 +1,171 @@
+"""`eb_tools db snapshot | snapshots | restore --drill` against a stage provisioned into a local cloud whose
+database is a real MariaDB: the app's migrations and models write real rows, a snapshot records their figures,
+later rows must not come back, a point in time brings back exactly what was there, bad input is one line.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from core import db, migrate
+from core.models import User
+from core.settings import Settings
+from eb_tools.cli import main
+from eb_tools.cloud.server import LocalCloud
+from eb_tools.names import stage_stack_name
+from tests.cloud_clients import local_client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Drilled:
+    """A stage of its own (moto's backends are the process's) in a cloud that runs data servers."""
+
+    def __init__(self, folder: Path) -> None:
+        self.name = f"drill{uuid.uuid4().hex[:6]}"
+        shipped = yaml.safe_load((ROOT / "eb_tools.yaml").read_text())
+        stage = {**shipped["stages"]["local"], "isolation": self.name}
+        stage["database"] = {**stage["database"], "read_replicas": 0, "restore_goal_minutes": 2}
+        self.file = folder / "eb_tools.yaml"
+        self.file.write_text(yaml.safe_dump({**shipped, "stages": {self.name: stage}}))
+        self.cloud = LocalCloud(data_dir=folder / "stores", eb_transition_seconds=0.05).start()
+
+    def eb_tools(self, *words: str) -> Result:
+        return CliRunner().invoke(main, [*words, "--file", str(self.file)],
+                                  env={"AWS_ENDPOINT_URL": self.cloud.url, "AWS_DEFAULT_REGION": "us-east-1"})
+
+    def client(self, service: str) -> Any:
+        return local_client(service, self.cloud.url)
+
+    def outputs(self) -> dict[str, str]:
+        stack = self.client("cloudformation").describe_stacks(StackName=stage_stack_name("oppima", self.name))
+        return {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+
+    def emails(self, endpoint: dict[str, Any]) -> list[str]:
+        """The users' addresses in the database at `endpoint`, read as the master user of the stage's secret."""
+        credentials = json.loads(self.client("secretsmanager").get_secret_value(
+            SecretId=self.outputs()["DbSecretArn"])["SecretString"])
+        with pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], database="app",
+                             user=credentials["username"], password=credentials["password"]) as connection, \
+                connection.cursor() as cursor:
+            cursor.execute("SELECT email FROM users ORDER BY email")
+            return [row[0] for row in cursor.fetchall()]
+
+    def app_database(self) -> db.Database:
+        """The app's engines at the stage's database, as its instances get them."""
+        outputs = self.outputs()
+        return db.from_settings(Settings.from_env({
+            "STAGE": self.name, "DB_HOST": outputs["DbHost"], "DB_PORT": outputs["DbPort"],
+            "DB_SECRET_ARN": outputs["DbSecretArn"], "AWS_ENDPOINT_URL": self.cloud.url, "SECRET_KEY": "k",
+            "AWS_REGION": "us-east-1"}))
+
+    def sign_up(self, database: db.Database, *emails: str) -> None:
+        with database.write() as session:
+            session.add_all(User(email=email, password_hash="x") for email in emails)
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drilled]:
+    made = Drilled(tmp_path_factory.mktemp("drill"))
+    provisioned = made.eb_tools("provision", made.name, "--yes")
+    assert provisioned.exit_code == 0, provisioned.output
+    yield made
+    made.cloud.stop()
+
+
+def _drill(stage: Drilled, *words: str) -> tuple[Result, dict[str, Any]]:
+    result = stage.eb_tools("db", "restore", stage.name, "--drill", "--output", "json", *words)
+    return result, json.loads(result.output) if result.output.startswith("{") else {}
+
+
+def test_a_snapshot_of_the_app_s_data_restores_with_its_figures_and_the_drill_cleans_up(stage: Drilled) -> None:
+    database = stage.app_database()
+    try:
+        migrate.upgrade(database)
+        stage.sign_up(database, "ada@example.com", "bob@example.com")
+        taken = stage.eb_tools("db", "snapshot", stage.name)
+        assert taken.exit_code == 0, taken.output
+        assert "available; recorded schema revision" in taken.output, taken.output
+        stage.sign_up(database, "late@example.com")  # after the snapshot: must not come back
+    finally:
+        database.dispose()
+    listed = json.loads(stage.eb_tools("db", "snapshots", stage.name, "--output", "json").output)
+    manual = [s for s in listed if s["type"] == "manual"]
+    assert {s["type"] for s in listed} == {"automated", "manual"} and len(manual) == 1
+    assert manual[0]["id"].startswith(f"{stage.name}-") and manual[0]["row_counts"]["users"] == [2, 2]
+    result, report = _drill(stage)
+    assert result.exit_code == 0 and report["passed"] and report["compared"], result.output
+    assert [s["step"] for s in report["steps"]] == ["restore", "verify", "delete"]
+    assert report["source"] == f"snapshot {manual[0]['id']}" and report["total_seconds"] < 120
+    ours = [d["DBInstanceIdentifier"] for d in stage.client("rds").describe_db_instances()["DBInstances"]]
+    assert report["instance"] not in ours  # deleted: no drill instance left behind
+
+
+def test_a_drill_fails_when_the_restored_data_is_not_what_was_recorded(stage: Drilled) -> None:
+    rds = stage.client("rds")
+    snapshot = next(s for s in json.loads(stage.eb_tools("db", "snapshots", stage.name, "--output", "json").output)
+                    if s["type"] == "manual")["id"]
+    arn = rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot)["DBSnapshots"][0]["DBSnapshotArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "eb-tools:rows:users", "Value": "5"}])
+    try:
+        result, report = _drill(stage, "--snapshot", snapshot)
+    finally:
+        rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "eb-tools:rows:users", "Value": "2"}])
+    assert result.exit_code == 1 and not report["passed"]
+    assert report["problems"] == ["table users has 2 rows, recorded 5"]
+
+
+def test_a_point_in_time_drill_brings_back_what_was_there_then(stage: Drilled) -> None:
+    time.sleep(1.1)  # the binary log's events have whole seconds
+    then = datetime.datetime.now(datetime.UTC)
+    time.sleep(1.1)
+    result, report = _drill(stage, "--time", then.isoformat(), "--keep")
+    assert result.exit_code == 0 and report["passed"] and not report["compared"], result.output
+    kept = stage.client("rds").describe_db_instances(DBInstanceIdentifier=report["instance"])["DBInstances"][0]
+    try:
+        assert stage.emails(kept["Endpoint"]) == ["ada@example.com", "bob@example.com", "late@example.com"]
+    finally:
+        stage.client("rds").delete_db_instance(DBInstanceIdentifier=report["instance"], SkipFinalSnapshot=True)
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    pytest.param(("--snapshot", "{other}"), "is of DB instance {other_instance}, not of stage", id="other-stage"),
+    pytest.param(("--time", "2020-01-01T00:00:00Z"), "is outside stage {stage}'s restore window", id="old-time"),
+    pytest.param(("--snapshot", "{upgraded}"), "is mariadb 10.11.14, stage {stage} runs mariadb 10.11.15",
+                 id="engine-version"),
+])
+def test_bad_input_is_one_line_and_restores_nothing(stage: Drilled, words: tuple[str, ...], expected: str) -> None:
+    rds = stage.client("rds")
+    writer = next(d for d in rds.describe_db_instances()["DBInstances"]
+                  if d["DBInstanceIdentifier"].startswith(f"oppima-{stage.name}-resources-database"))
+    names = {"stage": stage.name, "other": f"{stage.name}-other", "other_instance": f"{stage.name}-elsewhere",
+             "upgraded": f"{stage.name}-before-upgrade"}
+    if words[1] == "{other}":  # a snapshot of another stage's instance (a record-only one will do)
+        rds.create_db_instance(DBInstanceIdentifier=names["other_instance"], Engine="mariadb",
+                               EngineVersion="10.11.14", DBInstanceClass="db.t4g.micro", MasterUsername="app",
+                               MasterUserPassword="password123", AllocatedStorage=20)
+        rds.create_db_snapshot(DBInstanceIdentifier=names["other_instance"], DBSnapshotIdentifier=names["other"])
+    if words[1] == "{upgraded}":  # a snapshot from before the stage's engine was upgraded
+        rds.create_db_snapshot(DBInstanceIdentifier=writer["DBInstanceIdentifier"],
+                               DBSnapshotIdentifier=names["upgraded"])
+        rds.modify_db_instance(DBInstanceIdentifier=writer["DBInstanceIdentifier"], EngineVersion="10.11.15",
+                               ApplyImmediately=True)
+    before = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
+    try:
+        result = stage.eb_tools("db", "restore", stage.name, "--drill", *(w.format(**names) for w in words))
+    finally:
+        rds.modify_db_instance(DBInstanceIdentifier=writer["DBInstanceIdentifier"], EngineVersion="10.11.14",
+                               ApplyImmediately=True)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and expected.format(**names) in result.output, result.output
+    assert {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]} == before
