@@ -327,14 +327,15 @@ def secrets() -> None:
 
 @secrets.command()
 @click.argument("stage")
-@click.argument("secret", type=click.Choice(["flask-key", "redis-token"]))
+@click.argument("secret", nargs=-1, required=True, type=click.Choice(["flask-key", "redis-token"]))
 @STAGE_FILE
 @DRY_RUN
 @TIMEOUT
-def rotate(stage: str, secret: str, stage_file: Path, dry_run: bool, timeout: float) -> None:
-    """Rotate STAGE's SECRET: the new one is valid everywhere before the old one stops, and both tiers are
-    redeployed on the versions they run so that every process reads it (EB hands secrets over at deployment)."""
+def rotate(stage: str, secret: tuple[str, ...], stage_file: Path, dry_run: bool, timeout: float) -> None:
+    """Rotate STAGE's SECRET(s): each new one is valid everywhere before the old one stops, and both tiers are
+    redeployed on the versions they run so that every process reads them (EB hands secrets over at
+    deployment); several secrets share the redeployments."""
     from eb_tools.release.rotate import rotate as run_rotate
 
     [where] = _stages(stage_file, [stage])
-    run_rotate(where, secret, click.echo, dry_run=dry_run, timeout=timeout)
+    run_rotate(where, list(secret), click.echo, dry_run=dry_run, timeout=timeout)

@@ -1,17 +1,19 @@
-"""`eb_tools secrets rotate STAGE flask-key|redis-token`: a secret the stage generated, changed with no
+"""`eb_tools secrets rotate STAGE flask-key|redis-token...`: secrets the stage generated, changed with no
 request or task failing.
 
 EB hands an environment's secrets to its processes when it deploys, and never again (EB guide, "Fetching
 secrets and parameters to Elastic Beanstalk environment variables": after a rotation "you must manually
-refresh your environment variables"); so a rotation ends each phase by redeploying both tiers on the labels
-they run (execute.refresh), batch by batch. Each phase leaves every process able to serve any request:
+refresh your environment variables"); so a rotation restarts every process by redeploying both tiers on the
+labels they run (execute.refresh), batch by batch. Each phase leaves every process able to serve any request:
 
 - flask-key: SECRET_KEY becomes "CURRENT NEW" (the new key verifies everywhere before anything signs with
-  it), then "NEW CURRENT" (the new key signs; the old one still verifies the forms of pages served before);
+  it), then "NEW CURRENT" (the new key signs; the old one still verifies the forms of pages served before),
+  a restart after each;
 - redis-token: ElastiCache takes the new token beside the old (ROTATE), the secret and the processes move to
-  it, then ElastiCache keeps the new one only (SET).
+  it (the first restart), then ElastiCache keeps the new one only (SET).
 
-The stage's release lock is held throughout, so no deploy, promote or rollback runs in between.
+Several secrets rotated together share the restarts (two, or one for the token alone). The stage's release
+lock is held throughout, so no deploy, promote or rollback runs in between.
 """
 from __future__ import annotations
 
@@ -37,9 +39,8 @@ class Rotation:
     """What a rotation changes, read before anything does."""
 
     where: StageTarget
-    kind: str
-    secret_arn: str
-    environments: dict[str, str]  # tier -> environment, both refreshed
+    secrets: dict[str, str]  # kind -> the ARN of its secret, in the order given
+    environments: dict[str, str]  # tier -> environment, both restarted
     group: str | None = None  # the ElastiCache replication group (redis-token)
 
     @property
@@ -47,27 +48,29 @@ class Rotation:
         return False
 
 
-def rotate(where: StageTarget, kind: str, echo: Echo, *, dry_run: bool = False,
+def rotate(where: StageTarget, kinds: list[str], echo: Echo, *, dry_run: bool = False,
            timeout: float = execute.DEFAULT_TIMEOUT) -> None:
-    """Rotate the stage's `kind` secret through the stage runner (plan, lock, execute)."""
-    op = runner.Operation(where, f"rotate {kind}", plan=lambda _dry_run: plan(where, kind), render=render,
-                          execute=lambda rotation: _execute(rotation, echo, timeout), unchanged=lambda _r: None,
-                          lock_seconds=timeout * 3 + execute.LOCK_MARGIN)
+    """Rotate the stage's `kinds` of secret through the stage runner (plan, lock, execute)."""
+    kinds = list(dict.fromkeys(kinds))
+    op = runner.Operation(where, f"rotate {' '.join(kinds)}", plan=lambda _dry_run: plan(where, kinds),
+                          render=render, execute=lambda rotation: _execute(rotation, echo, timeout),
+                          unchanged=lambda _r: None, lock_seconds=timeout * 3 + execute.LOCK_MARGIN)
     runner.carry_out(op, echo, dry_run=dry_run)
 
 
-def plan(where: StageTarget, kind: str) -> Rotation:
-    """Read-only: the secret behind the kind's environment secret, and the replication group for a token."""
+def plan(where: StageTarget, kinds: list[str]) -> Rotation:
+    """Read-only: the secret behind each kind's environment secret, and the replication group for a token."""
     eb = where.client("elasticbeanstalk")
     environments = where.live()
     settings = ebenv.settings(eb, where.application, environments["web"])
-    arn = settings.get((ebenv.SECRETS, VARIABLE[kind]))
-    if not arn:
-        raise ReleaseError(f"stage {where.name}: its web environment has no {VARIABLE[kind]} secret to rotate; "
-                           f"run eb_tools provision {where.name} first")
+    arns = {kind: settings.get((ebenv.SECRETS, VARIABLE[kind]), "") for kind in kinds}
+    for kind, arn in arns.items():
+        if not arn:
+            raise ReleaseError(f"stage {where.name}: its web environment has no {VARIABLE[kind]} secret to "
+                               f"rotate; run eb_tools provision {where.name} first")
     group = _replication_group(where, settings.get((ebenv.PROPERTIES, "REDIS_URL"), "")) \
-        if kind == "redis-token" else None
-    return Rotation(where, kind, arn, environments, group)
+        if "redis-token" in kinds else None
+    return Rotation(where, arns, environments, group)
 
 
 def _replication_group(where: StageTarget, redis_url: str) -> str:
@@ -83,46 +86,52 @@ def _replication_group(where: StageTarget, redis_url: str) -> str:
 
 
 def render(rotation: Rotation, echo: Echo) -> None:
-    tiers = " and ".join(f"{tier} ({name})" for tier, name in rotation.environments.items())
-    echo(f"stage {rotation.where.name}: rotate {rotation.kind} ({VARIABLE[rotation.kind]}, {rotation.secret_arn})")
-    for number, step in enumerate(_steps(rotation, tiers), 1):
+    named = ", ".join(f"{kind} ({VARIABLE[kind]}, {arn})" for kind, arn in rotation.secrets.items())
+    echo(f"stage {rotation.where.name}: rotate {named}")
+    for number, step in enumerate(_steps(rotation), 1):
         echo(f"  {number}. {step}")
 
 
-def _steps(rotation: Rotation, tiers: str) -> list[str]:
-    redeploy = f"redeploy {tiers} on the versions they run: every process reads the secret again"
-    if rotation.kind == "flask-key":
-        return ["add a new key to the secret, after the current one (it verifies; the current one still signs)",
-                redeploy, "make the new key the signing one (the current one still verifies)", redeploy]
-    return [f"ElastiCache {rotation.group}: ROTATE to a new token (the current one stays valid)",
-            "put the new token in the secret", redeploy,
-            f"ElastiCache {rotation.group}: SET the new token (the current one stops working)"]
+def _steps(rotation: Rotation) -> list[str]:
+    tiers = " and ".join(f"{tier} ({name})" for tier, name in rotation.environments.items())
+    restart = f"redeploy {tiers} on the versions they run: every process reads its secrets again"
+    first, second = [], []
+    if "flask-key" in rotation.secrets:
+        first.append("add a new Flask key after the current one (it verifies; the current one still signs)")
+        second += ["make the new Flask key the signing one (the current one still verifies)", restart]
+    if rotation.group is not None:
+        first += [f"ElastiCache {rotation.group}: ROTATE to a new token (the current one stays valid)",
+                  "put the new token in its secret"]
+        second.insert(0, f"ElastiCache {rotation.group}: SET the new token (the current one stops working)")
+    return [*first, restart, *second]
 
 
 def _execute(rotation: Rotation, echo: Echo, timeout: float) -> None:
-    new = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(KEY_LENGTH))
-    secrets_manager = rotation.where.client("secretsmanager")
-    current = str(secrets_manager.get_secret_value(SecretId=rotation.secret_arn)["SecretString"])
+    manager = rotation.where.client("secretsmanager")
 
-    def put(value: str, what: str) -> None:
-        secrets_manager.put_secret_value(SecretId=rotation.secret_arn, SecretString=value)
+    def put(kind: str, value: str, what: str) -> None:
+        manager.put_secret_value(SecretId=rotation.secrets[kind], SecretString=value)
         echo(f"  {what}")
 
-    def refresh() -> None:
+    key, token = _new_secret(), _new_secret()
+    signing = str(manager.get_secret_value(SecretId=rotation.secrets["flask-key"])["SecretString"]).split()[0] \
+        if "flask-key" in rotation.secrets else ""
+    if signing:
+        put("flask-key", f"{signing} {key}", "the new Flask key verifies from now on")
+    if rotation.group is not None:
+        _token(rotation, token, "ROTATE", echo, timeout)
+        put("redis-token", token, "the secret holds the new Redis token")
+    execute.refresh(rotation.where, echo, timeout)
+    if rotation.group is not None:
+        _token(rotation, token, "SET", echo, timeout)
+    if signing:
+        put("flask-key", f"{key} {signing}", "the new Flask key signs from now on")
         execute.refresh(rotation.where, echo, timeout)
+    echo(f"stage {rotation.where.name}: {', '.join(rotation.secrets)} rotated; every process uses the new ones")
 
-    if rotation.kind == "flask-key":
-        signing = current.split()[0]
-        put(f"{signing} {new}", "the new key verifies from now on")
-        refresh()
-        put(f"{new} {signing}", "the new key signs from now on")
-        refresh()
-    else:
-        _token(rotation, new, "ROTATE", echo, timeout)
-        put(new, "the secret holds the new token")
-        refresh()
-        _token(rotation, new, "SET", echo, timeout)
-    echo(f"stage {rotation.where.name}: {rotation.kind} rotated; every process uses the new one")
+
+def _new_secret() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(KEY_LENGTH))
 
 
 def _token(rotation: Rotation, token: str, strategy: str, echo: Echo, timeout: float) -> None:

@@ -34,6 +34,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 LOOPBACK = ("127.0.0.1", "localhost")  # the page may reach nothing else: an image URL elsewhere fails the test
 CDN_LINE = re.compile(r"^cdn:\s+(\S+)\s+\(CloudFront stand-in for (\S+)\)")
 PASSWORD = "e2e browser pass 7"
+# One step of an emulated EB operation: shorter than eb_tools local's default second, since what a test waits
+# for is the instances' own work; the rolling deployments of the release and rotation tests take a third less.
+EB_SECONDS = "0.3"
 
 
 @dataclass
@@ -90,8 +93,9 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
 def running_local(root: Path, data_dir: Path, *options: str) -> Iterator[LocalRun]:
     """`eb_tools local` of the repository at `root` on free ports, until Ctrl-C when the block ends."""
     port, cloud_port = free_port(), free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--root", str(root), "--port",
-                             str(port), "--cloud-port", str(cloud_port), "--data-dir", str(data_dir), *options],
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--eb-seconds", EB_SECONDS,
+                             "--root", str(root), "--port", str(port), "--cloud-port", str(cloud_port),
+                             "--data-dir", str(data_dir), *options],
                             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     run = LocalRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cloud_port}", data_dir, [], pid=proc.pid)
     reader = threading.Thread(target=lambda: run.output.extend(line.rstrip("\n") for line in proc.stdout or ()),
