@@ -284,7 +284,7 @@ def test_a_long_poll_does_not_hold_the_cloud(clients: Callable[[str], Any]) -> N
     while time.monotonic() < until:
         started = time.monotonic()
         s3.list_buckets()
-        assert time.monotonic() - started < 0.5, "a call waited for the long poll"
+        assert time.monotonic() - started < 5, "a call waited for the long poll (up to its 10 s)"
     assert poller.is_alive() and not received
     clients("sqs").send_message(QueueUrl=queue, MessageBody="wake up")
     poller.join(12)
