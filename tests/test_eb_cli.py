@@ -8,7 +8,6 @@ import fcntl
 import os
 import pty
 import select
-import signal
 import struct
 import subprocess
 import sys
@@ -18,12 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
-from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, wait_until
-from eb_tools.cloud.server import free_port
-from eb_tools.names import environment_names
-from eb_tools.stage_file import load
+from eb_tools.aws import wait_until
 from tests.conftest import aws_client, eb_transition_seconds
 
 EB = str(Path(sys.executable).parent / "eb")
@@ -349,47 +344,3 @@ def test_logs_from_cloudwatch_when_the_environment_streams_them(project, cloud, 
     shown = eb("logs", f"{app}-worker", "--log-group", "/var/log/aws-sqsd/default.log").stdout
     assert "message 7 delivered: 200" in shown
     eb("logs", f"{app}-worker", "--cloudwatch-logs", "disable")
-
-
-def test_logs_of_the_local_stage_are_its_processes_logs(tmp_path):
-    """`eb logs` against `eb_tools local` (`make up`): the bundle streams its logs (StreamLogs true in
-    .ebextensions), so the eb CLI reads CloudWatch Logs, where the local stage's real web.stdout.log (the
-    gunicorn tier's output) and nginx access log arrive as the environment's first instance's."""
-    root = Path(__file__).resolve().parent.parent
-    application = load(root / "eb_tools.yaml").application
-    web = environment_names(application, "local")["web"]
-    port, cloud_port = free_port(), free_port()
-    cloud = f"http://127.0.0.1:{cloud_port}"
-    local = subprocess.Popen([str(Path(sys.executable).parent / "eb_tools"), "local", "--port", str(port),
-                              "--cloud-port", str(cloud_port), "--data-dir", str(tmp_path / "state")], cwd=root,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    work = tmp_path / "project"
-    work.mkdir()
-    env = {**os.environ, "HOME": str(tmp_path), "AWS_ENDPOINT_URL": cloud, "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY, "AWS_MAX_ATTEMPTS": "1"}
-
-    def eb(*args: str) -> str:
-        """What `eb` printed; until the first lines are shipped, the log group does not exist yet."""
-        done = subprocess.run([EB, *args], cwd=work, env=env, capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL)
-        assert done.returncode == 0 or "log group does not exist" in done.stdout, done.stdout + done.stderr
-        return done.stdout
-
-    def answers() -> bool:
-        assert local.poll() is None, "eb_tools local exited"
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz?from=eb-logs-test", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_until(answers, 90, "eb_tools local answering")
-        eb("init", "-p", "python-3.11", application, "--region", "us-east-1")
-        wait_until(lambda: "Booting worker" in eb("logs", web, "--log-group", "/var/log/web.stdout.log"), 30,
-                   "gunicorn's output in eb logs")
-        wait_until(lambda: "from=eb-logs-test" in eb("logs", web, "--log-group", "/var/log/nginx/access.log"), 30,
-                   "the request in nginx's access log")
-    finally:
-        local.send_signal(signal.SIGINT)
-        output, _ = local.communicate(timeout=30)
-        print(output)  # shown by pytest when the test fails

@@ -24,6 +24,7 @@ import pytest
 import requests
 from PIL import Image
 
+from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, wait_until
 from eb_tools.bundle import included_files
 from tests.cloud_clients import local_client
 from tests.e2e.conftest import ROOT, LocalRun, log_in, sign_up, submit_credentials
@@ -125,6 +126,33 @@ def test_an_image_goes_straight_to_s3_and_is_shown_from_the_cdn(local_run, accou
     shot = tmp_path / "uploads-ready.png"
     page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot of the ready page: {shot}")
+
+
+def test_eb_logs_of_the_local_stage_are_its_processes_logs(local_run, tmp_path):
+    """`eb logs` against `eb_tools local` (`make up`): the bundle streams its logs (StreamLogs true in
+    .ebextensions), so the eb CLI reads CloudWatch Logs, where the local stage's real web.stdout.log (the
+    gunicorn tier's output) and nginx access log arrive as the environment's first instance's. (Here, on the
+    module's local stage, where it needs nothing of its own, before the tests that replace instances: the
+    local stage streams its environment's first instance's logs only.)"""
+    work = tmp_path / "project"
+    work.mkdir()
+    env = {**os.environ, "HOME": str(tmp_path), "AWS_ENDPOINT_URL": local_run.cloud, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY, "AWS_MAX_ATTEMPTS": "1"}
+
+    def eb(*args: str) -> str:
+        """What `eb` printed; until the first lines are shipped, the log group does not exist yet."""
+        done = subprocess.run([str(Path(sys.executable).parent / "eb"), *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0 or "log group does not exist" in done.stdout, done.stdout + done.stderr
+        return done.stdout
+
+    for _ in range(6):  # the load balancer spreads them: the instance whose logs are published gets some
+        assert requests.get(f"{local_run.base}/healthz?from=eb-logs-test", timeout=5).status_code == 200
+    eb("init", "-p", "python-3.11", "oppima", "--region", "us-east-1")
+    wait_until(lambda: "Booting worker" in eb("logs", "oppima-local-web", "--log-group", "/var/log/web.stdout.log"),
+               30, "gunicorn's output in eb logs")
+    wait_until(lambda: "from=eb-logs-test" in eb("logs", "oppima-local-web", "--log-group",
+                                                  "/var/log/nginx/access.log"), 30, "the request in nginx's access log")
 
 
 def test_files_the_page_can_check_are_refused_before_anything_is_sent(local_run, account, watched):
