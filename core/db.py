@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.secrets import DbCredentials, db_credentials
+from core.secrets import DbCredentials, db_credentials, pending_db_credentials
 from core.settings import Settings
 
 ACCESS_DENIED = 1045  # ER_ACCESS_DENIED_ERROR: wrong user or password
@@ -76,7 +76,9 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)  # SQLite's busy file
 
 
-Credentials = Callable[[bool], DbCredentials]  # the database secret's (read anew when called with True)
+# The database secret's credentials, for an attempt of LOG_IN_ATTEMPTS; None: none for that attempt.
+Credentials = Callable[[str], DbCredentials | None]
+LOG_IN_ATTEMPTS = ("cached", "current", "pending")  # as last read; the secret read again; a rotation's next
 
 
 class Database:
@@ -144,21 +146,35 @@ def from_settings(settings: Settings, query_timeout: float | None = QUERY_TIMEOU
     if _is_sqlite(settings.database_url) and settings.database_url.database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     arn = settings.db_secret_arn
-    credentials = (lambda refresh: db_credentials(settings, arn, refresh)) if arn else None
-    return Database(*urls(settings), query_timeout=query_timeout, credentials=credentials)
+
+    def credentials(attempt: str) -> DbCredentials | None:
+        assert arn is not None
+        if attempt == "pending":
+            return pending_db_credentials(settings, arn)
+        return db_credentials(settings, arn, refresh=attempt == "current")
+
+    return Database(*urls(settings), query_timeout=query_timeout, credentials=credentials if arn else None)
 
 
 def _log_in_with(credentials: Credentials) -> Callable[..., Any]:
-    """A connection logs in with the secret's credentials as last read; when the server refuses them
-    (ACCESS_DENIED: the secret rotated, and the server has the new password), it reads the secret again and
-    tries once more. Connections already open stay open through a rotation: only new ones log in."""
+    """A connection logs in with the secret's credentials as last read. When the server refuses them
+    (ACCESS_DENIED: a rotation changed the password), it reads the secret again, then tries the credentials a
+    rotation still under way is moving to (its AWSPENDING version, which the server takes before the secret's
+    current version moves), without a restart. Connections already open stay open through a rotation."""
     def connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-        try:
-            return _connect_as(credentials(False), dialect, cargs, cparams)
-        except dialect.loaded_dbapi.OperationalError as exc:
-            if not exc.args or exc.args[0] != ACCESS_DENIED:
-                raise
-        return _connect_as(credentials(True), dialect, cargs, cparams)
+        refused: Exception | None = None
+        for attempt in LOG_IN_ATTEMPTS:
+            who = credentials(attempt)
+            if who is None:
+                continue
+            try:
+                return _connect_as(who, dialect, cargs, cparams)
+            except dialect.loaded_dbapi.OperationalError as exc:
+                if not exc.args or exc.args[0] != ACCESS_DENIED:
+                    raise
+                refused = exc
+        assert refused is not None  # the cached credentials are always tried
+        raise refused
     return connect
 
 

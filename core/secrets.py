@@ -37,18 +37,34 @@ def db_credentials(settings: Settings, secret_arn: str, refresh: bool = False) -
 
     def fetch() -> DbCredentials:
         response = client(settings, "secretsmanager").get_secret_value(SecretId=secret_arn)
-        try:
-            data = json.loads(response["SecretString"])
-            return DbCredentials(str(data["username"]), str(data["password"]))
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError(
-                f"DB_SECRET_ARN: secret {secret_arn} is not JSON with username and password"
-            ) from None
+        return _credentials(secret_arn, response["SecretString"])
 
     if refresh:
         with _lock:
             _cache.pop(("secretsmanager", secret_arn), None)
     return _cached(("secretsmanager", secret_arn), "DB_SECRET_ARN", secret_arn, fetch)
+
+
+def pending_db_credentials(settings: Settings, secret_arn: str) -> DbCredentials | None:
+    """The credentials a rotation is moving to (the secret's AWSPENDING version), None when none is under way.
+    A single-user rotation changes the server's password before the secret's current version: in between the
+    server takes only these. Never cached: asked only when the current ones were refused."""
+    try:
+        response = client(settings, "secretsmanager").get_secret_value(SecretId=secret_arn,
+                                                                        VersionStage="AWSPENDING")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise ConfigError(f"DB_SECRET_ARN: cannot read {secret_arn} ({exc.response['Error'].get('Code')})") from None
+    return _credentials(secret_arn, response["SecretString"])
+
+
+def _credentials(secret_arn: str, secret_string: str) -> DbCredentials:
+    try:
+        data = json.loads(secret_string)
+        return DbCredentials(str(data["username"]), str(data["password"]))
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"DB_SECRET_ARN: secret {secret_arn} is not JSON with username and password") from None
 
 
 def parameter(settings: Settings, name: str, property_name: str) -> str:

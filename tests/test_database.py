@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core import db, migrate
-from core import secrets as secrets_module
 from core.settings import Settings
 from tests.chaos.tcp_proxy import TcpProxy
 from tests.conftest import aws_client
@@ -199,11 +198,11 @@ def test_a_reader_connection_the_server_killed_while_idle_is_replaced(env):
         database.dispose()
 
 
-def test_a_rotated_password_costs_one_retried_login_and_no_failed_query(env, mariadb, cloud):
-    """The database's secret rotates (the server takes the new password, then the secret: RDS's single-user
-    rotation): connections already open keep working, and a new one refused with the old password reads the
-    secret again and logs in, without a restart."""
-    user, first = f"u{uuid.uuid4().hex[:10]}", "first-password-1"
+def test_a_rotated_password_fails_no_login_and_no_query(env, mariadb, cloud):
+    """A single-user rotation: the secret's AWSPENDING version gets the new password, the server takes it, then
+    the secret's AWSCURRENT moves to it. Connections already open keep working; a new one during the rotation
+    logs in with the pending credentials, and after it with the secret read again; no restart."""
+    user, first, second = f"u{uuid.uuid4().hex[:10]}", "first-password-1", "second-password-2"
     name = make_url(env["DATABASE_URL"]).database
     with mariadb.root() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{first}'")
@@ -212,20 +211,22 @@ def test_a_rotated_password_costs_one_retried_login_and_no_failed_query(env, mar
     arn = secrets.create_secret(Name=f"db-{user}", SecretString=json.dumps(
         {"username": user, "password": first}))["ARN"]
     database = db.from_settings(Settings.from_env({**env, "DB_SECRET_ARN": arn}))
-    reads = Counter()
-    original = secrets_module.client
-    secrets_module.client = lambda *args: (reads.update(["secret"]), original(*args))[1]
     try:
         with database.writer.connect() as open_before:
             assert open_before.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)
+            pending = secrets.put_secret_value(SecretId=arn, VersionStages=["AWSPENDING"], SecretString=json.dumps(
+                {"username": user, "password": second}))["VersionId"]
             with mariadb.root() as conn, conn.cursor() as cur:
-                cur.execute(f"ALTER USER '{user}'@'%' IDENTIFIED BY 'second-password-2'")
-            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(
-                {"username": user, "password": "second-password-2"}))
+                cur.execute(f"ALTER USER '{user}'@'%' IDENTIFIED BY '{second}'")
             assert open_before.execute(text("SELECT 1")).scalar() == 1  # still logged in
-            with database.reader.connect() as opened_after:  # a new connection: refused once, then in
-                assert opened_after.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)
-        assert reads["secret"] == 1
+            with database.reader.connect() as during:  # refused twice (cached, current), then the pending ones
+                assert during.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)
+            current = next(v for v in secrets.list_secret_version_ids(SecretId=arn)["Versions"]
+                           if "AWSCURRENT" in v["VersionStages"])["VersionId"]
+            secrets.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=pending,
+                                                RemoveFromVersionId=current)
+            database.writer.dispose()  # the next connection is a new one: its cached credentials are the old ones
+            with database.writer.connect() as after:
+                assert after.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)
     finally:
-        secrets_module.client = original
         database.dispose()

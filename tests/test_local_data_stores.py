@@ -264,6 +264,33 @@ def test_a_point_in_time_outside_the_restore_window_is_refused_as_rds_does(stage
                    for d in rds.describe_db_instances()["DBInstances"])
 
 
+def test_a_new_master_password_reaches_the_writer_and_its_replica(stage: Stage) -> None:
+    """ModifyDBInstance with MasterUserPassword: the writer's server takes it at once, the replica follows
+    through the binary log, the old one stops working; RDS's password rule first."""
+    outputs, rds = stage.outputs(), stage.client("rds")
+    user = json.loads(stage.secret(outputs["Credentials"]))["username"]
+    writer = next(d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]
+                  if d["Endpoint"]["Address"] == outputs["DbHost"])
+    with pytest.raises(ClientError, match="not a valid password"):
+        rds.modify_db_instance(DBInstanceIdentifier=writer, MasterUserPassword="has/slash1", ApplyImmediately=True)
+    new = f"renewed-{uuid.uuid4().hex[:16]}"
+    rds.modify_db_instance(DBInstanceIdentifier=writer, MasterUserPassword=new, ApplyImmediately=True)
+    for host in (outputs["DbHost"], outputs["DbReaderHost"]):
+        wait_until(lambda host=host: _logs_in(host, outputs["DbPort"], user, new), 30, f"the new password on {host}")
+    old = json.loads(stage.secret(outputs["Credentials"]))["password"]
+    assert not _logs_in(outputs["DbHost"], outputs["DbPort"], user, old)
+    stage.client("secretsmanager").put_secret_value(SecretId=outputs["Credentials"],
+                                                    SecretString=json.dumps({"username": user, "password": new}))
+
+
+def _logs_in(host: str, port: str, user: str, password: str) -> bool:
+    try:
+        pymysql.connect(host=host, port=int(port), user=user, password=password, connect_timeout=2).close()
+        return True
+    except pymysql.OperationalError:
+        return False
+
+
 def test_deleting_stops_the_servers_and_the_next_cloud_finds_the_data(tmp_path: Path) -> None:
     first = Stage(tmp_path, stack=f"resumed-{uuid.uuid4().hex[:8]}")
     try:

@@ -194,6 +194,12 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.parsing:ResourceMap()._account_id",
         "moto.cloudformation.parsing:ResourceMap()._region_name",
     ),
+    "eb_tools/cloud/rds_master_password.py": (
+        "moto.rds.models:RDSBackend.modify_db_instance",
+        "moto.rds.models:DBInstance().db_instance_identifier",
+        "moto.rds.models:DBInstance().master_username",
+        "moto.rds.exceptions:InvalidParameterValue",
+    ),
     "eb_tools/cloud/elasticache_auth.py": (
         "moto.core.responses:ActionResult",
         "moto.core.utils:utcnow",

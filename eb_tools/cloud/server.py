@@ -27,6 +27,7 @@ from eb_tools.cloud import (
     moto_api_data,
     moto_internals,
     rds_backups,
+    rds_master_password,
     s3_bucket_policy,
     ses_sandbox,
     sqs_receive,
@@ -204,6 +205,7 @@ class LocalCloud:
         sqs_receive.register()  # each receive takes or dead-letters a message once, however many poll at once
         ses_sandbox.register()  # identities verified by their owners, and the sandbox's recipients, as in SES
         elasticache_auth.register()  # a replication group's AUTH token rotated (ROTATE, then SET), for real
+        rds_master_password.register()  # a DB instance's master password changed on its server
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's

@@ -116,6 +116,13 @@ class DataStores:
             raise
         return host, port
 
+    def set_master_password(self, identifier: str, user: str, password: str) -> None:
+        """DB instance `identifier`'s master user logs in with `password` from now on (its replicas follow
+        through the binary log); nothing for an instance without a server here."""
+        server = self._databases.get(identifier)
+        if server is not None and identifier not in self._replicas:
+            server.set_master_user(user, password, None)
+
     def redis_tokens(self, group: str) -> list[str]:
         """The AUTH tokens replication group `group`'s server accepts now (none without a server)."""
         server = self._redis.get(group)
