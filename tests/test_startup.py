@@ -41,7 +41,7 @@ def serve_procfile(env: dict[str, str], **extra: str) -> tuple[subprocess.Popen,
         try:
             requests.get(f"{base}/healthz", timeout=2)
             return True
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or (a loaded machine) the first answer slower than 2 s
             return False
 
     wait_until(answered, 30, "gunicorn answering")
