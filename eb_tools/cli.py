@@ -327,7 +327,7 @@ def secrets() -> None:
 
 @secrets.command()
 @click.argument("stage")
-@click.argument("secret", nargs=-1, required=True, type=click.Choice(["flask-key", "redis-token"]))
+@click.argument("secret", nargs=-1, required=True, type=click.Choice(["flask-key", "redis-token", "database"]))
 @STAGE_FILE
 @DRY_RUN
 @TIMEOUT

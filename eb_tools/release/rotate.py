@@ -1,5 +1,5 @@
-"""`eb_tools secrets rotate STAGE flask-key|redis-token...`: secrets the stage generated, changed with no
-request or task failing.
+"""`eb_tools secrets rotate STAGE flask-key|redis-token|database...`: secrets the stage generated, changed
+with no request or task failing (the database's: rotate_database.py).
 
 EB hands an environment's secrets to its processes when it deploys, and never again (EB guide, "Fetching
 secrets and parameters to Elastic Beanstalk environment variables": after a rotation "you must manually
@@ -25,12 +25,14 @@ from urllib.parse import urlsplit
 
 from eb_tools.aws import wait_until
 from eb_tools.errors import ReleaseError
-from eb_tools.release import execute
+from eb_tools.release import execute, rotate_database
 from eb_tools.stage import ebenv, runner
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.target import StageTarget
 
-VARIABLE = {"flask-key": "SECRET_KEY", "redis-token": "REDIS_AUTH_TOKEN"}  # the environment secret of each
+# What names each kind's secret: an environment secret, or (database) a property the apps read it by.
+VARIABLE = {"flask-key": "SECRET_KEY", "redis-token": "REDIS_AUTH_TOKEN", "database": "DB_SECRET_ARN"}
+RESTARTED = ("flask-key", "redis-token")  # the kinds EB hands to the processes: they need a restart
 KEY_LENGTH = 64  # as provision generates them: letters and digits (ElastiCache's token rules allow those)
 
 
@@ -42,6 +44,7 @@ class Rotation:
     secrets: dict[str, str]  # kind -> the ARN of its secret, in the order given
     environments: dict[str, str]  # tier -> environment, both restarted
     group: str | None = None  # the ElastiCache replication group (redis-token)
+    database: str | None = None  # the writer DB instance (database)
 
     @property
     def empty(self) -> bool:
@@ -63,14 +66,17 @@ def plan(where: StageTarget, kinds: list[str]) -> Rotation:
     eb = where.client("elasticbeanstalk")
     environments = where.live()
     settings = ebenv.settings(eb, where.application, environments["web"])
-    arns = {kind: settings.get((ebenv.SECRETS, VARIABLE[kind]), "") for kind in kinds}
+    arns = {kind: settings.get((ebenv.SECRETS, VARIABLE[kind])) or settings.get((ebenv.PROPERTIES, VARIABLE[kind]))
+            for kind in kinds}
     for kind, arn in arns.items():
         if not arn:
             raise ReleaseError(f"stage {where.name}: its web environment has no {VARIABLE[kind]} secret to "
                                f"rotate; run eb_tools provision {where.name} first")
     group = _replication_group(where, settings.get((ebenv.PROPERTIES, "REDIS_URL"), "")) \
         if "redis-token" in kinds else None
-    return Rotation(where, arns, environments, group)
+    database = rotate_database.writer(where, settings.get((ebenv.PROPERTIES, "DB_HOST"), "")) \
+        if "database" in kinds else None
+    return Rotation(where, {k: str(v) for k, v in arns.items()}, environments, group, database)
 
 
 def _replication_group(where: StageTarget, redis_url: str) -> str:
@@ -95,7 +101,12 @@ def render(rotation: Rotation, echo: Echo) -> None:
 def _steps(rotation: Rotation) -> list[str]:
     tiers = " and ".join(f"{tier} ({name})" for tier, name in rotation.environments.items())
     restart = f"redeploy {tiers} on the versions they run: every process reads its secrets again"
-    first, second = [], []
+    database = [f"database {rotation.database}: a new master password as the secret's pending version, set by "
+                "RDS (ModifyDBInstance), then the secret's current one (the apps log in with the pending one "
+                "meanwhile; no restart)"] if rotation.database else []
+    if not any(kind in rotation.secrets for kind in RESTARTED):
+        return database
+    first, second = list(database), []
     if "flask-key" in rotation.secrets:
         first.append("add a new Flask key after the current one (it verifies; the current one still signs)")
         second += ["make the new Flask key the signing one (the current one still verifies)", restart]
@@ -113,6 +124,11 @@ def _execute(rotation: Rotation, echo: Echo, timeout: float) -> None:
         manager.put_secret_value(SecretId=rotation.secrets[kind], SecretString=value)
         echo(f"  {what}")
 
+    if rotation.database is not None:
+        rotate_database.rotate(rotation.where, rotation.secrets["database"], rotation.database, echo, timeout)
+    if not any(kind in rotation.secrets for kind in RESTARTED):
+        echo(f"stage {rotation.where.name}: database rotated; the apps log in with the new password")
+        return
     key, token = _new_secret(), _new_secret()
     signing = str(manager.get_secret_value(SecretId=rotation.secrets["flask-key"])["SecretString"]).split()[0] \
         if "flask-key" in rotation.secrets else ""

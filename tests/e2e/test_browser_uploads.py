@@ -28,6 +28,7 @@ from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, wait_until
 from eb_tools.bundle import included_files
 from tests.cloud_clients import local_client
 from tests.e2e.conftest import ROOT, LocalRun, log_in, sign_up, submit_credentials
+from tests.local_stage import stage_outputs
 from tests.mail import verification_link
 
 EMAIL = "browser@example.com"
@@ -390,19 +391,21 @@ def _watching(local_run: LocalRun, cookies: list[dict[str, Any]]) -> Iterator[li
 
 def test_rotating_the_flask_key_and_the_redis_token_fails_no_request_and_loses_no_task(local_run, account,
                                                                                         watched):
-    """`eb_tools secrets rotate local flask-key redis-token` (both at once, sharing the two restarts), while a
-    logged-in page is fetched every 0.2 s and the browser keeps uploading from a page loaded before the rotation
-    (its CSRF token signed with the old key): not one request fails, and the worker makes every upload's
-    variants."""
+    """`eb_tools secrets rotate local flask-key redis-token database` (the first two sharing two restarts, the
+    database's needing none), while a logged-in page is fetched every 0.2 s and the browser keeps uploading from
+    a page loaded before the rotation (its CSRF token signed with the old key): not one request fails, and the
+    worker makes every upload's variants."""
     page, secrets = watched.page, local_client("secretsmanager", local_run.cloud)
     arns = _web_secrets(local_run)
     before = {name: secrets.get_secret_value(SecretId=arn)["SecretString"] for name, arn in arns.items()}
+    database_secret = stage_outputs(local_run.cloud)["DbSecretArn"]
+    old_password = json.loads(secrets.get_secret_value(SecretId=database_secret)["SecretString"])["password"]
     page.goto(f"{local_run.base}/uploads")
     uploaded: list[str] = []
     with _watching(local_run, page.context.cookies()) as answers:
         rotation = subprocess.Popen(
             [str(Path(sys.executable).parent / "eb_tools"), "secrets", "rotate", "local", "flask-key",
-             "redis-token", "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
+             "redis-token", "database", "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
             env={**os.environ, "AWS_ENDPOINT_URL": local_run.cloud}, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         while rotation.poll() is None:  # the worker kept busy: an upload's variants at a time
@@ -410,12 +413,14 @@ def test_rotating_the_flask_key_and_the_redis_token_fails_no_request_and_loses_n
             pick(page, uploaded[-1], "image/jpeg", noisy_jpeg(240, 180))
             page.wait_for_selector(card(uploaded[-1]), timeout=90_000)
         said = rotation.communicate(timeout=30)[0]
-        assert rotation.returncode == 0 and "flask-key, redis-token rotated" in said, said
+        assert rotation.returncode == 0 and "flask-key, redis-token, database rotated" in said, said
     assert set(answers) == {200} and len(answers) > 30, said
     assert len(uploaded) >= 2 and page.locator(MESSAGE).count() == 0
     after = {name: secrets.get_secret_value(SecretId=arn)["SecretString"] for name, arn in arns.items()}
     assert after["SECRET_KEY"].split()[1] == before["SECRET_KEY"].split()[0] != after["SECRET_KEY"].split()[0]
     assert after["REDIS_AUTH_TOKEN"] != before["REDIS_AUTH_TOKEN"]
+    database = json.loads(secrets.get_secret_value(SecretId=database_secret)["SecretString"])
+    assert database["password"] != old_password and local_run.query("SELECT COUNT(*) FROM users")[0][0] >= 1
 
 
 def _web_secrets(local_run: LocalRun) -> dict[str, str]:
