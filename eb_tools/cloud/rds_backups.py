@@ -14,7 +14,11 @@ copy of the record. Here, in a cloud with a data folder:
   RestoreWindow gives it (moto lacks that field); outside it RDS refuses with InvalidRestoreFault, and an
   instance without backups (BackupRetentionPeriod 0) with PointInTimeRestoreNotEnabled (botocore's RDS model:
   RestoreDBInstanceToPointInTime's errors, RestoreTime "must be before the latest restorable time");
-- DeleteDBInstance of a restored instance stops its server and removes its data; DeleteDBSnapshot its dump.
+- DeleteDBInstance of a restored instance stops its server and removes its data; DeleteDBSnapshot its dump;
+- DeleteDBInstance with a FinalDBSnapshotIdentifier (what CloudFormation asks under a Snapshot deletion policy)
+  dumps the server before it stops, the snapshot "available" once the instance is gone (a dump that fails
+  leaves the instance as it was), and then removes the instance's data folder: its data lives on in the final
+  snapshot, and a new instance of the same stack and logical id starts empty, as in RDS.
 """
 from __future__ import annotations
 
@@ -45,13 +49,14 @@ def register() -> None:
 
 
 def _install() -> None:
-    replace(RDSBackend, "create_db_snapshot", _snapshotting(RDSBackend.create_db_snapshot))
+    create = RDSBackend.create_db_snapshot
+    replace(RDSBackend, "create_db_snapshot", _snapshotting(create))
     replace(RDSBackend, "delete_db_snapshot", _deleting_snapshot(RDSBackend.delete_db_snapshot))
     replace(RDSBackend, "restore_db_instance_from_db_snapshot",
             _restoring_snapshot(RDSBackend.restore_db_instance_from_db_snapshot))
     replace(RDSBackend, "restore_db_instance_to_point_in_time",
             _restoring_to_time(RDSBackend.restore_db_instance_to_point_in_time))
-    replace(RDSBackend, "delete_db_instance", _deleting_instance(RDSBackend.delete_db_instance))
+    replace(RDSBackend, "delete_db_instance", _deleting_instance(RDSBackend.delete_db_instance, create))
     RDSAutomatedBackup.restore_window = property(_restore_window)  # type: ignore[attr-defined]  # moto lacks it
 
 
@@ -108,12 +113,28 @@ def _deleting_snapshot(delete: Callable[..., Any]) -> Callable[..., Any]:
     return delete_db_snapshot
 
 
-def _deleting_instance(delete: Callable[..., Any]) -> Callable[..., Any]:
-    def delete_db_instance(self: Any, db_instance_identifier: str, *args: Any, **kwargs: Any) -> Any:
-        database = delete(self, db_instance_identifier, *args, **kwargs)
+def _deleting_instance(delete: Callable[..., Any], create: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_db_instance(self: Any, db_instance_identifier: str, final_db_snapshot_identifier: str | None = None,
+                           skip_final_snapshot: bool | None = False, *args: Any, **kwargs: Any) -> Any:
         stores = data_stores.current()
-        if stores is not None:
-            stores.stop(db_instance_identifier)
+        server = stores.database(db_instance_identifier) if stores is not None else None
+        final = final_db_snapshot_identifier if not skip_final_snapshot else None
+        if stores is None or server is None or final is None:
+            database = delete(self, db_instance_identifier, final_db_snapshot_identifier, skip_final_snapshot,
+                              *args, **kwargs)
+            if stores is not None:
+                stores.stop(db_instance_identifier)
+            return database
+        if self.describe_db_instances(db_instance_identifier)[0].deletion_protection:
+            return delete(self, db_instance_identifier, final, False, *args, **kwargs)  # refused as RDS refuses
+        snapshot = create(self, db_instance_identifier, final, "manual")
+        try:
+            backups.take(server, stores.backup_folder(snapshot.db_snapshot_identifier))
+        except CloudError:
+            self.database_snapshots.pop(snapshot.db_snapshot_identifier, None)
+            raise
+        database = delete(self, db_instance_identifier, None, True, *args, **kwargs)
+        stores.discard(db_instance_identifier)
         return database
 
     return delete_db_instance

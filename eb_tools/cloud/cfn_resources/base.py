@@ -108,6 +108,10 @@ class Resource:
         """Called by moto when the stack deletes or replaces the resource."""
         self.handler.delete(self)
 
+    def delete_with_final_snapshot(self, snapshot: str) -> None:
+        """Called by a stack deleting or replacing the resource under a Snapshot policy (cfn_stacks)."""
+        self.handler.delete_with_final_snapshot(self, snapshot)
+
 
 class Handler:
     """One CloudFormation type: the properties it applies and how to create, update and delete it.
@@ -158,6 +162,12 @@ class Handler:
     @classmethod
     def delete(cls, resource: Resource) -> None:
         raise NotImplementedError
+
+    @classmethod
+    def delete_with_final_snapshot(cls, resource: Resource, snapshot: str) -> None:
+        """Take final snapshot `snapshot`, then delete; a type the local cloud takes none of is just deleted
+        (ElastiCache: the README says so)."""
+        cls.delete(resource)
 
     @classmethod
     def required(cls, properties: Mapping[str, Any], name: str) -> Any:

@@ -190,9 +190,22 @@ class DBInstance(Handler):
     @classmethod
     def delete(cls, resource: Resource) -> None:
         """As RDS: refused while DeletionProtection is on (InvalidParameterCombination); then its server stops."""
+        cls._delete(resource, None)
+
+    @classmethod
+    def delete_with_final_snapshot(cls, resource: Resource, snapshot: str) -> None:
+        """DeleteDBInstance with FinalDBSnapshotIdentifier, as CloudFormation's provider asks for a Snapshot
+        policy; a read replica takes none (RDS refuses a final snapshot of one)."""
+        backend = _backend(resource.place)
+        database = backend.databases.get(resource.physical_resource_id)
+        cls._delete(resource, None if database is None or database.is_replica else snapshot)
+
+    @classmethod
+    def _delete(cls, resource: Resource, snapshot: str | None) -> None:
         backend = _backend(resource.place)
         if resource.physical_resource_id in backend.databases:
-            backend.delete_db_instance(resource.physical_resource_id, skip_final_snapshot=True)
+            backend.delete_db_instance(resource.physical_resource_id, final_db_snapshot_identifier=snapshot,
+                                       skip_final_snapshot=snapshot is None)
         stores = data_stores.current()
         if stores is not None:
             stores.stop(resource.physical_resource_id)

@@ -12,6 +12,9 @@ template, parameters and outputs intact).
 from __future__ import annotations
 
 import copy
+import re
+import secrets
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,17 +85,30 @@ def _properties(resources: ResourceMap, resource: dict[str, Any]) -> dict[str, A
     return dict(parsing.clean_json(copy.deepcopy(resource.get("Properties") or {}), resources))
 
 
+def final_snapshot_name(stack: str, logical_id: str) -> str:
+    """The name CloudFormation gives the final snapshot a Snapshot policy takes: `<stack>-snapshot-<logical
+    id>-<12 random characters>`, lower case (aws-cloudformation-resource-providers-rds, DBInstance's
+    DeleteHandler: IdentifierFactory of the stack name and "Snapshot-" + the logical id, with the request
+    token's random part)."""
+    random = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+    return re.sub("-{2,}", "-", f"{stack}-snapshot-{logical_id}-{random}").strip("-").lower()
+
+
 def _delete(stack: Stack, resources: ResourceMap, name: str, resource: dict[str, Any], instance: Any,
             policy: str, on_create_rollback: bool = False) -> bool:
     """Delete one resource under `policy` (DeletionPolicy, or UpdateReplacePolicy for a replaced one);
-    False when it could not be deleted. moto cannot snapshot through CloudFormation: Snapshot deletes."""
+    False when it could not be deleted. Under Snapshot, a resource that can take a final snapshot
+    (`delete_with_final_snapshot`: an RDS instance) takes one first, as CloudFormation does, except when a
+    failed creation is rolled back (the provider is not asked for a snapshot then); others are deleted."""
     physical = physical_id(instance)
     if policy == "Retain" or (policy == "RetainExceptOnCreate" and not on_create_rollback):
         resource_event(stack, name, resource["Type"], "DELETE_SKIPPED", physical)
         return True
     resource_event(stack, name, resource["Type"], "DELETE_IN_PROGRESS", physical)
     try:
-        if instance is not None:
+        if policy == "Snapshot" and not on_create_rollback and hasattr(instance, "delete_with_final_snapshot"):
+            instance.delete_with_final_snapshot(final_snapshot_name(stack.name, name))
+        elif instance is not None:
             delete_created(resources, instance, resource)
     except Exception as error:
         reason = failure_reason(error, resource["Type"])

@@ -2,9 +2,10 @@
 
 A server's folder is named after its resource's CloudFormation name without the random suffix CloudFormation
 adds (`<stack>-<logical id>`), so the next cloud's stack of the same name finds the data of the last one, as
-the local stage's resumed runs need; the folder stays when the resource is deleted (the final snapshot its
-Snapshot deletion policy keeps in AWS), except a read replica's, which holds no data of its own, and an
-instance restored from a snapshot through RDS's API (named by its identifier), deleted as RDS deletes one.
+the local stage's resumed runs need; the folder stays when the resource is deleted, except a read replica's,
+which holds no data of its own, an instance restored from a snapshot through RDS's API (named by its
+identifier), deleted as RDS deletes one, and an instance deleted with a final snapshot (a stack's Snapshot
+deletion policy: rds_backups), whose data lives on in that snapshot.
 DB snapshots' dumps live beside them, in rds-snapshots/.
 """
 from __future__ import annotations
@@ -137,6 +138,13 @@ class DataStores:
     def stop(self, identifier: str) -> None:
         """Stop the server of a deleted resource (a replica's data goes with it)."""
         self._stop(identifier, deleted=True)
+
+    def discard(self, identifier: str) -> None:
+        """Stop the server of a deleted DB instance and remove its data (kept in a final snapshot)."""
+        server = self._databases.get(identifier)
+        self._stop(identifier, deleted=True)
+        if server is not None:
+            shutil.rmtree(server.directory, ignore_errors=True)
 
     def stop_all(self) -> None:
         """Stop every server, keeping all their data (the cloud stops; the next one resumes them)."""
