@@ -252,6 +252,27 @@ def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_ru
                 store.delete(group[0], doomed, click.echo if output == "text" else _silent)
 
 
+@main.command()
+@click.argument("stage")
+@STAGE_FILE
+@DRY_RUN
+@click.option("--yes", is_flag=True, help="Do not ask before destroying (not enough for production).")
+@click.option("--confirm", "confirm_name", metavar="STAGE", help="The stage's name typed out: production needs it.")
+@click.option("--delete-data", is_flag=True,
+              help="Also empty and delete the buckets the stack keeps, after a second question.")
+def destroy(stage: str, stage_file: Path, dry_run: bool, yes: bool, confirm_name: str | None,
+            delete_data: bool) -> None:
+    """Destroy STAGE: terminate its environments, delete its stack (keeping its buckets and a final database
+    snapshot, by the template's DeletionPolicy) and its network when no other stage uses it."""
+    from eb_tools.provision import destroy as destroying
+    from eb_tools.stage import runner
+
+    [where] = _stages(stage_file, [stage])
+    op = destroying.operation(where, click.echo, confirm_name=confirm_name, yes=yes, delete_data=delete_data,
+                              ask=click.confirm)
+    runner.carry_out(op, click.echo, dry_run=dry_run)
+
+
 @main.group()
 def db() -> None:
     """A stage's database: snapshots, and the restore drill that proves them."""

@@ -150,17 +150,12 @@ def execute(cfn: Any, plan: StackPlan, echo: Callable[[str], None], interval: fl
             raise ProvisionError(f"stack {plan.name} does not exist and no change set was prepared")
         return outputs
     started = time.time()
-    seen: set[str] = set()
     cfn.execute_change_set(ChangeSetName=plan.change_set)
     plan.change_set = None
+    echo_new = _event_printer(cfn, plan.name, started, echo)
 
     def finished() -> str:
-        for event in reversed(_events_since(cfn, plan.name, started)):
-            if event["EventId"] not in seen:
-                seen.add(event["EventId"])
-                reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
-                echo(f"  {event['Timestamp']:%H:%M:%S}  {event['ResourceStatus']:<28} "
-                     f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}){reason}")
+        echo_new()
         status = _status(cfn, plan.name)
         return status if status in SUCCESS | FAILED else ""
 
@@ -172,6 +167,47 @@ def execute(cfn: Any, plan: StackPlan, echo: Callable[[str], None], interval: fl
         raise ProvisionError(f"stack {plan.name} failed and was rolled back ({status}): "
                              f"{_first_failure(cfn, plan.name, started)}")
     return stack_outputs(cfn, plan.name) or {}
+
+
+def _event_printer(cfn: Any, stack: str, started: float, echo: Callable[[str], None]) -> Callable[[], None]:
+    """A function that prints the stack's (name or id) events since `started` it has not printed yet."""
+    seen: set[str] = set()
+
+    def print_new() -> None:
+        for event in reversed(_events_since(cfn, stack, started)):
+            if event["EventId"] not in seen:
+                seen.add(event["EventId"])
+                reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+                echo(f"  {event['Timestamp']:%H:%M:%S}  {event['ResourceStatus']:<28} "
+                     f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}){reason}")
+
+    return print_new
+
+
+def delete(cfn: Any, stack_id: str, echo: Callable[[str], None], interval: float = 2.0) -> None:
+    """DeleteStack, streaming its events until DELETE_COMPLETE (followed by id: a deleted stack's name no longer
+    answers); DELETE_FAILED raises naming the resource and AWS's reason (the stack stays, as on AWS)."""
+    started = time.time()
+    cfn.delete_stack(StackName=stack_id)
+    echo_new = _event_printer(cfn, stack_id, started, echo)
+
+    def finished() -> str:
+        echo_new()
+        status = _status(cfn, stack_id)
+        return status if status in ("DELETE_COMPLETE", "DELETE_FAILED") else ""
+
+    try:
+        status = wait_until(finished, STACK_TIMEOUT, f"stack {stack_id} to be deleted", interval=interval)
+    except WaitTimeout as error:
+        raise ProvisionError(f"{error}; it goes on: watch it with aws cloudformation describe-stacks") from None
+    if status == "DELETE_FAILED":
+        raise ProvisionError(f"stack {stack_id} could not be deleted (DELETE_FAILED): "
+                             f"{_first_failure(cfn, stack_id, started)}")
+
+
+def live_stack(cfn: Any, name: str) -> dict[str, Any] | None:
+    """The stack when it is live (DescribeStacks' record), else None."""
+    return _live(cfn, name)
 
 
 def _events_since(cfn: Any, name: str, started: float) -> list[dict[str, Any]]:
