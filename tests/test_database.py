@@ -225,6 +225,7 @@ def test_a_rotated_password_fails_no_login_and_no_query(env, mariadb, cloud):
                            if "AWSCURRENT" in v["VersionStages"])["VersionId"]
             secrets.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=pending,
                                                 RemoveFromVersionId=current)
+            assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])["password"] == second
             database.writer.dispose()  # the next connection is a new one: its cached credentials are the old ones
             with database.writer.connect() as after:
                 assert after.execute(text("SELECT CURRENT_USER()")).scalar().startswith(user)

@@ -194,6 +194,11 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.parsing:ResourceMap()._account_id",
         "moto.cloudformation.parsing:ResourceMap()._region_name",
     ),
+    "eb_tools/cloud/secret_versions.py": (
+        "moto.secretsmanager.models:SecretsManagerBackend.update_secret_version_stage",
+        "moto.secretsmanager.models:SecretsManagerBackend().secrets",
+        "moto.secretsmanager.models:FakeSecret.set_default_version_id",
+    ),
     "eb_tools/cloud/rds_master_password.py": (
         "moto.rds.models:RDSBackend.modify_db_instance",
         "moto.rds.models:DBInstance().db_instance_identifier",
@@ -619,7 +624,7 @@ from moto.s3.exceptions import (  # noqa: E402
 )
 from moto.s3.models import FakeBucket, S3Backend, s3_backends  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
-from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
+from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends  # noqa: E402
 from moto.secretsmanager.utils import random_password  # noqa: E402
 from moto.ses import models as ses_models  # noqa: E402
 from moto.ses.exceptions import MessageRejectedError  # noqa: E402
@@ -653,7 +658,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
     "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",
     "s3_backends", "SESBackend", "SESV2Response", "SQSBackend", "ses_backends", "sesv2_urls",
-    "secretsmanager_backends", "sns_backends", "sqs_backends", "utcnow", "validate_create_change_set",
+    "SecretsManagerBackend", "secretsmanager_backends", "sns_backends", "sqs_backends", "utcnow",
+    "validate_create_change_set",
 ]
 
 BACKENDS = threading.RLock()

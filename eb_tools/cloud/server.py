@@ -29,6 +29,7 @@ from eb_tools.cloud import (
     rds_backups,
     rds_master_password,
     s3_bucket_policy,
+    secret_versions,
     ses_sandbox,
     sqs_receive,
 )
@@ -206,6 +207,7 @@ class LocalCloud:
         ses_sandbox.register()  # identities verified by their owners, and the sandbox's recipients, as in SES
         elasticache_auth.register()  # a replication group's AUTH token rotated (ROTATE, then SET), for real
         rds_master_password.register()  # a DB instance's master password changed on its server
+        secret_versions.register()  # a secret's value is its AWSCURRENT version's, wherever the label moves
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's
