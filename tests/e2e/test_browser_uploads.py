@@ -389,8 +389,7 @@ def _watching(local_run: LocalRun, cookies: list[dict[str, Any]]) -> Iterator[li
         thread.join(timeout=15)
 
 
-def test_rotating_the_stage_s_secrets_fails_no_request_and_loses_no_task(local_run, account,
-                                                                                        watched):
+def test_rotating_the_stage_s_secrets_fails_no_request_and_loses_no_task(local_run, account, watched):
     """`eb_tools secrets rotate local flask-key redis-token database` (the first two sharing two restarts, the
     database's needing none), while a logged-in page is fetched every 0.2 s and the browser keeps uploading from
     a page loaded before the rotation (its CSRF token signed with the old key): not one request fails, and the
