@@ -34,7 +34,10 @@ class Drilled:
     def __init__(self, folder: Path) -> None:
         self.name = f"drill{uuid.uuid4().hex[:6]}"
         shipped = yaml.safe_load((ROOT / "eb_tools.yaml").read_text())
-        stage = {**shipped["stages"]["local"], "isolation": self.name}
+        # Its own sender too: SES refuses a second identity of one address in an account, as the stacks of two
+        # stages in one process (one moto) would make.
+        stage = {**shipped["stages"]["local"], "isolation": self.name,
+                 "mail": {"from": f"no-reply@{self.name}.example.com"}}
         stage["database"] = {**stage["database"], "read_replicas": 0, "restore_goal_minutes": 2}
         self.file = folder / "eb_tools.yaml"
         self.file.write_text(yaml.safe_dump({**shipped, "stages": {self.name: stage}}))

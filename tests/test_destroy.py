@@ -90,7 +90,8 @@ def test_destroy_keeps_the_data_and_its_final_snapshot_restores(stage: Drilled) 
     assert done.exit_code == 0, done.output
     assert _stack_names(stage) == before - {stage_stack_name("oppima", stage.name)}  # the network stays
     eb = stage.client("elasticbeanstalk")
-    assert all(e["Status"] == "Terminated" for e in eb.describe_environments(ApplicationName="oppima")["Environments"])
+    ours = eb.describe_environments(EnvironmentNames=[f"oppima-{stage.name}-{tier}" for tier in ("web", "worker")])
+    assert {e["Status"] for e in ours["Environments"]} == {"Terminated"}  # (moto's EB is the process's: ours only)
     assert s3.get_object(Bucket=uploads, Key="originals/a.jpg")["Body"].read() == b"x"
     final = done.output.split("final snapshot(s): ")[1].split(";")[0]
     assert final.startswith(f"oppima-{stage.name}-resources-snapshot-database-"), done.output
@@ -148,3 +149,22 @@ def _restored_emails(stage: Drilled, snapshot: str, secret: str) -> list[str]:
     finally:
         rds.delete_db_instance(DBInstanceIdentifier=f"{stage.name}-back", SkipFinalSnapshot=True)
 
+
+
+def test_delete_data_empties_the_buckets_and_the_last_stage_takes_its_network(tmp_path) -> None:
+    """With --delete-data answered yes, the kept buckets are emptied (every version) and deleted; a stage alone
+    in its isolation group takes the network stack with it."""
+    alone = Drilled(tmp_path)
+    try:
+        assert alone.eb_tools("provision", alone.name, "--yes").exit_code == 0
+        s3 = alone.client("s3")
+        kept = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"oppima-{alone.name}-")]
+        s3.put_object(Bucket=kept[0], Key="originals/b.jpg", Body=b"y")
+        s3.put_object(Bucket=kept[0], Key="originals/b.jpg", Body=b"z")  # a second version
+        done = _answering(alone, "y\n", "destroy", alone.name, "--yes", "--delete-data")
+        assert done.exit_code == 0, done.output
+        assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] in kept]
+        assert _stack_names(alone) & {stage_stack_name("oppima", alone.name),
+                                      network_stack_name("oppima", alone.name)} == set()
+    finally:
+        alone.cloud.stop()

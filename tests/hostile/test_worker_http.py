@@ -41,7 +41,7 @@ def worker_url(env, make_app) -> Iterator[str]:
         assert proc.poll() is None, "gunicorn exited"
         try:
             return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or (a loaded machine) the first answer slower than 2 s
             return False
 
     try:
