@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +78,22 @@ class Drilled:
             session.add_all(User(email=email, password_hash="x") for email in emails)
 
 
+@contextmanager
+def provisioned(folder: Path) -> Iterator[Drilled]:
+    """A drill stage provisioned into a cloud of its own, which stops when the block ends."""
+    made = Drilled(folder)
+    try:
+        done = made.eb_tools("provision", made.name, "--yes")
+        assert done.exit_code == 0, done.output
+        yield made
+    finally:
+        made.cloud.stop()
+
+
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drilled]:
-    made = Drilled(tmp_path_factory.mktemp("drill"))
-    provisioned = made.eb_tools("provision", made.name, "--yes")
-    assert provisioned.exit_code == 0, provisioned.output
-    yield made
-    made.cloud.stop()
+    with provisioned(tmp_path_factory.mktemp("drill")) as made:
+        yield made
 
 
 def _drill(stage: Drilled, *words: str) -> tuple[Result, dict[str, Any]]:

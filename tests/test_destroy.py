@@ -20,16 +20,13 @@ from eb_tools.aws import wait_until
 from eb_tools.cli import main
 from eb_tools.names import stage_stack_name
 from eb_tools.provision.templates import network_stack_name
-from tests.test_db_drill import ROOT, Drilled
+from tests.test_db_drill import ROOT, Drilled, provisioned
 
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drilled]:
-    made = Drilled(tmp_path_factory.mktemp("destroy"))
-    provisioned = made.eb_tools("provision", made.name, "--yes")
-    assert provisioned.exit_code == 0, provisioned.output
-    yield made
-    made.cloud.stop()
+    with provisioned(tmp_path_factory.mktemp("destroy")) as made:
+        yield made
 
 
 def _neighbour(stage: Drilled) -> str:
@@ -154,9 +151,7 @@ def _restored_emails(stage: Drilled, snapshot: str, secret: str) -> list[str]:
 def test_delete_data_empties_the_buckets_and_the_last_stage_takes_its_network(tmp_path) -> None:
     """With --delete-data answered yes, the kept buckets are emptied (every version) and deleted; a stage alone
     in its isolation group takes the network stack with it."""
-    alone = Drilled(tmp_path)
-    try:
-        assert alone.eb_tools("provision", alone.name, "--yes").exit_code == 0
+    with provisioned(tmp_path) as alone:
         s3 = alone.client("s3")
         kept = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"oppima-{alone.name}-")]
         s3.put_object(Bucket=kept[0], Key="originals/b.jpg", Body=b"y")
@@ -166,5 +161,3 @@ def test_delete_data_empties_the_buckets_and_the_last_stage_takes_its_network(tm
         assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] in kept]
         assert _stack_names(alone) & {stage_stack_name("oppima", alone.name),
                                       network_stack_name("oppima", alone.name)} == set()
-    finally:
-        alone.cloud.stop()

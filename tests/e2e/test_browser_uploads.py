@@ -409,7 +409,7 @@ def test_rotating_the_stage_s_secrets_fails_no_request_and_loses_no_task(local_r
             stderr=subprocess.STDOUT, text=True)
         while rotation.poll() is None:  # the worker kept busy: an upload's variants at a time
             uploaded.append(f"rotating-{len(uploaded)}.jpg")
-            pick(page, uploaded[-1], "image/jpeg", noisy_jpeg(240, 180))
+            pick(page, uploaded[-1], "image/jpeg", noisy_jpeg(160, 120))  # small: one variant width, little CPU
             page.wait_for_selector(card(uploaded[-1]), timeout=90_000)
         said = rotation.communicate(timeout=30)[0]
         assert rotation.returncode == 0 and "flask-key, redis-token, database rotated" in said, said

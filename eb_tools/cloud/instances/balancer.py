@@ -24,7 +24,7 @@ from eb_tools.errors import CloudError
 CONF = """\
 {user}pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
-worker_processes 1;
+worker_processes {workers};
 events {{ worker_connections 1024; }}
 http {{
 {log_format}
@@ -62,6 +62,7 @@ TLS = """
         ssl_certificate {folder}/tls/certificate.pem;
         ssl_certificate_key {folder}/tls/key.pem;
         ssl_protocols TLSv1.2 TLSv1.3;"""
+WORKERS = 1  # nginx worker processes
 NO_TARGET = "        server 127.0.0.1:9 down;  # no healthy instance: 502, as an ALB with no healthy target"
 
 
@@ -118,9 +119,30 @@ class Balancer:
             (folder / "key.pem").chmod(0o600)
             blocks.append(SERVER.format(listen=f"{self.tls_listen} ssl", tls=TLS.format(folder=self.folder)))
         (self.folder / "nginx.conf").write_text(CONF.format(
-            user=nginx_conf.workers_user(), folder=self.folder, servers=servers or NO_TARGET,
+            user=nginx_conf.workers_user(), folder=self.folder, servers=servers or NO_TARGET, workers=WORKERS,
             servers_blocks="".join(blocks), log_format=nginx_conf.LOG_FORMAT))
+
+    def drain(self, timeout: float) -> None:
+        """Until nginx's workers from before its last reload have ended (they end once the requests they hold
+        are answered), or `timeout`: from then on every request is routed by the current targets."""
+        deadline = time.monotonic() + timeout
+        while self.process is not None and self.process.poll() is None and time.monotonic() < deadline:
+            if _children(self.process.pid) <= WORKERS:
+                return
+            time.sleep(0.02)
 
     def stop(self) -> None:
         processes.stop(self.process)
         self.process = None
+
+
+def _children(pid: int) -> int:
+    """How many processes `pid` has (from /proc's stat files: the parent is the field after the name)."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        count += fields[1] == str(pid)
+    return count

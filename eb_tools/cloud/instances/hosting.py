@@ -25,6 +25,9 @@ HEALTH_SECONDS = 1.0  # how often the load balancers check their targets (an ALB
 # and at once when it stops listening; back in after one passed check here (EB's HealthyThresholdCount: 3).
 UNHEALTHY_THRESHOLD = 3
 GONE = ("exited", "stopped", "deploying")  # out at once: refusing connections, or deregistered for a deployment
+# At most, for the load balancer's connections to a deregistered batch to end (the target group's deregistration
+# delay, 20 s by EB's default; here they end as soon as the requests in flight are answered).
+DRAIN_SECONDS = 5.0
 
 class Hosting:
     def __init__(self, folder: Path, extra_environment: Callable[[str, dict[str, str]], dict[str, str]],
@@ -44,14 +47,35 @@ class Hosting:
         self._watcher: threading.Thread | None = None
         self._in_service: dict[str, list[tuple[str, int]]] = {}  # environment -> at the last check
         self._failed_checks: dict[str, int] = {}  # instance id -> failed checks in a row (absent: never healthy)
+        self._draining: set[str] = set()  # instances leaving their load balancer before a deployment
 
     def deploy(self, environment: str, tier: str, instance_ids: list[str], label: str, bundle: bytes,
                variables: dict[str, str], application: str) -> None:
         """Start deploying `label` to each instance (the first the command leader); returns at once."""
         env = {**variables, **self._extra(environment, variables)}
-        for number, instance_id in enumerate(instance_ids):
-            self.runtime.deploy(instance_id, tier, label, bundle, env, leader=number == 0, application=application)
-        self.route()  # the batch leaves its load balancer before its app stops, as EB deregisters it
+        self._deregister(environment, instance_ids)
+        try:
+            for number, instance_id in enumerate(instance_ids):
+                self.runtime.deploy(instance_id, tier, label, bundle, env, leader=number == 0,
+                                    application=application)
+        finally:
+            with self._lock:
+                self._draining.difference_update(instance_ids)  # deploying from now on: out all the same
+        self.route()
+
+    def _deregister(self, environment: str, instance_ids: list[str]) -> None:
+        """The batch leaves its load balancer, and the connections that still lead to it end, before its app
+        stops: EB deregisters a batch and waits for the target group's deregistration delay before deploying
+        to it. (nginx reloads gracefully: its old workers, which still route to the batch, serve the requests
+        they hold; a POST they sent to an app that had stopped would be a 502, which nginx retries for no
+        non-idempotent request.)"""
+        balancer = self._balancers.get(environment)
+        if balancer is None:
+            return
+        with self._lock:
+            self._draining.update(instance_ids)
+        self.route()
+        balancer.drain(DRAIN_SECONDS)
 
     def pending(self, instance_ids: list[str]) -> bool:
         """Whether a deployment still runs on any of them. Once none does, the load balancers have taken the
@@ -156,7 +180,8 @@ class Hosting:
                 self._failed_checks[instance_id] = 0
             elif instance_id in self._failed_checks:
                 self._failed_checks[instance_id] += 1
-            if health is not None and health.state not in GONE and instance_id in self._failed_checks:
+            if health is not None and health.state not in GONE and instance_id in self._failed_checks \
+                    and instance_id not in self._draining:
                 listening.append(instance_id)
         in_service = [i for i in listening if self._failed_checks[i] < UNHEALTHY_THRESHOLD]
         return [address for i in in_service or listening if (address := self.address(i)) is not None]
