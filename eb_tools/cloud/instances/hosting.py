@@ -63,19 +63,20 @@ class Hosting:
                 self._draining.difference_update(instance_ids)  # deploying from now on: out all the same
         self.route()
 
-    def _deregister(self, environment: str, instance_ids: list[str]) -> None:
-        """The batch leaves its load balancer, and the connections that still lead to it end, before its app
-        stops: EB deregisters a batch and waits for the target group's deregistration delay before deploying
-        to it. (nginx reloads gracefully: its old workers, which still route to the batch, serve the requests
-        they hold; a POST they sent to an app that had stopped would be a 502, which nginx retries for no
-        non-idempotent request.)"""
-        balancer = self._balancers.get(environment)
-        if balancer is None:
+    def _deregister(self, environment: str | None, instance_ids: list[str]) -> None:
+        """The instances leave their load balancer (`environment`'s, or any: None), and the connections that
+        still lead to them end, before their app stops: EB deregisters a batch, or an instance it terminates,
+        and waits for the target group's deregistration delay first. (nginx reloads gracefully: its old
+        workers, which still route to the instances, serve the requests they hold; a POST they sent to an app
+        that had stopped would be a 502, since nginx retries no non-idempotent request.)"""
+        balancers = [b for name, b in self._balancers.items() if environment in (None, name)]
+        if not balancers:
             return
         with self._lock:
             self._draining.update(instance_ids)
         self.route()
-        balancer.drain(DRAIN_SECONDS)
+        for balancer in balancers:
+            balancer.drain(DRAIN_SECONDS)
 
     def pending(self, instance_ids: list[str]) -> bool:
         """Whether a deployment still runs on any of them. Once none does, the load balancers have taken the
@@ -97,9 +98,15 @@ class Hosting:
         return self.runtime.job(instance_id) if self.runtime.has(instance_id) else None
 
     def stop(self, instance_ids: list[str]) -> None:
-        for instance_id in instance_ids:
-            if self.runtime.has(instance_id):
-                self.runtime.stop(instance_id)
+        """Terminated instances: out of their load balancer, drained, then stopped."""
+        self._deregister(None, instance_ids)
+        try:
+            for instance_id in instance_ids:
+                if self.runtime.has(instance_id):
+                    self.runtime.stop(instance_id)
+        finally:
+            with self._lock:
+                self._draining.difference_update(instance_ids)
 
     def abort(self, instance_ids: list[str]) -> None:
         for instance_id in instance_ids:
