@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from eb_tools.cloud.instances.balancer import Balancer
@@ -53,30 +53,31 @@ class Hosting:
                variables: dict[str, str], application: str) -> None:
         """Start deploying `label` to each instance (the first the command leader); returns at once."""
         env = {**variables, **self._extra(environment, variables)}
-        self._deregister(environment, instance_ids)
-        try:
+        with self._deregistered(environment, instance_ids):  # deploying from then on: out all the same
             for number, instance_id in enumerate(instance_ids):
                 self.runtime.deploy(instance_id, tier, label, bundle, env, leader=number == 0,
                                     application=application)
-        finally:
-            with self._lock:
-                self._draining.difference_update(instance_ids)  # deploying from now on: out all the same
         self.route()
 
-    def _deregister(self, environment: str | None, instance_ids: list[str]) -> None:
+    @contextlib.contextmanager
+    def _deregistered(self, environment: str | None, instance_ids: list[str]) -> Iterator[None]:
         """The instances leave their load balancer (`environment`'s, or any: None), and the connections that
         still lead to them end, before their app stops: EB deregisters a batch, or an instance it terminates,
         and waits for the target group's deregistration delay first. (nginx reloads gracefully: its old
         workers, which still route to the instances, serve the requests they hold; a POST they sent to an app
         that had stopped would be a 502, since nginx retries no non-idempotent request.)"""
         balancers = [b for name, b in self._balancers.items() if environment in (None, name)]
-        if not balancers:
-            return
         with self._lock:
             self._draining.update(instance_ids)
-        self.route()
-        for balancer in balancers:
-            balancer.drain(DRAIN_SECONDS)
+        try:
+            if balancers:
+                self.route()
+                for balancer in balancers:
+                    balancer.drain(DRAIN_SECONDS)
+            yield
+        finally:
+            with self._lock:
+                self._draining.difference_update(instance_ids)
 
     def pending(self, instance_ids: list[str]) -> bool:
         """Whether a deployment still runs on any of them. Once none does, the load balancers have taken the
@@ -99,14 +100,10 @@ class Hosting:
 
     def stop(self, instance_ids: list[str]) -> None:
         """Terminated instances: out of their load balancer, drained, then stopped."""
-        self._deregister(None, instance_ids)
-        try:
+        with self._deregistered(None, instance_ids):
             for instance_id in instance_ids:
                 if self.runtime.has(instance_id):
                     self.runtime.stop(instance_id)
-        finally:
-            with self._lock:
-                self._draining.difference_update(instance_ids)
 
     def abort(self, instance_ids: list[str]) -> None:
         for instance_id in instance_ids:
