@@ -124,6 +124,22 @@ def test_no_answer_within_the_inactivity_timeout_is_a_retry(queues):
     assert app.requests[1]["headers"]["X-Aws-Sqsd-Receive-Count"] == "2"
 
 
+def test_no_instance_in_service_takes_nothing_from_the_queue(queues):
+    """While its worker instance is in a deployment (EB's stopSqsd), sqsd receives nothing: the message waits
+    in the queue, received once it is back, not made invisible for ErrorVisibilityTimeout by a refused POST."""
+    sqs, queue, _ = queues
+    app, instance = Recorder(), {"url": None}
+    sqs.send_message(QueueUrl=queue, MessageBody="{}")
+    options = SqsdOptions(error_visibility_timeout=300, wait_time_seconds=1)
+    with running(Sqsd(sqs, queue, lambda: instance["url"], options)):
+        time.sleep(1.5)
+        waiting = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+        instance["url"] = app.url
+        wait_until(lambda: app.requests and count(sqs, queue) == 0, 20, "the message delivered once it is back")
+    assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    assert [r["headers"]["X-Aws-Sqsd-Receive-Count"] for r in app.requests] == ["1"]
+
+
 def test_http_connections_limits_requests_in_flight(queues):
     sqs, queue, _ = queues
     app = Recorder(delay=0.4)

@@ -160,9 +160,9 @@ def _ignore_interrupts() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def _first(urls: list[str]) -> str:
-    """The first healthy worker instance, where sqsd posts (none: a refused connection, retried later)."""
-    return urls[0] if urls else f"http://{HOST}:9"
+def _first(urls: list[str]) -> str | None:
+    """The first worker instance in service, where sqsd posts (None: sqsd waits for one)."""
+    return urls[0] if urls else None
 
 
 def _announce_data_stores(outputs: dict[str, str], echo: Echo) -> None:

@@ -74,11 +74,13 @@ def _iso(epoch_ms: str | None) -> str:
 
 
 class Sqsd:
-    def __init__(self, sqs: Any, queue_url: str, app_url: str | Callable[[], str],
+    def __init__(self, sqs: Any, queue_url: str, app_url: str | Callable[[], str | None],
                  options: SqsdOptions = SqsdOptions(), cron: list[CronTask] | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         """`app_url`: where the worker app answers, or how to find it at each delivery (the worker instance
-        sqsd runs on, which a deployment may replace)."""
+        sqsd runs on, which a deployment may replace; None while no instance is in service: EB stops sqsd on
+        an instance it deploys to, eb-engine.log's "Executing instruction: stopSqsd", so nothing is taken
+        from the queue until one is back)."""
         self.sqs, self.queue_url, self.options = sqs, queue_url, options
         self._app_url = app_url
         self.cron = [] if queue_url.endswith(".fifo") else list(cron or [])  # FIFO queues have no periodic tasks
@@ -91,10 +93,10 @@ class Sqsd:
         self._threads: list[threading.Thread] = []
         self._local = threading.local()  # a requests.Session per delivering thread: sessions are not thread-safe
 
-    def app_url(self) -> str:
-        """Where this delivery goes."""
+    def app_url(self) -> str | None:
+        """Where this delivery goes (None: no worker instance in service now)."""
         found = self._app_url() if callable(self._app_url) else self._app_url
-        return found.rstrip("/")
+        return found.rstrip("/") if found else None
 
     def start(self) -> Sqsd:
         self._apply_max_retries()
@@ -152,6 +154,9 @@ class Sqsd:
                 free = self.options.http_connections - self._in_flight
             if self._stop.is_set():
                 return
+            if self.app_url() is None:  # stopped for a deployment: the queue keeps its messages
+                self._stop.wait(0.5)
+                continue
             try:
                 messages = self.sqs.receive_message(
                     QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, free),
@@ -188,8 +193,12 @@ class Sqsd:
     def _deliver(self, message: dict[str, Any]) -> None:
         try:
             path, headers = self.request_for(message)
+            url = self.app_url()
+            if url is None:  # the instance went into a deployment after the receive: back for the next poll
+                self._release(message)
+                return
             try:
-                response = self._http().post(self.app_url() + path, data=message["Body"].encode(), headers=headers,
+                response = self._http().post(url + path, data=message["Body"].encode(), headers=headers,
                                            timeout=(self.options.connect_timeout, self.options.inactivity_timeout))
                 status = response.status_code
             except requests.RequestException as exc:

@@ -84,12 +84,12 @@ def run(long: bool) -> list[Row]:
 def _break_redis(store: RedisServer, start: float, phase: float, marks: dict[str, float]) -> None:
     """up | frozen | up | stopped | back (from its snapshot), one phase each."""
     assert store.process is not None
-    _sleep_until(start + phase)
-    marks["frozen"] = time.monotonic()
-    store.process.send_signal(signal.SIGSTOP)
+    _sleep_until(start + phase)  # each mark on the outage's side of its signal: a thread descheduled between
+    store.process.send_signal(signal.SIGSTOP)  # the two (CI had one for over 0.3 s) counts no page served by
+    marks["frozen"] = time.monotonic()  # a Redis still up as an answer while it was frozen
     _sleep_until(start + 2 * phase)
-    store.process.send_signal(signal.SIGCONT)
     marks["thawed"] = time.monotonic()
+    store.process.send_signal(signal.SIGCONT)
     _sleep_until(start + 3 * phase)
     redis.Redis.from_url(store.url).save()  # the snapshot the restarted server loads: sessions survive
     store.stop()
