@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     PrivateAttr,
     ValidationError,
     model_validator,
@@ -88,17 +89,72 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class WorkerTier(_Model):
+# EB's deployment policies (aws:elasticbeanstalk:command DeploymentPolicy). TrafficSplitting sends a share of the
+# load balancer's traffic to the new instances, so it needs an Application Load Balancer: a worker has none (EB
+# guide, "Deployment policies and settings", supported policies table).
+WorkerPolicy = Literal["AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable"]
+WebPolicy = Literal["AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"]
+BATCHED = ("Rolling", "RollingWithAdditionalBatch")  # the policies BatchSize applies to
+
+
+def _batch_size(value: object) -> int | str:
+    """A number of instances, or a percentage of them written as '30%' (BatchSizeType Fixed or Percentage)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10000:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"(100|[1-9][0-9]?)%", value):
+        return value
+    raise ValueError("must be a number of instances (1 to 10000) or a quoted percentage from '1%' to '100%'")
+
+
+BatchSize = Annotated[int | str, PlainValidator(_batch_size)]
+
+
+class _Deployment(_Model):
+    """How EB puts a new version on a tier's instances: `batch_size` instances (or a percentage of them) at a
+    time for the rolling policies."""
+
+    policy: str
+    batch_size: BatchSize | None = None
+
+    @model_validator(mode="after")
+    def _batched(self) -> _Deployment:
+        if self.batch_size is not None and self.policy not in BATCHED:
+            raise Problem(("batch_size",), self.batch_size, f"applies to Rolling and RollingWithAdditionalBatch "
+                          f"only; {self.policy} deploys to every instance (or new ones) at once: leave it out")
+        return self
+
+    def option_settings(self) -> list[tuple[str, str]]:
+        """(option, value) of aws:elasticbeanstalk:command: the policy, and a batch of one by default."""
+        size = str(self.batch_size or 1)
+        kind = "Percentage" if size.endswith("%") else "Fixed"
+        return [("DeploymentPolicy", self.policy), ("BatchSizeType", kind),
+                ("BatchSize", size.rstrip("%"))]
+
+
+class WorkerDeployment(_Deployment):
+    policy: WorkerPolicy = "Rolling"  # one instance at a time; its queue holds the tasks meanwhile
+
+
+class WebDeployment(_Deployment):
+    policy: WebPolicy = "RollingWithAdditionalBatch"  # full capacity throughout, a failure caught on new capacity
+
+
+class _Tier(_Model):
     instance_type: InstanceType
     min: int = Field(ge=1)
     max: int = Field(ge=1)
 
 
-class WebTier(WorkerTier):
+class WorkerTier(_Tier):
+    deployment: WorkerDeployment = WorkerDeployment()
+
+
+class WebTier(_Tier):
     """The web tier scales 2..6 by default, as the Oppima setup does."""
 
     min: int = Field(default=2, ge=1)
     max: int = Field(default=6, ge=1)
+    deployment: WebDeployment = WebDeployment()
     # A second, identical web environment (<app>-<stage>-web-b) for `eb_tools promote --strategy swap`.
     blue_green: bool = False
 
@@ -174,7 +230,7 @@ class StageSettings(_Model):
     @model_validator(mode="after")
     def _tiers(self) -> StageSettings:
         for name in ("web", "worker"):
-            tier: WorkerTier = getattr(self, name)
+            tier: _Tier = getattr(self, name)
             if tier.min > tier.max:
                 raise Problem((name, "min"), tier.min, f"must be at most {name}.max ({tier.max})")
         if self.mail is None:

@@ -138,6 +138,9 @@ def test_both_environments_are_configured_from_the_stack(staging):
     identity = _client(cloud, "sesv2").get_email_identity(EmailIdentity=stage.mail.sender)
     assert (identity["IdentityType"], identity["VerifiedForSendingStatus"]) == ("EMAIL_ADDRESS", False)
     assert not any("password" in str(value).lower() for value in web.values())
+    command = "aws:elasticbeanstalk:command"  # each tier deploys as the stage file chooses
+    assert [web[(command, o)] for o in ("DeploymentPolicy", "BatchSizeType", "BatchSize")] == ["Rolling", "Fixed", "1"]
+    assert worker[(command, "DeploymentPolicy")] == stage.worker.deployment.policy == "Rolling"
     envs = eb.describe_environments(ApplicationName="oppima", IncludeDeleted=False)["Environments"]
     assert sorted(e["Tier"]["Name"] for e in envs) == ["WebServer", "Worker"]
 

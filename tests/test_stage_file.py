@@ -61,6 +61,20 @@ def test_shipped_file_loads_with_its_three_stages():
     assert (production.mail.identity, production.mail.identity_name) == ("domain", "app.example.com")
     staging = stage_file.stage("staging")
     assert (staging.mail.identity, staging.mail.identity_name) == ("address", staging.mail.sender)
+    # Each stage chooses how it deploys: the local stage as staging does, production on new instances only.
+    assert local.web.deployment == staging.web.deployment and staging.web.deployment.policy == "Rolling"
+    assert production.web.deployment.option_settings()[0] == ("DeploymentPolicy", "Immutable")
+
+
+def test_a_tier_left_without_a_deployment_keeps_full_capacity_on_the_web_tier():
+    data = shipped()
+    del data["stages"]["staging"]["web"]["deployment"]
+    data["stages"]["staging"]["worker"]["deployment"] = {"policy": "Rolling", "batch_size": "50%"}
+    staging = stages.StageFile.model_validate(data).stage("staging")
+    assert staging.web.deployment.option_settings() == [
+        ("DeploymentPolicy", "RollingWithAdditionalBatch"), ("BatchSizeType", "Fixed"), ("BatchSize", "1")]
+    assert staging.worker.deployment.option_settings() == [
+        ("DeploymentPolicy", "Rolling"), ("BatchSizeType", "Percentage"), ("BatchSize", "50")]
 
 
 BAD_VALUES = [
@@ -99,6 +113,16 @@ BAD_VALUES = [
                  "'address' or 'domain'", id="bad-identity"),
     pytest.param("stages.staging.mail.sender", "a@example.com", "stages.staging.mail.sender: 'a@example.com': "
                  "unknown key (allowed: from, identity)", id="mail-unknown-key"),
+    pytest.param("stages.staging.worker.deployment", {"policy": "TrafficSplitting"},
+                 "stages.staging.worker.deployment.policy: 'TrafficSplitting': must be 'AllAtOnce', 'Rolling', "
+                 "'RollingWithAdditionalBatch' or 'Immutable'", id="worker-traffic-splitting"),
+    pytest.param("stages.staging.web.deployment", {"policy": "Immutable", "batch_size": 2},
+                 "stages.staging.web.deployment.batch_size: 2: applies to Rolling and RollingWithAdditionalBatch "
+                 "only; Immutable deploys to every instance (or new ones) at once: leave it out",
+                 id="batch-size-unbatched"),
+    pytest.param("stages.staging.web.deployment", {"policy": "Rolling", "batch_size": "150%"},
+                 "stages.staging.web.deployment.batch_size: '150%': must be a number of instances (1 to 10000) or "
+                 "a quoted percentage from '1%' to '100%'", id="batch-size-percent"),
     pytest.param("stages.staging.plain_http", "sometimes", "stages.staging.plain_http: 'sometimes': must be true or "
                  "false", id="bad-plain-http"),
 ]

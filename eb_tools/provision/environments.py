@@ -79,6 +79,9 @@ def desired_settings(stage: Stage, tier: str, outputs: dict[str, str]) -> list[S
         # Without NAT, instances reach the platform's endpoints through the internet gateway.
         ("aws:ec2:vpc", "AssociatePublicIpAddress", "false" if stage.nat else "true"),
         ("aws:elasticbeanstalk:environment", "ServiceRole", outputs["ServiceRole"]),
+        # How a new version reaches the tier's instances: the stage file's choice (applied to the environment,
+        # it outranks any .ebextensions setting, so `eb deploy` follows it too).
+        *(("aws:elasticbeanstalk:command", name, value) for name, value in spec.deployment.option_settings()),
         (SECRETS, "SECRET_KEY", outputs["SecretKeySecretArn"]),
         *([(SECRETS, "REDIS_AUTH_TOKEN", outputs["RedisAuthSecretArn"])] if "RedisAuthSecretArn" in outputs else []),
         *((PROPERTIES, name, value) for name, value in sorted(properties(stage, tier, outputs).items())),

@@ -428,3 +428,52 @@ def _web_secrets(local_run: LocalRun) -> dict[str, str]:
         ApplicationName="oppima", EnvironmentName="oppima-local-web")["ConfigurationSettings"][0]["OptionSettings"]
     return {o["OptionName"]: o["Value"] for o in described
             if o["Namespace"] == "aws:elasticbeanstalk:application:environmentsecrets"}
+
+
+# Each policy a stage file may choose (Rolling, the local stage's own, runs in every other deploy here), with the
+# worker's (TrafficSplitting needs a load balancer: the worker takes Immutable) and what the web tier's
+# instances show after it: the same instances, or a new set.
+# AllAtOnce restarts every instance's app at once: the page may answer 502 meanwhile (EB: "Downtime").
+POLICIES = [("AllAtOnce", "RollingWithAdditionalBatch", "same"), ("RollingWithAdditionalBatch", "AllAtOnce", "same"),
+            ("Immutable", "Immutable", "new"), ("TrafficSplitting", "Immutable", "new")]
+
+
+@pytest.mark.parametrize(("web_policy", "worker_policy", "instances"), POLICIES, ids=[p[0] for p in POLICIES])
+def test_a_release_reaches_the_real_instances_under_each_deployment_policy(local_run, account, watched, web_policy,
+                                                                           worker_policy, instances):
+    """`eb_tools deploy` under each deployment policy a stage file may choose, on the local stage's real
+    instances: the page is served throughout, both tiers end on the label with every instance healthy and the
+    environment at its size, and the web tier's instances are those it had (in place) or all new (Immutable,
+    TrafficSplitting). Choosing a policy restarts no app: only EB reads it. Last in the module: it leaves the
+    stage on other policies than its stage file's."""
+    eb, label = local_client("elasticbeanstalk", local_run.cloud), f"policy-{web_policy.lower()}"
+    before, masters = _web_instance_ids(eb), web_masters(local_run)
+    _choose_policies(eb, {"oppima-local-web": web_policy, "oppima-local-worker": worker_policy})
+    assert web_masters(local_run) == masters
+    with _watching(local_run, watched.page.context.cookies()) as answers:
+        deployed = subprocess.run(
+            [str(Path(sys.executable).parent / "eb_tools"), "deploy", "local", str(ROOT), "--working-tree",
+             "--label", label, "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
+            env={**os.environ, "AWS_ENDPOINT_URL": local_run.cloud}, capture_output=True, text=True, timeout=300)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert answers and set(answers) <= ({200, 502} if web_policy == "AllAtOnce" else {200}), deployed.stdout[-4000:]
+    for name in ("oppima-local-web", "oppima-local-worker"):
+        health = eb.describe_instances_health(EnvironmentName=name, AttributeNames=["All"])["InstanceHealthList"]
+        assert {(i["Deployment"]["VersionLabel"], i["HealthStatus"]) for i in health} == {(label, "Ok")}, name
+    after = _web_instance_ids(eb)
+    assert len(after) == len(before) == len(web_masters(local_run)) and _served_version(local_run) == label
+    assert (after == before) if instances == "same" else not (after & before), (before, after)
+
+
+def _web_instance_ids(eb: Any) -> set[str]:
+    listed = eb.describe_instances_health(EnvironmentName="oppima-local-web", AttributeNames=["All"])
+    return {i["InstanceId"] for i in listed["InstanceHealthList"]}
+
+
+def _choose_policies(eb: Any, policies: dict[str, str]) -> None:
+    """Set each environment's deployment policy, as a stage file's deployment: and provision would, and wait."""
+    for name, policy in policies.items():
+        eb.update_environment(ApplicationName="oppima", EnvironmentName=name, OptionSettings=[
+            {"Namespace": "aws:elasticbeanstalk:command", "OptionName": "DeploymentPolicy", "Value": policy}])
+    wait_until(lambda: all(e["Status"] == "Ready" for e in eb.describe_environments(
+        ApplicationName="oppima", EnvironmentNames=list(policies))["Environments"]), 60, "the policies applied", 0.2)

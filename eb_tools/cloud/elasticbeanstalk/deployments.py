@@ -18,6 +18,18 @@ from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
 from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
 from eb_tools.cloud.instances.jobs import Failure
 
+# Options only EB itself reads (how it deploys and updates): changing them alone leaves the instances serving as
+# they are ("Many configuration changes can be applied to a running environment without replacing existing
+# instances", EB guide, "Configuration changes").
+SERVICE_SIDE = ("aws:elasticbeanstalk:command", "aws:elasticbeanstalk:trafficsplitting",
+                "aws:autoscaling:updatepolicy:rollingupdate")
+
+
+def _reaches_instances(op: Operation) -> bool:
+    """Whether a configuration update changes what the instances run (properties, sqsd, proxy...)."""
+    return any(namespace not in SERVICE_SIDE for namespace, *_ in (*op.settings, *op.remove))
+
+
 # EB's words (users' event logs, e.g. rennokki/laravel-aws-eb#71 and eb deploy transcripts), except where noted.
 ABORTED_DEPLOYMENT = ("During an aborted deployment, some instances may have deployed the new application version. "
                       "To ensure all instances are running the same version, re-deploy the appropriate application "
@@ -210,7 +222,8 @@ class Deployments(SavedConfigurations, OperationSteps):
             return
         self._apply(env, op)
         self._fit(env, when)
-        self._host(env, env.instances, env.version)  # the app restarts with the new properties, as on EB
+        if _reaches_instances(op):
+            self._host(env, env.instances, env.version)  # the app restarts with the new properties, as on EB
         while self._hosting_busy(env.instances):
             when = yield POLL
         self._event("Successfully deployed new configuration to environment.", env=env, when=when)
