@@ -59,6 +59,26 @@ def read(files: Mapping[str, str]) -> list[Migration]:
     return found
 
 
+def problems(files: Mapping[str, str]) -> list[tuple[str, int | None, str]]:
+    """(path, line, what) of each script among `files` that Alembic could not load as a migration: one that is
+    not Python, or lacks `revision` or `upgrade()`. The predeploy hook would fail on it on every instance."""
+    found: list[tuple[str, int | None, str]] = []
+    for path, text in sorted(files.items()):
+        if not is_script(path) or path.rsplit("/", 1)[-1].startswith("__"):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as error:
+            found.append((path, error.lineno, f"does not parse: {error.msg}"))
+            continue
+        missing = [what for what, present in (("revision = ...", _assigned(tree, "revision") is not None),
+                                               ("def upgrade()", _function(tree, "upgrade") is not None))
+                   if not present]
+        if missing:
+            found.append((path, None, f"has no {' and no '.join(missing)}: Alembic cannot load it"))
+    return found
+
+
 def read_bundle(data: bytes) -> list[Migration]:
     """The migrations of a source bundle (zip bytes)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -451,12 +451,11 @@ def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_depl
     policies and labels than its stage file's."""
     original, cookies = _served_version(local_run), watched.page.context.cookies()
     expand = _release(local_run, cookies, ("AllAtOnce", "RollingWithAdditionalBatch", "same"),
-                      ["deploy", "local", str(_tree(tmp_path / "expand", {"0006_expand.py": EXPAND})), "--working-tree",
-                       "--label", "schema-expand"])
+                      _deploying(_tree(tmp_path / "expand", {"0006_expand.py": EXPAND}), "schema-expand"))
     assert _revision(local_run) == "0006" and _has_caption(local_run)
     contract = {"0006_expand.py": EXPAND, "0007_contract.py": CONTRACT}
     _release(local_run, cookies, ("RollingWithAdditionalBatch", "AllAtOnce", "same"),
-             ["deploy", "local", str(_tree(tmp_path / "contract", contract)), "--working-tree", "--label", "schema-contract"])
+             _deploying(_tree(tmp_path / "contract", contract), "schema-contract"))
     assert _revision(local_run) == "0007" and not _has_caption(local_run)
     _release(local_run, cookies, ("Immutable", "Immutable", "new"), ["rollback", "local"])
     assert _served_version(local_run) == expand and _revision(local_run) == "0007"  # migrations never run back
@@ -466,7 +465,7 @@ def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_depl
     assert refused.returncode == 1 and "predates 0006, the expand step that contract migration" in refused.stderr
     assert "--force" in refused.stderr and _served_version(local_run) == expand, refused.stdout + refused.stderr
     _release(local_run, cookies, ("TrafficSplitting", "Immutable", "new"),
-             ["deploy", "local", str(_tree(tmp_path / "forward", contract)), "--working-tree", "--label", "schema-forward"])
+             _deploying(_tree(tmp_path / "forward", contract), "schema-forward"))
     assert _revision(local_run) == "0007"
 
 
@@ -491,6 +490,10 @@ def _release(local_run: LocalRun, cookies: list[dict[str, Any]], policies: tuple
     assert len(after) == len(before) == len(web_masters(local_run)), (before, after)
     assert (after == before) if instances == "same" else not (after & before), (before, after)
     return label
+
+
+def _deploying(tree: Path, label: str) -> list[str]:
+    return ["deploy", "local", str(tree), "--working-tree", "--label", label]
 
 
 def _eb_tools(local_run: LocalRun, args: list[str]) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,8 @@ E951 = Rule("E951", "migration drops or renames what the running code uses", SOU
 E952 = Rule("E952", "new NOT NULL column without a server default", SOURCE)
 E953 = Rule("E953", "migration narrows a column's type", SOURCE)
 E954 = Rule("E954", "contract_of names no earlier migration", SOURCE)
-RULES = (E951, E952, E953, E954)
+E955 = Rule("E955", "migration script Alembic cannot load", SOURCE)
+RULES = (E951, E952, E953, E954, E955)
 CONTRACT_FIX = ("expand/contract: stop using it in one release, change the schema in a later one whose migration "
                 "says contract_of = \"<revision of the earlier release's migration>\"")
 NOT_NULL_FIX = ("add it nullable (or with server_default=...), fill it, and make it NOT NULL in a later release's "
@@ -36,7 +37,11 @@ WHY = {"drop": "the code still running during a rolling deployment, and the labe
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
-    found = migrations.read({name: context.text(name) for name in context.files if migrations.is_script(name)})
+    scripts = {name: context.text(name) for name in context.files if migrations.is_script(name)}
+    for path, line, what in migrations.problems(scripts):
+        yield Finding(path, line, E955, f"the migration script {what}; the predeploy hook would fail on every "
+                      "instance", "fix it, or move a file that is no migration out of the versions folder")
+    found = migrations.read(scripts)
     revisions = {m.revision for m in found}
     for migration in found:
         if migration.contract_of is None:
