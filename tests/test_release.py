@@ -31,6 +31,7 @@ from eb_tools.release.status import stage_status
 from eb_tools.stage import history, lock
 from eb_tools.stage.target import StageTarget, resolve
 from tests.cloud_clients import local_client
+from tests.migration_scripts import CONTRACT, EXPAND
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_ACCOUNT = "222222222222"
@@ -564,12 +565,6 @@ def test_the_promote_plan_shows_what_was_tested_and_warns_where_the_destination_
     assert "holds other bytes under this label" in bytes_differ
 
 
-EXPAND = ('"""Expand: uploads.caption, which no code needs yet."""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-          'revision = "0006"\ndown_revision = "0005"\n\n\ndef upgrade():\n'
-          '    op.add_column("uploads", sa.Column("caption", sa.String(200), nullable=True))\n')
-CONTRACT = ('"""Contract: the caption goes again."""\nfrom alembic import op\n\nrevision = "0007"\n'
-            'down_revision = "0006"\ncontract_of = "0006"\n\n\ndef upgrade():\n'
-            '    op.drop_column("uploads", "caption")\n')
 
 
 def _with_migrations(world: World, marker: str, scripts: dict[str, str]) -> Built:

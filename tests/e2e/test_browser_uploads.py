@@ -30,6 +30,7 @@ from tests.cloud_clients import local_client
 from tests.e2e.conftest import ROOT, LocalRun, log_in, sign_up, submit_credentials
 from tests.local_stage import stage_outputs
 from tests.mail import verification_link
+from tests.migration_scripts import CONTRACT, EXPAND
 
 EMAIL = "browser@example.com"
 MESSAGE = "#upload-messages li.error"
@@ -430,12 +431,6 @@ def _web_secrets(local_run: LocalRun) -> dict[str, str]:
             if o["Namespace"] == "aws:elasticbeanstalk:application:environmentsecrets"}
 
 
-EXPAND = ('"""Expand: uploads.caption, which no code needs yet."""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-          'revision = "0006"\ndown_revision = "0005"\n\n\ndef upgrade():\n'
-          '    op.add_column("uploads", sa.Column("caption", sa.String(200), nullable=True))\n')
-CONTRACT = ('"""Contract: the caption goes again."""\nfrom alembic import op\n\nrevision = "0007"\n'
-            'down_revision = "0006"\ncontract_of = "0006"\n\n\ndef upgrade():\n'
-            '    op.drop_column("uploads", "caption")\n')
 
 
 def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_deployment_policy(
