@@ -44,7 +44,12 @@ def serve_procfile(env: dict[str, str], **extra: str) -> tuple[subprocess.Popen,
         except requests.RequestException:  # refused, or (a loaded machine) the first answer slower than 2 s
             return False
 
-    wait_until(answered, 30, "gunicorn answering")
+    try:
+        wait_until(answered, 30, "gunicorn answering")
+    except BaseException:  # a gunicorn that never answered is stopped here: its callers stop only one that did
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
     return proc, base
 
 
