@@ -12,7 +12,7 @@ import requests
 from eb_tools.aws import wait_until
 from eb_tools.local import overrides
 from eb_tools.names import environment_names, stage_stack_name
-from eb_tools.provision import environments
+from eb_tools.stage import desired as environments
 from eb_tools.stage_file import load
 from tests.cloud_clients import local_client
 from tests.servers import descendants, parents
