@@ -158,6 +158,13 @@ def _resource(result: OptionSettings, namespace: str, resource: str | None, line
                                        "remove the resource name: only aws:autoscaling:scheduledaction takes one"))
 
 
+def text(value: object) -> str | None:
+    """A setting's value as EB lists it: YAML's booleans lower case, numbers as written."""
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def from_bundle(data: bytes, label: str = "") -> tuple[list[tuple[str, str, object]], list[str]]:
     """The option_settings of a source bundle's .ebextensions (the version `label`), in the order EB applies the
     files, and EB's words for what it refuses in them: a file that is not YAML, a setting that is not a map."""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from eb_tools.cloud.elasticbeanstalk import catalogue
 from eb_tools.formats import option_schema as schema
+from eb_tools.formats import option_settings
 
 Setting = tuple[str, str, object]  # namespace, option name, value
 Key = tuple[str, str]
@@ -20,15 +21,9 @@ def merged(applied: Mapping[Key, object], bundle: Iterable[Setting],
     """Every option as EB merges them: applied to the environment, else the running version's .ebextensions
     (the last file that sets it), else EB's default (catalogue.defaults); None for an option without a value."""
     result: dict[Key, str | None] = dict(defaults)
-    result.update({(n, o): _text(v) for n, o, v in bundle})
-    result.update({key: _text(v) for key, v in applied.items()})
+    result.update({(n, o): option_settings.text(v) for n, o, v in bundle})
+    result.update({key: option_settings.text(v) for key, v in applied.items()})
     return result
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def effective(options: Mapping[Key, str | None]) -> Callable[[str, str], str]:
