@@ -181,10 +181,10 @@ def test_a_setting_changed_by_hand_shows_in_both_forms_and_in_the_next_promote_p
         as_json = _cli(env, "diff", "dev", "qa", "--output", "json")
         assert as_json.exit_code == 1 and SECRET not in as_json.output
         rows = {(d["tier"], d["kind"], d["name"]): d for d in json.loads(as_json.output)["unexplained"]}
-        assert rows[MAX_SIZE]["dev"] == "2" and rows[MAX_SIZE]["qa"] == "3"
+        assert rows[MAX_SIZE]["source"] == "2" and rows[MAX_SIZE]["destination"] == "3"
         assert rows[("worker", "property", "PAYMENT_SECRET_KEY")] == {
-            "tier": "worker", "kind": "property", "name": "PAYMENT_SECRET_KEY", "dev": "(not set)",
-            "qa": "(secret, not shown)"}
+            "tier": "worker", "kind": "property", "name": "PAYMENT_SECRET_KEY", "source": "(not set)",
+            "destination": "(secret, not shown)"}
         alone = json.loads(_cli(env, "diff", "qa", "--output", "json").output)
         rows = {(d["tier"], d["kind"], d["name"]): d for d in alone["unexplained"]}
         assert rows[MAX_SIZE] == {"tier": "worker", "kind": "option", "name": "aws:autoscaling:asg MaxSize",
@@ -247,7 +247,7 @@ def test_a_new_label_on_one_stage_is_unexplained_until_promoted(env):
     result = _cli(env, "diff", "dev", "qa", "--output", "json")
     assert result.exit_code == 1, result.output
     rows = {(d["tier"], d["kind"], d["name"]): d for d in json.loads(result.output)["unexplained"]}
-    assert rows[LABEL]["dev"] == label and rows[("worker", "version", "label")]["dev"] == label
+    assert rows[LABEL]["source"] == label and rows[("worker", "version", "label")]["source"] == label
     assert set(rows) == {LABEL, ("worker", "version", "label")}  # the same lock and cron.yaml: not listed
     lines: list[str] = []
     promote(dev, qa, lines.append, timeout=60, smoke="")

@@ -32,11 +32,19 @@ CARRIED = ("version", "bundle", "cron", "platform")
 
 @dataclass
 class Report:
-    stages: list[str]
-    left: str  # the columns: the two stages' names, or "runs" and "expected"
-    right: str
+    stages: list[str]  # [SRC, DST], or [STAGE]
     differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what drift detection checked
+
+    @property
+    def columns(self) -> tuple[str, str]:
+        """The values' columns in text: the two stages' names, or what runs and what is expected."""
+        return (self.stages[0], self.stages[1]) if len(self.stages) == 2 else ("runs", "expected")
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        """The values' keys in JSON: fixed, whatever the stages are called (`stages` names them)."""
+        return ("source", "destination") if len(self.stages) == 2 else ("runs", "expected")
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -47,21 +55,20 @@ class Report:
         return [d for d in self.differences if d.explained]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stages": self.stages, "unexplained": [d.as_dict(self.left, self.right) for d in self.unexplained],
-                "explained": [d.as_dict(self.left, self.right) for d in self.explained], "notes": self.notes}
+        return {"stages": self.stages, "unexplained": [d.as_dict(*self.keys) for d in self.unexplained],
+                "explained": [d.as_dict(*self.keys) for d in self.explained], "notes": self.notes}
 
     def lines(self) -> list[str]:
         """The report as text: a heading, then a table of each group."""
         found = [f"diff {' '.join(self.stages)}: {len(self.unexplained)} unexplained, "
                  f"{len(self.explained)} explained by the stage file"]
-        header = ("tier", "kind", "name", self.left, self.right, *(("expected from",) if len(self.stages) == 1
-                                                                    else ()))
+        header = ("tier", "kind", "name", *self.columns, *(("expected from",) if len(self.stages) == 1 else ()))
         for title, group in (("unexplained", self.unexplained), ("explained by the stage file", self.explained)):
             if group:
                 rows = [(d.tier, d.kind, d.name, d.shown(d.left), d.shown(d.right),
                          *((d.why,) if len(self.stages) == 1 else ())) for d in group]
                 found += ["", f"{title}:", *(f"  {row}" for row in table(rows, header))]
-        return found + [f"  {note}" for note in self.notes]
+        return found + (["", "drift detection:", *(f"  {note}" for note in self.notes)] if self.notes else [])
 
 
 def stages(source: StageTarget, destination: StageTarget) -> Report:
@@ -70,7 +77,7 @@ def stages(source: StageTarget, destination: StageTarget) -> Report:
     for where in (source, destination):
         with where.naming_errors():
             views.append(stage_view.read(where.verify(), "diff"))
-    return Report([source.name, destination.name], source.name, destination.name, compare(*views))
+    return Report([source.name, destination.name], compare(*views))
 
 
 def stage(where: StageTarget) -> Report:
@@ -78,7 +85,7 @@ def stage(where: StageTarget) -> Report:
     with where.naming_errors():
         view = stage_view.read(where.verify(), "diff")
         drifted, notes = drift.detect(where)
-    return Report([where.name], "runs", "expected", against(view) + drifted, notes)
+    return Report([where.name], against(view) + drifted, notes)
 
 
 def compare(source: StageView, destination: StageView) -> list[Difference]:
