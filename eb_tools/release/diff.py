@@ -76,14 +76,14 @@ def stages(source: StageTarget, destination: StageTarget) -> Report:
     views = []
     for where in (source, destination):
         with where.naming_errors():
-            views.append(stage_view.read(where.verify(), "diff"))
+            views.append(stage_view.read(where.verify()))
     return Report([source.name, destination.name], compare(*views))
 
 
 def stage(where: StageTarget) -> Report:
     """One stage against its stage file, templates and running bundle."""
     with where.naming_errors():
-        view = stage_view.read(where.verify(), "diff")
+        view = stage_view.read(where.verify())
         drifted, notes = drift.detect(where)
     return Report([where.name], against(view) + drifted, notes)
 

@@ -9,8 +9,6 @@ warns, one line each, where the two sides differ.
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from dataclasses import dataclass
 
 from eb_tools.release import versions
@@ -74,13 +72,8 @@ def warnings(source: Fingerprint, destination: Fingerprint) -> list[str]:
 
 
 def _lock(data: bytes | None) -> str | None:
-    if data is None:
-        return None
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return hashlib.sha256(archive.read(LOCK)).hexdigest()
-    except (zipfile.BadZipFile, KeyError):
-        return None
+    lock = versions.member(data, LOCK) if data is not None else None
+    return hashlib.sha256(lock).hexdigest() if lock is not None else None
 
 
 def _short(digest: str | None) -> str:

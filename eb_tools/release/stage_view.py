@@ -9,8 +9,6 @@ so that a difference can be told explained or not.
 """
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +50,7 @@ def key_of(tier: str, namespace: str, option: str) -> Key:
     return tier, "option", f"{namespace} {option}"
 
 
-def read(where: StageTarget, command: str) -> StageView:
+def read(where: StageTarget) -> StageView:
     """The stage's view; EbToolsError (one line, before anything else) when it is not provisioned."""
     eb = where.client("elasticbeanstalk")
     outputs = stack_outputs(where.client("cloudformation"), stage_stack_name(where.application, where.name))
@@ -62,7 +60,7 @@ def read(where: StageTarget, command: str) -> StageView:
     if outputs is None or missing:
         what = f"environment {missing[0]}" if outputs is not None else \
             f"stack {stage_stack_name(where.application, where.name)}"
-        raise EbToolsError(f"{command}: stage {where.name} is not provisioned ({what} does not exist); run "
+        raise EbToolsError(f"diff: stage {where.name} is not provisioned ({what} does not exist); run "
                            f"eb_tools provision {where.name} first")
     view, bundles = StageView(where.name), Bundles(where)
     for tier, name in environments.items():
@@ -113,13 +111,7 @@ def _read_bundle(view: StageView, tier: str, bundles: Bundles, label: str) -> No
     settings, _ = option_settings.from_bundle(data, label)
     view.bundle.update({key_of(tier, n, o): option_settings.text(v) or "" for n, o, v in settings})
     if tier == "worker":
-        for task in cronfile.parse(_member(data, cronfile.NAME)).tasks:
+        cron = versions.member(data, cronfile.NAME) or b""
+        for task in cronfile.parse(cron.decode("utf-8", "replace")).tasks:
             view.runs[(tier, "cron", task.name)] = f"{task.schedule.expression} {task.url}"
 
-
-def _member(data: bytes, name: str) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return archive.read(name).decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError):
-        return ""
