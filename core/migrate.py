@@ -2,7 +2,11 @@
 
 `python -m core.migrate` is what the predeploy hook calls. On MariaDB/MySQL it
 holds a named lock (GET_LOCK) for the whole upgrade, so a second instance waits
-and then finds nothing left to do; on SQLite a file lock does the same.
+and then finds nothing left to do; on SQLite a file lock does the same. A schema
+at a revision this code's scripts do not know was migrated by a later release:
+a rollback brings this code back onto it (`eb_tools rollback` refuses one the
+later migrations would break), so nothing is done, where Alembic would fail the
+deployment ("Can't locate revision").
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
 from core import db
@@ -36,12 +42,29 @@ def upgrade(database: db.Database) -> tuple[str | None, str | None]:
     with database.writer.connect() as conn, _locked(conn):
         before = MigrationContext.configure(conn).get_current_revision()
         conn.commit()
+        if before is not None and not _known(config, before):
+            return before, before  # a later release's schema (see the module docstring)
         with conn.begin():
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
         after = MigrationContext.configure(conn).get_current_revision()
         conn.commit()
     return before, after
+
+
+def head() -> str | None:
+    """The revision this code's scripts end at."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def _known(config: Config, revision: str) -> bool:
+    try:
+        ScriptDirectory.from_config(config).get_revision(revision)
+    except CommandError:  # "Can't locate revision": no script of this code defines it
+        return False
+    return True
 
 
 @contextmanager
@@ -85,7 +108,9 @@ def main() -> int:
     except (ConfigError, MigrationError) as exc:
         print(f"migrate: {exc}", file=sys.stderr)
         return 1
-    state = "already at head" if before == after else f"upgraded from {before or 'empty'}"
+    code = head()
+    state = ("already at head" if before == after == code else f"upgraded from {before or 'empty'}"
+             if before != after else f"newer than this code's {code}: a later release migrated it; nothing to do")
     print(f"migrate: schema at {after} ({state})")
     database.dispose()
     return 0

@@ -134,6 +134,8 @@ STAGE_FILE = click.option("--file", "stage_file", type=click.Path(dir_okay=False
 TIMEOUT = click.option("--timeout", type=click.FloatRange(1), default=2700, show_default=True,
                        help="Seconds to wait for both tiers before rolling back.")
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+FORCE = click.option("--force", is_flag=True, help="Go ahead although the label's code cannot run on the stage's "
+                                                 "database's migrations (the plan says which).")
 SMOKE = click.option("--smoke-url", help="A URL that must answer 200 after the update ('' for none) "
                                          "[default: /healthz/deep through the web environment's URL].")
 
@@ -157,8 +159,9 @@ def _stages(stage_file: Path, names: list[str]) -> list[StageTarget]:
 @DRY_RUN
 @TIMEOUT
 @SMOKE
+@FORCE
 def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_tree: bool, dry_run: bool,
-           timeout: float, smoke_url: str | None) -> None:
+           timeout: float, smoke_url: str | None, force: bool) -> None:
     """Check, build and put the bundle at PATH on STAGE's web and worker together; roll both back on failure."""
     from eb_tools.release.deploy import deliver, prepare
 
@@ -166,7 +169,7 @@ def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_
     [where] = _stages(stage_file, [stage])
     built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree,
                     echo=click.echo)
-    deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+    deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url, force=force)
 
 
 @main.command()
@@ -178,13 +181,15 @@ def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_
 @DRY_RUN
 @TIMEOUT
 @SMOKE
+@FORCE
 def promote(source: str, destination: str, stage_file: Path, strategy: str, dry_run: bool, timeout: float,
-            smoke_url: str | None) -> None:
+            smoke_url: str | None, force: bool) -> None:
     """Put the label SOURCE runs (tested, Green) on DESTINATION's web and worker, with no rebuild."""
     from eb_tools.release.promote import promote as run_promote
 
     src, dst = _stages(stage_file, [source, destination])
-    run_promote(src, dst, click.echo, strategy=strategy, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+    run_promote(src, dst, click.echo, strategy=strategy, dry_run=dry_run, timeout=timeout, smoke=smoke_url,
+                force=force)
 
 
 @main.command()
@@ -216,13 +221,14 @@ def diff(stages: tuple[str, ...], stage_file: Path, output: str) -> None:
 @DRY_RUN
 @TIMEOUT
 @SMOKE
+@FORCE
 def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, timeout: float,
-             smoke_url: str | None) -> None:
+             smoke_url: str | None, force: bool) -> None:
     """Put STAGE's web and worker back on an earlier label."""
     from eb_tools.release.rollback import rollback as run_rollback
 
     [where] = _stages(stage_file, [stage])
-    run_rollback(where, click.echo, to=label, dry_run=dry_run, timeout=timeout, smoke=smoke_url)
+    run_rollback(where, click.echo, to=label, dry_run=dry_run, timeout=timeout, smoke=smoke_url, force=force)
 
 
 @main.command()

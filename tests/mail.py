@@ -16,7 +16,8 @@ VERIFY_LINK = re.compile(r"https?://\S+/verify/[A-Za-z0-9_-]+")
 
 def mails_to(cloud: str, address: str) -> list[dict]:
     """Every mail the emulated SES sent to `address`, oldest first ({"subject", "body", "source", ...})."""
-    data = requests.get(f"{cloud}/moto-api/data.json", timeout=5).json()
+    # Every service's state in one document: a shared cloud's takes seconds to render under load (5 s ran out).
+    data = requests.get(f"{cloud}/moto-api/data.json", timeout=30).json()
     return [mail for mail in data.get("ses", {}).get("Message", [])
             if address in mail.get("destinations", {}).get("ToAddresses", [])]
 

@@ -50,6 +50,8 @@ EXPECTED = {
     "not_null_column": ("db/versions/0002_owner.py", 9, "E952", "NOT NULL column owner without a server default"),
     "narrowing_type": ("db/versions/0002_shorter.py", 9, "E953", "from sa.String(255) to sa.String(50)"),
     "contract_without_expand": ("db/versions/0002_drop_size.py", 7, "E954", "contract_of = '0001' names no earlier"),
+    "migration_that_does_not_parse": ("db/versions/0002_half_written.py", 9, "E955",
+                                      "does not parse: '(' was never closed"),
 }
 # The corpus's warnings, by the class of the issue that says they are warnings: tier-specific options and
 # references to one tier's EB resources in a bundle without a stage file, and cfn-lint's warnings.

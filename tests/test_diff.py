@@ -15,7 +15,7 @@ from eb_tools.cloud.server import LocalCloud
 from eb_tools.names import stage_stack_name
 from eb_tools.provision import command
 from eb_tools.release import diff as diffs
-from eb_tools.release import tier_state
+from eb_tools.release import stage_view, tier_state
 from eb_tools.release.deploy import deliver
 from eb_tools.release.difference import Difference
 from eb_tools.release.promote import promote
@@ -155,6 +155,10 @@ def test_after_a_promote_the_two_stages_differ_only_where_their_stage_file_entri
             ("worker", "property", "WORKER_QUEUE_URL"), ("web", "property", "STAGE"),
             ("worker", "option", "aws:elasticbeanstalk:sqsd WorkerQueueURL")} <= explained, explained
     assert not {d for d in explained if d[1] in ("version", "bundle", "cron", "platform")}
+    # What is compared and equal: the running bundle's lock, schema revision and cron.yaml tasks among it.
+    runs = stage_view.read(env.stage("qa")).runs
+    assert runs[("worker", "bundle", "schema revision")] not in ("", "-") and len(runs[LOCK]) == 64
+    assert runs[("worker", "cron", "expire-sessions")].endswith(" /periodic/expire-sessions")
     # Options at EB's default on both sides (nobody chose them) are not listed, even where equal.
     assert not any(d.name == "aws:autoscaling:asg Cooldown" for d in report.differences)
     result = _cli(env, "diff", "dev", "qa")

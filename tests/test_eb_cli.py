@@ -22,6 +22,7 @@ from eb_tools.aws import wait_until
 from tests.conftest import aws_client, eb_transition_seconds
 
 EB = str(Path(sys.executable).parent / "eb")
+POLLING = Path(__file__).resolve().parent / "eb_cli_polling"  # the CLI polls EB every 0.5 s, not 5 (see there)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def _initialised(cloud, tmp_path_factory):
     env = {**os.environ, "HOME": str(root), "AWS_ENDPOINT_URL": cloud.url, "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_MAX_ATTEMPTS": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "TERM": "xterm"}
+           "GIT_COMMITTER_EMAIL": "t@example.com", "TERM": "xterm", "PYTHONPATH": str(POLLING)}
     work = root / "app"
     work.mkdir()
     (work / "Procfile").write_text("web: gunicorn --config gunicorn.conf.py wsgi:application\n")

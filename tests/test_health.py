@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
+from core import migrate
 from tests.servers import MariaDBServer, RedisServer
 
 
@@ -12,6 +14,17 @@ def test_deep_health_reports_every_dependency(make_app):
     body = response.get_json()
     assert body["failing"] == []
     assert set(body["checks"]) == {"database_writer", "database_reader", "redis", "s3", "sqs"}
+    assert body["schema"] == {"code": migrate.head(), "database": migrate.head()}
+
+
+def test_deep_health_shows_a_database_ahead_of_the_code_without_failing(make_app):
+    """After a rollback the database keeps a later release's migrations: said, not a failure."""
+    app = make_app()
+    with app.extensions["database"].write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '9001'"))
+    response = app.test_client().get("/healthz/deep")
+    assert response.status_code == 200
+    assert response.get_json()["schema"] == {"code": migrate.head(), "database": "9001"}
 
 
 def test_details_only_for_requests_from_inside(make_app):

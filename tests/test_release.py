@@ -27,6 +27,7 @@ from eb_tools.release import fingerprint, tier_state, versions
 from eb_tools.release.deploy import Built, deliver, prepare
 from eb_tools.release.promote import promote
 from eb_tools.release.rollback import rollback
+from eb_tools.release.status import stage_status
 from eb_tools.stage import history, lock
 from eb_tools.stage.target import StageTarget, resolve
 from tests.cloud_clients import local_client
@@ -59,6 +60,13 @@ stages:
     worker: {{instance_type: t3.micro, min: 1, max: 1}}
     plain_http: true
     mail: {{from: no-reply@other.example.com}}
+    alarm_email: ops@example.com
+  mig:
+    isolation: mig
+    web: {{instance_type: t3.micro, min: 1, max: 1}}
+    worker: {{instance_type: t3.micro, min: 1, max: 1}}
+    plain_http: true
+    mail: {{from: no-reply@mig.example.com}}
     alarm_email: ops@example.com
   unprovisioned:
     isolation: unprovisioned
@@ -111,7 +119,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                                                aws_secret_access_key=creds["SecretAccessKey"],
                                                aws_session_token=creds["SessionToken"], region_name="us-east-1")}
     try:
-        for name in ("dev", "qa", "other"):
+        for name in ("dev", "qa", "other", "mig"):
             session = sessions.get(name) or local_session("us-east-1")
             command.provision(work / "eb_tools.yaml", name, yes=True, echo=lambda _: None, session=session,
                               endpoint_url=cloud.url, web_origin="http://127.0.0.1:8000", poll_seconds=0.05)
@@ -560,3 +568,72 @@ def test_the_promote_plan_shows_what_was_tested_and_warns_where_the_destination_
     assert fingerprint.warnings(tested, fingerprint.Fingerprint("qa", None, None, tested.platforms)) == []
     [bytes_differ] = fingerprint.warnings(tested, fingerprint.Fingerprint("qa", "0" * 64, None, tested.platforms))
     assert "holds other bytes under this label" in bytes_differ
+
+
+EXPAND = ('"""Expand: uploads.caption, which no code needs yet."""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+          'revision = "0006"\ndown_revision = "0005"\n\n\ndef upgrade():\n'
+          '    op.add_column("uploads", sa.Column("caption", sa.String(200), nullable=True))\n')
+CONTRACT = ('"""Contract: the caption goes again."""\nfrom alembic import op\n\nrevision = "0007"\n'
+            'down_revision = "0006"\ncontract_of = "0006"\n\n\ndef upgrade():\n'
+            '    op.drop_column("uploads", "caption")\n')
+
+
+def _with_migrations(world: World, marker: str, scripts: dict[str, str]) -> Built:
+    """A bundle of the repository with these migration scripts added (and no others of the tests')."""
+    versions_dir = world.root / "core" / "migrations" / "versions"
+    for name, text in scripts.items():
+        (versions_dir / name).write_text(text)
+    try:
+        return world.build(marker)
+    finally:
+        for name in scripts:
+            (versions_dir / name).unlink()
+
+
+def test_a_rollback_across_a_contract_migration_is_refused_unless_forced(world):
+    """Releases record the schema their code expects; back onto the expand release is safe, back past it the
+    contract step breaks the code, and is refused with the migration's name until --force."""
+    mig = world.stage("mig")
+    before = _good(world, mig, "schema-before")
+    expand = _with_migrations(world, "schema-expand", {"0006_expand.py": EXPAND})
+    deliver(mig, expand, Lines(), timeout=60, smoke="")
+    contract = _with_migrations(world, "schema-contract", {"0006_expand.py": EXPAND, "0007_contract.py": CONTRACT})
+    lines = Lines()
+    deliver(mig, contract, lines, timeout=60, smoke="")
+    assert f"  schema: {contract.label}'s code expects 0007; the database has 0006" in lines, lines
+    assert [(e["label"], e.get("schema"), e.get("database")) for e in history.read(mig)[-3:]] == [
+        (before, "0005", "0005"), (expand.label, "0006", "0006"), (contract.label, "0007", "0007")]
+    rollback(mig, Lines(), timeout=60, smoke="")  # to the expand release: its code does without the caption
+    _settled(mig, expand.label)
+    tiers = stage_status(mig)["tiers"]  # the database stays ahead of the code: migrations never run back
+    assert {t: tiers[t]["schema"] for t in tiers} == {t: {"code": "0006", "database": "0007"} for t in tiers}
+    refused = Lines()
+    with pytest.raises(ReleaseError) as failure:
+        rollback(mig, refused, to=before, timeout=60, smoke="")
+    assert str(failure.value) == (
+        f"stage mig: rollback of {before} refused: {before}'s code predates 0006, the expand step that contract "
+        f"migration core/migrations/versions/0007_contract.py (from {contract.label}, applied on stage mig) "
+        f"completes; --force puts it there anyway"), failure.value
+    assert any(line.startswith("  REFUSED: ") for line in refused), refused
+    _settled(mig, expand.label)  # nothing changed
+    rollback(mig, Lines(), to=before, timeout=60, smoke="", force=True)
+    _settled(mig, before)
+
+
+def test_a_contract_migration_shipped_with_its_expand_step_is_refused(world):
+    """Shipped together, a failed release would go back to code that still uses what the contract removes."""
+    mig = world.stage("mig")
+    if not history.read(mig):  # a stage whose database has migrations (a new one has no code to break)
+        deliver(mig, world.build("schema-first"), Lines(), timeout=60, smoke="")
+    running, lines = _states(mig)["web"].label, Lines()
+    both = _with_migrations(world, "schema-both", {  # after the other test's pair, if it ran: a pair of its own
+        "0006_expand.py": EXPAND, "0007_contract.py": CONTRACT,
+        "1006_expand.py": EXPAND.replace('"0006"', '"1006"').replace('"0005"', '"0007"').replace("caption", "note"),
+        "1007_contract.py": CONTRACT.replace('"0007"', '"1007"').replace('"0006"', '"1006"')
+                                    .replace("caption", "note")})
+    with pytest.raises(ReleaseError, match=f"stage mig: deploy of {both.label} refused: "):
+        deliver(mig, both, lines, timeout=60, smoke="")
+    assert f"  REFUSED: {both.label} ships contract migration core/migrations/versions/1007_contract.py with its " \
+           "expand step 1006: the label a failed release goes back to still uses what it removes; ship 1006 in an " \
+           "earlier release" in lines, lines
+    assert _states(mig)["web"].label == running

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Engine, text
 
+from core import migrate
 from core.aws import client
 from core.settings import Settings
 from web import context
@@ -36,8 +37,21 @@ def deep() -> tuple[Response, int]:
     failing = sorted(name for name, result in results.items() if not result["ok"])
     if not _from_inside():  # the internet learns what is down, not hostnames or error texts
         results = {name: {"ok": result["ok"]} for name, result in results.items()}
-    body = {"status": "ok" if not failing else "failing", "failing": failing, "checks": results}
+    body = {"status": "ok" if not failing else "failing", "failing": failing, "checks": results,
+            "schema": _schema(database.writer)}
     return jsonify(body), 200 if not failing else 503
+
+
+def _schema(engine: Engine) -> dict[str, str | None]:
+    """The revision this code's migrations end at and the one the database is at: during a rolling deployment
+    or after a rollback the database may be ahead of the code (eb_tools refuses code it would break)."""
+    code = current_app.extensions.setdefault("schema_head", migrate.head())
+    try:
+        with engine.connect() as conn:
+            database = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # the database check above names the outage
+        database = None
+    return {"code": code, "database": None if database is None else str(database)}
 
 
 def _from_inside() -> bool:

@@ -45,12 +45,14 @@ def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_t
 
 
 def deliver(where: StageTarget, built: Built, echo: Echo, *, dry_run: bool = False,
-            timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
+            timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None, force: bool = False) -> str:
     """Put `built` on both tiers of `where` through the stage runner (see the module docstring, from the plan
-    on); the label."""
+    on); the label. Refused when its code predates a migration the stage's database has that breaks it, or it
+    ships a contract migration with its expand step, unless `force` (schema.py)."""
     def carry(release: execute.Plan) -> None:
         versions.register(where, built.label, built.data, built.description)
         execute.run(release, echo, timeout, execute.smoke_url(release, smoke))
 
     return runner.carry_out(execute.operation(where, f"deploy {built.label}", "deploy", built.label, carry, timeout,
-                                              dry_run_note="nothing uploaded, nothing changed"), echo, dry_run=dry_run)
+                                              dry_run_note="nothing uploaded, nothing changed",
+                                              bundle=lambda: built.data, force=force), echo, dry_run=dry_run)

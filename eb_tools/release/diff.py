@@ -2,7 +2,8 @@
 its stage file and templates say it should be.
 
 Two stages: every option someone chose (EB's defaults set aside), property, environmentsecret, platform,
-label, the lock's digest and cron.yaml's tasks of the running bundle, per tier. A difference is explained
+label, and of the running bundle the lock's digest, the schema revision its code expects and cron.yaml's
+tasks, per tier. A difference is explained
 when each side's value is exactly what `provision` would set for that stage (stage/desired.py): sizes,
 names, endpoints and ARNs that differ because the stage file or the stacks' outputs do. Anything else is
 unexplained: someone changed it by hand, or it never came from the stage file.

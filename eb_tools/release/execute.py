@@ -20,7 +20,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,9 +30,9 @@ from botocore.exceptions import ClientError
 
 from eb_tools.aws import WaitTimeout, wait_until
 from eb_tools.errors import ReleaseError
-from eb_tools.release import tier_state
+from eb_tools.release import schema, tier_state
 from eb_tools.release.tier_state import TierState
-from eb_tools.stage import ebenv
+from eb_tools.stage import ebenv, history
 from eb_tools.stage.ebenv import EventFeed, describe
 from eb_tools.stage.runner import Echo, Operation
 from eb_tools.stage.target import StageTarget
@@ -63,6 +63,7 @@ class Plan:
     label: str
     moves: tuple[Move, ...]  # the tiers not already settled on the label
     states: dict[str, TierState]  # every tier as it was read
+    schema: schema.Verdict | None = None  # whether the label's code may run on the stage's database
 
     @property
     def empty(self) -> bool:
@@ -107,17 +108,37 @@ def refresh(where: StageTarget, echo: Echo, timeout: float = DEFAULT_TIMEOUT) ->
 
 def operation(where: StageTarget, title: str, how: str, label: str, carry: Callable[[Plan], None],
               timeout: float, *, environments: dict[str, str] | None = None, dry_run_note: str = "nothing changed",
-              render_plan: Callable[[Plan, Echo], None] | None = None) -> Operation[Plan, str]:
+              render_plan: Callable[[Plan, Echo], None] | None = None,
+              bundle: Callable[[], bytes | None] | None = None, force: bool = False) -> Operation[Plan, str]:
     """A release verb (deploy, promote, rollback) for the stage runner: plan `label` onto `where` (its
-    `environments`, default the live ones) under the stage's lock held for `title`, `carry` the plan out,
-    record the label in the stage's history with `how`; the outcome is the label."""
+    `environments`, default the live ones) under the stage's lock held for `title`, judge its code against the
+    stage's database when `bundle` gives its bytes (refused unless `force`), `carry` the plan out, record the
+    label and the schema its code expects in the stage's history with `how`; the outcome is the label."""
+    def planned(_dry_run: bool) -> Plan:
+        release = plan(where, label, environments)
+        if bundle is None or release.empty:
+            return release
+        running = [state.label for state in release.states.values()]
+        return replace(release, schema=schema.judge(where, label, bundle(), running))
+
+    def shown(release: Plan, echo: Echo) -> None:
+        (render_plan or render)(release, echo)
+        for line in schema.lines(release.schema, force) if release.schema else ():
+            echo(line)
+
+    def refused(release: Plan) -> None:
+        if release.schema is not None:
+            schema.refuse(release.schema, force, lambda why: ReleaseError(f"stage {where.name}: {how} of {label} "
+                                                                         f"refused: {why}"))
+
     def carried(release: Plan) -> str:
         carry(release)
         return label
 
-    return Operation(where, title, plan=lambda _dry_run: plan(where, label, environments),
-                     render=render_plan or render, execute=carried, unchanged=lambda _plan: label,
-                     lock_seconds=timeout + LOCK_MARGIN, history=lambda _plan: (label, how),
+    return Operation(where, title, plan=planned, render=shown, refuse=refused, execute=carried,
+                     unchanged=lambda _plan: label, lock_seconds=timeout + LOCK_MARGIN,
+                     history=lambda release: history.Release(label, how, *(
+                         (release.schema.head, release.schema.after) if release.schema else ())),
                      dry_run_note=dry_run_note)
 
 

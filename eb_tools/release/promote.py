@@ -43,8 +43,10 @@ def source_label(source: StageTarget) -> str:
 
 
 def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strategy: str = "in-place",
-            dry_run: bool = False, timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
-    """Promote in place, or by `strategy` "swap", through the stage runner; return the label."""
+            dry_run: bool = False, timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None,
+            force: bool = False) -> str:
+    """Promote in place, or by `strategy` "swap", through the stage runner; return the label. Refused, unless
+    `force`, when the label's code cannot run on the destination's database (schema.py)."""
     if (source.name, source.application) == (destination.name, destination.application):
         raise ReleaseError(f"promote: source and destination are both stage {source.name}")
     with source.naming_errors():
@@ -85,7 +87,8 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
     note = "nothing copied, nothing changed" + (", no CNAME swapped" if strategy == "swap" else "")
     return runner.carry_out(execute.operation(
         destination, f"promote {label} from {source.name}", f"promote from {source.name}", label, carry, timeout,
-        environments=environments, dry_run_note=note, render_plan=render), echo, dry_run=dry_run)
+        environments=environments, dry_run_note=note, render_plan=render, force=force,
+        bundle=lambda: versions.read_bundle(source, tested.stored) if tested.stored else None), echo, dry_run=dry_run)
 
 
 def _blue_green(where: StageTarget, release: execute.Plan, echo: Echo, timeout: float, smoke: str | None) -> None:

@@ -30,14 +30,16 @@ def target_label(where: StageTarget, to: str | None) -> str:
 
 
 def rollback(where: StageTarget, echo: Echo, *, to: str | None = None, dry_run: bool = False,
-             timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None) -> str:
+             timeout: float = DEFAULT_TIMEOUT, smoke: str | None = None, force: bool = False) -> str:
     """Both tiers onto `to` (default: the label before the current one) through the stage runner; the label.
-    A failure is not put back (see the module docstring)."""
+    Refused when the stage's database has a migration that breaks that label's code, unless `force`
+    (schema.py). A failure is not put back (see the module docstring)."""
     with where.naming_errors():
         label = target_label(where.verify(), to)
 
     def carry(release: execute.Plan) -> None:
         execute.run(release, echo, timeout, execute.smoke_url(release, smoke), put_back=False)
 
-    return runner.carry_out(execute.operation(where, f"rollback to {label}", "rollback", label, carry, timeout),
+    return runner.carry_out(execute.operation(where, f"rollback to {label}", "rollback", label, carry, timeout,
+                                              bundle=lambda: versions.bundle_of(where, label), force=force),
                             echo, dry_run=dry_run)

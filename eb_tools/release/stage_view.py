@@ -2,10 +2,11 @@
 
 Each tier's environment gives its effective options (DescribeConfigurationSettings), EB's default for each
 (DescribeConfigurationOptions: an option at its default is one nobody chose), its properties and
-environmentsecrets, its platform and label; the label's bundle gives the lock's digest (fingerprint.py),
-`cron.yaml` and its `.ebextensions` option_settings. Beside what runs, each view holds what `provision`
-would set (stage/desired.py, from the stage file and the stage stack's outputs) and what the bundle sets,
-so that a difference can be told explained or not.
+environmentsecrets, its platform and label; the label's bundle gives the lock's digest (fingerprint.py), the
+schema revision its code expects (formats/migrations.py), `cron.yaml` and its `.ebextensions`
+option_settings. Beside what runs, each view holds what `provision` would set (stage/desired.py, from the
+stage file and the stage stack's outputs) and what the bundle sets, so that a difference can be told
+explained or not.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eb_tools.errors import EbToolsError
-from eb_tools.formats import cronfile, option_settings
+from eb_tools.formats import cronfile, migrations, option_settings
 from eb_tools.names import stage_stack_name
 from eb_tools.release import fingerprint, versions
 from eb_tools.stage import ebenv
@@ -97,17 +98,18 @@ class Bundles:
 
     def data(self, label: str) -> bytes | None:
         if label not in self.read:
-            stored = versions.find(self.where, label) if label else None
-            self.read[label] = versions.read_bundle(self.where, stored) if stored else None
+            self.read[label] = versions.bundle_of(self.where, label) if label else None
         return self.read[label]
 
 
 def _read_bundle(view: StageView, tier: str, bundles: Bundles, label: str) -> None:
-    """The lock's digest, cron.yaml's tasks (the worker's) and .ebextensions' options of the label's bundle."""
+    """The lock's digest, the schema revision its code expects (its migrations' head), cron.yaml's tasks (the
+    worker's) and .ebextensions' options of the label's bundle."""
     data = bundles.data(label)
     view.runs[(tier, "bundle", "lock sha256")] = fingerprint.of_bundle(view.stage, data, {}).lock or "-"
     if data is None:
         return
+    view.runs[(tier, "bundle", "schema revision")] = migrations.head(migrations.read_bundle(data)) or "-"
     settings, _ = option_settings.from_bundle(data, label)
     view.bundle.update({key_of(tier, n, o): option_settings.text(v) or "" for n, o, v in settings})
     if tier == "worker":

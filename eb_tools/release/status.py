@@ -1,6 +1,8 @@
 """`eb_tools status [STAGE]`: what every stage's web and worker run, read-only.
 
-Per tier: label, status, health and its causes, instances by version, URL and the last events; then the
+Per tier: label, status, health and its causes, instances by version, URL, the schema revision its code
+expects and the one the database is at (as the stage's release history recorded them: the database itself
+is inside the stage's network; its instances' /healthz/deep reads it), and the last events; then the
 stage's mail (mail_status.py): its SES identity until verified, and the account's SES sandbox. A stage is
 consistent when both tiers name one label and every instance runs it; the command exits non-zero when one
 is not. A stage that cannot be read (not provisioned, no credentials) is reported, not fatal.
@@ -14,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eb_tools.errors import EbToolsError, aws_message
 from eb_tools.release import mail_status, tier_state
 from eb_tools.release.execute import Echo
+from eb_tools.stage import history
 from eb_tools.stage.target import StageTarget
 
 EVENTS = 3  # per environment
@@ -40,11 +43,22 @@ def stage_status(where: StageTarget) -> dict[str, Any]:
         result.update(error=str(error), consistent=False)
         return result
     labels = {s.label for s in states.values()}
+    _add_schema(where, tiers)
     result["tiers"] = tiers
     result["consistent"] = all(s.exists and s.uniform for s in states.values()) and len(labels) == 1
     result["label"] = labels.pop() if result["consistent"] else None
     result["mail"] = mail_status.read(where)
     return result
+
+
+def _add_schema(where: StageTarget, tiers: dict[str, dict[str, Any]]) -> None:
+    """Each tier's {"code": revision its label expects, "database": revision after the last release}, from the
+    stage's release history (None where it recorded none)."""
+    entries = history.read(where)
+    expects = {e["label"]: e.get("schema") for e in entries}
+    database = entries[-1].get("database") if entries else None
+    for tier in tiers.values():
+        tier["schema"] = {"code": expects.get(tier["label"]), "database": database}
 
 
 def render(report: dict[str, Any], echo: Echo) -> None:
@@ -60,6 +74,10 @@ def render(report: dict[str, Any], echo: Echo) -> None:
              f"{tier['health']:<6} {tier['health_status']:<9} instances: {running}")
         if tier["url"]:
             echo(f"         url: http://{tier['url']}")
+        schema = tier["schema"]
+        if schema["code"] or schema["database"]:
+            echo(f"         schema: code expects {schema['code'] or '?'}, database at {schema['database'] or '?'} "
+                 "(as the releases recorded)")
         for cause in tier["causes"]:
             echo(f"         cause: {cause}")
         for event in tier["events"]:

@@ -95,6 +95,12 @@ def member(data: bytes, name: str) -> bytes | None:
         return None
 
 
+def bundle_of(where: StageTarget, label: str) -> bytes | None:
+    """The bytes of `label`'s bundle in `where`'s application; None when it has no such version or bundle."""
+    stored = find(where, label)
+    return read_bundle(where, stored) if stored is not None else None
+
+
 def ensure(source: StageTarget, destination: StageTarget, label: str, echo: Callable[[str], None]) -> Stored:
     """`label` registered in `destination`'s application: as it is when it exists there (same application and
     region), else its bytes copied from `source`, their checksum verified, and the same label registered."""

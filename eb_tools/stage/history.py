@@ -6,6 +6,7 @@ EB keeps no such record (events expire, an environment knows only its current la
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,8 @@ def key(where: StageTarget) -> str:
 
 
 def read(where: StageTarget) -> list[dict[str, Any]]:
-    """[{label, at, by}], oldest first; [] for a stage never released by eb_tools."""
+    """[{label, at, by, schema, database}] (see Release), oldest first; [] for a stage never released by
+    eb_tools."""
     try:
         body = where.client("s3").get_object(Bucket=where.storage_bucket, Key=key(where))["Body"].read()
     except ClientError as error:
@@ -31,12 +33,25 @@ def read(where: StageTarget) -> list[dict[str, Any]]:
     return list(json.loads(body))
 
 
-def record(where: StageTarget, label: str, how: str) -> None:
-    """The stage now runs `label` (after `how`: deploy, promote from X, rollback); called under the stage lock."""
+@dataclass(frozen=True)
+class Release:
+    """What the history records of a release: the label the stage now runs, after `how` (deploy, promote from
+    X, rollback), the schema revision its code expects and the one the database is at after it (the
+    migrations of every label the stage ran), when known."""
+
+    label: str
+    how: str
+    schema: str | None = None
+    database: str | None = None
+
+
+def record(where: StageTarget, release: Release) -> None:
+    """Append `release` to the stage's history; called under the stage lock."""
     entries = read(where)
-    if entries and entries[-1]["label"] == label:
+    if entries and entries[-1]["label"] == release.label:
         return
-    entries.append({"label": label, "at": datetime.now(UTC).isoformat(timespec="seconds"), "by": how})
+    entry = {"label": release.label, "at": datetime.now(UTC).isoformat(timespec="seconds"), "by": release.how}
+    entries.append(entry | {k: v for k, v in (("schema", release.schema), ("database", release.database)) if v})
     where.client("s3").put_object(Bucket=where.storage_bucket, Key=key(where),
                                   Body=json.dumps(entries[-KEEP:], indent=1).encode())
 

@@ -55,7 +55,7 @@ class Operation(Generic[P, R]):
     refuse: Callable[[P], None] = _nothing  # raises when the plan, once shown, must not go on
     discard: Callable[[P], None] = _nothing  # a plan that is not executed (dry run, refused, unconfirmed)
     lock_seconds: float | None = None  # hold the stage's release lock this long; None: the verb takes none
-    history: Callable[[P], tuple[str, str]] | None = None  # (label, how) the stage's history records
+    history: Callable[[P], history.Release] | None = None  # what the stage's history records
     empty_note: str | None = None  # said of an empty plan, which is then not executed; None: execute anyway
     dry_run_note: str = "nothing changed"
     confirm: Callable[[str], bool] | None = None  # asked before executing; None: not asked
@@ -101,8 +101,7 @@ def _apply(op: Operation[P, R], echo: Echo) -> R:
         raise
     result = op.execute(plan)
     if op.history is not None:
-        label, how = op.history(plan)
-        history.record(op.where, label, how)
+        history.record(op.where, op.history(plan))
     return result
 
 

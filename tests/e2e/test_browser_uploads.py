@@ -430,39 +430,94 @@ def _web_secrets(local_run: LocalRun) -> dict[str, str]:
             if o["Namespace"] == "aws:elasticbeanstalk:application:environmentsecrets"}
 
 
-# Each policy a stage file may choose (Rolling, the local stage's own, runs in every other deploy here), with the
-# worker's (TrafficSplitting needs a load balancer: the worker takes Immutable) and what the web tier's
-# instances show after it: the same instances, or a new set.
-# AllAtOnce restarts every instance's app at once: the page may answer 502 meanwhile (EB: "Downtime").
-POLICIES = [("AllAtOnce", "RollingWithAdditionalBatch", "same"), ("RollingWithAdditionalBatch", "AllAtOnce", "same"),
-            ("Immutable", "Immutable", "new"), ("TrafficSplitting", "Immutable", "new")]
+EXPAND = ('"""Expand: uploads.caption, which no code needs yet."""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+          'revision = "0006"\ndown_revision = "0005"\n\n\ndef upgrade():\n'
+          '    op.add_column("uploads", sa.Column("caption", sa.String(200), nullable=True))\n')
+CONTRACT = ('"""Contract: the caption goes again."""\nfrom alembic import op\n\nrevision = "0007"\n'
+            'down_revision = "0006"\ncontract_of = "0006"\n\n\ndef upgrade():\n'
+            '    op.drop_column("uploads", "caption")\n')
 
 
-@pytest.mark.parametrize(("web_policy", "worker_policy", "instances"), POLICIES, ids=[p[0] for p in POLICIES])
-def test_a_release_reaches_the_real_instances_under_each_deployment_policy(local_run, account, watched, web_policy,
-                                                                           worker_policy, instances):
-    """`eb_tools deploy` under each deployment policy a stage file may choose, on the local stage's real
-    instances: the page is served throughout, both tiers end on the label with every instance healthy and the
-    environment at its size, and the web tier's instances are those it had (in place) or all new (Immutable,
-    TrafficSplitting). Choosing a policy restarts no app: only EB reads it. Last in the module: it leaves the
-    stage on other policies than its stage file's."""
-    eb, label = local_client("elasticbeanstalk", local_run.cloud), f"policy-{web_policy.lower()}"
+def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_deployment_policy(
+        local_run, account, watched, tmp_path):
+    """On the local stage's real instances and MariaDB, under each deployment policy a stage file may choose
+    (Rolling, the stage's own, runs in every other deploy here): an expand migration deploys (AllAtOnce), its
+    contract step deploys (RollingWithAdditionalBatch), a rollback to the expand release keeps the database
+    ahead of the code (Immutable), a rollback past the expand step is refused and changes nothing, and the
+    contract release rolls forward again (TrafficSplitting, the worker Immutable: it has no load balancer to
+    split). Each time the page is served throughout (AllAtOnce may answer 502: every app restarts at once),
+    both tiers end on the label with every instance healthy, and the web tier keeps its instances (in place)
+    or has all new ones. Choosing a policy restarts no app. Last in the module: it leaves the stage on other
+    policies and labels than its stage file's."""
+    original, cookies = _served_version(local_run), watched.page.context.cookies()
+    expand = _release(local_run, cookies, ("AllAtOnce", "RollingWithAdditionalBatch", "same"),
+                      _deploying(_tree(tmp_path / "expand", {"0006_expand.py": EXPAND}), "schema-expand"))
+    assert _revision(local_run) == "0006" and _has_caption(local_run)
+    contract = {"0006_expand.py": EXPAND, "0007_contract.py": CONTRACT}
+    _release(local_run, cookies, ("RollingWithAdditionalBatch", "AllAtOnce", "same"),
+             _deploying(_tree(tmp_path / "contract", contract), "schema-contract"))
+    assert _revision(local_run) == "0007" and not _has_caption(local_run)
+    _release(local_run, cookies, ("Immutable", "Immutable", "new"), ["rollback", "local"])
+    assert _served_version(local_run) == expand and _revision(local_run) == "0007"  # migrations never run back
+    deep = requests.get(f"{local_run.base}/healthz/deep", timeout=10).json()
+    assert deep["schema"] == {"code": "0006", "database": "0007"}, deep
+    refused = _eb_tools(local_run, ["rollback", "local", "--to", original])
+    assert refused.returncode == 1 and "predates 0006, the expand step that contract migration" in refused.stderr
+    assert "--force" in refused.stderr and _served_version(local_run) == expand, refused.stdout + refused.stderr
+    _release(local_run, cookies, ("TrafficSplitting", "Immutable", "new"),
+             _deploying(_tree(tmp_path / "forward", contract), "schema-forward"))
+    assert _revision(local_run) == "0007"
+
+
+def _release(local_run: LocalRun, cookies: list[dict[str, Any]], policies: tuple[str, str, str],
+             args: list[str]) -> str:
+    """Choose the web and worker policies, run `eb_tools ARGS` while the page is watched, and check what it
+    left (see the test); the label served."""
+    eb = local_client("elasticbeanstalk", local_run.cloud)
+    web_policy, worker_policy, instances = policies
     before, masters = _web_instance_ids(eb), web_masters(local_run)
     _choose_policies(eb, {"oppima-local-web": web_policy, "oppima-local-worker": worker_policy})
     assert web_masters(local_run) == masters
-    with _watching(local_run, watched.page.context.cookies()) as answers:
-        deployed = subprocess.run(
-            [str(Path(sys.executable).parent / "eb_tools"), "deploy", "local", str(ROOT), "--working-tree",
-             "--label", label, "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
-            env={**os.environ, "AWS_ENDPOINT_URL": local_run.cloud}, capture_output=True, text=True, timeout=300)
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    assert answers and set(answers) <= ({200, 502} if web_policy == "AllAtOnce" else {200}), deployed.stdout[-4000:]
+    with _watching(local_run, cookies) as answers:
+        done = _eb_tools(local_run, args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert answers and set(answers) <= ({200, 502} if web_policy == "AllAtOnce" else {200}), done.stdout[-4000:]
+    label = _served_version(local_run)
     for name in ("oppima-local-web", "oppima-local-worker"):
         health = eb.describe_instances_health(EnvironmentName=name, AttributeNames=["All"])["InstanceHealthList"]
         assert {(i["Deployment"]["VersionLabel"], i["HealthStatus"]) for i in health} == {(label, "Ok")}, name
     after = _web_instance_ids(eb)
-    assert len(after) == len(before) == len(web_masters(local_run)) and _served_version(local_run) == label
+    assert len(after) == len(before) == len(web_masters(local_run)), (before, after)
     assert (after == before) if instances == "same" else not (after & before), (before, after)
+    return label
+
+
+def _deploying(tree: Path, label: str) -> list[str]:
+    return ["deploy", "local", str(tree), "--working-tree", "--label", label]
+
+
+def _eb_tools(local_run: LocalRun, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).parent / "eb_tools"), *args, "--file", str(ROOT / "eb_tools.yaml"),
+                           "--timeout", "240"], env={**os.environ, "AWS_ENDPOINT_URL": local_run.cloud},
+                          capture_output=True, text=True, timeout=300)
+
+
+def _tree(tree: Path, migrations: dict[str, str]) -> Path:
+    """The repository's files with these migration scripts added."""
+    for name in included_files(ROOT):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+    for name, text in migrations.items():
+        (tree / "core" / "migrations" / "versions" / name).write_text(text)
+    return tree
+
+
+def _revision(local_run: LocalRun) -> str:
+    return str(local_run.query("SELECT version_num FROM alembic_version")[0][0])
+
+
+def _has_caption(local_run: LocalRun) -> bool:
+    return bool(local_run.query("SHOW COLUMNS FROM uploads LIKE 'caption'"))
 
 
 def _web_instance_ids(eb: Any) -> set[str]:
