@@ -193,6 +193,28 @@ def promote(source: str, destination: str, stage_file: Path, strategy: str, dry_
 
 
 @main.command()
+@click.argument("stages", metavar="SRC [DST]", nargs=-1, required=True)
+@STAGE_FILE
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff(stages: tuple[str, ...], stage_file: Path, output: str) -> None:
+    """How SRC and DST differ (apart: what their stage-file entries explain), or with one stage, how it differs
+    from what its stage file and templates say (EB settings, CloudFormation drift). Exit 1 when unexplained
+    differences exist."""
+    from eb_tools.release import diff as diffs
+
+    if len(stages) > 2:
+        raise click.UsageError(f"diff takes one stage or two, not {len(stages)}")
+    targets = _stages(stage_file, list(stages))
+    report = diffs.stages(*targets) if len(targets) == 2 else diffs.stage(targets[0])
+    if output == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    sys.exit(1 if report.unexplained else 0)
+
+
+@main.command()
 @click.argument("stage")
 @STAGE_FILE
 @click.option("--to", "label", help="The label to go back to [default: the one STAGE ran before].")

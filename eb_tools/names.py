@@ -39,6 +39,11 @@ def web_environments(application: str, stage: str, blue_green: bool) -> list[str
                                                            if blue_green else [])]
 
 
+def network_stack_name(application: str, group: str) -> str:
+    """The network stack of an isolation group, shared by the stages that name it."""
+    return f"{application}-{group}-network"
+
+
 def stage_stack_name(application: str, stage: str) -> str:
     """The stack of a stage's own resources (its database, Redis, buckets, queues, roles)."""
     return f"{application}-{stage}-resources"

@@ -12,7 +12,7 @@ import requests
 from eb_tools.aws import wait_until
 from eb_tools.local import overrides
 from eb_tools.names import environment_names, stage_stack_name
-from eb_tools.provision import environments
+from eb_tools.stage import desired
 from eb_tools.stage_file import load
 from tests.cloud_clients import local_client
 from tests.servers import descendants, parents
@@ -96,13 +96,13 @@ def expected_environment(cloud: str, stage_name: str = "local") -> dict[str, dic
         effective = {(o["Namespace"], o["OptionName"]): o.get("Value", "")
                      for o in settings["ConfigurationSettings"][0]["OptionSettings"]}
         provisioned = {(namespace, option): value for namespace, option, value in
-                       environments.desired_settings(stage, tier, outputs)
-                       if namespace in (environments.PROPERTIES, environments.SECRETS)}
+                       desired.desired_settings(stage, tier, outputs)
+                       if namespace in (desired.PROPERTIES, desired.SECRETS)}
         assert provisioned.items() <= effective.items(), f"{name} lacks some of provision's properties"
         found[tier] = {option: value for (namespace, option), value in effective.items()
-                       if namespace == environments.PROPERTIES}
+                       if namespace == desired.PROPERTIES}
         found[tier] |= {option: secrets.get_secret_value(SecretId=arn)["SecretString"]
-                        for (namespace, option), arn in effective.items() if namespace == environments.SECRETS}
+                        for (namespace, option), arn in effective.items() if namespace == desired.SECRETS}
     return found
 
 

@@ -18,8 +18,7 @@ from click.testing import CliRunner, Result
 from core import migrate
 from eb_tools.aws import wait_until
 from eb_tools.cli import main
-from eb_tools.names import stage_stack_name
-from eb_tools.provision.templates import network_stack_name
+from eb_tools.names import network_stack_name, stage_stack_name
 from tests.test_db_drill import ROOT, Drilled, provisioned
 
 

@@ -7,7 +7,6 @@ import zipfile
 import pytest
 import yaml
 
-from eb_tools.cloud.elasticbeanstalk import options
 from eb_tools.formats import option_settings, yamlines
 from eb_tools.formats.option_settings import DEFAULT_NAMESPACE, OptionSettings
 
@@ -113,7 +112,7 @@ def zipped(**files: str) -> bytes:
 
 
 def test_the_emulated_eb_reads_bundles_through_the_same_parser() -> None:
-    """options.from_bundle: the parser's settings, file after file; EB's words for a setting that is not a map
+    """option_settings.from_bundle: the parser's settings, file after file; EB's words for a setting that is not a map
     (awsdocs/aws-elastic-beanstalk-developer-guide#93) and for YAML it cannot read; unknown keys it ignores."""
     data = zipped(**{".ebextensions/01_a.config": f"option_settings:\n  {ASG}:\n    MinSize: 2\n",
                      ".ebextensions/02_b.config": "option_settings:\n  - option_name: GREETING\n    value: hi\n"
@@ -121,12 +120,12 @@ def test_the_emulated_eb_reads_bundles_through_the_same_parser() -> None:
                      ".ebextensions/03_oops.config": f"option_settings:\n  {DEFAULT_NAMESPACE}: oops\n",
                      ".ebextensions/04_bad.config": "option_settings: [\n",
                      ".ebextensions/nested/05_skipped.config": "option_settings: oops\n"})
-    settings, errors = options.from_bundle(data, "v7")
+    settings, errors = option_settings.from_bundle(data, "v7")
     assert settings == [(ASG, "MinSize", 2), (DEFAULT_NAMESPACE, "GREETING", "hi")]
     assert errors[0] == ("Each option setting in configuration file .ebextensions/03_oops.config in application "
                          "version v7 must be a map. Update each option setting in the configuration file.")
     assert errors[1].startswith("The configuration file .ebextensions/04_bad.config in application version v7 "
                                 "contains invalid YAML or JSON. YAML exception: ")
     assert len(errors) == 2
-    assert options.from_bundle(data)[1][0].startswith("Each option setting in configuration file "
+    assert option_settings.from_bundle(data)[1][0].startswith("Each option setting in configuration file "
                                                       ".ebextensions/03_oops.config must be a map.")

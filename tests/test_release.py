@@ -99,12 +99,18 @@ class World:
         return replace(built, description=description) if description is not None else built
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    work = tmp_path_factory.mktemp("release")
+def repository_copy(work: Path) -> Path:
+    """A copy of this repository in `work` to bundle (tests, venvs and local state left out)."""
     root = work / "app"
     shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".venv*", ".local", ".git", "tests", "__pycache__",
                                                               ".elasticbeanstalk", "benchmarks"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    work = tmp_path_factory.mktemp("release")
+    root = repository_copy(work)
     (work / "eb_tools.yaml").write_text(STAGES)
     cloud = LocalCloud(eb_transition_seconds=0.05).start()
     sts = local_client("sts", cloud.url)

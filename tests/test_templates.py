@@ -14,12 +14,12 @@ from cfnlint.api import ManualArgs, lint
 from eb_tools import stage_file as stages
 from eb_tools.names import web_environments
 from eb_tools.provision import (
-    environments,
     network_stack_name,
     network_template,
     stage_stack_name,
     stage_template,
 )
+from eb_tools.stage import desired
 from eb_tools.stage_file import StageFileError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,16 +290,16 @@ def test_the_session_cookie_is_secure_exactly_when_the_stage_is_served_over_http
     """A browser keeps a Secure cookie only over HTTPS: over plain http nobody could log in."""
     for file in (STAGE_FILE, with_domain(name)):
         stage = file.stage(name)
-        web = environments.properties(stage, "web", OUTPUTS)
+        web = desired.properties(stage, "web", OUTPUTS)
         assert web["SESSION_COOKIE_SECURE"] == ("true" if stage.domain else "false")
-        assert "SESSION_COOKIE_SECURE" not in environments.properties(stage, "worker", OUTPUTS)
+        assert "SESSION_COOKIE_SECURE" not in desired.properties(stage, "worker", OUTPUTS)
 
 
 @pytest.mark.parametrize("name", STAGES)
 def test_the_worker_sends_as_the_stage_file_says(name):
     stage = STAGE_FILE.stage(name)
-    assert environments.properties(stage, "worker", OUTPUTS)["MAIL_FROM"] == stage.mail.sender
-    assert "MAIL_FROM" not in environments.properties(stage, "web", OUTPUTS)  # the web app queues mail, never sends
+    assert desired.properties(stage, "worker", OUTPUTS)["MAIL_FROM"] == stage.mail.sender
+    assert "MAIL_FROM" not in desired.properties(stage, "web", OUTPUTS)  # the web app queues mail, never sends
 
 
 def instance_policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

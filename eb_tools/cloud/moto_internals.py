@@ -638,7 +638,7 @@ from moto.utilities.utils import get_partition  # noqa: E402
 __all__ = [  # this module's own, then moto's names the local cloud's modules take from here
     "BACKENDS", "MotoMismatch", "TESTED", "USES", "WRITTEN_FOR", "bucket_cors", "check", "created_resources",
     "delete_created", "distribution_with_domain",
-    "installed_moto", "once", "problems", "queue_messages", "replace", "resource_map_place",
+    "add", "installed_moto", "once", "problems", "queue_messages", "replace", "resource_map_place",
     "restore_sent_mail", "sent_mail", "template_from_s3", "template_resources",
     "AWSManagedPolicy", "ActionResult", "BaseResponse", "BucketNotEmpty", "ChangeSet", "CloudFormationBackend",
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
@@ -682,6 +682,15 @@ def replace(owner: Any, name: str, value: Any) -> None:
     if not hasattr(owner, name):
         raise MotoMismatch(f"moto {installed_moto()} lacks {getattr(owner, '__name__', owner)}.{name}, which the "
                            f"local cloud replaces; eb_tools was written for moto {WRITTEN_FOR}")
+    setattr(owner, name, value)
+
+
+def add(owner: Any, name: str, value: Any) -> None:
+    """Give moto's `owner` an operation it lacks. One moto has already would be shadowed unseen: a newer moto
+    that implements it is named, so that the extension is reconsidered."""
+    if hasattr(owner, name):
+        raise MotoMismatch(f"moto {installed_moto()} has {getattr(owner, '__name__', owner)}.{name}, which the "
+                           f"local cloud adds; eb_tools was written for moto {WRITTEN_FOR}")
     setattr(owner, name, value)
 
 

@@ -8,7 +8,7 @@ As in cron, when both day fields are restricted a day matching either is due.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -37,6 +37,7 @@ class Schedule:
     weekdays: frozenset[int]  # 0 = Sunday
     days_restricted: bool
     weekdays_restricted: bool
+    expression: str = field(default="", compare=False)  # as written, for people to read
 
     @classmethod
     def parse(cls, expression: str) -> Schedule:
@@ -46,7 +47,7 @@ class Schedule:
         values = [_field(text, *spec) for text, spec in zip(fields, FIELDS, strict=True)]
         weekdays = frozenset(day % 7 for day in values[4])  # 7 is Sunday too
         return cls(values[0], values[1], values[2], values[3], weekdays,
-                   fields[2] != "*", fields[4] != "*")
+                   fields[2] != "*", fields[4] != "*", " ".join(fields))
 
     def matches(self, when: datetime) -> bool:
         if when.minute not in self.minutes or when.hour not in self.hours or when.month not in self.months:

@@ -27,10 +27,15 @@ and "Configuration options" (command-options-general.html, scheduled actions).
 """
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import yaml
+
 from eb_tools.formats import option_schema as schema
+from eb_tools.formats import yamlines
 from eb_tools.formats.problems import Problem
 
 SECTION = "option_settings"
@@ -151,3 +156,38 @@ def _resource(result: OptionSettings, namespace: str, resource: str | None, line
     if resource is not None and spec is not None and not spec.resource_name:
         result.problems.append(Problem(line, "resource", f"{namespace} takes no resource name (here {resource!r})",
                                        "remove the resource name: only aws:autoscaling:scheduledaction takes one"))
+
+
+def text(value: object) -> str | None:
+    """A setting's value as EB lists it: YAML's booleans lower case, numbers as written."""
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def from_bundle(data: bytes, label: str = "") -> tuple[list[tuple[str, str, object]], list[str]]:
+    """The option_settings of a source bundle's .ebextensions (the version `label`), in the order EB applies the
+    files, and EB's words for what it refuses in them: a file that is not YAML, a setting that is not a map."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return [], ["The source bundle is not a valid ZIP archive."]
+    names = sorted(n for n in archive.namelist() if n.startswith(".ebextensions/") and n.endswith(".config")
+                   and n.count("/") == 1)
+    settings: list[tuple[str, str, object]] = []
+    errors: list[str] = []
+    for name in names:
+        where = f"{name} in application version {label}" if label else name
+        try:
+            document = yamlines.load(archive.read(name))
+        except yaml.YAMLError as exc:
+            errors.append(f"The configuration file {where} contains invalid YAML or JSON. YAML exception: "
+                          f"{str(exc).splitlines()[0]}")
+            continue
+        parsed = read(document)
+        if any(problem.kind in NOT_A_MAP for problem in parsed.problems):
+            # EB's words: awsdocs/aws-elastic-beanstalk-developer-guide#93 (an `eb deploy` refused so)
+            errors.append(f"Each option setting in configuration file {where} must be a map. Update each option "
+                          "setting in the configuration file.")
+        settings.extend((s.namespace, s.option, s.value) for s in parsed.settings)
+    return settings, errors

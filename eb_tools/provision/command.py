@@ -18,6 +18,7 @@ from eb_tools import aws
 from eb_tools.provision import mail, pipeline, stacks
 from eb_tools.provision.templates import network_template, stage_template
 from eb_tools.stage import runner
+from eb_tools.stage.stacks import stack_outputs
 from eb_tools.stage.target import StageTarget
 from eb_tools.stage_file import load
 
@@ -52,7 +53,7 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
 
     def unchanged(ready: pipeline.Plan) -> dict[str, str]:
         """A stage with nothing to change: the outputs it has; a dry run of changes: {}."""
-        return (stacks.stack_outputs(cfn, ready.resources.name) or {}) if ready.empty else {}
+        return (stack_outputs(cfn, ready.resources.name) or {}) if ready.empty else {}
 
     def discard(ready: pipeline.Plan) -> None:
         for stack in (ready.network, ready.resources):

@@ -20,11 +20,11 @@ from typing import Any
 
 from eb_tools.aws import wait_until
 from eb_tools.errors import ProvisionError
-from eb_tools.names import environment_name, stage_stack_name, web_environments
+from eb_tools.names import environment_name, network_stack_name, stage_stack_name, web_environments
 from eb_tools.provision import stacks
-from eb_tools.provision.templates import network_stack_name
 from eb_tools.stage import runner
 from eb_tools.stage.runner import Echo
+from eb_tools.stage.stacks import live
 from eb_tools.stage.tables import table
 from eb_tools.stage.target import StageTarget
 from eb_tools.stage_file import PRODUCTION
@@ -126,7 +126,7 @@ def plan(where: StageTarget) -> Plan:
     """What destroying the stage deletes and keeps (read-only); refused when nothing of it exists."""
     cfn = where.client("cloudformation")
     name = stage_stack_name(where.application, where.name)
-    stack, environments = stacks.live_stack(cfn, name), _environments(where)
+    stack, environments = live(cfn, name), _environments(where)
     if stack is None and not environments:
         raise ProvisionError(f"stage {where.name}: nothing to destroy: no stack {name} and no environment (never "
                              "provisioned, or destroyed already)")
@@ -139,7 +139,7 @@ def plan(where: StageTarget) -> Plan:
                           describe_db_instances(DBInstanceIdentifier=f.physical)["DBInstances"][0]
                           .get("DeletionProtection")]
     network_name = network_stack_name(where.application, where.stage.isolation)
-    network = stacks.live_stack(cfn, network_name)
+    network = live(cfn, network_name)
     if network is not None:
         made.network_users = _network_users(cfn, network, name)
         made.network = None if made.network_users else network_name
@@ -227,7 +227,7 @@ def execute(where: StageTarget, made: Plan, echo: Echo, delete_data: bool) -> li
         stacks.delete(cfn, made.stack_id, echo, interval)
         finals = _final_snapshots(where, made)
     if made.network is not None:
-        network = stacks.live_stack(cfn, made.network)
+        network = live(cfn, made.network)
         if network is not None:
             echo(f"deleting stack {made.network}")
             stacks.delete(cfn, network["StackId"], echo, interval)

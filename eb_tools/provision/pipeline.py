@@ -22,17 +22,17 @@ from typing import Any
 
 from eb_tools.aws import Target
 from eb_tools.errors import ProvisionError
-from eb_tools.names import stage_stack_name
+from eb_tools.names import network_stack_name, stage_stack_name
 from eb_tools.provision import environments, stacks
 from eb_tools.provision.changes import Change, change_table
 from eb_tools.provision.templates import (
     LOAD_BALANCER,
     WEB_ORIGINS,
-    network_stack_name,
     network_template,
     stage_template,
 )
 from eb_tools.stage.runner import Echo
+from eb_tools.stage.stacks import stack_outputs, stack_parameters
 from eb_tools.stage.tables import table
 from eb_tools.stage.target import StageTarget
 from eb_tools.stage_file import Stage, StageFile
@@ -67,10 +67,10 @@ def make_plan(target: Target, file: StageFile, stage: Stage, *, prepare: bool, w
     cfn, eb = target.client("cloudformation"), target.client("elasticbeanstalk")
     network_name = network_stack_name(file.application, stage.isolation)
     network = stacks.plan_stack(cfn, network_name, network_template(file, stage.isolation), {}, prepare)
-    network_outputs = stacks.stack_outputs(cfn, network_name) if not network.changes else None
+    network_outputs = stack_outputs(cfn, network_name) if not network.changes else None
     resources_name = stage_stack_name(file.application, stage.name)
     template = stage_template(file, stage.name)
-    live_outputs = stacks.stack_outputs(cfn, resources_name)
+    live_outputs = stack_outputs(cfn, resources_name)
     if network_outputs is None:  # the network changes first: the stage stack's inputs are known only after it
         if live_outputs is None:  # all Adds, from the template; its change set later
             resources = stacks.plan_stack(cfn, resources_name, template, {}, prepare=False)
@@ -90,7 +90,7 @@ def _stage_parameters(cfn: Any, stage: Stage, name: str, network: dict[str, str]
     stack has it (set later)."""
     parameters = {key: network[key] for key in NETWORK_OUTPUTS}
     parameters[WEB_ORIGINS] = web_origin or ",".join(environments.web_origins(stage))
-    live = stacks.stack_parameters(cfn, name)
+    live = stack_parameters(cfn, name)
     if LOAD_BALANCER in live:
         parameters[LOAD_BALANCER] = live[LOAD_BALANCER]
     return parameters
@@ -154,7 +154,7 @@ def _with_load_balancer_alarms(target: Target, file: StageFile, stage: Stage, re
     balancers = eb.describe_environment_resources(EnvironmentName=web)["EnvironmentResources"].get("LoadBalancers", [])
     name = balancers[0]["Name"] if balancers else ""
     dimension = name.split(":loadbalancer/", 1)[1] if ":loadbalancer/" in name else ""
-    parameters = stacks.stack_parameters(cfn, resources.name)
+    parameters = stack_parameters(cfn, resources.name)
     if not dimension or parameters.get(LOAD_BALANCER) == dimension:
         return outputs
     parameters[LOAD_BALANCER] = dimension

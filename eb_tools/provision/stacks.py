@@ -15,11 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from eb_tools.aws import WaitTimeout, wait_until
 from eb_tools.errors import ProvisionError
 from eb_tools.provision.changes import Change
+from eb_tools.stage.stacks import describe, stack_outputs
 
 NO_CHANGES = "didn't contain changes"
 # Resources whose replacement loses data a user cares about (a replacement starts empty).
@@ -46,39 +45,8 @@ class StackPlan:
         return [c for c in self.changes if c.replaces_data]
 
 
-def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
-    """The stack as DescribeStacks has it; None when there is none."""
-    try:
-        stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return None
-        raise
-    return stack
-
-
-def _live(cfn: Any, name: str) -> dict[str, Any] | None:
-    """The stack when it is live: not absent, not an empty REVIEW_IN_PROGRESS one, not a failed first attempt."""
-    stack = _describe(cfn, name)
-    if stack is None or stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
-        return None
-    return stack
-
-
-def stack_outputs(cfn: Any, name: str) -> dict[str, str] | None:
-    """The outputs of a live stack; None when it is not live (see _live)."""
-    stack = _live(cfn, name)
-    return None if stack is None else {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-
-def stack_parameters(cfn: Any, name: str) -> dict[str, str]:
-    """The parameter values a live stack was last deployed with ({} when there is none)."""
-    stack = _live(cfn, name)
-    return {} if stack is None else {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-
-
 def _status(cfn: Any, name: str) -> str | None:
-    stack = _describe(cfn, name)
+    stack = describe(cfn, name)
     return None if stack is None else str(stack["StackStatus"])
 
 
@@ -203,11 +171,6 @@ def delete(cfn: Any, stack_id: str, echo: Callable[[str], None], interval: float
     if status == "DELETE_FAILED":
         raise ProvisionError(f"stack {stack_id} could not be deleted (DELETE_FAILED): "
                              f"{_first_failure(cfn, stack_id, started)}")
-
-
-def live_stack(cfn: Any, name: str) -> dict[str, Any] | None:
-    """The stack when it is live (DescribeStacks' record), else None."""
-    return _live(cfn, name)
 
 
 def _events_since(cfn: Any, name: str, started: float) -> list[dict[str, Any]]:

@@ -35,10 +35,6 @@ WEB_ORIGINS = "WebOrigins"
 LOAD_BALANCER = "LoadBalancerFullName"
 
 
-def network_stack_name(application: str, group: str) -> str:
-    return f"{application}-{group}-network"
-
-
 def network_template(file: StageFile, group: str) -> dict[str, Any]:
     """The network of isolation group `group`, shared by the stages that name it."""
     net = file.network(group)

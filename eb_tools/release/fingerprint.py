@@ -9,8 +9,6 @@ warns, one line each, where the two sides differ.
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from dataclasses import dataclass
 
 from eb_tools.release import versions
@@ -31,7 +29,7 @@ class Fingerprint:
     def line(self) -> str:
         platforms = sorted(set(self.platforms.values()))
         return (f"bundle sha256 {_short(self.bundle)}, lock sha256 {_short(self.lock)}, platform "
-                f"{', '.join(_platform(p) for p in platforms) or '-'}")
+                f"{', '.join(platform_name(p) for p in platforms) or '-'}")
 
 
 def read(where: StageTarget, label: str, environments: dict[str, str], known: Fingerprint | None = None) -> Fingerprint:
@@ -44,8 +42,14 @@ def read(where: StageTarget, label: str, environments: dict[str, str], known: Fi
     if known is not None and stored is not None and stored == known.stored:
         return Fingerprint(where.name, known.bundle, known.lock, platforms, stored)
     data = versions.read_bundle(where, stored) if stored else None
-    return Fingerprint(where.name, hashlib.sha256(data).hexdigest() if data is not None else None,
-                       _lock(data), platforms, stored)
+    return of_bundle(where.name, data, platforms, stored)
+
+
+def of_bundle(stage: str, data: bytes | None, platforms: dict[str, str],
+              stored: versions.Stored | None = None) -> Fingerprint:
+    """The fingerprint of a bundle already read (`data`; None: none registered, or its object gone)."""
+    return Fingerprint(stage, hashlib.sha256(data).hexdigest() if data is not None else None, _lock(data),
+                       platforms, stored)
 
 
 def warnings(source: Fingerprint, destination: Fingerprint) -> list[str]:
@@ -61,26 +65,21 @@ def warnings(source: Fingerprint, destination: Fingerprint) -> list[str]:
     for tier in sorted(source.platforms.keys() & destination.platforms.keys()):
         tested, runs = source.platforms[tier], destination.platforms[tier]
         if tested != runs:
-            found.append(f"{tier} runs platform {_platform(runs)} on stage {destination.stage}, but "
-                         f"{_platform(tested)} on stage {source.stage}, where the label was tested; update the "
+            found.append(f"{tier} runs platform {platform_name(runs)} on stage {destination.stage}, but "
+                         f"{platform_name(tested)} on stage {source.stage}, where the label was tested; update the "
                          "platform of one of them (eb_tools provision, or the console's platform update)")
     return found
 
 
 def _lock(data: bytes | None) -> str | None:
-    if data is None:
-        return None
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return hashlib.sha256(archive.read(LOCK)).hexdigest()
-    except (zipfile.BadZipFile, KeyError):
-        return None
+    lock = versions.member(data, LOCK) if data is not None else None
+    return hashlib.sha256(lock).hexdigest() if lock is not None else None
 
 
 def _short(digest: str | None) -> str:
     return digest[:12] if digest else "-"
 
 
-def _platform(arn: str) -> str:
+def platform_name(arn: str) -> str:
     """"Python 3.11 running on 64bit Amazon Linux 2023/4.6.0" from the platform's ARN."""
     return arn.split(":platform/", 1)[-1] if arn else "-"

@@ -2,7 +2,8 @@
 
 Preconditions, checked read-only before anything changes: SRC's web and worker run the same label, Green,
 every instance on it; DST's environments exist and are Ready. The plan shows what was tested on SRC (the
-bundle's and its lock's checksums, the platform versions) and warns where DST differs (fingerprint.py).
+bundle's and its lock's checksums, the platform versions) and warns where DST differs (fingerprint.py), and
+where the two stages differ in ways their stage file does not explain (diff.py: a setting changed by hand).
 When DST's application (another account, region or application) lacks the label, its bundle's bytes are
 copied from SRC's storage and verified by checksum, and the same label is registered there. Then the release
 runs as a deploy does (execute.py).
@@ -14,7 +15,7 @@ DST already runs on every tier is promoted to nothing: the twin keeps the previo
 from __future__ import annotations
 
 from eb_tools.errors import ReleaseError
-from eb_tools.release import execute, fingerprint, tier_state, versions
+from eb_tools.release import diff, execute, fingerprint, tier_state, versions
 from eb_tools.release.execute import DEFAULT_TIMEOUT
 from eb_tools.stage import runner
 from eb_tools.stage.runner import Echo
@@ -73,6 +74,8 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
         say(f"  tested on stage {source.name}: {tested.line()}")
         for warning in fingerprint.warnings(tested, fingerprint.read(destination, label, environments, tested)):
             say(f"  WARNING: {warning}")
+        for line in diff.warnings(source, destination):
+            say(f"  WARNING: unexplained difference (eb_tools diff {source.name} {destination.name}): {line}")
 
     def carry(release: execute.Plan) -> None:
         versions.ensure(source, destination, label, echo)

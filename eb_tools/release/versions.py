@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +83,15 @@ def read_bundle(where: StageTarget, stored: Stored) -> bytes | None:
     try:
         return bytes(s3.get_object(Bucket=stored.bucket, Key=stored.key)["Body"].read())
     except s3.exceptions.NoSuchKey:
+        return None
+
+
+def member(data: bytes, name: str) -> bytes | None:
+    """A file of a bundle's bytes; None when the bundle is no zip or lacks it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read(name)
+    except (zipfile.BadZipFile, KeyError):
         return None
 
 

@@ -106,7 +106,7 @@ def test_nothing_outside_the_instance_reaches_the_worker():
     admits nothing. sqsd posts to the app on localhost."""
     from eb_tools import stage_file as stages
     from eb_tools.provision import stage_template
-    from eb_tools.provision.environments import desired_settings
+    from eb_tools.stage.desired import desired_settings
 
     file = stages.load(ROOT / "eb_tools.yaml")
     for name in file.stages:

@@ -125,6 +125,9 @@ class Handler:
     name_property: ClassVar[str] = ""
     properties: ClassVar[frozenset[str]] = frozenset()
     attributes: ClassVar[frozenset[str]] = frozenset()
+    # The properties drift detection compares (cfn_stacks/drift.py): those `actual` reads back. A type with
+    # none is not checked, as CloudFormation leaves out a type that does not support drift detection.
+    drift_properties: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def cloudformation_type(cls) -> str:
@@ -161,6 +164,11 @@ class Handler:
 
     @classmethod
     def delete(cls, resource: Resource) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def actual(cls, resource: Resource) -> dict[str, Any] | None:
+        """The resource's `drift_properties` as the service has them now; None when it is gone."""
         raise NotImplementedError
 
     @classmethod

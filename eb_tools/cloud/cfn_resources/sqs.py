@@ -25,6 +25,8 @@ class Queue(Handler):
     name_property = "QueueName"
     properties = frozenset({"QueueName", "Tags", *ATTRIBUTES})
     attributes = frozenset({"Arn", "QueueName", "QueueUrl"})
+    drift_properties = frozenset({"DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
+                                  "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "RedrivePolicy"})
 
     @classmethod
     def create(cls, name: str, properties: dict[str, Any], place: Place) -> Resource:
@@ -40,6 +42,15 @@ class Queue(Handler):
         url = queue.physical_resource_id  # the queue's AWS URL, which Ref returns
         return Resource(cls, url, place, {"Arn": queue.queue_arn, "QueueName": queue.name, "QueueUrl": url},
                         name=queue.name)
+
+    @classmethod
+    def actual(cls, resource: Resource) -> dict[str, Any] | None:
+        queue = resource.place.backend(sqs_backends).queues.get(resource.state["name"])
+        if queue is None:
+            return None
+        found = {key: value for key, value in queue.attributes.items() if value is not None}
+        return {key: json.loads(found[key]) if key == "RedrivePolicy" else found[key]
+                for key in cls.drift_properties if key in found}
 
     @classmethod
     def delete(cls, resource: Resource) -> None:

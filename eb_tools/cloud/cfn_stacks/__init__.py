@@ -11,12 +11,13 @@ register() installs, on moto's CloudFormation:
 - execution resource by resource, with events, Outputs, and rollback to
   ROLLBACK_COMPLETE or UPDATE_ROLLBACK_COMPLETE on failure (`execution`);
 - DeleteStack with an event per resource;
-- DescribeStacks' list parameters as the comma-separated strings AWS gives back.
+- DescribeStacks' list parameters as the comma-separated strings AWS gives back;
+- drift detection, which moto lacks, for the resources whose properties the local cloud reads back (`drift`).
 """
 from __future__ import annotations
 
 from eb_tools.cloud.cfn_stacks import models, responses
-from eb_tools.cloud.moto_internals import CloudFormationBackend, CloudFormationResponse, Stack, once, replace
+from eb_tools.cloud.moto_internals import CloudFormationBackend, CloudFormationResponse, Stack, add, once, replace
 
 __all__ = ["register"]
 
@@ -29,5 +30,7 @@ def register() -> None:
 def _install() -> None:
     for name, operation in responses.RESPONSES.items():
         replace(CloudFormationResponse, name, operation)
+    for name, operation in responses.ADDED.items():
+        add(CloudFormationResponse, name, operation)
     replace(CloudFormationBackend, "delete_stack", models.delete_stack)
     replace(Stack, "parameter_list", property(models.parameter_list))

@@ -79,7 +79,7 @@ def _create(stack: Stack, resources: ResourceMap, name: str) -> Any:
     return instance
 
 
-def _properties(resources: ResourceMap, resource: dict[str, Any]) -> dict[str, Any]:
+def resolved_properties(resources: ResourceMap, resource: dict[str, Any]) -> dict[str, Any]:
     """The resource's properties with Ref, Fn::GetAtt, Fn::Sub... resolved against `resources` (by moto's
     clean_json as it is now: other modules may wrap it, e.g. to resolve dynamic references)."""
     return dict(parsing.clean_json(copy.deepcopy(resource.get("Properties") or {}), resources))
@@ -231,7 +231,7 @@ class _Update:
 
     def _resolved_before(self, name: str) -> dict[str, Any]:
         try:
-            return _properties(self.old, self.old_resources[name])
+            return resolved_properties(self.old, self.old_resources[name])
         except Exception:  # a property moto cannot resolve compares as written
             return dict(self.old_resources[name].get("Properties") or {})
 
@@ -274,7 +274,7 @@ class _Update:
             self._event(name, "CREATE_IN_PROGRESS", physical_id(instance), "Resource creation Initiated", properties)
             self._event(name, "CREATE_COMPLETE", physical_id(instance))
             return
-        before, after = self.before[name], _properties(self.new, resource)
+        before, after = self.before[name], resolved_properties(self.new, resource)
         changed = [key for key in dict.fromkeys([*after, *before])
                    if before.get(key, MISSING) != after.get(key, MISSING)]
         if not changed and all(self.old_resources[name].get(a) == resource.get(a) for a in POLICY_ATTRIBUTES):

@@ -1,9 +1,9 @@
-"""Wire format of the change-set operations that differ from moto's: each reads the request's parameters,
-makes one call to models.py and answers in moto's ActionResult. Installed on moto's CloudFormationResponse
-by `register()`."""
+"""Wire format of the change-set operations that differ from moto's, and of drift detection, which it lacks:
+each reads the request's parameters, makes one call to models.py (drift.py) and answers in moto's
+ActionResult. Installed on moto's CloudFormationResponse by `register()`."""
 from __future__ import annotations
 
-from eb_tools.cloud.cfn_stacks import models
+from eb_tools.cloud.cfn_stacks import drift, models
 from eb_tools.cloud.moto_internals import (
     ActionResult,
     CloudFormationResponse,
@@ -52,6 +52,25 @@ def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
     return EmptyResult()
 
 
+def detect_stack_drift(self: CloudFormationResponse) -> ActionResult:
+    return ActionResult({"StackDriftDetectionId": drift.detect(
+        self.cloudformation_backend, self._get_param("StackName"), self._get_param("LogicalResourceIds", []))})
+
+
+def describe_stack_drift_detection_status(self: CloudFormationResponse) -> ActionResult:
+    return ActionResult(drift.status(self.cloudformation_backend, self._get_param("StackDriftDetectionId")))
+
+
+def describe_stack_resource_drifts(self: CloudFormationResponse) -> ActionResult:
+    """Every drift in one page: a stage's stacks hold a few dozen resources (MaxResults is at most 100)."""
+    return ActionResult({"StackResourceDrifts": drift.resource_drifts(
+        self.cloudformation_backend, self._get_param("StackName"),
+        self._get_param("StackResourceDriftStatusFilters", []))})
+
+
 RESPONSES = {"create_change_set": create_change_set, "describe_change_set": describe_change_set,
              "delete_change_set": delete_change_set, "list_change_sets": list_change_sets,
              "execute_change_set": execute_change_set}
+ADDED = {"detect_stack_drift": detect_stack_drift,  # operations moto lacks
+         "describe_stack_drift_detection_status": describe_stack_drift_detection_status,
+         "describe_stack_resource_drifts": describe_stack_resource_drifts}

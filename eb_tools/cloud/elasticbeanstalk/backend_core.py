@@ -18,6 +18,7 @@ from eb_tools.cloud.elasticbeanstalk.clock import SimulatedClock
 from eb_tools.cloud.elasticbeanstalk.entities import Application, Environment, Event, Version
 from eb_tools.cloud.elasticbeanstalk.exceptions import InvalidParameterValue, MissingParameter
 from eb_tools.cloud.moto_internals import ServiceException
+from eb_tools.formats import option_settings
 
 # An operation's steps: each `when = yield TRANSITION` waits one transition, `when = yield 0.1` a tenth of one
 # (a step that polls real instances, hosted.py).
@@ -122,6 +123,6 @@ class EBBackendCore(BaseBackend):
         version = app.versions.get(env.version) if app and env.version else None
         data = services.read_object(self.account_id, version.bucket, version.key) if version else None
         if data is not None:
-            bundle = options.from_bundle(data)[0]
+            bundle = option_settings.from_bundle(data)[0]
         chosen = options.effective(options.merged(env.settings, bundle, {}))
         return options.merged(env.settings, bundle, catalogue.defaults(catalogue.Kind.of(env.tier, chosen)))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from eb_tools.cloud.elasticbeanstalk import options
 from eb_tools.cloud.elasticbeanstalk.entities import Version
+from eb_tools.formats import option_settings
 
 FAIL = "[local:fail]"
 FAIL_IN_TIER = {"WebServer": "[local:fail:web]", "Worker": "[local:fail:worker]"}
@@ -23,7 +24,7 @@ def problem(version: Version, bundle: bytes | None, tier: str) -> str | None:
     """Why EB refuses `version` (its source `bundle`, None when unreadable) in `tier`; None when it does not."""
     if bundle is None:
         return f"Unable to download the source bundle s3://{version.bucket}/{version.key}."
-    bundle_settings, errors = options.from_bundle(bundle, version.label)
+    bundle_settings, errors = option_settings.from_bundle(bundle, version.label)
     if errors:  # EB reads the files itself and says so in its own words (developer guide issue #126)
         return errors[0]
     problems = options.validate(bundle_settings, tier)

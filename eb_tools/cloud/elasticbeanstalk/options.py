@@ -6,15 +6,11 @@ cannot apply fails the operation with a ConfigurationValidationException.
 """
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
-
-import yaml
 
 from eb_tools.cloud.elasticbeanstalk import catalogue
 from eb_tools.formats import option_schema as schema
-from eb_tools.formats import option_settings, yamlines
+from eb_tools.formats import option_settings
 
 Setting = tuple[str, str, object]  # namespace, option name, value
 Key = tuple[str, str]
@@ -25,15 +21,9 @@ def merged(applied: Mapping[Key, object], bundle: Iterable[Setting],
     """Every option as EB merges them: applied to the environment, else the running version's .ebextensions
     (the last file that sets it), else EB's default (catalogue.defaults); None for an option without a value."""
     result: dict[Key, str | None] = dict(defaults)
-    result.update({(n, o): _text(v) for n, o, v in bundle})
-    result.update({key: _text(v) for key, v in applied.items()})
+    result.update({(n, o): option_settings.text(v) for n, o, v in bundle})
+    result.update({key: option_settings.text(v) for key, v in applied.items()})
     return result
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def effective(options: Mapping[Key, str | None]) -> Callable[[str, str], str]:
@@ -75,34 +65,6 @@ def from_api(option_settings: list[dict[str, str]] | None) -> list[Setting]:
 def keys_from_api(options_to_remove: list[dict[str, str]] | None) -> list[tuple[str, str]]:
     """OptionsToRemove as the API carries them (Namespace, OptionName)."""
     return [(o.get("Namespace", ""), o.get("OptionName", "")) for o in options_to_remove or []]
-
-
-def from_bundle(data: bytes, label: str = "") -> tuple[list[Setting], list[str]]:
-    """The option_settings of a source bundle's .ebextensions (the version `label`), in the order EB applies the
-    files, and EB's words for what it refuses in them: a file that is not YAML, a setting that is not a map."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return [], ["The source bundle is not a valid ZIP archive."]
-    names = sorted(n for n in archive.namelist() if n.startswith(".ebextensions/") and n.endswith(".config")
-                   and n.count("/") == 1)
-    settings: list[Setting] = []
-    errors: list[str] = []
-    for name in names:
-        where = f"{name} in application version {label}" if label else name
-        try:
-            document = yamlines.load(archive.read(name))
-        except yaml.YAMLError as exc:
-            errors.append(f"The configuration file {where} contains invalid YAML or JSON. YAML exception: "
-                          f"{str(exc).splitlines()[0]}")
-            continue
-        parsed = option_settings.read(document)
-        if any(problem.kind in option_settings.NOT_A_MAP for problem in parsed.problems):
-            # EB's words: awsdocs/aws-elastic-beanstalk-developer-guide#93 (an `eb deploy` refused so)
-            errors.append(f"Each option setting in configuration file {where} must be a map. Update each option "
-                          "setting in the configuration file.")
-        settings.extend((s.namespace, s.option, s.value) for s in parsed.settings)
-    return settings, errors
 
 
 def describe_option(namespace: str, option: str, default: str | None) -> dict[str, object]:
