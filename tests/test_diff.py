@@ -33,21 +33,21 @@ stages:
     web: {instance_type: t3.micro, min: 2, max: 2}
     worker: {instance_type: t3.micro, min: 2, max: 2}
     plain_http: true
-    mail: {from: no-reply@dev.example.com}
+    mail: {from: no-reply@diff-dev.example.com}
     alarm_email: ops@example.com
   qa:
     isolation: qa
     web: {instance_type: t3.small, min: 1, max: 3, deployment: {policy: Immutable}}
     worker: {instance_type: t3.micro, min: 1, max: 1}
     plain_http: true
-    mail: {from: no-reply@qa.example.com}
+    mail: {from: no-reply@diff-qa.example.com}
     alarm_email: ops@example.com
   unprovisioned:
     isolation: unprovisioned
     web: {instance_type: t3.micro, min: 1, max: 1}
     worker: {instance_type: t3.micro, min: 1, max: 1}
     plain_http: true
-    mail: {from: no-reply@unprovisioned.example.com}
+    mail: {from: no-reply@diff-unprovisioned.example.com}
     alarm_email: ops@example.com
 """
 SECRET = "sk_live_hunter2-never-shown"
