@@ -13,10 +13,11 @@ What it relies on:
   the requirements file's folder when it exists there, else to the working directory (pip's
   src/pip/_internal/req/req_file.py, handle_option_line): on an instance both are /var/app/staging.
 - With hashes in the file pip is in hash-checking mode: each wheel must match one of its line's hashes.
-- The platform "Python 3.11 running on 64bit Amazon Linux 2023" runs CPython 3.11; Graviton instance types
-  (a `g` after the generation digit: t4g, m6g, c7gn; and a1) are arm64 (aarch64), the others x86_64 (EC2 user
-  guide, instance types). Amazon Linux 2023 has glibc 2.34 and Amazon Linux 2 glibc 2.26: the newest
-  manylinux tag a wheel may carry (PEP 600).
+- The platform "Python 3.11 running on 64bit Amazon Linux 2023" runs CPython 3.11. Graviton instance types
+  have a `g` after the generation digit (C6g[d], M6g[d], R6g[d], T4g, X2gd, C6gn, I4g, Im4gn, Is4gen, G5g,
+  C7g[d][n], M7g[d], R7g[d], R8g: aws/aws-graviton-getting-started), A1 is the first Arm generation: aarch64;
+  the others are x86_64. Amazon Linux 2023 has glibc 2.34, Amazon Linux 2 glibc 2.26 (AL2023 user guide,
+  "Improved toolchain: gcc, binutils, and glibc"): the newest manylinux_2_X tag a wheel may carry (PEP 600).
 """
 from __future__ import annotations
 
