@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from eb_tools.archive import extract
 from eb_tools.bundle import build
 from eb_tools.check import run
 from eb_tools.check import template as eb_template
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding, Rule
 from eb_tools.check.runner import CRASHED, rule_modules
-from eb_tools.cloud.instances import source
 from eb_tools.errors import ReleaseError
 from eb_tools.release.deploy import prepare
 from eb_tools.wheelhouse import Target
@@ -183,7 +183,7 @@ def wheelhouse_bundle(tmp_path: Path, *tags: str) -> Path:
     (bundle / "requirements.txt").write_text(pinned(*wheels))
     (bundle / ".ebignore").write_text(".cache/\n")
     built = build(bundle, tmp_path / "out", working_tree=True, target=X86)
-    source.extract(built.path.read_bytes(), tmp_path / "unpacked")
+    extract(built.path.read_bytes(), tmp_path / "unpacked")
     return tmp_path / "unpacked"
 
 

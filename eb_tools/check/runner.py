@@ -14,10 +14,10 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from eb_tools import archive as bundle_archive
 from eb_tools.check import rules as rules_package
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding, Rule
-from eb_tools.cloud.instances import source
 from eb_tools.errors import BundleError
 
 CRASHED = Rule("E900", "a check crashed", "")
@@ -56,7 +56,7 @@ def run_archive(archive: Path) -> list[Finding]:
     """The findings of a built bundle (the zip `eb_tools bundle` writes), unpacked as EB unpacks it."""
     with tempfile.TemporaryDirectory() as folder:
         try:
-            source.extract(archive.read_bytes(), Path(folder) / "bundle")
-        except source.SourceError as error:
+            bundle_archive.extract(archive.read_bytes(), Path(folder) / "bundle")
+        except bundle_archive.ArchiveError as error:
             raise BundleError(f"{archive}: {error}") from None
         return run(Path(folder) / "bundle")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from eb_tools import nginx_conf
+from eb_tools import archive, nginx_conf
 from eb_tools.cloud.instances import get_config, processes, source, venvs
 from eb_tools.cloud.instances.instance import Cancelled, Instance
 from eb_tools.cloud.instances.jobs import CANCELLED, HEALTH_CHECK, Failure, Job
@@ -128,8 +128,8 @@ class Deployment:
         script.write_text(f"#!{sys.executable}\n" + Path(get_config.__file__).read_text())
         script.chmod(0o755)
         try:
-            self.files = source.extract(self.request.bundle, self.layout.app / "staging")
-        except source.SourceError as error:
+            self.files = archive.extract(self.request.bundle, self.layout.app / "staging")
+        except archive.ArchiveError as error:
             raise StepError(str(error), str(error), "") from None
         self.extensions = source.extensions(self.layout.app / "staging")
 
