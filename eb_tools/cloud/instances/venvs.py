@@ -77,10 +77,10 @@ class Requirements:
             return cls(None)
         text = path.read_bytes()
         parsed = requirements_file.parse(text.decode("utf-8", errors="replace"))
-        folders = [f for f in parsed.find_links() if "://" not in f and (staging / f).is_dir()
-                   and not posixpath.isabs(f)]
+        inside = [staging / f for f in parsed.find_links() if "://" not in f and not posixpath.isabs(f)]
+        folders = [f for f in inside if f.is_dir() and f.resolve().is_relative_to(staging.resolve())]
         wheels = tuple((file.relative_to(staging).as_posix(), hashlib.sha256(file.read_bytes()).hexdigest())
-                       for folder in folders for file in sorted((staging / folder).iterdir()) if file.is_file())
+                       for folder in folders for file in sorted(folder.iterdir()) if file.is_file())
         no_index = any(option.split()[0] == "--no-index" for _, option in parsed.options)
         return cls(text, wheels, self_contained=no_index and bool(folders))
 
