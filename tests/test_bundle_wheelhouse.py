@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from eb_tools.bundle import BundleError, build
+from eb_tools.release.deploy import prepare
 from eb_tools.wheelhouse import MARKER, Target, target_for
 from tests.wheels import make_wheel, pinned
 
@@ -168,3 +169,19 @@ def test_the_command_line_says_a_bad_lock_in_one_line(tmp_path, index):
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("Error: requirements.txt:1: purepkg>=1 is not pinned to one version")
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_deploy_builds_the_stage_bundle_with_its_wheelhouse(tmp_path, index):
+    root = project(tmp_path, index)
+    built = prepare(root, tmp_path / "out", working_tree=True, target=X86)
+    assert built.label.endswith(f"-{X86.name}")
+    assert "wheelhouse/purepkg-1.0-py3-none-any.whl" in members(next((tmp_path / "out").glob("*.zip")))
+
+
+def test_a_project_folder_named_wheelhouse_is_refused_not_replaced(tmp_path, index):
+    root = project(tmp_path, index)
+    (root / "wheelhouse").mkdir()
+    (root / "wheelhouse" / "mine.txt").write_text("the project's own\n")
+    with pytest.raises(BundleError, match=r"^wheelhouse/: the project has a folder of that name, where the bundle's "
+                                          r"wheelhouse goes; rename it, or add it to \.ebignore$"):
+        build(root, tmp_path / "out", working_tree=True, target=X86)
