@@ -36,6 +36,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/local_startup.py
 	$(BIN)/python benchmarks/promote.py
 	$(BIN)/python benchmarks/web_path.py
+	$(BIN)/python benchmarks/wheelhouse.py
 	$(BIN)/python benchmarks/faults.py
 
 # The venv is installed from the locks (what instances install, and the dev extra's pins beside it), and again

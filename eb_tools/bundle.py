@@ -5,6 +5,10 @@ Which files: those of git HEAD (the default) or of the working tree, minus what
 `.ebignore` itself, `.elasticbeanstalk/` and editor backups (`*~`), as the eb CLI
 does. How: sorted entries, a fixed timestamp and unix modes (hooks stay
 executable), so the same tree always gives the same bytes.
+
+With a wheelhouse (a stage's `bundle: {wheelhouse: true}`), the bundle also carries the lock's wheels for the
+stage's platform under wheelhouse/ and a requirements.txt that installs from them alone (eb_tools/wheelhouse.py);
+its label says which platform, since a label names one set of bytes.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from pathspec import PathSpec
 
+from eb_tools import wheelhouse
 from eb_tools.errors import BundleError
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say; the same for every build
@@ -143,13 +148,36 @@ def version_label(root: Path, entries: list[Entry], from_head: bool) -> str:
     return short if committed == current else f"{short}-dirty-{digest.hexdigest()[:8]}"
 
 
-def build(root: Path, output_dir: Path, working_tree: bool = False) -> Bundle:
+def with_wheelhouse(entries: list[Entry], target: wheelhouse.Target, cache: Path) -> list[Entry]:
+    """`entries` with the lock's wheels for `target` and the requirements.txt that installs from them alone."""
+    lock = next((e for e in entries if e.path == "requirements.txt"), None)
+    if lock is None:
+        raise BundleError("requirements.txt: not in the bundle, so there is no lock to make a wheelhouse of; "
+                          "add it (make lock), or set bundle: {wheelhouse: false} for the stage")
+    if any(e.path.startswith(f"{wheelhouse.FOLDER}/") for e in entries):
+        raise BundleError(f"{wheelhouse.FOLDER}/: the project has a folder of that name, where the bundle's "
+                          "wheelhouse goes; rename it, or add it to .ebignore")
+    text = lock.data.decode("utf-8", errors="replace")
+    wheels = [Entry(f"{wheelhouse.FOLDER}/{wheel.name}", 0o644, wheel.read_bytes())
+              for wheel in wheelhouse.collect(text, target, cache)]
+    kept = [e for e in entries if e.path != lock.path]
+    requirements = Entry(lock.path, lock.mode, wheelhouse.requirements_text(text, target).encode())
+    return sorted([*kept, requirements, *wheels], key=lambda e: e.path)
+
+
+def build(root: Path, output_dir: Path, working_tree: bool = False,
+          target: wheelhouse.Target | None = None) -> Bundle:
+    """The bundle zip in `output_dir`; with `target`, carrying the wheelhouse for it (cached under
+    root/.cache/wheelhouse)."""
     if not working_tree and not is_git_repo(root):
         raise BundleError(f"{root} is not a git repository; commit it, or use --working-tree")
     entries = worktree_entries(root) if working_tree else head_entries(root)
     if not entries:
         raise BundleError("the bundle would be empty; check .ebignore")
     label = version_label(root, entries, from_head=not working_tree)
+    if target is not None:
+        entries = with_wheelhouse(entries, target, root / wheelhouse.CACHE)
+        label = f"{label}-{target.name}"
     data = write_zip(entries)
     if len(data) > SIZE_LIMIT:
         raise BundleError(f"the bundle is {len(data)} bytes, over EB's {SIZE_LIMIT}-byte limit; extend .ebignore")

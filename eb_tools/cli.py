@@ -95,13 +95,14 @@ def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: 
 
 
 @main.command()
-@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
+@click.argument("path", type=click.Path(exists=True, path_type=Path), default=".")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(path: Path, output: str) -> None:
-    """Validate the source bundle at PATH offline. Exit 0 when it has no errors (warnings alone pass), 1 with errors."""
-    from eb_tools.check import report, run
+    """Validate the source bundle at PATH (a folder, or a bundle's zip) offline. Exit 0 when it has no errors
+    (warnings alone pass), 1 with errors."""
+    from eb_tools.check import report, run, run_archive
 
-    findings = run(path.resolve())
+    findings = run_archive(path) if path.is_file() else run(path.resolve())
     if output == "json":
         click.echo(report.as_json(findings))
     else:
@@ -111,21 +112,6 @@ def check(path: Path, output: str) -> None:
             click.echo(line, err=True)
     sys.exit(report.exit_code(findings))
 
-
-@main.command()
-@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
-@click.option("--working-tree", is_flag=True, help="Bundle the files on disk instead of git HEAD.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the zip [default: PATH/.elasticbeanstalk/app_versions].")
-def bundle(path: Path, working_tree: bool, output_dir: Path | None) -> None:
-    """Build the source bundle zip as `eb deploy` would, reproducibly."""
-    from eb_tools.bundle import build
-
-    root = path.resolve()
-    built = build(root, output_dir or root / ".elasticbeanstalk" / "app_versions", working_tree)
-    click.echo(f"bundle:  {built.path}")
-    click.echo(f"size:    {built.size} bytes, {built.files} files")
-    click.echo(f"version: {built.label}")
 
 
 
@@ -138,6 +124,27 @@ FORCE = click.option("--force", is_flag=True, help="Go ahead although the label'
                                                  "database's migrations (the plan says which).")
 SMOKE = click.option("--smoke-url", help="A URL that must answer 200 after the update ('' for none) "
                                          "[default: /healthz/deep through the web environment's URL].")
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
+@click.option("--working-tree", is_flag=True, help="Bundle the files on disk instead of git HEAD.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the zip [default: PATH/.elasticbeanstalk/app_versions].")
+@click.option("--stage", help="Bundle for this stage of the stage file: with the wheelhouse for its platform when "
+                              "it sets bundle: {wheelhouse: true} [default: the lock only].")
+@STAGE_FILE
+def bundle(path: Path, working_tree: bool, output_dir: Path | None, stage: str | None, stage_file: Path) -> None:
+    """Build the source bundle zip as `eb deploy` would, reproducibly."""
+    from eb_tools.bundle import build
+    from eb_tools.stage_file import load
+
+    root = path.resolve()
+    target = load(stage_file).stage(stage).wheelhouse_target() if stage else None
+    built = build(root, output_dir or root / ".elasticbeanstalk" / "app_versions", working_tree, target)
+    click.echo(f"bundle:  {built.path}")
+    click.echo(f"size:    {built.size} bytes, {built.files} files")
+    click.echo(f"version: {built.label}")
 
 
 def _silent(line: str) -> None:
@@ -168,7 +175,7 @@ def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_
     root = path.resolve()
     [where] = _stages(stage_file, [stage])
     built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree,
-                    echo=click.echo)
+                    echo=click.echo, target=where.stage.wheelhouse_target())
     deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url, force=force)
 
 

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from eb_tools import wheelhouse
 from eb_tools.errors import StageFileError
 
 PRODUCTION = "production"
@@ -159,6 +160,16 @@ class WebTier(_Tier):
     blue_green: bool = False
 
 
+class BundleSettings(_Model):
+    """What the stage's bundle carries. wheelhouse: the lock's wheels for the stage's platform, so instances
+    install from the bundle alone (eb_tools/wheelhouse.py). Off by default: the hashed lock already makes every
+    instance install the same files, and a wheelhouse adds the wheels' megabytes to every version, needs them
+    fetched for the stage's platform when bundling, and ties a label to one architecture; turn it on where
+    instances must not depend on a package index at deployment or scale-out."""
+
+    wheelhouse: bool = False
+
+
 class Database(_Model):
     engine: Literal["mariadb", "mysql"]
     engine_version: EngineVersion
@@ -226,6 +237,7 @@ class StageSettings(_Model):
     plain_http: bool = False
     mail: Mail | None = None  # required: `_tiers` names it with an example rather than pydantic's bare "required"
     alarm_email: Email
+    bundle: BundleSettings = BundleSettings()
 
     @model_validator(mode="after")
     def _tiers(self) -> StageSettings:
@@ -260,6 +272,12 @@ class Stage(StageSettings):
     mail: Mail  # StageSettings requires it (with its own message)
     source: str = "eb_tools.yaml"  # the stage file it came from, as messages name it
 
+    def wheelhouse_target(self) -> wheelhouse.Target | None:
+        """The platform the stage's bundle carries wheels for; None when it carries the lock only."""
+        if not self.bundle.wheelhouse:
+            return None
+        return wheelhouse.target_for(self.platform, (self.web.instance_type, self.worker.instance_type))
+
 
 class Network(_Model):
     """An isolation group: one network shared by its stages (same account, region and NAT setting)."""
@@ -291,6 +309,11 @@ class StageFile(_Model):
                 stage.check_scheme()
             except Problem as problem:
                 raise Problem(("stages", name, *problem.key), problem.value, str(problem)) from None
+            if stage.bundle.wheelhouse:
+                try:
+                    wheelhouse.target_for(self.platform, (stage.web.instance_type, stage.worker.instance_type))
+                except ValueError as error:
+                    raise Problem(("stages", name, "bundle", "wheelhouse"), True, str(error)) from None
             first = first_in_group.setdefault(stage.isolation, name)
             if first != name:
                 self._check_shares_network(name, first)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from eb_tools.archive import extract
+from eb_tools.bundle import build
 from eb_tools.check import run
 from eb_tools.check import template as eb_template
 from eb_tools.check.context import CheckContext
@@ -19,12 +21,15 @@ from eb_tools.check.findings import Finding, Rule
 from eb_tools.check.runner import CRASHED, rule_modules
 from eb_tools.errors import ReleaseError
 from eb_tools.release.deploy import prepare
+from eb_tools.wheelhouse import Target
+from tests.wheels import make_wheel, pinned
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = Path(__file__).resolve().parent / "bundles"
 CORPUS = Path(__file__).resolve().parent / "ebextensions_corpus"
 EB_TOOLS = str(Path(sys.executable).parent / "eb_tools")
 GUIDE = "https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/"
+X86 = Target((3, 11), "x86_64", 34)
 
 # case -> (file, line, rule, words in the message)
 EXPECTED = {
@@ -169,6 +174,48 @@ def test_deploy_refuses_errors_only(tmp_path):
     add_config(bundle, "03_bad.config", "option_settings:\n  aws:autoscaling:asg:\n    MinSize: zero\n")
     with pytest.raises(ReleaseError, match=r"eb_tools check: 1 problem\(s\) in .*03_bad.config:3: E104"):
         prepare(bundle, tmp_path / "out", working_tree=True)
+
+
+def wheelhouse_bundle(tmp_path: Path, *tags: str) -> Path:
+    """The clean bundle built for x86_64 with a wheelhouse of one wheel of each tag (from the cache, so no pip
+    download), unpacked as EB unpacks it."""
+    bundle = make_bundle(tmp_path)
+    cache = bundle / ".cache" / "wheelhouse" / X86.name
+    wheels = [make_wheel(cache, f"pkg{index}", tag=tag) for index, tag in enumerate(tags or ("py3-none-any",))]
+    (bundle / "requirements.txt").write_text(pinned(*wheels))
+    (bundle / ".ebignore").write_text(".cache/\n")
+    built = build(bundle, tmp_path / "out", working_tree=True, target=X86)
+    extract(built.path.read_bytes(), tmp_path / "unpacked")
+    return tmp_path / "unpacked"
+
+
+def test_a_bundle_with_its_wheelhouse_passes_and_its_zip_is_checked_as_unpacked(tmp_path):
+    unpacked = wheelhouse_bundle(tmp_path, "py3-none-any", "cp311-cp311-manylinux_2_28_x86_64")
+    assert run(unpacked) == []
+    [zipped] = (tmp_path / "out").glob("*.zip")
+    result = subprocess.run([EB_TOOLS, "check", str(zipped)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr.startswith(f"{zipped}: bundle OK"), result.stdout
+
+
+def test_a_wheelhouse_that_misses_a_requirement_or_holds_another_platform_fails(tmp_path):
+    unpacked = wheelhouse_bundle(tmp_path, "py3-none-any", "cp311-cp311-manylinux_2_17_x86_64")
+    [other] = unpacked.glob("wheelhouse/pkg1-*.whl")
+    other.rename(unpacked / "wheelhouse" / "pkg1-1.0-cp311-cp311-manylinux_2_17_aarch64.whl")
+    (unpacked / "wheelhouse" / "pkg0-1.0-py3-none-any.whl").unlink()
+    findings = [(f.file, f.line, f.rule.id) for f in run(unpacked)]
+    assert findings == [("requirements.txt", 1, "E708"), ("requirements.txt", 3, "E708"),
+                        ("wheelhouse/pkg1-1.0-cp311-cp311-manylinux_2_17_aarch64.whl", None, "E709")]
+    texts = [f.as_text() for f in run(unpacked)]
+    assert texts[0].startswith("requirements.txt:1: E708 pkg0==1.0 has no wheel for cp311-manylinux_2_34_x86_64 "
+                               "in wheelhouse/ matching its hashes")
+    assert "does not run on cp311-manylinux_2_34_x86_64" in texts[2] and "eb_tools bundle --stage STAGE" in texts[2]
+
+
+def test_a_wheelhouse_whose_platform_is_not_named_is_a_notice(tmp_path):
+    unpacked = wheelhouse_bundle(tmp_path)
+    lock = (unpacked / "requirements.txt").read_text()
+    (unpacked / "requirements.txt").write_text(lock.split("# eb_tools wheelhouse:")[0] + "-f wheelhouse\n")
+    assert [(f.file, f.rule.id) for f in run(unpacked)] == [("requirements.txt", "N710")]
 
 
 def test_option_list_form_and_values(tmp_path):

@@ -125,14 +125,35 @@ BAD_VALUES = [
                  "a quoted percentage from '1%' to '100%'", id="batch-size-percent"),
     pytest.param("stages.staging.plain_http", "sometimes", "stages.staging.plain_http: 'sometimes': must be true or "
                  "false", id="bad-plain-http"),
+    pytest.param("stages.staging.bundle", {"wheels": True}, "stages.staging.bundle.wheels: true: unknown key "
+                 "(allowed: wheelhouse)", id="bundle-unknown-key"),
+    pytest.param("stages.staging.web.instance_type", "t4g.small", "stages.staging.bundle.wheelhouse: true: a "
+                 "wheelhouse serves one architecture, and the tiers' instance types mix them (t4g.small: aarch64, "
+                 "t3.small: x86_64): give both tiers Graviton types or neither", id="wheelhouse-mixed-arch"),
+    pytest.param("platform", "Docker running on 64bit Amazon Linux 2023", "stages.staging.bundle.wheelhouse: true: "
+                 "a wheelhouse needs the platform's Python version: 'Docker running on 64bit Amazon Linux 2023' is "
+                 "not 'Python X.Y running on 64bit Amazon Linux 2023' (or 2)", id="wheelhouse-not-python"),
 ]
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), BAD_VALUES)
 def test_each_bad_value_is_one_line(tmp_path, key, value, expected):
-    message = error_of(write(tmp_path, with_value(key, value)))
+    data = with_value(key, value)
+    if "bundle.wheelhouse:" in expected:  # the checks that apply to a stage carrying one
+        data["stages"]["staging"]["bundle"] = {"wheelhouse": True}
+    message = error_of(write(tmp_path, data))
     assert message == f"{tmp_path / 'eb_tools.yaml'}: {expected}"
     assert "\n" not in message
+
+
+def test_a_wheelhouse_is_chosen_per_stage_and_targets_its_platform(tmp_path):
+    assert all(stages.load(SHIPPED).stage(name).wheelhouse_target() is None  # the default: the lock only
+               for name in ("local", "staging", "production"))
+    data = with_value("stages.production.bundle", {"wheelhouse": True})
+    data["stages"]["production"]["web"]["instance_type"] = "m7g.large"
+    data["stages"]["production"]["worker"]["instance_type"] = "c6gn.medium"
+    target = stages.load(write(tmp_path, data)).stage("production").wheelhouse_target()
+    assert target is not None and target.name == "cp311-manylinux_2_34_aarch64"
 
 
 def test_a_required_key_that_is_missing_is_named(tmp_path):

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import tempfile
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from eb_tools import archive as bundle_archive
 from eb_tools.check import rules as rules_package
 from eb_tools.check.context import CheckContext
 from eb_tools.check.findings import Finding, Rule
+from eb_tools.errors import BundleError
 
 CRASHED = Rule("E900", "a check crashed", "")
 
@@ -47,3 +50,13 @@ def run(root: Path, modules: Iterable[ModuleType] | None = None) -> list[Finding
     for module in rule_modules() if modules is None else modules:
         findings.extend(_isolated(module, context))
     return sorted(findings, key=lambda f: (f.file, f.line or 0, f.rule.id, f.message))
+
+
+def run_archive(archive: Path) -> list[Finding]:
+    """The findings of a built bundle (the zip `eb_tools bundle` writes), unpacked as EB unpacks it."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            bundle_archive.extract(archive.read_bytes(), Path(folder) / "bundle")
+        except bundle_archive.ArchiveError as error:
+            raise BundleError(f"{archive}: {error}") from None
+        return run(Path(folder) / "bundle")

@@ -1,7 +1,8 @@
 """pip's requirements files, as EB's Python platform reads `requirements.txt` (pip install -r), with lines.
 
 A requirement may span lines (a trailing backslash, as `--hash` options do); its line is the one it starts
-on. Options (`-r`, `-c`, `--index-url`, `-e`) and URLs are kept apart, not judged. A lock made by `make lock`
+on. Options (`-r`, `-c`, `--index-url`, `-e`, `--find-links`) are kept apart with their lines, not judged;
+URLs are skipped. A lock made by `make lock`
 starts with a line naming the digest of its source (`# source sha256: ...`), so that a lock and the file it
 was generated from can be compared offline: `check` for requirements.txt and requirements.in, the tests for
 the dev extra's constraints.
@@ -43,6 +44,16 @@ class RequirementsFile:
     requirements: list[Pinned] = field(default_factory=list)
     problems: list[Problem[str]] = field(default_factory=list)  # lines pip could not read as a requirement
     source_digest: str | None = None  # from the `# source sha256:` line a lock starts with
+    options: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of each option line
+
+    def find_links(self) -> list[str]:
+        """The folders or URLs of the file's `--find-links` / `-f` options, as written."""
+        found = []
+        for _, option in self.options:
+            name, _, value = option.replace("=", " ", 1).partition(" ")
+            if name in ("-f", "--find-links") and value.strip():
+                found.append(value.strip())
+        return found
 
     def by_name(self) -> dict[str, Pinned]:
         return {r.name: r for r in self.requirements}
@@ -60,14 +71,18 @@ def parse(text: str) -> RequirementsFile:
         result.source_digest = match.group(1)
     for line, logical in _logical_lines(text):
         body = logical.split(" #", 1)[0].strip() if not logical.lstrip().startswith("#") else ""
-        if not body or body.startswith("-") or "://" in body:
+        if body.startswith("-"):
+            result.options.append((line, body))
+            continue
+        if not body or "://" in body:
             continue
         hashes = tuple(HASH.findall(body))
         requirement = HASH.sub("", body).strip()
         try:
             parsed = Requirement(requirement)
         except InvalidRequirement as error:
-            result.problems.append(Problem(line, "requirement", f"not a requirement pip reads: {error}",
+            reason = str(error).splitlines()[0]  # packaging adds the line and a caret below it
+            result.problems.append(Problem(line, "requirement", f"not a requirement pip reads: {reason}",
                                            "write name==version, one a line (make lock does)"))
             continue
         result.requirements.append(Pinned(normalise(parsed.name), str(parsed.specifier),

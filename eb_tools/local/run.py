@@ -210,7 +210,7 @@ def _stage_file(root: Path) -> StageFile:
 def _register(where: StageTarget, root: Path, data_dir: Path) -> Built:
     """The working tree, checked and bundled as `eb_tools deploy --working-tree` would, registered as a version
     (so that provision can start new environments on it)."""
-    built = prepare(root, data_dir / "bundles", working_tree=True)
+    built = prepare(root, data_dir / "bundles", working_tree=True, target=where.stage.wheelhouse_target())
     versions.register(where, built.label, built.data, built.description)
     return built
 

@@ -1,6 +1,7 @@
 """`eb_tools deploy STAGE`: the repository's bundle, checked, built and uploaded once, on web and worker together.
 
-Steps: `check` the bundle (errors refuse it, warnings are shown); build it once (label from git, or `--label`); read the
+Steps: `check` the bundle (errors refuse it, warnings are shown); build it once (label from git, or `--label`;
+with the wheelhouse for the stage's platform when its stage file says `bundle: {wheelhouse: true}`); read the
 stage and print the plan (`--dry-run` stops here, nothing uploaded); take the stage's release lock; register
 the version (upload once to EB's storage bucket); run the release (execute.py: both tiers in parallel,
 verified per instance, smoke-tested, put back on failure); record it in the stage's history.
@@ -18,6 +19,7 @@ from eb_tools.release.execute import DEFAULT_TIMEOUT
 from eb_tools.stage import runner
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.target import StageTarget
+from eb_tools.wheelhouse import Target
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,9 @@ class Built:
 
 
 def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_tree: bool = False,
-            echo: Echo | None = None) -> Built:
-    """The bundle `eb deploy` would build from `root`, refused when `eb_tools check` finds errors; its
-    warnings go to `echo`."""
+            echo: Echo | None = None, target: Target | None = None) -> Built:
+    """The bundle `eb deploy` would build from `root` (with the wheelhouse for `target`, the stage's when its
+    bundle setting asks for one), refused when `eb_tools check` finds errors; its warnings go to `echo`."""
     findings = check_bundle(root)
     for finding in findings:
         if finding.severity == "warning" and echo:
@@ -39,7 +41,7 @@ def prepare(root: Path, output_dir: Path, *, label: str | None = None, working_t
     if failing:
         raise ReleaseError(f"eb_tools check: {len(failing)} problem(s) in {root}, the first: "
                            f"{failing[0].as_text()}; fix them (eb_tools check {root}) and deploy again")
-    bundle = build(root, output_dir, working_tree)
+    bundle = build(root, output_dir, working_tree, target)
     chosen = label or bundle.label
     return Built(chosen, bundle.path.read_bytes(), f"eb_tools deploy of {bundle.label} ({bundle.files} files)")
 

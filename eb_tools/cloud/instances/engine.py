@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from eb_tools import nginx_conf
+from eb_tools import archive, nginx_conf
 from eb_tools.cloud.instances import get_config, processes, source, venvs
 from eb_tools.cloud.instances.instance import Cancelled, Instance
 from eb_tools.cloud.instances.jobs import CANCELLED, HEALTH_CHECK, Failure, Job
@@ -128,8 +128,8 @@ class Deployment:
         script.write_text(f"#!{sys.executable}\n" + Path(get_config.__file__).read_text())
         script.chmod(0o755)
         try:
-            self.files = source.extract(self.request.bundle, self.layout.app / "staging")
-        except source.SourceError as error:
+            self.files = archive.extract(self.request.bundle, self.layout.app / "staging")
+        except archive.ArchiveError as error:
             raise StepError(str(error), str(error), "") from None
         self.extensions = source.extensions(self.layout.app / "staging")
 
@@ -176,18 +176,18 @@ class Deployment:
                 raise StepError(error, error, output)
 
     def _install(self) -> None:
-        requirements = self.layout.app / "staging" / "requirements.txt"
+        requirements = venvs.Requirements.read(self.layout.app / "staging")
         try:
             installed = self.platform.venvs.install(
-                requirements.read_bytes() if requirements.is_file() else None,
-                lambda argv, folder: self.instance.run(argv, STAGING, venvs.pip_environment(self.env),
+                requirements,
+                lambda argv, folder: self.instance.run(argv, STAGING, venvs.pip_environment(self.env, requirements),
                                                        self.layout.log / "eb-engine.log", self._timeout, venv=folder))
         except venvs.InstallFailed as failed:
             errors = " ".join(line for line in failed.output.splitlines() if line.startswith("ERROR")) \
                 or _last_line(failed.output)
             raise StepError(f"fail to install dependencies with requirements.txt file with error Command "
-                            f"{' '.join(venvs.PIP)} failed with error exit status {failed.status}. Stderr:{errors}",
-                            errors, failed.output, dependencies=True) from None
+                            f"{' '.join(failed.command)} failed with error exit status {failed.status}. "
+                            f"Stderr:{errors}", errors, failed.output, dependencies=True) from None
         self.venv, self.job.venv_reused = installed.folder, installed.reused
 
     def _procfile(self) -> None:

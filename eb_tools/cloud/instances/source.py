@@ -1,12 +1,7 @@
-"""What an instance reads from a source bundle: its files (with their modes), the .ebextensions commands, the
+"""What an instance reads from a source bundle (unpacked by eb_tools/archive.py): the .ebextensions commands, the
 platform hooks, the Procfile's web process."""
 from __future__ import annotations
 
-import io
-import os
-import shutil
-import stat
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,29 +14,6 @@ HOOK_PHASES = ("prebuild", "predeploy", "postdeploy")
 
 class SourceError(Exception):
     """The bundle cannot be staged; the message is one line."""
-
-
-def extract(bundle: bytes, target: Path) -> list[str]:
-    """The bundle's files under `target` (made anew) with the modes the zip records, as EB unpacks it, so hooks
-    stay executable; the bundle's paths, sorted."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(bundle))
-    except zipfile.BadZipFile:
-        raise SourceError("The source bundle is not a valid ZIP archive.") from None
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    names = []
-    for info in archive.infolist():
-        path = (target / info.filename).resolve()
-        if not path.is_relative_to(target.resolve()):
-            raise SourceError(f"The source bundle's entry {info.filename} lies outside the application folder.")
-        archive.extract(info, target)
-        mode = info.external_attr >> 16
-        if not info.is_dir():
-            names.append(info.filename)
-            if mode & 0o777:
-                os.chmod(path, stat.S_IMODE(mode))
-    return sorted(names)
 
 
 @dataclass(frozen=True)
