@@ -321,10 +321,20 @@ def test_a_stage_without_a_domain_works_at_its_eb_address(local_run, named_brows
 
 
 def test_losing_a_web_instance_and_a_broken_release_keep_the_page_served(local_run, account, watched, tmp_path):
-    """Two web instances behind the load balancer: one dies mid-session and the page goes on, logged in; then a
-    release whose app cannot import is deployed, fails on the instance that takes it, and `eb_tools deploy` puts
-    every instance back on the good version, while the page is served throughout."""
+    """Two web instances behind the load balancer: one dies mid-session and the page goes on, logged in; then,
+    under RollingWithAdditionalBatch (full capacity: the stage's own Rolling would take the survivor out if its
+    batch came first), a release whose app cannot import is deployed, fails on the instance that takes it, and
+    `eb_tools deploy` puts every instance back on the good version, while the page is served throughout."""
     page, good = watched.page, _served_version(local_run)
+    eb = local_client("elasticbeanstalk", local_run.cloud)
+    _choose_policies(eb, {"oppima-local-web": "RollingWithAdditionalBatch"})
+    try:
+        _lose_an_instance_then_deploy_a_broken_release(local_run, page, good, tmp_path)
+    finally:
+        _choose_policies(eb, {"oppima-local-web": "Rolling"})  # the stage file's
+
+
+def _lose_an_instance_then_deploy_a_broken_release(local_run: LocalRun, page: Any, good: str, tmp_path: Path) -> None:
     page.goto(f"{local_run.base}/uploads")
     masters = web_masters(local_run)
     assert len(masters) == 2, masters  # the local stage's web min
