@@ -147,6 +147,7 @@ def names(table: dict[str, Any], file: StageFile | None) -> Names:
     regions = table.get("regions", {}).values()
     ec2 = {t for r in regions for t in r.get("ec2_hour", {})}
     rds = {(e, c) for r in regions for e, classes in r.get("rds_hour", {}).items() for c in classes}
+    # gp3: the StorageType provision's database template sets (provision/data_stores.py), priced in a new table
     storage = {v for r in regions for v in r.get("rds_storage_gb_month", {})} | {"gp3"}
     cache = {n for r in regions for n in r.get("elasticache_hour", {})}
     for stage in (file.stage(name) for name in file.stages) if file else ():
