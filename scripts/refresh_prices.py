@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools.cost import price_list
 from eb_tools.cost.prices import TABLE
+from eb_tools.errors import aws_message
 from eb_tools.stage_file import load
 
 API_REGION = "us-east-1"
@@ -36,8 +38,12 @@ def main() -> int:
     regions = args.region or sorted(set(old["regions"]) | stage_regions)
     problems: list[str] = []
     fetch = price_list.products(boto3.client("pricing", region_name=API_REGION))
-    table = price_list.refresh(fetch, regions, old, price_list.names(old, file),
-                               datetime.now(UTC).date().isoformat(), problems.append)
+    try:
+        table = price_list.refresh(fetch, regions, old, price_list.names(old, file),
+                                   datetime.now(UTC).date().isoformat(), problems.append)
+    except (BotoCoreError, ClientError) as error:  # no credentials, no pricing:GetProducts: the table is kept
+        print(f"refresh_prices: {aws_message(error, 'pricing')}; {args.table} unchanged", file=sys.stderr)
+        return 1
     args.table.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
     for line in problems:
         print(line, file=sys.stderr)
