@@ -243,17 +243,40 @@ def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, tim
 @STAGE_FILE
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status(stage: str | None, stage_file: Path, output: str) -> None:
-    """What every stage (or STAGE) runs: labels, health, instances by version. Exit 1 when a stage's tiers
-    differ."""
+    """What every stage (or STAGE) runs: labels, health, instances by version, and its monthly estimate. Exit 1
+    when a stage's tiers differ."""
+    from eb_tools.cost.report import brief
     from eb_tools.release.status import render, stage_status
+    from eb_tools.stage_file import load
 
-    reports = [stage_status(where) for where in _stages(stage_file, [stage] if stage else [])]
+    file = load(stage_file)
+    reports = [stage_status(where) | {"cost": brief(file, where.name)}
+               for where in _stages(stage_file, [stage] if stage else [])]
     if output == "json":
         click.echo(json.dumps(reports, indent=2))
     else:
         for report in reports:
             render(report, click.echo)
+            click.echo(f"  {report['cost']['line']}")
     sys.exit(0 if all(r["consistent"] for r in reports) else 1)
+
+
+@main.command()
+@click.argument("stage")
+@STAGE_FILE
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def cost(stage: str, stage_file: Path, output: str) -> None:
+    """STAGE's monthly estimate at its environments' min and max, from its templates, its stage-file entry, the
+    shipped price table and the stated assumptions. Offline: no AWS call."""
+    from eb_tools.cost.estimate import estimate
+    from eb_tools.cost.report import render
+    from eb_tools.stage_file import load
+
+    result = estimate(load(stage_file), stage)
+    if output == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        render(result, click.echo)
 
 
 @main.command()

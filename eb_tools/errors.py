@@ -37,6 +37,11 @@ class DataError(EbToolsError):
     or its verification."""
 
 
+class PriceMissing(EbToolsError):
+    """The price table has no price for a stage's region or one of its resources; the message says how to
+    refresh it."""
+
+
 class OperationFailed(EbToolsError):
     """An Elastic Beanstalk operation ended with errors; the message names it and EB's first reason."""
 
