@@ -208,3 +208,16 @@ def named_browser(driver: Any, tmp_path_factory: pytest.TempPathFactory, web_hos
                        f"--host-resolver-rules=MAP {web_host} 127.0.0.1")
     yield context
     context.close()
+
+
+ACCOUNT_EMAIL = "browser@example.com"
+
+
+@pytest.fixture(scope="module")
+def account(local_run: LocalRun, browser: Any) -> int:
+    """Signed up through the page and the mailed link, once for the module (the browser profile keeps the
+    session); the user id."""
+    page = browser.new_page()
+    sign_up(page, local_run, ACCOUNT_EMAIL)
+    page.close()
+    return local_run.query("SELECT id FROM users WHERE email = %s", ACCOUNT_EMAIL)[0][0]

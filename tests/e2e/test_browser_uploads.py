@@ -5,7 +5,6 @@ nothing behind.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -14,25 +13,21 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 from PIL import Image
 
 from eb_tools.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, wait_until
 from eb_tools.bundle import included_files
 from tests.cloud_clients import local_client
-from tests.e2e.conftest import ROOT, LocalRun, log_in, sign_up, submit_credentials
+from tests.e2e.conftest import ACCOUNT_EMAIL, ROOT, LocalRun, log_in, submit_credentials
+from tests.e2e.stage_ops import choose_policies, served_version, watching, web_masters
 from tests.local_stage import stage_outputs
 from tests.mail import verification_link
-from tests.migration_scripts import CONTRACT, EXPAND
 
-EMAIL = "browser@example.com"
 MESSAGE = "#upload-messages li.error"
 READY = 'li.upload[data-state="ready"]'
 # Chromium's console line for a request answered with an error status: the expected trace of a refusal.
@@ -45,16 +40,6 @@ def noisy_jpeg(width: int, height: int) -> bytes:
     Image.merge("RGB", [Image.effect_noise((width, height), 60 + 20 * band) for band in range(3)]).save(
         out, "JPEG", quality=92)
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def account(local_run: LocalRun, browser: Any) -> int:
-    """Signed up through the page and the mailed link, once for the module (the browser profile keeps the
-    session); the user id."""
-    page = browser.new_page()
-    sign_up(page, local_run, EMAIL)
-    page.close()
-    return local_run.query("SELECT id FROM users WHERE email = %s", EMAIL)[0][0]
 
 
 def uploads_of(local_run: LocalRun, user_id: int) -> list[tuple]:
@@ -281,7 +266,7 @@ def test_a_page_from_another_origin_gets_no_answer_from_the_bucket(local_run, ac
     page = watched.page
     other = local_run.base.replace("127.0.0.1", "localhost")
     assert urlsplit(other).netloc != urlsplit(local_run.base).netloc
-    log_in(page, other, EMAIL)
+    log_in(page, other, ACCOUNT_EMAIL)
     before_rows = uploads_of(local_run, account)
     watched.allow(r"blocked by CORS policy", r"Failed to load resource: net::ERR_FAILED")
     pick(page, "elsewhere.jpg", "image/jpeg", noisy_jpeg(200, 100))
@@ -325,13 +310,13 @@ def test_losing_a_web_instance_and_a_broken_release_keep_the_page_served(local_r
     under RollingWithAdditionalBatch (full capacity: the stage's own Rolling would take the survivor out if its
     batch came first), a release whose app cannot import is deployed, fails on the instance that takes it, and
     `eb_tools deploy` puts every instance back on the good version, while the page is served throughout."""
-    page, good = watched.page, _served_version(local_run)
+    page, good = watched.page, served_version(local_run)
     eb = local_client("elasticbeanstalk", local_run.cloud)
-    _choose_policies(eb, {"oppima-local-web": "RollingWithAdditionalBatch"})
+    choose_policies(eb, {"oppima-local-web": "RollingWithAdditionalBatch"})
     try:
         _lose_an_instance_then_deploy_a_broken_release(local_run, page, good, tmp_path)
     finally:
-        _choose_policies(eb, {"oppima-local-web": "Rolling"})  # the stage file's
+        choose_policies(eb, {"oppima-local-web": "Rolling"})  # the stage file's
 
 
 def _lose_an_instance_then_deploy_a_broken_release(local_run: LocalRun, page: Any, good: str, tmp_path: Path) -> None:
@@ -342,7 +327,7 @@ def _lose_an_instance_then_deploy_a_broken_release(local_run: LocalRun, page: An
     for _ in range(5):
         page.reload()
         assert page.locator("h1").inner_text() == "Your images"  # still logged in: sessions live in Redis
-    with _watching(local_run, page.context.cookies()) as answers:
+    with watching(local_run, page.context.cookies()) as answers:
         deployed = subprocess.run(
             [str(Path(sys.executable).parent / "eb_tools"), "deploy", "local", str(_broken_tree(tmp_path)),
              "--working-tree", "--label", "broken-import", "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
@@ -353,16 +338,7 @@ def _lose_an_instance_then_deploy_a_broken_release(local_run: LocalRun, page: An
     health = local_client("elasticbeanstalk", local_run.cloud).describe_instances_health(
         EnvironmentName="oppima-local-web", AttributeNames=["All"])["InstanceHealthList"]
     assert {(i["Deployment"]["VersionLabel"], i["HealthStatus"]) for i in health} == {(good, "Ok")}
-    assert len(web_masters(local_run)) == len(health) and _served_version(local_run) == good
-
-
-def web_masters(local_run: LocalRun) -> list[int]:
-    """The gunicorn masters of the web instances, from /proc."""
-    return sorted(pid for pid, env in local_run.gunicorn_masters().items() if env.get("APP_ROLE") == "web")
-
-
-def _served_version(local_run: LocalRun) -> str:
-    return str(requests.get(f"{local_run.base}/healthz", timeout=5).json()["version"])
+    assert len(web_masters(local_run)) == len(health) and served_version(local_run) == good
 
 
 def _broken_tree(tmp_path: Path) -> Path:
@@ -373,31 +349,6 @@ def _broken_tree(tmp_path: Path) -> Path:
         shutil.copy2(ROOT / name, tree / name)
     (tree / "wsgi.py").write_text('raise ImportError("this release cannot import its app")\n')
     return tree
-
-
-@contextlib.contextmanager
-def _watching(local_run: LocalRun, cookies: list[dict[str, Any]]) -> Iterator[list[int]]:
-    """The status of a logged-in GET of the uploads page every 0.2 s while the block runs."""
-    answers: list[int] = []
-    done = threading.Event()
-    session = requests.Session()
-    for cookie in cookies:
-        session.cookies.set(cookie["name"], cookie["value"])
-
-    def watch() -> None:
-        while not done.wait(0.2):
-            try:
-                answers.append(session.get(f"{local_run.base}/uploads", timeout=10, allow_redirects=False).status_code)
-            except requests.RequestException:
-                answers.append(0)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        yield answers
-    finally:
-        done.set()
-        thread.join(timeout=15)
 
 
 def test_rotating_the_stage_s_secrets_fails_no_request_and_loses_no_task(local_run, account, watched):
@@ -412,7 +363,7 @@ def test_rotating_the_stage_s_secrets_fails_no_request_and_loses_no_task(local_r
     old_password = json.loads(secrets.get_secret_value(SecretId=database_secret)["SecretString"])["password"]
     page.goto(f"{local_run.base}/uploads")
     uploaded: list[str] = []
-    with _watching(local_run, page.context.cookies()) as answers:
+    with watching(local_run, page.context.cookies()) as answers:
         rotation = subprocess.Popen(
             [str(Path(sys.executable).parent / "eb_tools"), "secrets", "rotate", "local", "flask-key",
              "redis-token", "database", "--file", str(ROOT / "eb_tools.yaml"), "--timeout", "240"],
@@ -443,97 +394,3 @@ def _web_secrets(local_run: LocalRun) -> dict[str, str]:
 
 
 
-def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_deployment_policy(
-        local_run, account, watched, tmp_path):
-    """On the local stage's real instances and MariaDB, under each deployment policy a stage file may choose
-    (Rolling, the stage's own, runs in every other deploy here): an expand migration deploys (AllAtOnce), its
-    contract step deploys (RollingWithAdditionalBatch), a rollback to the expand release keeps the database
-    ahead of the code (Immutable), a rollback past the expand step is refused and changes nothing, and the
-    contract release rolls forward again (TrafficSplitting, the worker Immutable: it has no load balancer to
-    split). Each time the page is served throughout (AllAtOnce may answer 502: every app restarts at once),
-    both tiers end on the label with every instance healthy, and the web tier keeps its instances (in place)
-    or has all new ones. Choosing a policy restarts no app. Last in the module: it leaves the stage on other
-    policies and labels than its stage file's."""
-    original, cookies = _served_version(local_run), watched.page.context.cookies()
-    expand = _release(local_run, cookies, ("AllAtOnce", "RollingWithAdditionalBatch", "same"),
-                      _deploying(_tree(tmp_path / "expand", {"0006_expand.py": EXPAND}), "schema-expand"))
-    assert _revision(local_run) == "0006" and _has_caption(local_run)
-    contract = {"0006_expand.py": EXPAND, "0007_contract.py": CONTRACT}
-    _release(local_run, cookies, ("RollingWithAdditionalBatch", "AllAtOnce", "same"),
-             _deploying(_tree(tmp_path / "contract", contract), "schema-contract"))
-    assert _revision(local_run) == "0007" and not _has_caption(local_run)
-    _release(local_run, cookies, ("Immutable", "Immutable", "new"), ["rollback", "local"])
-    assert _served_version(local_run) == expand and _revision(local_run) == "0007"  # migrations never run back
-    deep = requests.get(f"{local_run.base}/healthz/deep", timeout=10).json()
-    assert deep["schema"] == {"code": "0006", "database": "0007"}, deep
-    refused = _eb_tools(local_run, ["rollback", "local", "--to", original])
-    assert refused.returncode == 1 and "predates 0006, the expand step that contract migration" in refused.stderr
-    assert "--force" in refused.stderr and _served_version(local_run) == expand, refused.stdout + refused.stderr
-    _release(local_run, cookies, ("TrafficSplitting", "Immutable", "new"),
-             _deploying(_tree(tmp_path / "forward", contract), "schema-forward"))
-    assert _revision(local_run) == "0007"
-
-
-def _release(local_run: LocalRun, cookies: list[dict[str, Any]], policies: tuple[str, str, str],
-             args: list[str]) -> str:
-    """Choose the web and worker policies, run `eb_tools ARGS` while the page is watched, and check what it
-    left (see the test); the label served."""
-    eb = local_client("elasticbeanstalk", local_run.cloud)
-    web_policy, worker_policy, instances = policies
-    before, masters = _web_instance_ids(eb), web_masters(local_run)
-    _choose_policies(eb, {"oppima-local-web": web_policy, "oppima-local-worker": worker_policy})
-    assert web_masters(local_run) == masters
-    with _watching(local_run, cookies) as answers:
-        done = _eb_tools(local_run, args)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert answers and set(answers) <= ({200, 502} if web_policy == "AllAtOnce" else {200}), done.stdout[-4000:]
-    label = _served_version(local_run)
-    for name in ("oppima-local-web", "oppima-local-worker"):
-        health = eb.describe_instances_health(EnvironmentName=name, AttributeNames=["All"])["InstanceHealthList"]
-        assert {(i["Deployment"]["VersionLabel"], i["HealthStatus"]) for i in health} == {(label, "Ok")}, name
-    after = _web_instance_ids(eb)
-    assert len(after) == len(before) == len(web_masters(local_run)), (before, after)
-    assert (after == before) if instances == "same" else not (after & before), (before, after)
-    return label
-
-
-def _deploying(tree: Path, label: str) -> list[str]:
-    return ["deploy", "local", str(tree), "--working-tree", "--label", label]
-
-
-def _eb_tools(local_run: LocalRun, args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(Path(sys.executable).parent / "eb_tools"), *args, "--file", str(ROOT / "eb_tools.yaml"),
-                           "--timeout", "240"], env={**os.environ, "AWS_ENDPOINT_URL": local_run.cloud},
-                          capture_output=True, text=True, timeout=300)
-
-
-def _tree(tree: Path, migrations: dict[str, str]) -> Path:
-    """The repository's files with these migration scripts added."""
-    for name in included_files(ROOT):
-        (tree / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, tree / name)
-    for name, text in migrations.items():
-        (tree / "core" / "migrations" / "versions" / name).write_text(text)
-    return tree
-
-
-def _revision(local_run: LocalRun) -> str:
-    return str(local_run.query("SELECT version_num FROM alembic_version")[0][0])
-
-
-def _has_caption(local_run: LocalRun) -> bool:
-    return bool(local_run.query("SHOW COLUMNS FROM uploads LIKE 'caption'"))
-
-
-def _web_instance_ids(eb: Any) -> set[str]:
-    listed = eb.describe_instances_health(EnvironmentName="oppima-local-web", AttributeNames=["All"])
-    return {i["InstanceId"] for i in listed["InstanceHealthList"]}
-
-
-def _choose_policies(eb: Any, policies: dict[str, str]) -> None:
-    """Set each environment's deployment policy, as a stage file's deployment: and provision would, and wait."""
-    for name, policy in policies.items():
-        eb.update_environment(ApplicationName="oppima", EnvironmentName=name, OptionSettings=[
-            {"Namespace": "aws:elasticbeanstalk:command", "OptionName": "DeploymentPolicy", "Value": policy}])
-    wait_until(lambda: all(e["Status"] == "Ready" for e in eb.describe_environments(
-        ApplicationName="oppima", EnvironmentNames=list(policies))["Environments"]), 60, "the policies applied", 0.2)
