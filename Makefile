@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # pytest-xdist processes: most tests wait on servers and the emulated EB's steps, so three share two cores
 # well (on this machine 637 tests took 14.6-16 min in one process, 8.4 in two, 7.5 in three);
-# --dist loadfile keeps a module's tests (and its module-scoped servers) in one process.
+# --dist loadfile keeps a module's tests (and its module-scoped servers) in one process; --no-loadscope-reorder
+# hands the files out in collection order, the longest first (tests/conftest.py, LONGEST_FIRST).
 PYTEST_WORKERS ?= 3
 
 # checkov pins an old boto3 (and packaging<24), so it cannot share .venv: it gets a venv of its own,
@@ -21,7 +22,7 @@ up: $(STAMP)
 	$(BIN)/eb_tools local
 
 test: lint $(CHECKOV_STAMP) system-deps
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Static checks, configured in pyproject.toml: lint and import order, then types.
 lint: $(STAMP)
