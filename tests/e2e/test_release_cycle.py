@@ -25,26 +25,28 @@ def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_depl
     (Rolling, the stage's own, runs in every other deploy here): an expand migration deploys (AllAtOnce), its
     contract step deploys (RollingWithAdditionalBatch), a rollback to the expand release keeps the database
     ahead of the code (Immutable), a rollback past the expand step is refused and changes nothing, and the
-    contract release rolls forward again (TrafficSplitting, the worker Immutable: it has no load balancer to
-    split). Each time the page is served throughout (AllAtOnce may answer 502: every app restarts at once),
+    contract release rolls forward again (TrafficSplitting). The policies are the web tier's; the worker, one
+    instance whose queue holds its tasks meanwhile, deploys AllAtOnce (its other policies add instance
+    deployments and prove nothing more here). Each time the page is served throughout (AllAtOnce may answer
+    502: every app restarts at once),
     both tiers end on the label with every instance healthy, and the web tier keeps its instances (in place)
     or has all new ones. Choosing a policy restarts no app."""
     original, cookies = served_version(local_run), watched.page.context.cookies()
-    expand = _release(local_run, cookies, ("AllAtOnce", "RollingWithAdditionalBatch", "same"),
+    expand = _release(local_run, cookies, ("AllAtOnce", "AllAtOnce", "same"),
                       _deploying(_tree(tmp_path / "expand", {"0006_expand.py": EXPAND}), "schema-expand"))
     assert _revision(local_run) == "0006" and _has_caption(local_run)
     contract = {"0006_expand.py": EXPAND, "0007_contract.py": CONTRACT}
     _release(local_run, cookies, ("RollingWithAdditionalBatch", "AllAtOnce", "same"),
              _deploying(_tree(tmp_path / "contract", contract), "schema-contract"))
     assert _revision(local_run) == "0007" and not _has_caption(local_run)
-    _release(local_run, cookies, ("Immutable", "Immutable", "new"), ["rollback", "local"])
+    _release(local_run, cookies, ("Immutable", "AllAtOnce", "new"), ["rollback", "local"])
     assert served_version(local_run) == expand and _revision(local_run) == "0007"  # migrations never run back
     deep = requests.get(f"{local_run.base}/healthz/deep", timeout=10).json()
     assert deep["schema"] == {"code": "0006", "database": "0007"}, deep
     refused = _eb_tools(local_run, ["rollback", "local", "--to", original])
     assert refused.returncode == 1 and "predates 0006, the expand step that contract migration" in refused.stderr
     assert "--force" in refused.stderr and served_version(local_run) == expand, refused.stdout + refused.stderr
-    _release(local_run, cookies, ("TrafficSplitting", "Immutable", "new"),
+    _release(local_run, cookies, ("TrafficSplitting", "AllAtOnce", "new"),
              _deploying(_tree(tmp_path / "forward", contract), "schema-forward"))
     assert _revision(local_run) == "0007"
 
