@@ -37,8 +37,7 @@ class MigrationError(RuntimeError):
 
 def upgrade(database: db.Database) -> tuple[str | None, str | None]:
     """Bring the schema to head; return the revisions before and after."""
-    config = Config()
-    config.set_main_option("script_location", str(SCRIPTS))
+    config = _config()
     with database.writer.connect() as conn, _locked(conn):
         before = MigrationContext.configure(conn).get_current_revision()
         conn.commit()
@@ -54,9 +53,14 @@ def upgrade(database: db.Database) -> tuple[str | None, str | None]:
 
 def head() -> str | None:
     """The revision this code's scripts end at."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def _config() -> Config:
+    """Alembic's configuration of this code's scripts."""
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return config
 
 
 def _known(config: Config, revision: str) -> bool:

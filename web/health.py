@@ -45,7 +45,9 @@ def deep() -> tuple[Response, int]:
 def _schema(engine: Engine) -> dict[str, str | None]:
     """The revision this code's migrations end at and the one the database is at: during a rolling deployment
     or after a rollback the database may be ahead of the code (eb_tools refuses code it would break)."""
-    code = current_app.extensions.setdefault("schema_head", migrate.head())
+    if "schema_head" not in current_app.extensions:  # the scripts are read once per process, not per request
+        current_app.extensions["schema_head"] = migrate.head()
+    code = current_app.extensions["schema_head"]
     try:
         with engine.connect() as conn:
             database = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

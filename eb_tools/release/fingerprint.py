@@ -9,7 +9,7 @@ warns, one line each, where the two sides differ.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eb_tools.release import versions
 from eb_tools.stage import ebenv
@@ -25,6 +25,7 @@ class Fingerprint:
     lock: str | None  # sha256 of the bundle's requirements.txt; None: no bundle, or none in it
     platforms: dict[str, str]  # tier -> the platform ARN its environment runs on
     stored: versions.Stored | None = None  # where the bundle lies (EB's storage bucket names its account)
+    data: bytes | None = field(default=None, repr=False, compare=False)  # its bytes, when this read them
 
     def line(self) -> str:
         platforms = sorted(set(self.platforms.values()))
@@ -49,7 +50,7 @@ def of_bundle(stage: str, data: bytes | None, platforms: dict[str, str],
               stored: versions.Stored | None = None) -> Fingerprint:
     """The fingerprint of a bundle already read (`data`; None: none registered, or its object gone)."""
     return Fingerprint(stage, hashlib.sha256(data).hexdigest() if data is not None else None, _lock(data),
-                       platforms, stored)
+                       platforms, stored, data)
 
 
 def warnings(source: Fingerprint, destination: Fingerprint) -> list[str]:

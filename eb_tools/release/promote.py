@@ -88,7 +88,7 @@ def promote(source: StageTarget, destination: StageTarget, echo: Echo, *, strate
     return runner.carry_out(execute.operation(
         destination, f"promote {label} from {source.name}", f"promote from {source.name}", label, carry, timeout,
         environments=environments, dry_run_note=note, render_plan=render, force=force,
-        bundle=lambda: versions.read_bundle(source, tested.stored) if tested.stored else None), echo, dry_run=dry_run)
+        bundle=lambda: tested.data), echo, dry_run=dry_run)
 
 
 def _blue_green(where: StageTarget, release: execute.Plan, echo: Echo, timeout: float, smoke: str | None) -> None:
