@@ -8,6 +8,7 @@ deadline and says what it was waiting for when it gives up.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
-from eb_tools.errors import WaitTimeout
+from eb_tools.errors import EbToolsError, WaitTimeout
 
 T = TypeVar("T")
 
@@ -26,6 +27,23 @@ LOCAL_SECRET_KEY = "testing"
 LOCAL_REGION = "us-east-1"
 # Adaptive retries ride out throttling of describe calls during long waits.
 CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+# Between describe calls while waiting: AWS takes minutes; a local cloud answers in moments.
+POLL_SECONDS = 2.0
+POLL_ENV = "EB_TOOLS_POLL_SECONDS"
+
+
+def poll_seconds() -> float:
+    """POLL_SECONDS, or the environment's EB_TOOLS_POLL_SECONDS (0.05 to 60)."""
+    given = os.environ.get(POLL_ENV)
+    if not given:
+        return POLL_SECONDS
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1
+    if not 0.05 <= seconds <= 60:
+        raise EbToolsError(f"{POLL_ENV}={given}: give seconds between 0.05 and 60, or unset it for {POLL_SECONDS:g}")
+    return seconds
 
 
 def session(profile: str | None = None, region: str | None = None) -> boto3.session.Session:
@@ -53,7 +71,7 @@ class Target:
 
     session: boto3.session.Session
     endpoint_url: str | None = None
-    poll_seconds: float = 2.0  # between describe calls while waiting: AWS takes minutes, the local cloud less
+    poll_seconds: float = POLL_SECONDS  # between describe calls while waiting
 
     @property
     def region(self) -> str:

@@ -373,20 +373,30 @@ def db_snapshots(stage: str, stage_file: Path, output: str) -> None:
 @click.argument("stage")
 @STAGE_FILE
 @click.option("--drill", is_flag=True, help="Restore into a new private instance, verify it, time it, delete it.")
+@click.option("--into", "into", metavar="TARGET",
+              help="Replace stage TARGET's database (STAGE's own, or another's) with the restored copy.")
 @click.option("--snapshot", help="The snapshot to restore [default: the stage's latest].")
 @click.option("--time", "at", help="Restore the point in time (ISO, UTC unless it says) instead of a snapshot.")
 @click.option("--keep", is_flag=True, help="Keep the drill's instance (delete it yourself).")
+@click.option("--yes", is_flag=True, help="--into: do not ask before replacing the database (not production).")
+@click.option("--confirm", "confirm_name", metavar="STAGE", help="--into: the target's name, typed out (production).")
 @DRY_RUN
+@click.option("--timeout", type=click.FloatRange(1), default=7200, show_default=True,
+              help="--into: seconds to wait for each step (a restore, a rename, a replica, the restarts).")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def db_restore(stage: str, stage_file: Path, drill: bool, snapshot: str | None, at: str | None, keep: bool,
-               dry_run: bool, output: str) -> None:
-    """Restore STAGE's database as a drill: exit 1 when verification fails or the stage's goal is missed."""
+def db_restore(stage: str, stage_file: Path, drill: bool, into: str | None, snapshot: str | None, at: str | None,
+               keep: bool, yes: bool, confirm_name: str | None, dry_run: bool, timeout: float, output: str) -> None:
+    """Restore STAGE's database: as a drill (exit 1 when verification fails or the stage's goal is missed), or
+    --into a stage, replacing its database behind its endpoint (planned, then confirmed)."""
+    if drill == (into is not None):
+        raise EbToolsError("db restore: give --drill (a new instance, verified, then deleted) or --into TARGET "
+                           "(replace TARGET's database), one of them")
+    if into is not None:
+        _restore_into(stage, into, stage_file, snapshot, at, yes, confirm_name, dry_run, timeout, output)
+        return
     from eb_tools.data import drill as drills
     from eb_tools.stage import runner
 
-    if not drill:
-        raise EbToolsError("db restore: only --drill is offered (a new instance, verified, then deleted); a "
-                           "restore that replaces the stage's database is not")
     [where] = _stages(stage_file, [stage])
     echo = click.echo if output == "text" else _silent
     report = runner.carry_out(drills.operation(where, snapshot, at, keep, echo), echo, dry_run=dry_run)
@@ -397,6 +407,22 @@ def db_restore(stage: str, stage_file: Path, drill: bool, snapshot: str | None, 
     else:
         drills.render_report(report, click.echo)
     sys.exit(0 if report.passed else 1)
+
+
+def _restore_into(stage: str, into: str, stage_file: Path, snapshot: str | None, at: str | None, yes: bool,
+                  confirm_name: str | None, dry_run: bool, timeout: float, output: str) -> None:
+    from eb_tools.data import restore_into
+    from eb_tools.release import execute
+    from eb_tools.stage import runner
+
+    source, target = _stages(stage_file, [stage, into]) if stage != into else _stages(stage_file, [stage]) * 2
+    echo = click.echo if output == "text" else _silent
+    op = restore_into.operation(source, target, snapshot, at, echo, confirm_name=confirm_name, yes=yes,
+                                ask=click.confirm, timeout=timeout, restart=execute.refresh)
+    steps = runner.carry_out(op, echo, dry_run=dry_run)
+    if output == "json":
+        click.echo(json.dumps({"stage": target.name, "dry_run": dry_run, "steps": [
+            {"step": name, "seconds": round(seconds, 1)} for name, seconds in steps]}, indent=2))
 
 
 @main.group()

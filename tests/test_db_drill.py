@@ -1,6 +1,7 @@
-"""`eb_tools db snapshot | snapshots | restore --drill` against a stage provisioned into a local cloud whose
-database is a real MariaDB: the app's migrations and models write real rows, a snapshot records their figures,
-later rows must not come back, a point in time brings back exactly what was there, bad input is one line.
+"""`eb_tools db snapshot | snapshots | restore --drill | restore --into` against a stage provisioned into a
+local cloud whose database is a real MariaDB with a replica: the app's migrations and models write real rows, a
+snapshot records their figures, later rows must not come back, a point in time brings back exactly what was
+there, a restore into the stage replaces the data behind the endpoints the apps know, bad input is one line.
 """
 from __future__ import annotations
 
@@ -32,21 +33,22 @@ ROOT = Path(__file__).resolve().parent.parent
 class Drilled:
     """A stage of its own (moto's backends are the process's) in a cloud that runs data servers."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, replicas: int = 0) -> None:
         self.name = f"drill{uuid.uuid4().hex[:6]}"
         shipped = yaml.safe_load((ROOT / "eb_tools.yaml").read_text())
         # Its own sender too: SES refuses a second identity of one address in an account, as the stacks of two
         # stages in one process (one moto) would make.
         stage = {**shipped["stages"]["local"], "isolation": self.name,
                  "mail": {"from": f"no-reply@{self.name}.example.com"}}
-        stage["database"] = {**stage["database"], "read_replicas": 0, "restore_goal_minutes": 2}
+        stage["database"] = {**stage["database"], "read_replicas": replicas, "restore_goal_minutes": 2}
         self.file = folder / "eb_tools.yaml"
         self.file.write_text(yaml.safe_dump({**shipped, "stages": {self.name: stage}}))
         self.cloud = LocalCloud(data_dir=folder / "stores", eb_transition_seconds=0.05).start()
 
     def eb_tools(self, *words: str) -> Result:
         return CliRunner().invoke(main, [*words, "--file", str(self.file)],
-                                  env={"AWS_ENDPOINT_URL": self.cloud.url, "AWS_DEFAULT_REGION": "us-east-1"})
+                                  env={"AWS_ENDPOINT_URL": self.cloud.url, "AWS_DEFAULT_REGION": "us-east-1",
+                                       "EB_TOOLS_POLL_SECONDS": "0.2"})
 
     def client(self, service: str) -> Any:
         return local_client(service, self.cloud.url)
@@ -79,9 +81,9 @@ class Drilled:
 
 
 @contextmanager
-def provisioned(folder: Path) -> Iterator[Drilled]:
+def provisioned(folder: Path, replicas: int = 0) -> Iterator[Drilled]:
     """A drill stage provisioned into a cloud of its own, which stops when the block ends."""
-    made = Drilled(folder)
+    made = Drilled(folder, replicas)
     try:
         done = made.eb_tools("provision", made.name, "--yes")
         assert done.exit_code == 0, done.output
@@ -92,7 +94,7 @@ def provisioned(folder: Path) -> Iterator[Drilled]:
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drilled]:
-    with provisioned(tmp_path_factory.mktemp("drill")) as made:
+    with provisioned(tmp_path_factory.mktemp("drill"), replicas=1) as made:
         yield made
 
 
@@ -182,3 +184,70 @@ def test_bad_input_is_one_line_and_restores_nothing(stage: Drilled, words: tuple
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and expected.format(**names) in result.output, result.output
     assert {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]} == before
+
+
+def _endpoint(stage: Drilled, role: str) -> dict[str, Any]:
+    outputs = stage.outputs()
+    return {"Address": outputs[f"Db{role}Host"], "Port": int(outputs["DbPort"])}
+
+
+def _replicated(stage: Drilled, expected: list[str]) -> list[str]:
+    deadline = time.monotonic() + 20
+    while (found := stage.emails(_endpoint(stage, "Reader"))) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def test_restore_into_replaces_the_database_behind_the_endpoint_the_apps_know(stage: Drilled) -> None:
+    """The writer's and the reader's endpoints (the stack's outputs, which the apps are given) lead to the
+    restored data, with the stage's secret; the instance replaced is kept with what was written after."""
+    database = stage.app_database()
+    try:
+        migrate.upgrade(database)
+        before = stage.emails(_endpoint(stage, ""))
+        taken = stage.eb_tools("db", "snapshot", stage.name)
+        assert taken.exit_code == 0, taken.output
+        stage.sign_up(database, "after-snapshot@example.com")
+    finally:
+        database.dispose()
+    snapshot = taken.output.split("snapshot ", 1)[1].split()[0]
+    dry = stage.eb_tools("db", "restore", stage.name, "--into", stage.name, "--snapshot", snapshot, "--dry-run")
+    assert dry.exit_code == 0 and "rename" in dry.output and "dry run: nothing restored" in dry.output, dry.output
+    assert "after-snapshot@example.com" in stage.emails(_endpoint(stage, ""))
+    done = stage.eb_tools("db", "restore", stage.name, "--into", stage.name, "--snapshot", snapshot, "--yes")
+    assert done.exit_code == 0, done.output
+    assert stage.emails(_endpoint(stage, "")) == before
+    assert _replicated(stage, before) == before
+    rds = stage.client("rds")
+    kept = next(d for d in rds.describe_db_instances()["DBInstances"] if "-replaced-" in d["DBInstanceIdentifier"])
+    assert "after-snapshot@example.com" in stage.emails(kept["Endpoint"])
+    assert kept["ReadReplicaDBInstanceIdentifiers"] == []  # its replica was replaced by one of the restored copy
+    database = stage.app_database()  # the apps' engines log in with the secret they are given, as before
+    try:
+        with database.write() as session:
+            assert sorted(u.email for u in session.query(User)) == before
+    finally:
+        database.dispose()
+    rds.delete_db_instance(DBInstanceIdentifier=kept["DBInstanceIdentifier"], SkipFinalSnapshot=True)
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    pytest.param(("--drill", "--into", "{stage}"), "give --drill", id="both"),
+    pytest.param(("--into", "{stage}", "--confirm", "other"), "--confirm other does not name the stage",
+                 id="wrong-confirm"),
+    pytest.param(("--into", "{stage}", "--snapshot", "{stage}-missing", "--yes"), "no DB snapshot", id="missing"),
+])
+def test_restore_into_bad_input_is_one_line(stage: Drilled, words: tuple[str, ...], expected: str) -> None:
+    rds = stage.client("rds")
+    before = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
+    result = stage.eb_tools("db", "restore", stage.name, *(w.format(stage=stage.name) for w in words))
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and expected in result.output, result.output
+    assert {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]} == before
+
+
+def test_a_poll_interval_that_is_not_seconds_is_one_line(stage: Drilled) -> None:
+    result = CliRunner().invoke(main, ["db", "snapshots", stage.name, "--file", str(stage.file)],
+                                env={"AWS_ENDPOINT_URL": stage.cloud.url, "EB_TOOLS_POLL_SECONDS": "soon"})
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "EB_TOOLS_POLL_SECONDS=soon: give seconds between 0.05 and 60" in result.output, result.output

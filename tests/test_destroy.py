@@ -99,7 +99,8 @@ def test_destroy_keeps_the_data_and_its_final_snapshot_restores(stage: Drilled) 
 def _answering(stage: Drilled, answers: str, *words: str) -> Result:
     """eb_tools with `answers` on stdin, for its questions."""
     return CliRunner().invoke(main, [*words, "--file", str(stage.file)], input=answers,
-                              env={"AWS_ENDPOINT_URL": stage.cloud.url, "AWS_DEFAULT_REGION": "us-east-1"})
+                              env={"AWS_ENDPOINT_URL": stage.cloud.url, "AWS_DEFAULT_REGION": "us-east-1",
+                                   "EB_TOOLS_POLL_SECONDS": "0.2"})
 
 
 def _emails(stage: Drilled, endpoint: dict[str, Any], secret: str) -> list[str]:

@@ -4,7 +4,8 @@ A stack's DB instance is a MariaDB server with the template's master user and pa
 second server fed by binary-log replication, its replication group a redis-server requiring the AUTH token
 over TLS; all at the endpoints the stack outputs and the services' APIs give. A DB snapshot is a dump of the
 server, a restore a new server loaded from it (to a point in time: the binary log replayed up to it), inside
-RDS's restore window only. Deleting the stack stops them;
+RDS's restore window only. A restore renamed to the writer's name answers at its endpoint. Deleting the stack
+stops them;
 the next cloud on the same folder finds the data; a server that cannot run fails the stack as CloudFormation
 would.
 """
@@ -291,14 +292,50 @@ def _logs_in(host: str, port: str, user: str, password: str) -> bool:
         return False
 
 
-def test_deleting_stops_the_servers_and_the_next_cloud_finds_the_data(tmp_path: Path) -> None:
-    first = Stage(tmp_path, stack=f"resumed-{uuid.uuid4().hex[:8]}")
+def _status(stage: Stage, identifier: str, wanted: str = "available") -> dict[str, Any]:
+    rds = stage.client("rds")
+    return wait_until(lambda: (d := rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0])[
+        "DBInstanceStatus"] == wanted and d, 60, f"{identifier} {wanted}")
+
+
+def test_a_restore_renamed_to_the_writer_s_name_answers_at_its_endpoint_and_the_next_cloud_finds_its_data(
+        tmp_path: Path) -> None:
+    """RDS's way to replace a database behind its endpoint (user guide, "Renaming a DB instance"): the writer
+    renamed away keeps its replica, at its new name's endpoint; the restored copy renamed to the writer's name
+    answers at the writer's endpoint; a name in use is refused. Deleting the stack stops its servers, and the
+    next cloud's stack of the same name finds the writer's data: the copy's."""
+    first = Stage(tmp_path, stack=f"renamed-{uuid.uuid4().hex[:8]}")
     try:
         assert first.create(template())["StackStatus"] == "CREATE_COMPLETE"
-        outputs = first.outputs()
-        with first.connect(outputs["DbHost"], outputs["DbPort"]) as writer, writer.cursor() as cursor:
-            cursor.execute("CREATE TABLE notes (id INT PRIMARY KEY)")
-            cursor.execute("INSERT INTO notes VALUES (1)")
+        rds, writer, outputs = first.client("rds"), _writer(first), first.outputs()
+        with first.connect(outputs["DbHost"], outputs["DbPort"]) as connection, connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE drilled (id INT PRIMARY KEY)")
+            cursor.execute("INSERT INTO drilled VALUES (1)")
+            rds.create_db_snapshot(DBInstanceIdentifier=writer, DBSnapshotIdentifier=f"{first.stack}-s")
+            wait_until(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=f"{first.stack}-s")["DBSnapshots"][0][
+                "Status"] == "available", 30, "the snapshot")
+            cursor.execute("INSERT INTO drilled VALUES (2)")
+        rds.restore_db_instance_from_db_snapshot(DBSnapshotIdentifier=f"{first.stack}-s",
+                                                 DBInstanceIdentifier=f"{first.stack}-copy")
+        _status(first, f"{first.stack}-copy")
+        with pytest.raises(ClientError, match="DBInstanceAlreadyExists"):
+            rds.modify_db_instance(DBInstanceIdentifier=f"{first.stack}-copy", NewDBInstanceIdentifier=writer,
+                                   ApplyImmediately=True)
+        renamed = rds.modify_db_instance(DBInstanceIdentifier=writer, NewDBInstanceIdentifier=f"{first.stack}-old",
+                                         ApplyImmediately=True)["DBInstance"]
+        assert renamed["DBInstanceStatus"] == "renaming"
+        old = _status(first, f"{first.stack}-old")
+        assert old["Endpoint"]["Address"] != outputs["DbHost"] and _ids(first, old["Endpoint"]) == [1, 2]
+        rds.modify_db_instance(DBInstanceIdentifier=f"{first.stack}-copy", NewDBInstanceIdentifier=writer,
+                               ApplyImmediately=True)
+        _status(first, writer)
+        assert _ids(first, {"Address": outputs["DbHost"], "Port": outputs["DbPort"]}) == [1]
+        [replica] = old["ReadReplicaDBInstanceIdentifiers"]  # the old writer's, following it to its new endpoint
+        with first.connect(old["Endpoint"]["Address"], old["Endpoint"]["Port"]) as connection, \
+                connection.cursor() as cursor:
+            cursor.execute("INSERT INTO drilled VALUES (3)")
+        reader = {"Address": outputs["DbReaderHost"], "Port": outputs["DbReaderPort"]}
+        wait_until(lambda: _ids(first, reader) == [1, 2, 3], 20, f"replica {replica} following the renamed writer")
         cfn = first.client("cloudformation")
         cfn.delete_stack(StackName=first.stack)
         wait_until(lambda: not any(s["StackName"] == first.stack for s in cfn.list_stacks(
@@ -312,9 +349,7 @@ def test_deleting_stops_the_servers_and_the_next_cloud_finds_the_data(tmp_path: 
     try:
         assert second.create(template())["StackStatus"] == "CREATE_COMPLETE"
         outputs = second.outputs()
-        with second.connect(outputs["DbHost"], outputs["DbPort"]) as writer, writer.cursor() as cursor:
-            cursor.execute("SELECT id FROM notes")
-            assert cursor.fetchall() == ((1,),)
+        assert _ids(second, {"Address": outputs["DbHost"], "Port": outputs["DbPort"]}) == [1]
     finally:
         second.cloud.stop()
 

@@ -336,6 +336,24 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.secretsmanager.models:SecretsManagerBackend.put_secret_value",
         "moto.secretsmanager.utils:random_password",
     ),
+    "eb_tools/cloud/rds_renames.py": (
+        "moto.rds.exceptions:RDSClientError",
+        "moto.rds.models:RDSBackend.modify_db_instance",
+        "moto.rds.models:RDSBackend.describe_db_instances",
+        "moto.rds.models:RDSBackend().databases",
+        "moto.rds.models:RDSBackend().database_snapshots",
+        *(f"moto.rds.models:DBInstance().{name}" for name in (
+            "db_instance_identifier", "source_db_instance_identifier", "replicas", "is_replica", "status", "port")),
+        "moto.rds.models:DBSnapshot().db_instance_identifier",
+        "moto.rds.models:DBSnapshot().snapshot_type",
+    ),
+    "eb_tools/cloud/rds_read_replicas.py": (
+        "moto.rds.responses:RDSResponse.create_db_instance_read_replica",
+        "moto.rds.responses:RDSResponse.backend",
+        "moto.rds.models:RDSBackend().databases",
+        *(f"moto.rds.models:DBInstance().{name}" for name in (
+            "db_instance_identifier", "source_db_instance_identifier", "status", "port")),
+    ),
     "eb_tools/cloud/rds_backups.py": (
         "moto.rds.exceptions:RDSClientError",
         "moto.rds.models:RDSBackend",
@@ -616,6 +634,7 @@ from moto.rds.exceptions import RDSClientError  # noqa: E402
 from moto.rds.models import DBInstance as RDSDBInstance  # noqa: E402
 from moto.rds.models import DBInstanceAutomatedBackup as RDSAutomatedBackup  # noqa: E402
 from moto.rds.models import RDSBackend, rds_backends  # noqa: E402
+from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.s3.exceptions import (  # noqa: E402
     BucketNotEmpty,
     CrossLocationLoggingProhibited,
@@ -650,7 +669,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "MotoAPIResponse",
     "MotoRequestHandler", "OutputMap",
     "RDSAutomatedBackup", "RDSBackend", "RDSClientError", "RDSDBInstance", "RDSInvalidParameterValue",
-    "ResourceMap", "S3Backend", "S3Response", "ServiceException",
+    "RDSResponse", "ResourceMap", "S3Backend", "S3Response", "ServiceException",
     "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "CertBundle", "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",

@@ -28,6 +28,8 @@ from eb_tools.cloud import (
     moto_internals,
     rds_backups,
     rds_master_password,
+    rds_read_replicas,
+    rds_renames,
     s3_bucket_policy,
     secret_versions,
     ses_sandbox,
@@ -207,6 +209,8 @@ class LocalCloud:
         ses_sandbox.register()  # identities verified by their owners, and the sandbox's recipients, as in SES
         elasticache_auth.register()  # a replication group's AUTH token rotated (ROTATE, then SET), for real
         rds_master_password.register()  # a DB instance's master password changed on its server
+        rds_renames.register()  # a renamed DB instance answers at its new name's endpoint, its replicas following
+        rds_read_replicas.register()  # a read replica made through the API is a server following its source
         secret_versions.register()  # a secret's value is its AWSCURRENT version's, wherever the label moves
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.

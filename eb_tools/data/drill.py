@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eb_tools.data import database as stage_database
-from eb_tools.data import figures, waiting
+from eb_tools.data import figures, restoring
 from eb_tools.data.database import StageDatabase
 from eb_tools.errors import DataError, EbToolsError
 from eb_tools.stage import runner
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.target import StageTarget
 
-RESTORE_FAILED = frozenset({"failed", "incompatible-restore", "incompatible-parameters", "incompatible-network"})
 DRILL_TAG = f"{figures.PREFIX}drill"
 
 
@@ -178,24 +177,9 @@ def _step(report: Report, name: str, echo: Echo, work: Callable[[], Any]) -> Any
 
 
 def _restore(where: StageTarget, plan: DrillPlan, echo: Echo) -> stage_database.Endpoint:
-    db, rds = plan.database, where.client("rds")
-    common: dict[str, Any] = {
-        "DBInstanceClass": db.instance_class, "DBSubnetGroupName": db.subnet_group,
-        "VpcSecurityGroupIds": list(db.security_groups), "PubliclyAccessible": False, "MultiAZ": False,
-        "DeletionProtection": False, "Tags": [{"Key": DRILL_TAG, "Value": where.name}]}
-    if db.parameter_group:
-        common["DBParameterGroupName"] = db.parameter_group
-    if plan.snapshot:
-        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=plan.instance,
-                                                 DBSnapshotIdentifier=plan.snapshot, **common)
-    else:
-        rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=db.identifier,
-                                                 TargetDBInstanceIdentifier=plan.instance,
-                                                 RestoreTime=plan.restore_time, **common)
-    described = waiting.status(lambda: stage_database.describe(where, plan.instance), "DBInstanceStatus",
-                               f"DB instance {plan.instance}", echo, plan.goal_minutes * 60 * 2,
-                               where.target.poll_seconds, RESTORE_FAILED)
-    return stage_database.endpoint_of(described)
+    source = restoring.Source(plan.snapshot, plan.restore_time, plan.database.identifier)
+    return restoring.restore(where, source, plan.database, plan.instance, {DRILL_TAG: where.name}, echo,
+                             plan.goal_minutes * 60 * 2)
 
 
 def _verify(where: StageTarget, plan: DrillPlan, endpoint: stage_database.Endpoint, report: Report) -> None:

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from eb_tools.aws import wait_until
 from eb_tools.errors import DataError
 from eb_tools.stage.runner import Echo
@@ -30,3 +32,19 @@ def status(read: Callable[[], dict[str, Any]], key: str, what: str, echo: Echo, 
         return described if state == "available" else {}
 
     return wait_until(ready, timeout, what, interval)
+
+
+def gone(read: Callable[[], Any], what: str, echo: Echo, timeout: float, interval: float) -> None:
+    """Read until `read()` raises RDS's not-found error (a deleted instance is "deleting" until then)."""
+    echo(f"  {what}: deleting")
+
+    def deleted() -> bool:
+        try:
+            read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+                return True
+            raise
+        return False
+
+    wait_until(deleted, timeout, f"{what} to be deleted", interval)

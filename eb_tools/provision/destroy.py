@@ -27,7 +27,6 @@ from eb_tools.stage.runner import Echo
 from eb_tools.stage.stacks import live
 from eb_tools.stage.tables import table
 from eb_tools.stage.target import StageTarget
-from eb_tools.stage_file import PRODUCTION
 
 BUCKET = "AWS::S3::Bucket"
 DB_INSTANCE = "AWS::RDS::DBInstance"
@@ -65,10 +64,6 @@ class Plan:
     @property
     def buckets(self) -> list[str]:
         return [f.physical for f in self.fates if f.type == BUCKET and f.kept and f.physical]
-
-
-def is_production(where: StageTarget) -> bool:
-    return PRODUCTION in (where.name, where.stage.isolation)
 
 
 def _policy(resource: dict[str, Any]) -> str:
@@ -262,7 +257,7 @@ def operation(where: StageTarget, echo: Echo, *, confirm_name: str | None, yes: 
     enough); another stage is asked unless `yes` or `confirm_name` names it."""
     if confirm_name is not None and confirm_name != where.name:
         raise ProvisionError(f"--confirm {confirm_name} does not name the stage to destroy, {where.name}")
-    if is_production(where) and confirm_name is None:
+    if where.is_production and confirm_name is None:
         raise ProvisionError(f"stage {where.name} is production: type its name out to destroy it "
                              f"(--confirm {where.name}); nothing changed")
     first = None if yes or confirm_name is not None else ask

@@ -19,7 +19,7 @@ from eb_tools import aws
 from eb_tools.errors import AccountError, EbToolsError, aws_message
 from eb_tools.names import TIERS, environment_names, web_environments
 from eb_tools.stage import ebenv
-from eb_tools.stage_file import Stage, load
+from eb_tools.stage_file import PRODUCTION, Stage, load
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class StageTarget:
         live = next((n for n, env in found.items() if str(env.get("CNAME", "")).startswith(url)), names[0])
         return live, next(n for n in names if n != live)
 
+    @property
+    def is_production(self) -> bool:
+        """Production, or in its isolation group: what a destructive verb asks to have typed out."""
+        return PRODUCTION in (self.name, self.stage.isolation)
+
     def live(self) -> dict[str, str]:
         """{tier: environment name} of the environments serving the stage now."""
         return {**self.environments, "web": self.web_pair()[0]}
@@ -91,14 +96,15 @@ Sessions = dict[str, boto3.session.Session]  # stage name -> session, where a ca
 
 
 def resolve(stage_file: Path, names: list[str], *, sessions: Sessions | None = None, endpoint_url: str | None = None,
-            poll_seconds: float = 2.0) -> list[StageTarget]:
+            poll_seconds: float | None = None) -> list[StageTarget]:
     """The stages `names` of `stage_file` (every stage when empty), each with the session its profile and region
-    give, unless `sessions` names one."""
+    give, unless `sessions` names one; waits poll every `poll_seconds` (default: aws.poll_seconds())."""
     file = load(stage_file)
     stages = [file.stage(n) for n in names or list(file.stages)]
     chosen = sessions or {}
+    poll = aws.poll_seconds() if poll_seconds is None else poll_seconds
     return [StageTarget(s, aws.Target(chosen.get(s.name) or aws.session(s.profile, s.region), endpoint_url,
-                                      poll_seconds)) for s in stages]
+                                      poll)) for s in stages]
 
 
 __all__ = ["TIERS", "StageTarget", "resolve"]

@@ -7,6 +7,10 @@ which holds no data of its own, an instance restored from a snapshot through RDS
 identifier), deleted as RDS deletes one, and an instance deleted with a final snapshot (a stack's Snapshot
 deletion policy: rds_backups), whose data lives on in that snapshot.
 DB snapshots' dumps live beside them, in rds-snapshots/.
+
+An endpoint is its instance's DNS name: in RDS the name holds the identifier, so each identifier keeps its
+loopback address, and an instance renamed to a name that had one answers there (rename()); its data moves to
+that name's folder, so a stack's instance replaced by a renamed restore keeps the restored data in the next run.
 """
 from __future__ import annotations
 
@@ -39,7 +43,10 @@ class DataStores:
         self._databases: dict[str, MariaDB] = {}
         self._redis: dict[str, Redis] = {}
         self._replicas: set[str] = set()
-        self._restored: set[str] = set()  # instances restored from a backup: their data goes when deleted
+        self._sources: dict[str, str] = {}  # each read replica's source instance
+        self._restored: set[str] = set()  # instances whose data goes when deleted (restored, renamed away)
+        self._homes: dict[str, Path] = {}  # each DB instance identifier's data folder
+        self._addresses: dict[str, tuple[str, int]] = {}  # each DB instance identifier's endpoint (its DNS name)
         self._taken: set[str] = set()
         self._lock = threading.Lock()
         self._replication_password = secrets.token_hex(16)
@@ -64,6 +71,7 @@ class DataStores:
             raise CloudError(f"DB instance {source} has no server in the local cloud to replicate from")
         server = self._new_database(identifier, name, port, server_id=2 + len(self._replicas), read_only=True)
         self._replicas.add(identifier)
+        self._sources[identifier] = source
         try:
             fresh = not server.created
             server.start()
@@ -98,10 +106,46 @@ class DataStores:
 
     def _new_database(self, identifier: str, name: str, port: int, server_id: int, read_only: bool) -> MariaDB:
         with self._lock:
-            host, port = loopback.endpoint(port, self._taken)
-            server = MariaDB(self.folder / "rds" / data_key(name), host, port, server_id, read_only)
+            host, port = self._address(identifier, port)
+            folder = self._homes.setdefault(identifier, self.folder / "rds" / data_key(name))
+            server = MariaDB(folder, host, port, server_id, read_only)
             self._databases[identifier] = server
         return server
+
+    def _address(self, identifier: str, port: int) -> tuple[str, int]:
+        """The endpoint of DB instance `identifier`: the one it had, else a new one (called with the lock)."""
+        if identifier not in self._addresses:
+            self._addresses[identifier] = loopback.endpoint(port, self._taken)
+        return self._addresses[identifier]
+
+    def rename(self, old: str, new: str) -> tuple[str, int]:
+        """DB instance `old` is now `new`: its server restarts (RDS reboots a renamed instance) at the endpoint
+        of `new`, its data moved to `new`'s folder, and its replicas follow it there; its endpoint."""
+        server = self._databases[old]
+        server.stop()
+        with self._lock:
+            kept = new in self._homes and new not in self._restored  # the home of a stack's instance
+            folder = self._homes.setdefault(new, self.folder / "rds" / new)
+            host, port = self._address(new, server.port)
+            moved = MariaDB(_moved(server.directory, folder), host, port, server.server_id, server.read_only)
+            del self._databases[old]
+            self._databases[new] = moved
+            for flags in (self._replicas, self._restored):
+                if old in flags:
+                    flags.discard(old)
+                    flags.add(new)
+            if not kept:
+                self._restored.add(new)
+            else:
+                self._restored.discard(new)
+        moved.start()
+        self._sources = {replica: new if source == old else source
+                         for replica, source in self._sources.items() if replica != old} | (
+            {new: self._sources[old]} if old in self._sources else {})
+        for replica, source in self._sources.items():
+            if source == new and replica in self._databases:
+                self._databases[replica].replicate_from(moved, self._replication_password, fresh=False)
+        return host, port
 
     def start_redis(self, group: str, name: str, port: int, auth_token: str | None, tls: bool) -> tuple[str, int]:
         """The primary node of replication group `group`; its endpoint."""
@@ -155,13 +199,27 @@ class DataStores:
         server: MariaDB | Redis | None = self._databases.pop(identifier, None) or self._redis.pop(identifier, None)
         if server is None:
             return
-        server.stop()
-        self._taken.discard(server.host)
+        server.stop()  # its address stays its identifier's, as a DNS name does
         if identifier in self._replicas or identifier in self._restored:
             self._replicas.discard(identifier)
             self._restored.discard(identifier)
             if deleted:
+                self._sources.pop(identifier, None)
                 shutil.rmtree(server.directory, ignore_errors=True)
+
+
+def _moved(folder: Path, to: Path) -> Path:
+    """`folder` (a stopped server's) moved to `to`, its binary log's index following (MariaDB writes the
+    log's absolute path in it); `to`."""
+    if folder == to:
+        return to
+    shutil.rmtree(to, ignore_errors=True)  # an earlier instance's of that name: the name's data is now ours
+    to.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(folder, to)
+    index = to / "data" / "binlog.index"
+    if index.exists():
+        index.write_text(index.read_text().replace(str(folder / "data"), str(to / "data")))
+    return to
 
 
 # The data servers of the cloud serving the current request; None for a cloud that runs none (per_request.py).
