@@ -6,11 +6,14 @@ One hosted cloud for the module, with one worker environment of one instance run
 """
 from __future__ import annotations
 
+import io
 import json
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +23,11 @@ from botocore.exceptions import ClientError
 from eb_tools.aws import wait_until
 from eb_tools.cloud.instances.hosting import Hosting
 from eb_tools.cloud.server import LocalCloud
+from eb_tools.errors import RemoteError
 from eb_tools.local import overrides
+from eb_tools.names import environment_name
+from eb_tools.remote import shell, stream
+from eb_tools.stage.target import StageTarget, resolve
 from tests.conftest import aws_client
 from tests.test_instances import small_bundle
 
@@ -28,6 +35,20 @@ STACK = "64bit Amazon Linux 2023 v4.6.0 running Python 3.11"
 SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 APP = f"ssm-{uuid.uuid4().hex[:6]}"
 ROLE = f"{APP}-role"
+WORKER = environment_name(APP, "ops", "worker")  # the worker environment of the stage "ops" of STAGE_FILE
+STAGE_FILE = f"""
+application: {APP}
+region: us-east-1
+platform: Python 3.11 running on 64bit Amazon Linux 2023
+stages:
+  ops:
+    isolation: ops
+    web: {{instance_type: t3.small, min: 1, max: 1}}
+    worker: {{instance_type: t3.small, min: 1, max: 1}}
+    plain_http: true
+    mail: {{from: no-reply@ops.example.com}}
+    alarm_email: ops@example.com
+"""
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +68,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalClou
         s3.put_object(Bucket=bucket, Key=f"{APP}/v1.zip", Body=small_bundle())
         eb.create_application_version(ApplicationName=APP, VersionLabel="v1",
                                       SourceBundle={"S3Bucket": bucket, "S3Key": f"{APP}/v1.zip"})
-        eb.create_environment(ApplicationName=APP, EnvironmentName=f"{APP}-worker", SolutionStackName=STACK,
+        eb.create_environment(ApplicationName=APP, EnvironmentName=WORKER, SolutionStackName=STACK,
                               VersionLabel="v1", Tier={"Name": "Worker", "Type": "SQS/HTTP"}, OptionSettings=[
                                   {"Namespace": "aws:autoscaling:launchconfiguration",
                                    "OptionName": "IamInstanceProfile", "Value": ROLE},
@@ -55,8 +76,8 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalClou
                                    "OptionName": "GREETING", "Value": "hello from the app"}])
 
         def green() -> str | None:
-            env = eb.describe_environments(EnvironmentNames=[f"{APP}-worker"])["Environments"][0]
-            resources = eb.describe_environment_resources(EnvironmentName=f"{APP}-worker")["EnvironmentResources"]
+            env = eb.describe_environments(EnvironmentNames=[WORKER])["Environments"][0]
+            resources = eb.describe_environment_resources(EnvironmentName=WORKER)["EnvironmentResources"]
             return resources["Instances"][0]["Id"] if (env["Status"], env["Health"]) == ("Ready", "Green") else None
 
         yield cloud, wait_until(green, 120, "the worker environment Ready and Green")
@@ -207,3 +228,40 @@ def _read_all(stream: socket.socket) -> str:
     while chunk := stream.recv(65536):
         chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
+
+
+def ops_stage(cloud: LocalCloud, folder: Path) -> StageTarget:
+    """The stage whose worker environment the module's instance belongs to, as eb_tools resolves it."""
+    (folder / "eb_tools.yaml").write_text(STAGE_FILE)
+    return resolve(folder / "eb_tools.yaml", ["ops"], endpoint_url=cloud.url)[0]
+
+
+def test_shell_hands_an_aws_session_to_the_plugin_as_the_aws_cli_does(hosted, tmp_path, monkeypatch):
+    cloud, instance = hosted
+    where, record, urls = ops_stage(cloud, tmp_path), tmp_path / "plugin.json", []
+    plugin = tmp_path / "bin" / shell.PLUGIN
+    plugin.parent.mkdir()
+    plugin.write_text(f"#!{sys.executable}\nimport json, os, sys\nif sys.argv[1:] == ['--version']:\n"
+                      "    print('1.2.707.0'); sys.exit(0)\n"
+                      f"json.dump([sys.argv[1:], os.environ.get('{shell.RESPONSE_VARIABLE}')], open('{record}', 'w'))\n"
+                      "sys.exit(7)\n")
+    plugin.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{plugin.parent}:/usr/bin:/bin")
+    # The local cloud answers a tcp:// stream; these sessions stand for AWS's, whose wss:// needs the plugin.
+    monkeypatch.setattr(stream, "serves", lambda url: urls.append(url) and False)
+    assert shell.open_shell(where, "worker", None, io.BytesIO(), io.BytesIO(), print) == 7  # the plugin's status
+    argv, response = json.loads(record.read_text())
+    request = {"Target": instance, "DocumentName": "AWS-StartInteractiveCommand", "Reason": "eb_tools shell ops",
+               "Parameters": {"command": [shell.app_shell.for_session()]}}
+    assert argv == [shell.RESPONSE_VARIABLE, "us-east-1", "StartSession", "", json.dumps(request), cloud.url]
+    assert set(json.loads(response)) == {"SessionId", "TokenValue", "StreamUrl"}  # the token in no argument
+    old, _ = shell.plugin_command("smp", "1.2.497.0", json.loads(response), request, "us-east-1", None, cloud.url)
+    assert json.loads(old[1]) == json.loads(response)  # an older plugin reads it from its arguments
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with pytest.raises(RemoteError, match=f"needs AWS's session-manager-plugin, which is not installed here: "
+                                          f"install it as {shell.INSTALL} says"):
+        shell.open_shell(where, "worker", None, io.BytesIO(), io.BytesIO(), print)
+    url = urlsplit(urls[-1])
+    with pytest.raises(ConnectionRefusedError):  # the session was terminated, not left waiting on the agent
+        socket.create_connection((url.hostname, url.port), timeout=5)

@@ -2,16 +2,20 @@
 
 StartSession with AWS-StartInteractiveCommand, its command the app's place and an interactive shell there
 (app_shell.py), then what the AWS CLI's `aws ssm start-session` does with the answer (aws-cli's
-awscli/customizations/sessionmanager.py): run `session-manager-plugin` with the answer's SessionId,
-TokenValue and StreamUrl as JSON, the region, "StartSession", the profile (or ""), the request as JSON and the
-SSM endpoint, ignoring the signals a user types meanwhile (the plugin passes them to the session); without the
-plugin, terminate the session (else it lingers on the agent) and say how to install it. The local cloud
+awscli/customizations/sessionmanager.py): run `session-manager-plugin` with the answer (SessionId, TokenValue,
+StreamUrl as JSON; in the environment variable AWS_SSM_START_SESSION_RESPONSE, named in its place, for a
+plugin newer than 1.2.497.0, so that the token is in no process listing), the region, "StartSession", the
+profile (or ""), the request as JSON and the SSM endpoint, ignoring the signals a user types meanwhile (the
+plugin passes them to the session); without the plugin, terminate the session (else it lingers on the agent)
+and say how to install it. The local cloud
 answers a tcp:// stream instead of Session Manager's wss:// data channel, which eb_tools speaks itself
 (stream.py: a declared local difference).
 """
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import signal
 import subprocess
@@ -27,6 +31,8 @@ PLUGIN = "session-manager-plugin"
 INSTALL = ("https://docs.aws.amazon.com/systems-manager/latest/userguide/"
            "session-manager-working-with-install-plugin.html")
 DOCUMENT = "AWS-StartInteractiveCommand"
+RESPONSE_VARIABLE = "AWS_SSM_START_SESSION_RESPONSE"
+LAST_WITHOUT_VARIABLE = "1.2.497.0"  # plugins up to this version read the answer itself from their arguments
 TYPED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
 
 Echo = Callable[[str], None]
@@ -50,17 +56,31 @@ def open_shell(where: StageTarget, tier: str, instance_id: str | None, stdin: Bi
             ssm.terminate_session(SessionId=started["SessionId"])
         raise RemoteError(f"eb_tools shell needs AWS's {PLUGIN}, which is not installed here: install it as "
                           f"{INSTALL} says, then run the command again")
-    argv = plugin_command(plugin, started, request, where.target.region, where.stage.profile,
-                          ssm.meta.endpoint_url)
+    version = subprocess.run([plugin, "--version"], capture_output=True, text=True).stdout
+    argv, env = plugin_command(plugin, version, started, request, where.target.region, where.stage.profile,
+                               ssm.meta.endpoint_url)
     with typed_signals_ignored():
-        return subprocess.call(argv)
+        return subprocess.call(argv, env=env)
 
 
-def plugin_command(plugin: str, started: dict[str, Any], request: dict[str, Any], region: str,
-                   profile: str | None, endpoint_url: str) -> list[str]:
-    """The plugin's arguments, as the AWS CLI passes them."""
-    answer = {key: started[key] for key in ("SessionId", "TokenValue", "StreamUrl")}
-    return [plugin, json.dumps(answer), region, "StartSession", profile or "", json.dumps(request), endpoint_url]
+def plugin_command(plugin: str, version: str, started: dict[str, Any], request: dict[str, Any], region: str,
+                   profile: str | None, endpoint_url: str) -> tuple[list[str], dict[str, str]]:
+    """The plugin's arguments and environment, as the AWS CLI gives them to a plugin of `version`."""
+    answer = json.dumps({key: started[key] for key in ("SessionId", "TokenValue", "StreamUrl")})
+    env = dict(os.environ)
+    if _newer(version, LAST_WITHOUT_VARIABLE):
+        env[RESPONSE_VARIABLE], answer = answer, RESPONSE_VARIABLE
+    return [plugin, answer, region, "StartSession", profile or "", json.dumps(request), endpoint_url], env
+
+
+def _newer(version: str, than: str) -> bool:
+    """Whether a plugin's `--version` text names a version after `than` (an unreadable one does not)."""
+    text = re.sub(r"\s+", "", version)
+    if not re.fullmatch(r"\d+(\.\d+){0,3}", text):
+        return False
+    mine, theirs = [int(p) for p in text.split(".")], [int(p) for p in than.split(".")]
+    width = max(len(mine), len(theirs))
+    return mine + [0] * (width - len(mine)) > theirs + [0] * (width - len(theirs))
 
 
 @contextmanager

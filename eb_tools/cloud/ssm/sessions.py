@@ -77,7 +77,8 @@ def terminate(session_id: str) -> bool:
     if session is None:
         return False
     with contextlib.suppress(OSError):
-        session.server.close()
+        session.server.shutdown(socket.SHUT_RDWR)  # wakes a thread waiting in accept(): it listens no more
+    session.server.close()
     if session.process is not None:
         processes.stop(session.process, timeout=2)
     return True
