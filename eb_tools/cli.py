@@ -444,3 +444,54 @@ def rotate(stage: str, secret: tuple[str, ...], stage_file: Path, dry_run: bool,
 
     [where] = _stages(stage_file, [stage])
     run_rotate(where, list(secret), click.echo, dry_run=dry_run, timeout=timeout)
+
+
+TIER = click.option("--tier", type=click.Choice(["web", "worker"]), default="worker", show_default=True,
+                    help="The tier whose instance to use: the worker by default, which serves no user and waits "
+                         "for long jobs.")
+INSTANCE = click.option("--instance", "instance_id", metavar="ID",
+                        help="That instance of the tier (an EC2 id) [default: its first healthy one].")
+
+
+@main.command()
+@click.argument("stage")
+@click.argument("command", nargs=-1, required=True)
+@STAGE_FILE
+@TIER
+@INSTANCE
+@click.option("--timeout", type=click.IntRange(1, 172_800), default=3600, show_default=True,
+              help="Seconds the command may run before Systems Manager stops it.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run(stage: str, command: tuple[str, ...], stage_file: Path, tier: str, instance_id: str | None, timeout: int,
+        output: str) -> None:
+    """Run COMMAND once on an instance of STAGE's tier, in the app's directory and environment (Systems
+    Manager's Run Command), and exit with its exit status. One argument is a shell line (pipes, $NAMES);
+    several are a program and its arguments. Put -- before the command."""
+    from eb_tools.remote import run as remote
+
+    [where] = _stages(stage_file, [stage])
+    text = output == "text"
+    outcome = remote.run(where, tier, instance_id, list(command), timeout,
+                         out=(lambda s: click.echo(s, nl=False)) if text else _silent,
+                         err=(lambda s: click.echo(s, nl=False, err=True)) if text else _silent,
+                         progress=lambda line: click.echo(line, err=True))
+    if not text:
+        click.echo(json.dumps(outcome.as_dict(), indent=2))
+    for note in outcome.notes():
+        click.echo(note, err=True)
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.argument("stage")
+@STAGE_FILE
+@TIER
+@INSTANCE
+def shell(stage: str, stage_file: Path, tier: str, instance_id: str | None) -> None:
+    """Open an interactive shell on an instance of STAGE's tier, in the app's directory and environment
+    (Session Manager; needs AWS's session-manager-plugin)."""
+    from eb_tools.remote.shell import open_shell
+
+    [where] = _stages(stage_file, [stage])
+    sys.exit(open_shell(where, tier, instance_id, sys.stdin.buffer, sys.stdout.buffer,
+                        lambda line: click.echo(line, err=True)))

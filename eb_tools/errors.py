@@ -37,6 +37,11 @@ class DataError(EbToolsError):
     or its verification."""
 
 
+class RemoteError(EbToolsError):
+    """A command or a session on a stage's instance was refused (no such tier, instance or managed node) or
+    did not end."""
+
+
 class PriceMissing(EbToolsError):
     """The price table has no price for a stage's region or one of its resources; the message says how to
     refresh it."""

@@ -38,6 +38,9 @@ EXPECTED = {
     "misspelt_option": (".ebextensions/02_typo.config", 3, "E103", "did you mean 'MinSize'"),
     "out_of_range": (".ebextensions/02_range.config", 4, "E104", "900 is out of range 1..600"),
     "tier_specific": (".ebextensions/02_alb.config", 3, "E105", "only in web environments"),
+    "ec2_key_pair": (".ebextensions/02_ssh.config", 3, "W130", "EC2KeyName 'agency-laptop' gives the instances a "
+                                                               "key pair for SSH"),
+    "ssh_ingress": (".ebextensions/02_ssh.config", 9, "W230", "AWSEBSecurityGroup: an ingress rule admits port 22"),
     "non_executable_hook": (".platform/hooks/postdeploy/02_notify.sh", None, "W501", "not executable"),
     "crlf_hook": (".platform/hooks/prebuild/01_build.sh", 1, "E503", "CRLF"),
     "hook_without_shebang": (".platform/hooks/predeploy/02_plain.sh", 1, "E502", "no shebang"),
@@ -131,6 +134,17 @@ def test_real_world_configuration_passes_clean(tmp_path, entry):
     findings = run(bundle)
     unexpected = [f.as_text() for f in findings if f.fails or f.rule.id not in CORPUS_WARNINGS]
     assert unexpected == []
+
+
+def test_ssh_source_restriction_and_open_ingress_are_warned_about(tmp_path):
+    bundle = make_bundle(tmp_path)
+    add_config(bundle, "02_ssh.config", "option_settings:\n  aws:autoscaling:launchconfiguration:\n"
+               "    SSHSourceRestriction: tcp, 22, 22, 10.0.0.0/8\n"
+               "Resources:\n  Everything:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties:\n"
+               "      GroupId: sg-12345678\n      IpProtocol: '-1'\n      CidrIp: 10.0.0.0/8\n")
+    add_config(bundle, "03_https.config", "option_settings:\n  aws:autoscaling:launchconfiguration:\n"
+               "    SSHSourceRestriction: tcp, 443, 443, 10.0.0.0/8\n")
+    assert found(bundle) == [(3, "W131"), (5, "W230")]  # 443 alone opens no SSH
 
 
 def test_cli_exit_codes_and_text(tmp_path):

@@ -7,7 +7,7 @@ import sys
 
 VERBS = ("eb_tools.cli", "eb_tools.check", "eb_tools.provision.command", "eb_tools.release.deploy",
          "eb_tools.release.promote", "eb_tools.release.rollback", "eb_tools.release.status",
-         "eb_tools.release.versions", "eb_tools.cost.estimate")
+         "eb_tools.release.versions", "eb_tools.cost.estimate", "eb_tools.remote.run", "eb_tools.remote.shell")
 
 
 def _loaded(statements: str) -> list[str]:
@@ -29,8 +29,8 @@ def test_the_emulated_cloud_loads_none_of_the_verbs():
     """The cloud is a library: starting one loads no verb, no stage core and no command line of the toolkit."""
     loaded = _loaded("from eb_tools.cloud.server import LocalCloud\nLocalCloud().start().stop()")
     toolkit = [m for m in loaded if m.startswith("eb_tools.")]
-    assert toolkit and not [m for m in toolkit if m.split(".")[1] in
-                            ("cli", "check", "provision", "release", "stage", "local", "bundle", "stage_file")]
+    verbs = ("cli", "check", "provision", "release", "remote", "stage", "local", "bundle", "stage_file")
+    assert toolkit and not [m for m in toolkit if m.split(".")[1] in verbs]
 
 
 def test_every_data_file_of_the_toolkit_ships_in_its_package():

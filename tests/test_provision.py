@@ -102,6 +102,8 @@ def test_every_resource_is_real_and_as_the_stage_file_says(staging):
     iam = _client(cloud, "iam")
     profile = iam.get_instance_profile(InstanceProfileName=outputs["WebInstanceProfile"])["InstanceProfile"]
     assert len(profile["Roles"]) == 1
+    attached = iam.list_attached_role_policies(RoleName=profile["Roles"][0]["RoleName"])["AttachedPolicies"]
+    assert "AmazonSSMManagedInstanceCore" in {p["PolicyName"] for p in attached}  # Systems Manager, not SSH
     alarms = _client(cloud, "cloudwatch").describe_alarms()["MetricAlarms"]
     # Metric-math alarms (the 5xx rate) name no metric of their own, as in AWS.
     assert {a.get("MetricName") for a in alarms} >= {"ApproximateAgeOfOldestMessage", "CPUUtilization", "ReplicaLag",
@@ -143,6 +145,9 @@ def test_both_environments_are_configured_from_the_stack(staging):
     assert worker[(command, "DeploymentPolicy")] == stage.worker.deployment.policy == "Rolling"
     envs = eb.describe_environments(ApplicationName="oppima", IncludeDeleted=False)["Environments"]
     assert sorted(e["Tier"]["Name"] for e in envs) == ["WebServer", "Worker"]
+    launch = "aws:autoscaling:launchconfiguration"  # no SSH: no key pair, and no EB group to open port 22 on
+    for tier in (web, worker):
+        assert (tier[(launch, "EC2KeyName")], tier[(launch, "DisableDefaultEC2SecurityGroup")]) == (None, "true")
 
 
 def test_a_second_run_changes_nothing(staging):

@@ -2,6 +2,7 @@
 straight from the templates (encryption, private buckets, least privilege, the security-group chain)."""
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import subprocess
@@ -376,6 +377,47 @@ def egress_rules(template: dict[str, Any]) -> set[tuple[str, str, int, int]]:
         rules.add((logical_id(rule["GroupId"]), logical_id(rule["DestinationSecurityGroupId"]), rule["FromPort"],
                    rule["ToPort"]))
     return rules
+
+
+def opens_ssh(rule: dict[str, Any]) -> bool:
+    """Whether an ingress rule admits port 22: every protocol (-1), or TCP over a range holding 22."""
+    if str(rule.get("IpProtocol")) == "-1":
+        return True
+    return str(rule.get("IpProtocol")) in ("tcp", "6") and int(rule["FromPort"]) <= 22 <= int(rule["ToPort"])
+
+
+def keys_of(value: Any) -> set[str]:
+    """Every mapping key anywhere in `value`."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_of(v)}
+    return {k for v in value for k in keys_of(v)} if isinstance(value, list) else set()
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_no_ssh_anywhere_and_session_manager_instead(name):
+    """No key pair and no port 22 on any instance: operators reach them through Systems Manager (eb_tools run,
+    eb_tools shell), whose agent the instance roles let register."""
+    stage = STAGE_FILE.stage(name)
+    template = stage_template(STAGE_FILE, name)
+    for rendered in (template, network_template(STAGE_FILE, stage.isolation)):
+        assert not keys_of(rendered) & {"KeyName", "EC2KeyName"}
+        groups = [props(g).get("SecurityGroupIngress", []) for g in resources(rendered, "AWS::EC2::SecurityGroup")
+                  .values()]
+        separate = [props(r) for r in resources(rendered, "AWS::EC2::SecurityGroupIngress").values()]
+        assert not [rule for rule in [*(r for rules in groups for r in rules), *separate] if opens_ssh(rule)]
+    outputs = collections.defaultdict(lambda: "x")  # every output provision reads, of any value
+    for tier in ("web", "worker"):
+        chosen = {(namespace, option): value for namespace, option, value in
+                  desired.desired_settings(stage, tier, outputs)}
+        assert ("aws:autoscaling:launchconfiguration", "EC2KeyName") not in chosen
+        # EB's own group, whose SSHSourceRestriction would open port 22 to a key pair's holders, is never attached.
+        assert chosen[("aws:autoscaling:launchconfiguration", "DisableDefaultEC2SecurityGroup")] == "true"
+    profiles = resources(template, "AWS::IAM::InstanceProfile")
+    roles = {logical_id(role) for profile in profiles.values() for role in props(profile)["Roles"]}
+    assert roles == {"WebInstanceRole", "WorkerInstanceRole"}
+    for role in roles:
+        assert props(template["Resources"][role])["ManagedPolicyArns"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}]
 
 
 @pytest.mark.parametrize("name", STAGES)

@@ -3,8 +3,10 @@
 `eb create` attaches AWSElasticBeanstalkWebTier / WorkerTier (and the health and
 managed-updates policies) to the roles it makes; moto ships their documents but
 loads AWS managed policies only on request (MOTO_IAM_LOAD_MANAGED_POLICIES), all
-of them. This loads just Elastic Beanstalk's and RDS enhanced monitoring's (the
-stage stack's database monitoring role), for every IAM backend moto creates.
+of them. This loads just Elastic Beanstalk's, RDS enhanced monitoring's (the
+stage stack's database monitoring role) and AmazonSSMManagedInstanceCore (what
+an instance profile needs for Systems Manager, which people attach to EB's
+default instance role), for every IAM backend moto creates.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from eb_tools.cloud.moto_internals import (
     replace,
 )
 
-PREFIXES = ("AWSElasticBeanstalk", "AdministratorAccess-AWSElasticBeanstalk", "AmazonRDSEnhancedMonitoringRole")
+PREFIXES = ("AWSElasticBeanstalk", "AdministratorAccess-AWSElasticBeanstalk", "AmazonRDSEnhancedMonitoringRole",
+            "AmazonSSMManagedInstanceCore")
 
 
 def seed_elastic_beanstalk_policies() -> None:

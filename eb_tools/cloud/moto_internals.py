@@ -199,6 +199,38 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.secretsmanager.models:SecretsManagerBackend().secrets",
         "moto.secretsmanager.models:FakeSecret.set_default_version_id",
     ),
+    "eb_tools/cloud/ssm/nodes.py": (
+        "moto.iam.models:iam_backends",
+        "moto.iam.models:IAMBackend.get_instance_profile",
+        "moto.iam.models:IAMBackend.get_instance_profile_by_arn",
+        "moto.iam.exceptions:NotFoundException",
+        "moto.iam.models:InstanceProfile().roles",
+        "moto.iam.models:Role().name",
+        "moto.iam.models:Role().policies",
+        "moto.iam.models:Role().managed_policies",
+        "moto.iam.access_control:IAMPolicy",
+        "moto.iam.access_control:IAMPolicy.is_action_permitted",
+        "moto.iam.access_control:PermissionResult.PERMITTED",
+        "moto.utilities.utils:get_partition",
+    ),
+    "eb_tools/cloud/ssm/operations.py": (
+        "moto.ssm.models:SimpleSystemManagerBackend.send_command",
+        "moto.ssm.models:SimpleSystemManagerBackend.get_command_invocation",
+        "moto.ssm.models:SimpleSystemManagerBackend.get_command_by_id",
+        "moto.ssm.models:SimpleSystemManagerBackend.list_commands",
+        "moto.ssm.models:SimpleSystemManagerBackend().account_id",
+        "moto.ssm.models:SimpleSystemManagerBackend().region_name",
+        "moto.ssm.models:Command.response_object",
+        "moto.ssm.models:Command().command_id",
+        "moto.ssm.models:Command().document_name",
+        "moto.ssm.responses:SimpleSystemManagerResponse",
+        "moto.ssm.responses:SimpleSystemManagerResponse.ssm_backend",
+        "moto.core.responses:ActionResult",
+        "moto.core.responses:BaseResponse._get_param",
+        "moto.core.responses:BaseResponse().current_account",
+        "moto.core.responses:BaseResponse().region",
+        "moto.core.exceptions:ServiceException",
+    ),
     "eb_tools/cloud/rds_master_password.py": (
         "moto.rds.models:RDSBackend.modify_db_instance",
         "moto.rds.models:DBInstance().db_instance_identifier",
@@ -622,6 +654,7 @@ from moto.elasticache.responses import ElastiCacheResponse  # noqa: E402
 from moto.elasticbeanstalk.responses import EBResponse  # noqa: E402
 from moto.iam import access_control, policy_conditions  # noqa: E402
 from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: E402
+from moto.iam.exceptions import NotFoundException as IAMNotFound  # noqa: E402
 from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy, iam_backends  # noqa: E402
 from moto.moto_api._internal.responses import MotoAPIResponse  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
@@ -652,6 +685,9 @@ from moto.sesv2 import urls as sesv2_urls  # noqa: E402
 from moto.sesv2.responses import SESV2Response  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
 from moto.sqs.models import SQSBackend, sqs_backends  # noqa: E402
+from moto.ssm.models import Command as SSMCommand  # noqa: E402
+from moto.ssm.models import SimpleSystemManagerBackend  # noqa: E402
+from moto.ssm.responses import SimpleSystemManagerResponse  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
 
 __all__ = [  # this module's own, then moto's names the local cloud's modules take from here
@@ -663,13 +699,14 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
     "DEFAULT_ACCOUNT_ID", "Dimension", "ElastiCacheResponse",
     "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
-    "IAMBackend",
+    "IAMBackend", "IAMNotFound",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "MessageRejectedError", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket",
     "MotoAPIResponse",
     "MotoRequestHandler", "OutputMap",
     "RDSAutomatedBackup", "RDSBackend", "RDSClientError", "RDSDBInstance", "RDSInvalidParameterValue",
-    "RDSResponse", "ResourceMap", "S3Backend", "S3Response", "ServiceException",
+    "RDSResponse", "ResourceMap", "S3Backend", "S3Response", "ServiceException", "SSMCommand",
+    "SimpleSystemManagerBackend", "SimpleSystemManagerResponse",
     "Stack", "StackEvent",
     "TYPE_RESPONSE", "TaggedEC2Resource", "UnformattedGetAttTemplateException", "ValidationError", "access_control",
     "CertBundle", "acm_backends", "aws_managed_policies_data", "camelcase_to_underscores", "cfn_parsing",

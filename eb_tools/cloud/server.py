@@ -34,6 +34,7 @@ from eb_tools.cloud import (
     secret_versions,
     ses_sandbox,
     sqs_receive,
+    ssm,
 )
 from eb_tools.cloud.cdn import CdnStandIn, distributions
 from eb_tools.cloud.data_stores import host as data_stores
@@ -212,6 +213,7 @@ class LocalCloud:
         rds_renames.register()  # a renamed DB instance answers at its new name's endpoint, its replicas following
         rds_read_replicas.register()  # a read replica made through the API is a server following its source
         secret_versions.register()  # a secret's value is its AWSCURRENT version's, wherever the label moves
+        ssm.register()  # Run Command and Session Manager on the instances this cloud runs, for real
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's

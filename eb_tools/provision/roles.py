@@ -4,7 +4,9 @@ Each policy names the stage's own resources: its buckets, its queue, its
 secrets, its environments' log groups. This replaces the AWSElasticBeanstalkWebTier
 and WorkerTier managed policies, which grant the same platform actions on every
 bucket, queue and environment of the account. The only `*` resource is
-cloudwatch:PutMetricData, which AWS authorizes on no resource type at all.
+cloudwatch:PutMetricData, which AWS authorizes on no resource type at all. Each
+instance role also carries AWS's AmazonSSMManagedInstanceCore, for Systems
+Manager (`eb_tools run`, `eb_tools shell`: no SSH anywhere).
 """
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ from eb_tools.provision.storage import INCOMING_PREFIX, SERVED_PREFIX  # browser
 
 # The DynamoDB table sqsd creates for cron.yaml leader election in the worker environment's own stack.
 CRON_LEADER_TABLE = "table/awseb-e-*-stack-AWSEBWorkerCronLeaderRegistry*"
+# What Systems Manager's agent (preinstalled on EB's Amazon Linux 2023 instances) needs to register the instance
+# and serve Run Command and Session Manager: `eb_tools run` and `shell` reach the instances through it, so no
+# instance has a key pair or an open port 22. AWS's managed policy rather than its actions copied inline: AWS
+# keeps it current with the agent (its document as moto ships it: ssm:UpdateInstanceInformation and the
+# association and inventory calls, ssmmessages:Create/Open Control/DataChannel, ec2messages' six), all on `*`,
+# which the stage's own policies never grant.
+SESSION_MANAGER_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 SERVICE_ROLE_POLICIES = [
     "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth",
     "arn:${AWS::Partition}:iam::aws:policy/AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy",
@@ -102,7 +111,8 @@ def _platform(application: str, environments: list[str]) -> list[dict[str, Any]]
 
 
 def _instance_profile(template: Template, tier: str, statements: list[dict[str, Any]]) -> InstanceProfile:
-    role = template.add_resource(Role(f"{tier}InstanceRole", AssumeRolePolicyDocument=assume_role("ec2.amazonaws.com")))
+    role = template.add_resource(Role(f"{tier}InstanceRole", AssumeRolePolicyDocument=assume_role("ec2.amazonaws.com"),
+                                      ManagedPolicyArns=[Sub(SESSION_MANAGER_POLICY)]))
     template.add_resource(ManagedPolicy(f"{tier}InstancePolicy", Roles=[Ref(role)], PolicyDocument=policy(*statements),
                                         Description=Sub(f"${{AWS::StackName}} {tier.lower()} instances")))
     return InstanceProfile(f"{tier}InstanceProfile", Roles=[Ref(role)])

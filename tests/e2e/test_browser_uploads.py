@@ -142,6 +142,58 @@ def test_eb_logs_of_the_local_stage_are_its_processes_logs(local_run, tmp_path):
                                                   "/var/log/nginx/access.log"), 30, "the request in nginx's access log")
 
 
+def operate(local_run: LocalRun, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`eb_tools ARGS` against the module's local stage, as an operator runs it with the cloud's exports."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": local_run.cloud, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY}
+    return subprocess.run([str(Path(sys.executable).parent / "eb_tools"), *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_run_and_shell_reach_an_instance_through_systems_manager(local_run):
+    """`eb_tools run` and `eb_tools shell` (issue 28, no SSH anywhere): Run Command and Session Manager on the
+    local stage's real instances, in the app's directory with its properties and secrets, the command's exit
+    status the verb's."""
+    ran = operate(local_run, "run", "local", "--", 'echo "stage=$STAGE role=$APP_ROLE"; pwd; '
+                  'test -n "$SECRET_KEY" && echo the secret key is set; exit 3')
+    assert ran.returncode == 3, ran.stderr
+    assert ran.stdout.splitlines() == ["stage=local role=worker", "/var/app/current", "the secret key is set"]
+    missing = operate(local_run, "run", "local", "--tier", "web", "--output", "json", "--", "no-such-program", "-x")
+    report = json.loads(missing.stdout)
+    web = {i["Id"] for i in local_client("elasticbeanstalk", local_run.cloud).describe_environment_resources(
+        EnvironmentName="oppima-local-web")["EnvironmentResources"]["Instances"]}
+    assert (missing.returncode, report["exit_code"], report["environment"]) == (127, 127, "oppima-local-web")
+    assert report["instance"] in web
+    assert missing.stderr == f"command not found on {report['instance']}: no-such-program\n"
+    session = operate(local_run, "shell", "local", stdin='pwd\necho "role=$APP_ROLE"\nexit\n')
+    assert session.returncode == 0, session.stderr
+    assert "\n/var/app/current\n" in session.stdout and "\nrole=worker\n" in session.stdout  # CR LF read as text
+
+
+def test_run_refuses_bad_input_in_one_line(local_run):
+    """An unknown tier or instance, a stage not provisioned, an instance Systems Manager does not manage."""
+    tier = operate(local_run, "run", "local", "--tier", "db", "--", "true")
+    assert tier.returncode == 2 and "Invalid value for '--tier': 'db' is not one of 'web', 'worker'" in tier.stderr
+    unknown = operate(local_run, "run", "local", "--instance", "i-0nothere", "--", "true")
+    assert (unknown.returncode, unknown.stderr.startswith("Error: unknown instance i-0nothere: stage local's worker "
+                                                          "environment oppima-local-worker runs i-")) == (1, True)
+    absent = operate(local_run, "run", "staging", "--", "true")
+    assert absent.stderr == ("Error: stage staging is not provisioned: it has no worker environment "
+                             "oppima-staging-worker; run eb_tools provision staging\n")
+    iam = local_client("iam", local_run.cloud)
+    role = stage_outputs(local_run.cloud)["WorkerInstanceProfile"]
+    role = iam.get_instance_profile(InstanceProfileName=role)["InstanceProfile"]["Roles"][0]["RoleName"]
+    policy = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    iam.detach_role_policy(RoleName=role, PolicyArn=policy)
+    try:
+        unmanaged = operate(local_run, "run", "local", "--", "true")
+    finally:
+        iam.attach_role_policy(RoleName=role, PolicyArn=policy)
+    assert unmanaged.returncode == 1 and len(unmanaged.stderr.splitlines()) == 1
+    assert "is not managed by Systems Manager (no agent registered it): its instance profile needs AWS's " \
+           "AmazonSSMManagedInstanceCore policy" in unmanaged.stderr
+
+
 def test_files_the_page_can_check_are_refused_before_anything_is_sent(local_run, account, watched):
     page = watched.page
     page.goto(f"{local_run.base}/uploads")

@@ -8,13 +8,15 @@ from datetime import datetime
 
 from eb_tools.cloud.elasticbeanstalk import options, platforms, policies, services
 from eb_tools.cloud.elasticbeanstalk.backend_core import TRANSITION, Steps, operation
-from eb_tools.cloud.elasticbeanstalk.entities import TIERS, Application, Environment, Operation
+from eb_tools.cloud.elasticbeanstalk.entities import TIERS, Application, Environment, Instance, Operation
 from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, InvalidParameterValue
 from eb_tools.cloud.elasticbeanstalk.health import NOT_DEPLOYED
 from eb_tools.cloud.elasticbeanstalk.hosted import POLL
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
 from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
 from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
+
+INSTANCE_PROFILE = ("aws:autoscaling:launchconfiguration", "IamInstanceProfile")
 
 
 class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
@@ -58,6 +60,13 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
             return env.resources("")
         kind = self._merged(env).get(("aws:elasticbeanstalk:environment", "LoadBalancerType")) or "classic"
         return env.resources(kind)
+
+    @operation
+    def launched_instances(self) -> list[tuple[Environment, Instance, str | None]]:
+        """Each instance of a live environment, with the instance profile the environment launches its
+        instances with (IamInstanceProfile, a name or an ARN): what Systems Manager knows of EB's instances."""
+        return [(env, instance, self._merged(env).get(INSTANCE_PROFILE)) for env in self._live()
+                for instance in env.instances]
 
     # -- creating one --------------------------------------------------------------------------------
     @operation

@@ -123,6 +123,8 @@ class Deployment:
                     "DeploymentId": self.instance.deployments, "Serial": self.instance.deployments}
         (deployment / "app_version_manifest.json").write_text(json.dumps(manifest))
         properties = {k: v for k, v in self.env.items() if k not in OPERATING_SYSTEM}
+        self.instance.system = {**{k: v for k, v in self.request.environment.items() if k in OPERATING_SYSTEM},
+                                "PATH": self.request.environment.get("PATH", DEFAULT_PATH)}
         (deployment / "env.json").write_text(json.dumps(properties))
         script = self.layout.opt / "bin" / "get-config"
         script.write_text(f"#!{sys.executable}\n" + Path(get_config.__file__).read_text())

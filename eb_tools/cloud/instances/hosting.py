@@ -11,9 +11,11 @@ run adds to every process of an environment (the cloud's endpoint and credential
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from eb_tools.cloud.instances.balancer import Balancer
 from eb_tools.cloud.instances.jobs import Failure, Health, Job
@@ -110,6 +112,15 @@ class Hosting:
             if self.runtime.has(instance_id):
                 self.runtime.abort(instance_id)
 
+    def running(self, instance_id: str) -> bool:
+        """Whether this machine runs the instance now (launched, not stopped)."""
+        return self.runtime.has(instance_id) and self.runtime.running(instance_id)
+
+    def spawn(self, instance_id: str, argv: list[str], cwd: str, stdio: tuple[Any, Any, Any],
+              terminal: bool = False) -> subprocess.Popen:
+        """A process on the instance as its operating system starts one (InstanceRuntime.spawn)."""
+        return self.runtime.spawn(instance_id, argv, cwd, stdio, terminal)
+
     def address(self, instance_id: str) -> tuple[str, int] | None:
         return self.runtime.address(instance_id) if self.runtime.has(instance_id) else None
 
@@ -143,6 +154,10 @@ class Hosting:
         if balancer is None or (scheme == "https" and balancer.certificate is None):
             return None
         return f"{scheme}://{balancer.listen if scheme == 'http' else balancer.tls_listen}"
+
+    def instance_folder(self, instance_id: str) -> Path:
+        """The instance's own folder (InstanceRuntime.instance_folder)."""
+        return self.runtime.instance_folder(instance_id)
 
     def log_folder(self, instance_id: str) -> Path | None:
         """The instance's /var/log on this machine."""

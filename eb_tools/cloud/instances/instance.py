@@ -5,6 +5,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eb_tools.cloud.instances import processes
 from eb_tools.cloud.instances.jobs import Job
@@ -32,6 +33,8 @@ class Instance:
     stopping: bool = False
     step: subprocess.Popen | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    system: dict[str, str] = field(default_factory=dict)  # what its operating system gives any process
+    one_offs: list[subprocess.Popen] = field(default_factory=list)  # Systems Manager's commands and sessions
 
     @property
     def web(self) -> bool:
@@ -80,6 +83,22 @@ class Instance:
                 raise Cancelled
             self.processes[name] = processes.start(self.layout.command(argv, cwd, venv), env, log)
 
+    def spawn(self, argv: list[str], cwd: str, stdio: tuple[Any, Any, Any], terminal: bool = False) -> subprocess.Popen:
+        """A process its operating system starts (Systems Manager's agent does, as root): the system's
+        environment, not the app's, in the instance's paths with the running version's virtualenv; it outlives
+        deployments and stops with the instance. `terminal`: stdin is a terminal, which becomes the process's
+        controlling terminal in a session of its own (util-linux's setsid --ctty), as a login's does."""
+        stdin, stdout, stderr = stdio
+        command = self.layout.command(argv, cwd, self.venv)
+        with self.lock:
+            if self.stopping:
+                raise Cancelled
+            self.one_offs = [p for p in self.one_offs if p.poll() is None]
+            process = subprocess.Popen(["setsid", "--ctty", *command] if terminal else command, env=self.system,
+                                       stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=not terminal)
+            self.one_offs.append(process)
+        return process
+
     def exited(self) -> tuple[str, int] | None:
         """A process of the instance that has exited, with its status."""
         for name, process in self.processes.items():
@@ -106,3 +125,6 @@ class Instance:
             self.stopping = False
         else:
             self.halt()
+            for process in self.one_offs:
+                processes.stop(process, timeout=5)
+            self.one_offs = []

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 from eb_tools.cloud.data_stores.processes import binary
 from eb_tools.cloud.instances import namespace, processes
 from eb_tools.cloud.instances.engine import Deployment, Platform, Request
-from eb_tools.cloud.instances.instance import Instance
+from eb_tools.cloud.instances.instance import Cancelled, Instance
 from eb_tools.cloud.instances.jobs import Health, Job
 from eb_tools.cloud.instances.venvs import Venvs
 from eb_tools.errors import CloudError
@@ -74,6 +76,23 @@ class InstanceRuntime:
         """Whether this runtime ever ran the instance."""
         return instance_id in self._instances
 
+    def running(self, instance_id: str) -> bool:
+        """Whether the instance is up: launched by a deployment and not stopped since (its app may have
+        failed: the machine still runs)."""
+        instance = self._instances.get(instance_id)
+        return instance is not None and bool(instance.system) and not instance.stopping
+
+    def spawn(self, instance_id: str, argv: list[str], cwd: str, stdio: tuple[Any, Any, Any],
+              terminal: bool = False) -> subprocess.Popen:
+        """A process the instance's operating system starts (Instance.spawn): Systems Manager's commands and
+        sessions. CloudError when the instance is not running."""
+        if not self.running(instance_id):
+            raise CloudError(f"instance {instance_id} is not running")
+        try:
+            return self._get(instance_id).spawn(argv, cwd, stdio, terminal)
+        except Cancelled:
+            raise CloudError(f"instance {instance_id} is stopping") from None
+
     def job(self, instance_id: str) -> Job | None:
         """The instance's last deployment."""
         return self._get(instance_id).job
@@ -103,6 +122,11 @@ class InstanceRuntime:
         """The process group of each of its processes ("web": the Procfile's, "nginx"), for a test to kill one
         as an instance failure would."""
         return {name: process.pid for name, process in self._get(instance_id).processes.items()}
+
+    def instance_folder(self, instance_id: str) -> Path:
+        """Its own folder on this machine, which its processes see at the same path (only /var and /opt are
+        the instance's), for what runs on it to keep files in."""
+        return self._get(instance_id).layout.folder
 
     def log_folder(self, instance_id: str) -> Path:
         """Its /var/log on this machine (eb-engine.log, eb-hooks.log, cfn-init.log, web.stdout.log, nginx/)."""
