@@ -336,20 +336,26 @@ def db() -> None:
     """A stage's database: snapshots, and the restore drill that proves them."""
 
 
+VIA = click.option("--via", type=click.Choice(["auto", "worker", "direct"]), default="auto", show_default=True,
+                   help="Read the database through a worker instance (Run Command: inside the VPC) or from this "
+                        "machine; auto: a worker instance when Systems Manager manages one.")
+
+
 @db.command("snapshot")
 @click.argument("stage")
 @STAGE_FILE
 @DRY_RUN
+@VIA
 @click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True,
               help="Seconds to wait for the snapshot to be available.")
-def db_snapshot(stage: str, stage_file: Path, dry_run: bool, timeout: float) -> None:
+def db_snapshot(stage: str, stage_file: Path, dry_run: bool, via: str, timeout: float) -> None:
     """Take a manual snapshot of STAGE's database, named from its label and the time, recording what a drill
     verifies."""
     from eb_tools.data import snapshots
     from eb_tools.stage import runner
 
     [where] = _stages(stage_file, [stage])
-    runner.carry_out(snapshots.operation(where, click.echo, timeout), click.echo, dry_run=dry_run)
+    runner.carry_out(snapshots.operation(where, click.echo, timeout, via), click.echo, dry_run=dry_run)
 
 
 @db.command("snapshots")
@@ -381,25 +387,27 @@ def db_snapshots(stage: str, stage_file: Path, output: str) -> None:
 @click.option("--yes", is_flag=True, help="--into: do not ask before replacing the database (not production).")
 @click.option("--confirm", "confirm_name", metavar="STAGE", help="--into: the target's name, typed out (production).")
 @DRY_RUN
+@VIA
 @click.option("--timeout", type=click.FloatRange(1), default=7200, show_default=True,
               help="--into: seconds to wait for each step (a restore, a rename, a replica, the restarts).")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def db_restore(stage: str, stage_file: Path, drill: bool, into: str | None, snapshot: str | None, at: str | None,
-               keep: bool, yes: bool, confirm_name: str | None, dry_run: bool, timeout: float, output: str) -> None:
+               keep: bool, yes: bool, confirm_name: str | None, dry_run: bool, via: str, timeout: float,
+               output: str) -> None:
     """Restore STAGE's database: as a drill (exit 1 when verification fails or the stage's goal is missed), or
     --into a stage, replacing its database behind its endpoint (planned, then confirmed)."""
     if drill == (into is not None):
         raise EbToolsError("db restore: give --drill (a new instance, verified, then deleted) or --into TARGET "
                            "(replace TARGET's database), one of them")
     if into is not None:
-        _restore_into(stage, into, stage_file, snapshot, at, yes, confirm_name, dry_run, timeout, output)
+        _restore_into(stage, into, stage_file, snapshot, at, yes, confirm_name, dry_run, via, timeout, output)
         return
     from eb_tools.data import drill as drills
     from eb_tools.stage import runner
 
     [where] = _stages(stage_file, [stage])
     echo = click.echo if output == "text" else _silent
-    report = runner.carry_out(drills.operation(where, snapshot, at, keep, echo), echo, dry_run=dry_run)
+    report = runner.carry_out(drills.operation(where, snapshot, at, keep, echo, via), echo, dry_run=dry_run)
     if report is None:
         return
     if output == "json":
@@ -410,7 +418,7 @@ def db_restore(stage: str, stage_file: Path, drill: bool, into: str | None, snap
 
 
 def _restore_into(stage: str, into: str, stage_file: Path, snapshot: str | None, at: str | None, yes: bool,
-                  confirm_name: str | None, dry_run: bool, timeout: float, output: str) -> None:
+                  confirm_name: str | None, dry_run: bool, via: str, timeout: float, output: str) -> None:
     from eb_tools.data import restore_into
     from eb_tools.release import execute
     from eb_tools.stage import runner
@@ -418,7 +426,7 @@ def _restore_into(stage: str, into: str, stage_file: Path, snapshot: str | None,
     source, target = _stages(stage_file, [stage, into]) if stage != into else _stages(stage_file, [stage]) * 2
     echo = click.echo if output == "text" else _silent
     op = restore_into.operation(source, target, snapshot, at, echo, confirm_name=confirm_name, yes=yes,
-                                ask=click.confirm, timeout=timeout, restart=execute.refresh)
+                                ask=click.confirm, timeout=timeout, restart=execute.refresh, via=via)
     steps = runner.carry_out(op, echo, dry_run=dry_run)
     if output == "json":
         click.echo(json.dumps({"stage": target.name, "dry_run": dry_run, "steps": [

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eb_tools.data import database as stage_database
-from eb_tools.data import figures, restoring
+from eb_tools.data import figures, reading, restoring
 from eb_tools.data.database import StageDatabase
 from eb_tools.errors import DataError, EbToolsError
 from eb_tools.stage import runner
@@ -37,6 +37,7 @@ class DrillPlan:
     recorded: figures.Figures | None
     goal_minutes: int
     keep: bool
+    reader: reading.Reader
     empty: bool = False
 
 
@@ -76,8 +77,8 @@ def _parse_time(text: str) -> datetime.datetime:
     return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
 
 
-def plan(where: StageTarget, snapshot: str | None, at: str | None, keep: bool) -> DrillPlan:
-    """What the drill restores, checked (read-only)."""
+def plan(where: StageTarget, snapshot: str | None, at: str | None, keep: bool, via: str = "auto") -> DrillPlan:
+    """What the drill restores, checked (read-only), and how its copy is read (`via`: reading.VIA)."""
     if snapshot and at:
         raise DataError("db restore: give --snapshot or --time, not both")
     db = stage_database.find(where)
@@ -86,11 +87,12 @@ def plan(where: StageTarget, snapshot: str | None, at: str | None, keep: bool) -
     if at is not None:
         when = _parse_time(at)
         _check_window(where, db, when)
-        return DrillPlan(db, instance, f"{db.identifier} at {when.isoformat()}", None, when, None, goal, keep)
+        return DrillPlan(db, instance, f"{db.identifier} at {when.isoformat()}", None, when, None, goal, keep,
+                         reading.reader(where, db, via))
     chosen = _snapshot(where, db, snapshot)
     recorded = figures.Figures.from_tags(chosen.get("TagList", []))
     return DrillPlan(db, instance, f"snapshot {chosen['DBSnapshotIdentifier']}", chosen["DBSnapshotIdentifier"],
-                     None, recorded, goal, keep)
+                     None, recorded, goal, keep, reading.reader(where, db, via))
 
 
 def _snapshot(where: StageTarget, db: StageDatabase, name: str | None) -> dict[str, Any]:
@@ -139,13 +141,15 @@ def render(plan: DrillPlan, echo: Echo) -> None:
     echo(f"  network: subnet group {db.subnet_group}, security groups {', '.join(db.security_groups) or '-'}, "
          f"parameter group {db.parameter_group or 'default'}, not publicly accessible")
     echo("  verify: " + ("the schema revision and row counts recorded at the snapshot" if plan.recorded else
-                         "the schema revision and tables are readable (no figures recorded)"))
+                         "the schema revision and tables are readable (no figures recorded)")
+         + f", read {plan.reader.describe()}")
     echo(f"  goal: {plan.goal_minutes} min; then {'keep' if plan.keep else 'delete'} {plan.instance}")
 
 
-def operation(where: StageTarget, snapshot: str | None, at: str | None, keep: bool, echo: Echo
+def operation(where: StageTarget, snapshot: str | None, at: str | None, keep: bool, echo: Echo, via: str = "auto"
               ) -> runner.Operation[DrillPlan, Report | None]:
-    return runner.Operation(where, f"db restore drill {where.name}", lambda dry: plan(where, snapshot, at, keep),
+    return runner.Operation(where, f"db restore drill {where.name}",
+                            lambda dry: plan(where, snapshot, at, keep, via),
                             render, execute=lambda p: run(where, p, echo), unchanged=lambda p: None,
                             dry_run_note="no instance restored")
 
@@ -183,8 +187,7 @@ def _restore(where: StageTarget, plan: DrillPlan, echo: Echo) -> stage_database.
 
 
 def _verify(where: StageTarget, plan: DrillPlan, endpoint: stage_database.Endpoint, report: Report) -> None:
-    with stage_database.connect(where, plan.database, endpoint) as connection:
-        restored = figures.read(connection)
+    restored = plan.reader.counts(endpoint)
     if plan.recorded is not None:
         report.compared = True
         report.problems += figures.problems(plan.recorded, restored)

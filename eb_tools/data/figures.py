@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eb_tools.data import probe
+
 PREFIX = "eb-tools:"
 STAGE_TAG = f"{PREFIX}stage"
 LABEL_TAG = f"{PREFIX}label"
@@ -33,23 +35,7 @@ class Counts:
 
 def read(connection: Any) -> Counts:
     """The revision and exact row counts of the connection's database, read in one transaction's snapshot."""
-    with connection.cursor() as cursor:
-        cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-                       "AND table_type = 'BASE TABLE' ORDER BY table_name")
-        tables = [str(row[0]) for row in cursor.fetchall()]
-        rows = {}
-        for table in tables:
-            cursor.execute(f"SELECT COUNT(*) FROM `{table.replace('`', '``')}`")
-            rows[table] = int(cursor.fetchone()[0])
-        revision = None
-        if "alembic_version" in rows:
-            cursor.execute("SELECT version_num FROM alembic_version")
-            found = cursor.fetchone()
-            revision = str(found[0]) if found else None
-        cursor.execute("COMMIT")
-    rows.pop("alembic_version", None)
-    return Counts(revision, rows)
+    return Counts(*probe.read(connection))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eb_tools.data import database as stage_database
-from eb_tools.data import drill, figures, restoring, waiting
+from eb_tools.data import drill, figures, reading, restoring, waiting
 from eb_tools.data.database import StageDatabase
 from eb_tools.errors import DataError
 from eb_tools.stage import runner
@@ -52,15 +52,17 @@ class IntoPlan:
     kept_settings: dict[str, Any]  # the target's settings a restore does not carry (MultiAZ, retention, ...)
     restored: str  # the copy's name until it takes the target's
     replaced: str  # the target's current instance's name once renamed away
+    reader: reading.Reader  # how the copy is verified
     empty: bool = False
 
 
-def plan(source: StageTarget, into: StageTarget, snapshot: str | None, at: str | None) -> IntoPlan:
+def plan(source: StageTarget, into: StageTarget, snapshot: str | None, at: str | None, via: str = "auto"
+         ) -> IntoPlan:
     """The restore, checked (read-only): SOURCE's snapshot or time, TARGET's database, which it must fit."""
     if source.target.region != into.target.region or source.stage.account != into.stage.account:
         raise DataError(f"db restore --into {into.name}: stage {source.name} is in another account or region; "
                         "copy the snapshot there first (CopyDBSnapshot, shared with that account)")
-    chosen = drill.plan(source, snapshot, at, keep=False)
+    chosen = drill.plan(source, snapshot, at, keep=False, via="direct")  # read nothing of the source
     target = stage_database.find(into)
     _check_fit(source, into, chosen, target)
     described = stage_database.describe(into, target.identifier)
@@ -71,7 +73,7 @@ def plan(source: StageTarget, into: StageTarget, snapshot: str | None, at: str |
             "BackupRetentionPeriod": int(described.get("BackupRetentionPeriod", 0)),
             "DeletionProtection": bool(described.get("DeletionProtection"))}
     return IntoPlan(chosen, target, replicas, kept, _name(target.identifier, f"restored-{now}"),
-                    _name(target.identifier, f"replaced-{now}"))
+                    _name(target.identifier, f"replaced-{now}"), reading.reader(into, target, via))
 
 
 def _name(identifier: str, suffix: str) -> str:
@@ -111,7 +113,8 @@ def render(plan: IntoPlan, echo: Echo) -> None:
     echo(f"  1. restore it as {plan.restored} in the stage's network, with its master password, "
          f"{'Multi-AZ, ' if plan.kept_settings['MultiAZ'] else ''}backup retention "
          f"{plan.kept_settings['BackupRetentionPeriod']} d; verify it"
-         + (" against the figures recorded at the snapshot" if plan.source.recorded else ""))
+         + (" against the figures recorded at the snapshot" if plan.source.recorded else "")
+         + f", read {plan.reader.describe()}")
     echo(f"  2. rename {target.identifier} to {plan.replaced} (kept: the way back; delete it yourself)")
     echo(f"  3. rename {plan.restored} to {target.identifier}: the apps' endpoint leads to the restored data")
     for replica in plan.replicas:
@@ -125,8 +128,8 @@ Restart = Callable[[StageTarget, Echo, float], None]  # both tiers' processes, b
 
 
 def operation(source: StageTarget, into: StageTarget, snapshot: str | None, at: str | None, echo: Echo, *,
-              confirm_name: str | None, yes: bool, ask: Callable[[str], bool], timeout: float, restart: Restart
-              ) -> runner.Operation[IntoPlan, list[tuple[str, float]]]:
+              confirm_name: str | None, yes: bool, ask: Callable[[str], bool], timeout: float, restart: Restart,
+              via: str = "auto") -> runner.Operation[IntoPlan, list[tuple[str, float]]]:
     """The verb for the runner, under TARGET's release lock. A production TARGET needs `confirm_name` typed
     out; another is asked unless `yes`. `restart` restarts the tiers (the releases' way, handed in: the data
     verbs sit beside them)."""
@@ -136,7 +139,7 @@ def operation(source: StageTarget, into: StageTarget, snapshot: str | None, at: 
         raise DataError(f"stage {into.name} is production: type its name out to replace its database "
                         f"(--confirm {into.name}); nothing changed")
     return runner.Operation(
-        into, f"db restore into {into.name}", plan=lambda _dry: plan(source, into, snapshot, at), render=render,
+        into, f"db restore into {into.name}", plan=lambda _dry: plan(source, into, snapshot, at, via), render=render,
         execute=lambda made: run(into, made, echo, timeout, restart), unchanged=lambda made: [],
         lock_seconds=LOCK_SECONDS, dry_run_note="nothing restored",
         confirm=None if yes or confirm_name is not None else ask)
@@ -180,8 +183,7 @@ def _restore(into: StageTarget, plan: IntoPlan, echo: Echo, timeout: float) -> N
 
 
 def _verify(into: StageTarget, plan: IntoPlan, endpoint: stage_database.Endpoint) -> None:
-    with stage_database.connect(into, plan.target, endpoint) as connection:
-        restored = figures.read(connection)
+    restored = plan.reader.counts(endpoint)
     problems = figures.problems(plan.source.recorded, restored) if plan.source.recorded else []
     if problems:
         raise DataError(f"the restored copy is not what was recorded at the snapshot ({'; '.join(problems)}); "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eb_tools.data import database as stage_database
-from eb_tools.data import figures, waiting
+from eb_tools.data import figures, reading, waiting
 from eb_tools.data.database import StageDatabase
 from eb_tools.stage import ebenv, runner
 from eb_tools.stage.runner import Echo
@@ -43,18 +43,20 @@ class SnapshotPlan:
     database: StageDatabase
     name: str
     label: str
+    reader: reading.Reader
     empty: bool = False
 
 
-def operation(where: StageTarget, echo: Echo, timeout: float) -> runner.Operation[SnapshotPlan, dict[str, Any]]:
+def operation(where: StageTarget, echo: Echo, timeout: float, via: str = "auto"
+              ) -> runner.Operation[SnapshotPlan, dict[str, Any]]:
     def plan(dry_run: bool) -> SnapshotPlan:
-        label = current_label(where)
-        return SnapshotPlan(stage_database.find(where), snapshot_name(where.name, label,
-                                                                      datetime.datetime.now(datetime.UTC)), label)
+        label, database = current_label(where), stage_database.find(where)
+        return SnapshotPlan(database, snapshot_name(where.name, label, datetime.datetime.now(datetime.UTC)), label,
+                            reading.reader(where, database, via))
 
     def render(plan: SnapshotPlan, say: Echo) -> None:
         say(f"stage {where.name}: snapshot {plan.name} of DB instance {plan.database.identifier} "
-            f"({plan.database.version}, label {plan.label})")
+            f"({plan.database.version}, label {plan.label}); its figures read {plan.reader.describe()}")
 
     return runner.Operation(where, f"db snapshot {where.name}", plan, render,
                             execute=lambda plan: take(where, plan, echo, timeout), unchanged=lambda plan: {})
@@ -62,16 +64,15 @@ def operation(where: StageTarget, echo: Echo, timeout: float) -> runner.Operatio
 
 def take(where: StageTarget, plan: SnapshotPlan, echo: Echo, timeout: float) -> dict[str, Any]:
     """Read the figures, snapshot, wait with progress, read them again and record them; the snapshot's row."""
-    with stage_database.connect(where, plan.database, plan.database.endpoint) as connection:
-        before = figures.read(connection)
-        rds = where.client("rds")
-        rds.create_db_snapshot(DBSnapshotIdentifier=plan.name, DBInstanceIdentifier=plan.database.identifier,
-                               Tags=[{"Key": figures.STAGE_TAG, "Value": where.name},
-                                     {"Key": figures.LABEL_TAG, "Value": plan.label}])
-        described = waiting.status(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=plan.name)[
-            "DBSnapshots"][0], "Status", f"snapshot {plan.name}", echo, timeout, where.target.poll_seconds,
-            SNAPSHOT_FAILED)
-        after = figures.read(connection)
+    before = plan.reader.counts(plan.database.endpoint)
+    rds = where.client("rds")
+    rds.create_db_snapshot(DBSnapshotIdentifier=plan.name, DBInstanceIdentifier=plan.database.identifier,
+                           Tags=[{"Key": figures.STAGE_TAG, "Value": where.name},
+                                 {"Key": figures.LABEL_TAG, "Value": plan.label}])
+    described = waiting.status(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=plan.name)[
+        "DBSnapshots"][0], "Status", f"snapshot {plan.name}", echo, timeout, where.target.poll_seconds,
+        SNAPSHOT_FAILED)
+    after = plan.reader.counts(plan.database.endpoint)
     recorded = figures.Figures.around(before, after)
     rds.add_tags_to_resource(ResourceName=described["DBSnapshotArn"], Tags=recorded.tags())
     echo(f"stage {where.name}: snapshot {plan.name} available; recorded schema revision "
