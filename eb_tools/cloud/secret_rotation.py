@@ -98,7 +98,8 @@ def schedule_of(secret: Any) -> Schedule | None:
 def configure(backend: Any, secret_id: str, function: HostedFunction, days: int, rotate_now: bool) -> None:
     """A RotationSchedule's hosted function and rules on the secret (RotateSecret with RotationRules)."""
     secret = backend.describe_secret(secret_id)
-    secret.local_rotation = Schedule(function, days)
+    previous = schedule_of(secret)  # a changed schedule still counts from the last rotation
+    secret.local_rotation = Schedule(function, days, since=previous.since if previous else time.time())
     secret.rotation_requested = secret.rotation_enabled = True
     secret.rotation_lambda_arn = function.arn
     secret.auto_rotate_after_days = days
@@ -141,10 +142,11 @@ def _rotating(original: Callable[..., Any]) -> Callable[..., Any]:
         if unfinished is not None:
             _rotate(backend, secret, found, unfinished)
             raise SecretsInvalidRequest(INCOMPLETE)
-        token = client_request_token or str(uuid.uuid4())
+        answer = {"ARN": secret.arn, "Name": secret.name}
         if rotate_immediately:
-            _rotate(backend, secret, found, token)
-        return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": token})
+            answer["VersionId"] = client_request_token or str(uuid.uuid4())
+            _rotate(backend, secret, found, answer["VersionId"])
+        return json.dumps(answer)
 
     return rotate_secret
 

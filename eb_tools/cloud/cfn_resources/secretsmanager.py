@@ -15,6 +15,7 @@ structure of Secrets Manager secrets"). A secret takes one target: a second is r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from eb_tools.cloud.cfn_resources.base import Handler, Place, Refused, Resource, checked, flag, refuse, tag_dict
@@ -127,7 +128,7 @@ class SecretTargetAttachment(Handler):
         secret.local_target = None
 
 
-def _put(backend: Any, arn: str, change: Any) -> None:
+def _put(backend: Any, arn: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """PutSecretValue of the current JSON, changed."""
     values = json.loads(backend.get_secret_value(arn, None, "AWSCURRENT")["SecretString"])
     if not isinstance(values, dict):
