@@ -109,6 +109,21 @@ def _batch_size(value: object) -> int | str:
 
 BatchSize = Annotated[int | str, PlainValidator(_batch_size)]
 
+MAX_ROTATION_DAYS = 1000  # Secrets Manager's RotationRules AutomaticallyAfterDays: 1 to 1000
+
+
+def _rotation_days(value: object) -> int:
+    """Days between scheduled rotations of the database secret; 0 (or null) for no schedule."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ROTATION_DAYS:
+        return value
+    raise ValueError(f"must be a number of days from 1 to {MAX_ROTATION_DAYS} (Secrets Manager's "
+                     "AutomaticallyAfterDays), or 0 or null for no rotation schedule")
+
+
+RotationDays = Annotated[int, PlainValidator(_rotation_days)]
+
 
 class _Deployment(_Model):
     """How EB puts a new version on a tier's instances: `batch_size` instances (or a percentage of them) at a
@@ -182,6 +197,13 @@ class Database(_Model):
     deletion_protection: bool = False
     # What `eb_tools db restore --drill` must restore and verify within (the setup promises 15 minutes).
     restore_goal_minutes: int = Field(default=15, ge=1, le=1440)
+    # Secrets Manager's hosted rotation of the master password every that many days (provision/rotation.py).
+    rotation_days: RotationDays = 30
+
+    @property
+    def rotates(self) -> bool:
+        """Whether the stage's database secret has a rotation schedule."""
+        return self.rotation_days > 0
 
     @model_validator(mode="after")
     def _consistent(self) -> Database:
@@ -280,12 +302,15 @@ class Stage(StageSettings):
 
 
 class Network(_Model):
-    """An isolation group: one network shared by its stages (same account, region and NAT setting)."""
+    """An isolation group: one network shared by its stages (same account, region and NAT setting).
+    `secrets_endpoint`: a stage of it rotates its database secret and there is no NAT, so the rotation function
+    reaches Secrets Manager through an interface endpoint of the network (provision/network.py)."""
 
     name: str
     region: str
     nat: bool
     stages: tuple[str, ...]
+    secrets_endpoint: bool = False
 
 
 class StageFile(_Model):
@@ -354,7 +379,9 @@ class StageFile(_Model):
             raise StageFileError(_line(self._source, ("isolation",), group,
                                        f"no stage has this isolation group (defined: {', '.join(groups)})"))
         first = self.stage(members[0])
-        return Network(name=group, region=first.region, nat=first.nat, stages=members)
+        rotating = any(s.database is not None and s.database.rotates for s in map(self.stage, members))
+        return Network(name=group, region=first.region, nat=first.nat, stages=members,
+                       secrets_endpoint=rotating and not first.nat)
 
 
 def load(path: Path) -> StageFile:

@@ -77,6 +77,20 @@ def test_production_pays_for_nat_multi_az_and_replicas_and_staging_for_no_nat():
     assert not any(name.startswith("NAT") for name in staging)
     assert staging["Public IPv4 (instances)"].count == (3, 8)  # web 2-6 and worker 1-2, in public subnets
     assert staging["RDS db.t4g.micro mariadb (Database)"].count == (1, 1)
+    # Without NAT the rotation function reaches Secrets Manager through an interface endpoint in both zones.
+    endpoint = staging["VPC interface endpoint (Secrets Manager)"]
+    assert (endpoint.count, endpoint.unit, endpoint.price) == ((2, 2), "AZ-hour", 0.011)
+    assert endpoint.monthly[0] == pytest.approx(2 * 730 * 0.011)
+    assert "VPC interface endpoint (Secrets Manager)" not in production  # its NAT leads to the API
+    assert "negligible" in staging["Secrets Manager secrets"].note
+
+
+def test_a_stage_without_a_rotation_schedule_pays_for_no_endpoint():
+    data = SHIPPED.model_dump(by_alias=True)
+    data["stages"]["staging"]["database"]["rotation_days"] = 0
+    items = {item.resource: item for item in estimate(stages.StageFile.model_validate(data), "staging").items}
+    assert "VPC interface endpoint (Secrets Manager)" not in items
+    assert items["Secrets Manager secrets"].note == ""
 
 
 def test_alarms_and_secrets_are_counted_in_the_template(monkeypatch):

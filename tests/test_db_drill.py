@@ -251,3 +251,55 @@ def test_a_poll_interval_that_is_not_seconds_is_one_line(stage: Drilled) -> None
                                 env={"AWS_ENDPOINT_URL": stage.cloud.url, "EB_TOOLS_POLL_SECONDS": "soon"})
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert "EB_TOOLS_POLL_SECONDS=soon: give seconds between 0.05 and 60" in result.output, result.output
+
+
+def _logs_in(secret: dict[str, Any]) -> bool:
+    """Whether the stage's database takes the secret's password (1045 when it does not)."""
+    try:
+        pymysql.connect(host=secret["host"], port=int(secret["port"]), user=secret["username"],
+                        password=secret["password"], connect_timeout=5).close()
+        return True
+    except pymysql.OperationalError as error:
+        assert error.args[0] == 1045, error
+        return False
+
+
+def _set_password(secret: dict[str, Any], password: str) -> None:
+    with pymysql.connect(host=secret["host"], port=int(secret["port"]), user=secret["username"],
+                         password=secret["password"]) as connection, connection.cursor() as cursor:
+        cursor.execute("SET PASSWORD = PASSWORD(%s)", (password,))
+
+
+def test_secrets_rotate_database_runs_the_stage_s_rotation_function_or_rotates_by_hand_without_one(
+        stage: Drilled) -> None:
+    """The stage's schedule (rotation_days' default) makes the command call RotateSecret and wait for it; a
+    rotation that fails is one line naming the function's logs; a secret whose rotation is off is rotated by
+    hand (ModifyDBInstance). Last in the module: it changes the stage's password."""
+    secrets, arn = stage.client("secretsmanager"), stage.outputs()["DbSecretArn"]
+
+    def current() -> dict[str, Any]:
+        return dict(json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]))
+
+    function, before = f"oppima-{stage.name}-db-rotation", current()
+    planned = stage.eb_tools("secrets", "rotate", stage.name, "database", "--dry-run")
+    assert planned.exit_code == 0 and f"RotateSecret (the stage's hosted rotation function, {function})" in \
+        planned.output, planned.output
+    assert current() == before
+    done = stage.eb_tools("secrets", "rotate", stage.name, "database")
+    assert done.exit_code == 0 and "the secret's current version is the new password" in done.output, done.output
+    rotated = current()
+    assert rotated["password"] != before["password"] and _logs_in(rotated) and not _logs_in(before)
+    _set_password(rotated, "changed-by-hand-3")  # the function can log in with no version of the secret
+    try:
+        failed = stage.eb_tools("secrets", "rotate", stage.name, "database")
+    finally:
+        _set_password({**rotated, "password": "changed-by-hand-3"}, rotated["password"])
+    [error] = [line for line in failed.output.splitlines() if line.startswith("Error:")]  # after the plan
+    assert failed.exit_code == 1 and failed.output.endswith(f"{error}\n"), failed.output
+    assert "ValueError: Unable to log into database with previous, current, or pending secret" in error
+    assert error.endswith(f"see the function's logs: aws logs tail /aws/lambda/{function} --since 1h")
+    secrets.cancel_rotate_secret(SecretId=arn)  # no schedule: the command rotates by hand
+    planned = stage.eb_tools("secrets", "rotate", stage.name, "database", "--dry-run")
+    assert "set by RDS (ModifyDBInstance)" in planned.output and "RotateSecret" not in planned.output
+    assert stage.eb_tools("secrets", "rotate", stage.name, "database").exit_code == 0
+    assert current()["password"] != rotated["password"] and _logs_in(current()) and not _logs_in(rotated)

@@ -66,6 +66,14 @@ def test_shipped_file_loads_with_its_three_stages():
     assert production.web.deployment.option_settings()[0] == ("DeploymentPolicy", "Immutable")
 
 
+@pytest.mark.parametrize(("written", "days"), [(None, 0), (0, 0), (7, 7)])
+def test_a_rotation_schedule_is_every_30_days_unless_the_stage_says_otherwise_or_none(written, days):
+    assert stages.StageFile.model_validate(shipped()).stage("staging").database.rotation_days == 30
+    data = with_value("stages.staging.database.rotation_days", written)
+    database = stages.StageFile.model_validate(data).stage("staging").database
+    assert (database.rotation_days, database.rotates) == (days, days > 0)
+
+
 def test_a_tier_left_without_a_deployment_keeps_full_capacity_on_the_web_tier():
     data = shipped()
     del data["stages"]["staging"]["web"]["deployment"]
@@ -95,6 +103,12 @@ BAD_VALUES = [
                  "stages.staging.database.backup_retention_days: 36: must be at most 35", id="retention"),
     pytest.param("stages.staging.database.restore_goal_minutes", 0,
                  "stages.staging.database.restore_goal_minutes: 0: must be at least 1", id="restore-goal"),
+    pytest.param("stages.staging.database.rotation_days", 1001, "stages.staging.database.rotation_days: 1001: must "
+                 "be a number of days from 1 to 1000 (Secrets Manager's AutomaticallyAfterDays), or 0 or null for no "
+                 "rotation schedule", id="rotation-too-long"),
+    pytest.param("stages.staging.database.rotation_days", "30d", "stages.staging.database.rotation_days: '30d': "
+                 "must be a number of days from 1 to 1000 (Secrets Manager's AutomaticallyAfterDays), or 0 or null "
+                 "for no rotation schedule", id="rotation-not-days"),
     pytest.param("stages.staging.database.engine_version", 10.11,
                  "stages.staging.database.engine_version: 10.11: must be a string (quote it in YAML)",
                  id="unquoted-version"),

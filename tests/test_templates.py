@@ -40,6 +40,7 @@ ALLOWED_TYPES = {
     "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::SQS::Queue", "AWS::IAM::Role",
     "AWS::IAM::InstanceProfile", "AWS::IAM::ManagedPolicy", "AWS::SecretsManager::Secret", "AWS::SNS::Topic",
     "AWS::SNS::Subscription", "AWS::CloudWatch::Alarm", "AWS::SES::EmailIdentity",
+    "AWS::SecretsManager::SecretTargetAttachment", "AWS::SecretsManager::RotationSchedule",
 }
 NETWORK_OUTPUTS = {"VpcId", "PublicSubnetIds", "PrivateSubnetIds"}
 STAGE_OUTPUTS = {
@@ -154,10 +155,13 @@ def test_network_outputs_and_nat(group):
     assert bool(resources(template, "AWS::EC2::NatGateway")) == nat
     zones = {json.dumps(props(s)["AvailabilityZone"]) for s in resources(template, "AWS::EC2::Subnet").values()}
     assert len(zones) == 2
-    endpoint, = resources(template, "AWS::EC2::VPCEndpoint").values()
-    assert props(endpoint)["VpcEndpointType"] == "Gateway" and ".s3" in props(endpoint)["ServiceName"]["Fn::Sub"]
+    endpoints = {props(e)["VpcEndpointType"]: props(e) for e in resources(template, "AWS::EC2::VPCEndpoint").values()}
+    assert ".s3" in endpoints["Gateway"]["ServiceName"]["Fn::Sub"]
     route_tables = set(resources(template, "AWS::EC2::RouteTable"))
-    assert {logical_id(ref) for ref in props(endpoint)["RouteTableIds"]} == route_tables
+    assert {logical_id(ref) for ref in endpoints["Gateway"]["RouteTableIds"]} == route_tables
+    rotating = any(s.database and s.database.rotates for s in map(STAGE_FILE.stage, STAGE_FILE.network(group).stages))
+    # Without NAT, a rotation function reaches Secrets Manager only through an interface endpoint.
+    assert ("Interface" in endpoints) == (rotating and not nat)
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -428,16 +432,73 @@ def test_security_groups_chain_load_balancer_web_and_data_stores(name):
     expected = {(lb, "0.0.0.0/0", 80, 80), (lb, "0.0.0.0/0", 443, 443), (web, lb, 80, 80)}
     if stage.database:
         expected |= {("DatabaseSecurityGroup", web, 3306, 3306), ("DatabaseSecurityGroup", worker, 3306, 3306)}
+    if stage.database and stage.database.rotates:
+        expected.add(("DatabaseSecurityGroup", "DatabaseRotationSecurityGroup", 3306, 3306))
     if stage.redis:
         expected |= {("RedisSecurityGroup", web, 6379, 6379), ("RedisSecurityGroup", worker, 6379, 6379)}
     assert ingress_rules(template) == expected  # so: nothing reaches the workers, nothing else is open
     for group, target, low, high in egress_rules(template):
         if target == "0.0.0.0/0":
-            assert group in (web, worker) and (low, high) == (443, 443), (group, low, high)
+            assert group in (web, worker, "DatabaseRotationSecurityGroup") and (low, high) == (443, 443), (group, low)
         elif target == "255.255.255.255/32":
             assert group in ("DatabaseSecurityGroup", "RedisSecurityGroup")  # the match-nothing rule
         else:
             assert (target, group, low, high) in expected, (group, target, low, high)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_database_secret_rotates_on_a_hosted_schedule_in_the_private_subnets(name):
+    stage = STAGE_FILE.stage(name)
+    template = stage_template(STAGE_FILE, name)
+    assert stage.database and stage.database.rotation_days == 30  # the default
+    # HostedRotationLambda exists only through the transform, which needs CAPABILITY_AUTO_EXPAND (stacks.py).
+    assert template["Transform"] == "AWS::SecretsManager-2024-09-16"
+    schedule, = resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    attachment, = resources(template, "AWS::SecretsManager::SecretTargetAttachment").items()
+    hosted = props(schedule)["HostedRotationLambda"]
+    # The MySQL function refuses a secret whose engine is 'mariadb' (and the reverse): the engine's own.
+    assert hosted["RotationType"] == {"mariadb": "MariaDBSingleUser", "mysql": "MySQLSingleUser"}[
+        stage.database.engine]
+    assert hosted["VpcSubnetIds"] == {"Fn::Join": [",", {"Ref": "PrivateSubnetIds"}]}
+    assert logical_id(hosted["VpcSecurityGroupIds"]) == "DatabaseRotationSecurityGroup"
+    assert hosted["ExcludeCharacters"] == props(template["Resources"]["DatabaseCredentials"])[
+        "GenerateSecretString"]["ExcludeCharacters"]
+    assert hosted["RotationLambdaName"] == f"oppima-{name}-db-rotation"
+    assert props(schedule)["RotationRules"] == {"AutomaticallyAfterDays": 30}
+    assert props(schedule)["RotateImmediatelyOnUpdate"] is False
+    assert logical_id(props(schedule)["SecretId"]) == "DatabaseCredentials"
+    # The function finds the database in the secret: the attachment writes host and port before it runs.
+    name_of_attachment, attached = attachment
+    assert schedule["DependsOn"] == [name_of_attachment]
+    assert (logical_id(props(attached)["SecretId"]), logical_id(props(attached)["TargetId"]),
+            props(attached)["TargetType"]) == ("DatabaseCredentials", "Database", "AWS::RDS::DBInstance")
+
+
+def test_a_stage_without_a_rotation_schedule_has_neither_transform_nor_endpoint():
+    data = STAGE_FILE.model_dump(by_alias=True)
+    data["stages"]["staging"]["database"]["rotation_days"] = 0
+    file = stages.StageFile.model_validate(data)
+    template = stage_template(file, "staging")
+    assert "Transform" not in template
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert not kinds & {"AWS::SecretsManager::RotationSchedule", "AWS::SecretsManager::SecretTargetAttachment"}
+    assert "DatabaseRotationSecurityGroup" not in template["Resources"]
+    network = network_template(file, "nonprod")
+    assert [props(e)["VpcEndpointType"] for e in resources(network, "AWS::EC2::VPCEndpoint").values()] == ["Gateway"]
+
+
+def test_the_secrets_manager_endpoint_takes_https_from_the_vpc_in_every_private_subnet():
+    template = network_template(STAGE_FILE, "nonprod")
+    endpoint = props(template["Resources"]["SecretsManagerEndpoint"])
+    assert endpoint["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.secretsmanager"}
+    assert endpoint["PrivateDnsEnabled"] is True  # the function calls Secrets Manager by its public name
+    assert {logical_id(s) for s in endpoint["SubnetIds"]} == {"PrivateSubnetA", "PrivateSubnetB"}
+    group = props(template["Resources"][logical_id(endpoint["SecurityGroupIds"][0])])
+    # Private DNS sends every caller of Secrets Manager in the VPC there, the instances too: the VPC, on 443.
+    [rule] = group["SecurityGroupIngress"]
+    assert (rule["CidrIp"], rule["FromPort"], rule["ToPort"]) == (props(template["Resources"]["Vpc"])["CidrBlock"],
+                                                                   443, 443)
+    assert [e["CidrIp"] for e in group["SecurityGroupEgress"]] == ["255.255.255.255/32"]  # nothing out
 
 
 @pytest.mark.parametrize("name", STAGES)

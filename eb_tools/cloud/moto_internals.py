@@ -59,6 +59,7 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.s3.utils:_VersionedKeyStore.getlist",
         "moto.s3.models:FakeKey()._version_id",
         "moto.ses.models:Message.instances_tracked",  # what moto's /moto-api/data.json lists
+        "moto.secretsmanager.models:secretsmanager_backends",  # due rotations run on demand
         "moto.ses.models:RawMessage",
         "moto.ses.models:TemplateMessage",
         "moto.ses.models:BulkTemplateMessage",
@@ -231,6 +232,31 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.core.responses:BaseResponse().region",
         "moto.core.exceptions:ServiceException",
     ),
+    "eb_tools/cloud/secret_rotation.py": (
+        "moto.secretsmanager.models:SecretsManagerBackend.rotate_secret",
+        "moto.secretsmanager.models:SecretsManagerBackend.describe_secret",
+        "moto.secretsmanager.models:SecretsManagerBackend().secrets",
+        "moto.secretsmanager.models:SecretsManagerBackend().account_id",
+        "moto.secretsmanager.models:SecretsManagerBackend().region_name",
+        "moto.secretsmanager.models:FakeSecret.remove_version_stages_from_old_versions",
+        *(f"moto.secretsmanager.models:FakeSecret().{name}" for name in (
+            "arn", "name", "versions", "rotation_requested", "rotation_enabled", "rotation_lambda_arn",
+            "auto_rotate_after_days", "next_rotation_date", "last_rotation_date")),
+        "moto.secretsmanager.responses:SecretsManagerResponse.backend",
+        "moto.secretsmanager.exceptions:InvalidRequestException",
+    ),
+    "eb_tools/cloud/rotation_function.py": (
+        *(f"moto.secretsmanager.models:SecretsManagerBackend.{method}" for method in (
+            "describe_secret", "get_secret_value", "put_secret_value", "get_random_password",
+            "update_secret_version_stage")),
+        "moto.secretsmanager.models:FakeSecret().versions",
+        "moto.secretsmanager.models:FakeSecret().rotation_enabled",
+        "moto.secretsmanager.exceptions:SecretsManagerClientError",
+        "moto.logs.models:logs_backends",
+        *(f"moto.logs.models:LogsBackend.{method}" for method in (
+            "create_log_group", "create_log_stream", "put_log_events")),
+        "moto.logs.models:LogsBackend().groups",
+    ),
     "eb_tools/cloud/rds_master_password.py": (
         "moto.rds.models:RDSBackend.modify_db_instance",
         "moto.rds.models:DBInstance().db_instance_identifier",
@@ -295,6 +321,11 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.ec2.models.vpcs:VPC().id",
         "moto.ec2.models.vpcs:VPC().cidr_block",
         "moto.ec2.models.vpcs:VPCEndPoint().id",
+        "moto.ec2.models.vpcs:VPCEndPoint().vpc_id",
+        "moto.ec2.models.vpcs:VPCEndPoint().service_name",
+        "moto.ec2.models.vpcs:VPCEndPoint().private_dns_enabled",
+        "moto.ec2.models:EC2Backend().vpc_end_points",
+        "moto.core.exceptions:ServiceException",
         "moto.ec2.models.subnets:Subnet().id",
         "moto.ec2.models.subnets:Subnet.availability_zone",
         "moto.ec2.models.subnets:Subnet().vpc_id",
@@ -423,11 +454,25 @@ USES: dict[str, tuple[str, ...]] = {
     ),
     "eb_tools/cloud/cfn_resources/secretsmanager.py": (
         "moto.secretsmanager.models:secretsmanager_backends",
-        "moto.secretsmanager.models:SecretsManagerBackend.create_secret",
-        "moto.secretsmanager.models:SecretsManagerBackend.describe_secret",
-        "moto.secretsmanager.models:SecretsManagerBackend.delete_secret",
+        *(f"moto.secretsmanager.models:SecretsManagerBackend.{method}" for method in (
+            "create_secret", "describe_secret", "delete_secret", "get_secret_value", "put_secret_value")),
+        "moto.secretsmanager.models:SecretsManagerBackend().secrets",
         "moto.secretsmanager.models:FakeSecret().arn",
+        "moto.secretsmanager.models:FakeSecret.is_deleted",
         "moto.secretsmanager.utils:random_password",
+        "moto.rds.models:rds_backends",
+        "moto.rds.models:RDSBackend().databases",
+        "moto.rds.models:DBInstance().engine",
+        "moto.rds.models:DBInstance().port",
+        "moto.rds.models:DBInstance.address",
+    ),
+    "eb_tools/cloud/cfn_resources/rotation_schedule.py": (
+        "moto.secretsmanager.models:secretsmanager_backends",
+        "moto.secretsmanager.models:SecretsManagerBackend.describe_secret",
+        "moto.secretsmanager.models:FakeSecret().arn",
+        "moto.ec2.models:ec2_backends",
+        "moto.ec2.models:EC2Backend.get_subnet",
+        "moto.ec2.models:EC2Backend.get_security_group_from_id",
     ),
     "eb_tools/cloud/cfn_resources/sns.py": (
         "moto.sns.models:sns_backends",
@@ -451,8 +496,8 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.cloudformation.models:CloudFormationBackend.delete_stack",
         "moto.cloudformation.models:Stack.parameter_list",
         *(f"moto.cloudformation.responses:CloudFormationResponse.{method}" for method in (
-            "create_change_set", "describe_change_set", "delete_change_set", "list_change_sets",
-            "execute_change_set")),
+            "create_stack", "update_stack", "create_change_set", "describe_change_set", "delete_change_set",
+            "list_change_sets", "execute_change_set")),
     ),
     "eb_tools/cloud/cfn_stacks/models.py": (
         "moto.cloudformation.exceptions:CloudFormationError",
@@ -478,6 +523,9 @@ USES: dict[str, tuple[str, ...]] = {
     ),
     "eb_tools/cloud/cfn_stacks/responses.py": (
         "moto.cloudformation.responses:CloudFormationResponse",
+        "moto.cloudformation.responses:CloudFormationResponse.create_stack",  # called after the transform checks
+        "moto.cloudformation.responses:CloudFormationResponse.update_stack",
+        "moto.core.common_types:TYPE_RESPONSE",
         "moto.cloudformation.responses:CloudFormationResponse.cloudformation_backend",
         "moto.cloudformation.responses:CloudFormationResponse.validate_template_and_stack_body",
         "moto.cloudformation.responses:CloudFormationResponse._get_stack_from_s3_url",
@@ -656,6 +704,7 @@ from moto.iam import access_control, policy_conditions  # noqa: E402
 from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: E402
 from moto.iam.exceptions import NotFoundException as IAMNotFound  # noqa: E402
 from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy, iam_backends  # noqa: E402
+from moto.logs.models import logs_backends  # noqa: E402
 from moto.moto_api._internal.responses import MotoAPIResponse  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
@@ -676,7 +725,10 @@ from moto.s3.exceptions import (  # noqa: E402
 )
 from moto.s3.models import FakeBucket, S3Backend, s3_backends  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
+from moto.secretsmanager.exceptions import InvalidRequestException as SecretsInvalidRequest  # noqa: E402
+from moto.secretsmanager.exceptions import SecretsManagerClientError  # noqa: E402
 from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends  # noqa: E402
+from moto.secretsmanager.responses import SecretsManagerResponse  # noqa: E402
 from moto.secretsmanager.utils import random_password  # noqa: E402
 from moto.ses import models as ses_models  # noqa: E402
 from moto.ses.exceptions import MessageRejectedError  # noqa: E402
@@ -714,7 +766,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "elasticache_backends", "generate_changeset_id", "generate_stack_id", "get_partition", "get_service_model",
     "iam_backends", "method_names_from_class", "model_data", "policy_conditions", "random_password", "rds_backends",
     "s3_backends", "SESBackend", "SESV2Response", "SQSBackend", "ses_backends", "sesv2_urls",
-    "SecretsManagerBackend", "secretsmanager_backends", "sns_backends", "sqs_backends", "utcnow",
+    "SecretsManagerBackend", "secretsmanager_backends", "SecretsInvalidRequest", "SecretsManagerClientError",
+    "SecretsManagerResponse", "logs_backends", "sns_backends", "sqs_backends", "utcnow",
     "validate_create_change_set",
 ]
 

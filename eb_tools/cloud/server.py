@@ -31,6 +31,7 @@ from eb_tools.cloud import (
     rds_read_replicas,
     rds_renames,
     s3_bucket_policy,
+    secret_rotation,
     secret_versions,
     ses_sandbox,
     sqs_receive,
@@ -51,6 +52,7 @@ from eb_tools.cloud.moto_internals import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
+    secretsmanager_backends,
 )
 from eb_tools.cloud.s3_cors import S3CorsMiddleware
 from eb_tools.cloud.s3_post_policy import S3PostPolicyMiddleware
@@ -124,11 +126,13 @@ class LocalCloud:
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0, eb_settings: EmulationSettings | None = None,
                  data_dir: Path | None = None, hosting: Hosting | None = None,
-                 ses_production_access: bool = False) -> None:
+                 ses_production_access: bool = False, rotation_day_seconds: float = 86_400.0) -> None:
         self.host = host
         # SES's sandbox, as for a new AWS account, unless the cloud stands for one that left it (every region).
         self.ses_account = ses_sandbox.SesAccount(production_access=ses_production_access)
         self.data_stores = data_stores.DataStores(data_dir) if data_dir else None
+        # How long a day of secret rotation schedules lasts on this cloud's clock (less in tests).
+        self.rotation_clock = secret_rotation.RotationClock(day_seconds=rotation_day_seconds)
         # The emulated EB's settings, changeable while it runs; `eb_transition_seconds` is the usual one.
         self.eb_settings = eb_settings or EmulationSettings(transition_seconds=eb_transition_seconds)
         self.eb_settings.hosting = hosting  # real instances, or (None) instances as records only
@@ -214,6 +218,7 @@ class LocalCloud:
         rds_read_replicas.register()  # a read replica made through the API is a server following its source
         secret_versions.register()  # a secret's value is its AWSCURRENT version's, wherever the label moves
         ssm.register()  # Run Command and Session Manager on the instances this cloud runs, for real
+        secret_rotation.register()  # RotateSecret runs a hosted rotation function for real; schedules fall due
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's
@@ -221,6 +226,7 @@ class LocalCloud:
         moto = data_stores.serving_with(serving_with(OneAtATime(DomainDispatcherApplication(create_backend_app)),
                                                      self.eb_settings), self.data_stores)
         moto = ses_sandbox.serving_with(moto, self.ses_account)
+        moto = secret_rotation.serving_with(moto, self.rotation_clock)
         app = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
         access_key, secret_key = next(iter(self.credentials.items()))
         cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
@@ -287,6 +293,12 @@ class LocalCloud:
             raise CloudError("a local cloud without a data folder has no CA to sign a certificate with")
         folder = self.data_stores.ca.folder / "certificates" / domain
         certificates.issue(self.account, region, arn, domain, self.data_stores.ca, folder)
+
+    def run_due_rotations(self, region: str) -> None:
+        """Rotate the secrets of `region` whose rotation schedule has fallen due on this cloud's clock, as Secrets
+        Manager does on its own (the next Secrets Manager request this cloud serves does it too)."""
+        with BACKENDS, secret_rotation.applied(self.rotation_clock):
+            secret_rotation.run_due(secretsmanager_backends[self.account][region])
 
     def restore_sent_mail(self, region: str, mail: dict[str, Any]) -> int:
         """Put back mail `sent_mail` gave (an earlier cloud's), where /moto-api/data.json lists it; how many

@@ -2,9 +2,9 @@
 
 EB's environments (their instances and load balancers) are not in the stage template: they come from the
 stage file (tiers' instance types and min/max; a blue/green stage runs a second web environment). The rest
-is counted in the generated templates (resources.py): NAT gateways and their addresses in the network
-template, databases, Redis, buckets, the CDN, queues, alarms and secrets in the stage template. Usage-priced
-lines (traffic, storage, requests) take the stated assumptions.
+is counted in the generated templates (resources.py): NAT gateways, their addresses and interface endpoints in
+the network template, databases, Redis, buckets, the CDN, queues, alarms and secrets in the stage template.
+Usage-priced lines (traffic, storage, requests) take the stated assumptions.
 """
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ def estimate(file: StageFile, name: str, assumptions: Assumptions = DEFAULTS) ->
     result.items += _compute(stage, prices, hours)
     result.items += _load_balancers(stage, network, prices, assumptions)
     result.items += _nat(file, stage, network, prices, assumptions)
+    result.items += _endpoints(file, stage, network, prices, assumptions)
     result.items += _databases(template, prices, assumptions)
     result.items += [Item(f"ElastiCache {kind}", (n, n), hours, "hour", prices.get("elasticache_hour", kind))
                      for kind, n in resources.cache_nodes(template).items()]
@@ -109,13 +110,29 @@ def _nat(file: StageFile, stage: Stage, network: resources.Template, prices: Pri
     gateways = float(resources.count(network, "AWS::EC2::NatGateway"))
     if not gateways:
         return []
-    shared = file.network(stage.isolation).stages
-    note = f"network shared with {', '.join(s for s in shared if s != stage.name)}" if len(shared) > 1 else ""
+    note = _shared_note(file, stage)
     addresses = float(resources.count(network, "AWS::EC2::EIP"))
     hours = assumed.hours_per_month
     return [Item("NAT gateway", (gateways, gateways), hours, "hour", prices.get("nat_hour"), note),
             Item("NAT data processed", (1, 1), assumed.nat_gb, "GB", prices.get("nat_gb"), "assumed"),
             Item("Public IPv4 (NAT)", (addresses, addresses), hours, "hour", prices.get("public_ipv4_hour"))]
+
+
+def _shared_note(file: StageFile, stage: Stage) -> str:
+    shared = file.network(stage.isolation).stages
+    return f"network shared with {', '.join(s for s in shared if s != stage.name)}" if len(shared) > 1 else ""
+
+
+def _endpoints(file: StageFile, stage: Stage, network: resources.Template, prices: Prices,
+               assumed: Assumptions) -> list[Item]:
+    """The network's interface endpoints (Secrets Manager's, for the rotation function without NAT), per zone-hour;
+    their data processed ($0.01/GB) is Secrets Manager's calls alone, left out."""
+    zones = float(resources.interface_endpoint_zones(network))
+    if not zones:
+        return []
+    note = ", ".join(n for n in (_shared_note(file, stage), "data processed negligible") if n)
+    return [Item("VPC interface endpoint (Secrets Manager)", (zones, zones), assumed.hours_per_month, "AZ-hour",
+                 prices.get("vpc_endpoint_az_hour"), note)]
 
 
 def _databases(template: resources.Template, prices: Prices, assumed: Assumptions) -> list[Item]:
@@ -167,7 +184,10 @@ def _messaging(template: resources.Template, prices: Prices, assumed: Assumption
                           prices.get("alarm_metric_month"), "load balancer alarms counted (added once it exists)"))
     secrets = float(resources.count(template, "AWS::SecretsManager::Secret"))
     if secrets:
-        items += [Item("Secrets Manager secrets", (secrets, secrets), 1, "month", prices.get("secret_month")),
+        # The rotation function runs four short Lambda invocations per rotation: a fraction of a cent a month.
+        rotating = resources.count(template, "AWS::SecretsManager::RotationSchedule")
+        note = "the rotation function's Lambda use is negligible" if rotating else ""
+        items += [Item("Secrets Manager secrets", (secrets, secrets), 1, "month", prices.get("secret_month"), note),
                   Item("Secrets Manager API calls", (1, 1), assumed.secret_api_calls, "call",
                        prices.get("secret_api_call"), "assumed")]
     return items

@@ -66,6 +66,8 @@ def _flat(region: str) -> list[Query]:
         Query(("alb_lcu_hour",), "AWSELB", alb, "LCUUsage"),
         Query(("nat_hour",), "AmazonEC2", (("productFamily", "NAT Gateway"),), "NatGateway-Hours"),
         Query(("nat_gb",), "AmazonEC2", (("productFamily", "NAT Gateway"),), "NatGateway-Bytes"),
+        # An interface endpoint's hours in one zone (PrivateLink's price page); not a Gateway Load Balancer one.
+        Query(("vpc_endpoint_az_hour",), "AmazonVPC", (("productFamily", "VpcEndpoint"),), "VpcEndpoint-Hours"),
         Query(("public_ipv4_hour",), "AmazonVPC", (), "PublicIPv4:InUseAddress"),
         Query(("cloudfront_gb",), "AmazonCloudFront", (("fromLocation", cdn),), "DataTransfer-Out-Bytes",
               regional=False),

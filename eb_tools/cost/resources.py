@@ -36,6 +36,13 @@ def public_subnets(network: Template) -> int:
                 if _ref(p.get("RouteTableId")) in routed})
 
 
+def interface_endpoint_zones(network: Template) -> int:
+    """The zones the network's interface endpoints have a network interface in: one subnet each, billed per
+    endpoint per zone-hour (gateway endpoints are free)."""
+    return sum(len(p.get("SubnetIds", [])) for p in of_type(network, "AWS::EC2::VPCEndpoint").values()
+               if p.get("VpcEndpointType") == "Interface")
+
+
 @dataclass(frozen=True)
 class DbInstance:
     name: str

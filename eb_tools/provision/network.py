@@ -5,6 +5,14 @@ public addresses); private subnets hold RDS and Redis (and, with NAT, the
 instances). Each private subnet has a route table of its own, so turning NAT on
 later adds routes instead of replacing tables. S3 traffic goes through a gateway
 endpoint and never leaves the network.
+
+Without NAT, a network whose stages rotate their database secret gets an interface endpoint for Secrets
+Manager in its private subnets, where the rotation function runs (a Lambda function in a VPC has no public
+address, so only NAT or an endpoint leads it to the API). It belongs to the network, not to a stage: private
+DNS makes Secrets Manager's own name answer with the endpoint's addresses in the whole VPC, which one endpoint
+per service may do ("private-dns-enabled cannot be set because there is already a conflicting DNS domain",
+e.g. fortinet/fortigate-autoscale-aws#43), and for the same reason every caller of Secrets Manager in the VPC
+(the instances too) goes through it: its security group lets the VPC in on 443.
 """
 from __future__ import annotations
 
@@ -18,6 +26,8 @@ from troposphere.ec2 import (
     NatGateway,
     Route,
     RouteTable,
+    SecurityGroup,
+    SecurityGroupRule,
     Subnet,
     SubnetRouteTableAssociation,
     VPCEndpoint,
@@ -25,6 +35,7 @@ from troposphere.ec2 import (
 )
 
 from eb_tools.provision.common import ANYWHERE
+from eb_tools.provision.security_groups import NO_EGRESS
 from eb_tools.stage_file import Network
 
 VPC_CIDR = "10.0.0.0/16"
@@ -76,6 +87,23 @@ def build(template: Template, application: str, network: Network) -> None:
     template.add_resource(VPCEndpoint(
         "S3Endpoint", VpcId=Ref(vpc), VpcEndpointType="Gateway", ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
         RouteTableIds=[Ref(table) for table in [public_routes, *private_routes]]))
+    if network.secrets_endpoint:
+        _secrets_manager_endpoint(template, vpc, private)
     template.add_output(Output("VpcId", Value=Ref(vpc)))
     template.add_output(Output("PublicSubnetIds", Value=Join(",", [Ref(subnet) for subnet in public])))
     template.add_output(Output("PrivateSubnetIds", Value=Join(",", [Ref(subnet) for subnet in private])))
+
+
+def _secrets_manager_endpoint(template: Template, vpc: VPC, subnets: list[Subnet]) -> None:
+    """Secrets Manager's API inside the VPC, one network interface per private subnet (billed per zone-hour)."""
+    group = template.add_resource(SecurityGroup(
+        "SecretsManagerEndpointSecurityGroup", VpcId=Ref(vpc),
+        GroupDescription=Sub("${AWS::StackName} Secrets Manager endpoint: HTTPS from the VPC"),
+        SecurityGroupIngress=[SecurityGroupRule(
+            IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=VPC_CIDR,
+            Description="HTTPS from the VPC (private DNS sends every caller here)")],
+        SecurityGroupEgress=[NO_EGRESS]))
+    template.add_resource(VPCEndpoint(
+        "SecretsManagerEndpoint", VpcId=Ref(vpc), VpcEndpointType="Interface",
+        ServiceName=Sub("com.amazonaws.${AWS::Region}.secretsmanager"), PrivateDnsEnabled=True,
+        SubnetIds=[Ref(subnet) for subnet in subnets], SecurityGroupIds=[GetAtt(group, "GroupId")]))

@@ -4,8 +4,10 @@ The internet reaches only the load balancer (80, 443); the load balancer reaches
 only the web instances' nginx; web and worker instances reach the database and
 Redis, and HTTPS anywhere (AWS APIs, package installs while EB deploys). Worker
 instances accept nothing: sqsd pulls from SQS and calls the app on localhost.
-The database and Redis groups send nothing. Rules between two groups are
-separate resources, so no two groups depend on each other.
+The database and Redis groups send nothing. A stage whose database secret
+rotates adds the rotation function's group: it reaches the database and HTTPS
+(Secrets Manager's API), and the database lets it in. Rules between two groups
+are separate resources, so no two groups depend on each other.
 """
 from __future__ import annotations
 
@@ -82,4 +84,21 @@ def _backend(template: Template, name: str, vpc: Ref, port: int, *clients: Secur
         template.add_resource(SecurityGroupEgress(
             f"{tier}To{name}", GroupId=GetAtt(client, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port,
             DestinationSecurityGroupId=GetAtt(group, "GroupId"), Description=f"to {name.lower()} on {port}"))
+    return group
+
+
+def rotation_function(template: Template, vpc: Ref, database: SecurityGroup) -> SecurityGroup:
+    """The database secret's rotation function (a Lambda function in the private subnets): to the database on
+    its port, and HTTPS to Secrets Manager's API (through NAT or the network's interface endpoint); nothing in."""
+    group = template.add_resource(_group(
+        "DatabaseRotationSecurityGroup", vpc, "database secret rotation function: to the database and HTTPS only",
+        egress=[_tcp(443, "HTTPS to the Secrets Manager API", CidrIp=ANYWHERE)]))
+    template.add_resource(SecurityGroupIngress(
+        "DatabaseFromRotation", GroupId=GetAtt(database, "GroupId"), IpProtocol="tcp", FromPort=MYSQL_PORT,
+        ToPort=MYSQL_PORT, SourceSecurityGroupId=GetAtt(group, "GroupId"),
+        Description="from the secret rotation function"))
+    template.add_resource(SecurityGroupEgress(
+        "DatabaseRotationToDatabase", GroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=MYSQL_PORT,
+        ToPort=MYSQL_PORT, DestinationSecurityGroupId=GetAtt(database, "GroupId"),
+        Description=f"to database on {MYSQL_PORT}"))
     return group

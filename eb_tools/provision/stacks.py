@@ -27,6 +27,11 @@ DATA_TYPES = frozenset({"AWS::RDS::DBInstance", "AWS::ElastiCache::ReplicationGr
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 FAILED = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "UPDATE_ROLLBACK_COMPLETE",
                     "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"})
+IAM = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+# A template with a Transform (the stage's, for its hosted secret rotation) expands into a nested stack, which
+# CloudFormation creates only when the change set acknowledged that (CreateChangeSet's Capabilities; without it
+# the nested stack's resource fails "Requires capabilities : [CAPABILITY_AUTO_EXPAND]", e.g. mapbox/cfn-config#186).
+AUTO_EXPAND = "CAPABILITY_AUTO_EXPAND"
 CHANGE_SET_TIMEOUT = 300.0
 STACK_TIMEOUT = 3600.0  # RDS with a replica and Multi-AZ Redis take their time
 
@@ -66,7 +71,7 @@ def plan_stack(cfn: Any, name: str, template: dict[str, Any], parameters: dict[s
         return plan
     arn = cfn.create_change_set(
         StackName=name, ChangeSetName=f"eb-tools-{int(time.time())}", ChangeSetType="UPDATE" if exists else "CREATE",
-        TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        TemplateBody=json.dumps(template), Capabilities=[*IAM, *([AUTO_EXPAND] if "Transform" in template else [])],
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Description="eb_tools provision")["Id"]
     described = _settled_change_set(cfn, arn, name)

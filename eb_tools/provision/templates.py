@@ -25,6 +25,7 @@ from eb_tools.provision import (
     network,
     queues,
     roles,
+    rotation,
     secrets,
     security_groups,
     storage,
@@ -55,6 +56,7 @@ def stage_template(file: StageFile, stage_name: str) -> dict[str, Any]:
     if stage.database and groups.database:
         database = data_stores.build_database(template, stage.database, GetAtt(groups.database, "GroupId"),
                                               params["PrivateSubnetIds"])
+        rotation.build(template, stage, database, groups.database, params["VpcId"], params["PrivateSubnetIds"])
     if stage.redis and groups.redis:
         redis = data_stores.build_redis(template, stage.redis, GetAtt(groups.redis, "GroupId"),
                                         params["PrivateSubnetIds"])

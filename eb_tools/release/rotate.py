@@ -44,7 +44,8 @@ class Rotation:
     secrets: dict[str, str]  # kind -> the ARN of its secret, in the order given
     environments: dict[str, str]  # tier -> environment, both restarted
     group: str | None = None  # the ElastiCache replication group (redis-token)
-    database: str | None = None  # the writer DB instance (database)
+    database: str | None = None  # the writer DB instance (database, rotated by hand)
+    function: str | None = None  # the hosted rotation function's ARN (database, on a rotation schedule)
 
     @property
     def empty(self) -> bool:
@@ -74,9 +75,10 @@ def plan(where: StageTarget, kinds: list[str]) -> Rotation:
                                f"rotate; run eb_tools provision {where.name} first")
     group = _replication_group(where, settings.get((ebenv.PROPERTIES, "REDIS_URL"), "")) \
         if "redis-token" in kinds else None
+    function = rotate_database.hosted_function(where, str(arns["database"])) if "database" in kinds else None
     database = rotate_database.writer(where, settings.get((ebenv.PROPERTIES, "DB_HOST"), "")) \
-        if "database" in kinds else None
-    return Rotation(where, {k: str(v) for k, v in arns.items()}, environments, group, database)
+        if "database" in kinds and function is None else None
+    return Rotation(where, {k: str(v) for k, v in arns.items()}, environments, group, database, function)
 
 
 def _replication_group(where: StageTarget, redis_url: str) -> str:
@@ -104,6 +106,11 @@ def _steps(rotation: Rotation) -> list[str]:
     database = [f"database {rotation.database}: a new master password as the secret's pending version, set by "
                 "RDS (ModifyDBInstance), then the secret's current one (the apps log in with the pending one "
                 "meanwhile; no restart)"] if rotation.database else []
+    if rotation.function:
+        database = [f"database: RotateSecret (the stage's hosted rotation function, "
+                    f"{rotation.function.rsplit(':', 1)[-1]}): a new master password as the secret's pending "
+                    "version, set in the database by the function, then the secret's current one (the apps log in "
+                    "with the pending one meanwhile; no restart)"]
     if not any(kind in rotation.secrets for kind in RESTARTED):
         return database
     first, second = list(database), []
@@ -124,7 +131,9 @@ def _execute(rotation: Rotation, echo: Echo, timeout: float) -> None:
         manager.put_secret_value(SecretId=rotation.secrets[kind], SecretString=value)
         echo(f"  {what}")
 
-    if rotation.database is not None:
+    if rotation.function is not None:
+        rotate_database.rotate_hosted(rotation.where, rotation.secrets["database"], rotation.function, echo, timeout)
+    elif rotation.database is not None:
         rotate_database.rotate(rotation.where, rotation.secrets["database"], rotation.database, echo, timeout)
     if not any(kind in rotation.secrets for kind in RESTARTED):
         echo(f"stage {rotation.where.name}: database rotated; the apps log in with the new password")

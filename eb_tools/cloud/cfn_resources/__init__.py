@@ -19,6 +19,7 @@ from eb_tools.cloud.cfn_resources.elasticache import HANDLERS as ELASTICACHE
 from eb_tools.cloud.cfn_resources.iam import HANDLERS as IAM
 from eb_tools.cloud.cfn_resources.rds import HANDLERS as RDS
 from eb_tools.cloud.cfn_resources.rds import register as register_rds
+from eb_tools.cloud.cfn_resources.rotation_schedule import HANDLERS as ROTATION
 from eb_tools.cloud.cfn_resources.s3 import HANDLERS as S3
 from eb_tools.cloud.cfn_resources.secretsmanager import HANDLERS as SECRETSMANAGER
 from eb_tools.cloud.cfn_resources.ses import HANDLERS as SES
@@ -29,7 +30,7 @@ from eb_tools.cloud.moto_internals import cfn_parsing, once, replace
 __all__ = ["register", "HANDLERS"]
 
 HANDLERS: tuple[type[Handler], ...] = (
-    *S3, *CLOUDFRONT, *SECRETSMANAGER, *ELASTICACHE, *RDS, *SES, *SNS, *CLOUDWATCH, *SQS, *IAM, *EC2_NETWORK,
+    *S3, *CLOUDFRONT, *SECRETSMANAGER, *ROTATION, *ELASTICACHE, *RDS, *SES, *SNS, *CLOUDWATCH, *SQS, *IAM, *EC2_NETWORK,
     *EC2_SECURITY)
 
 

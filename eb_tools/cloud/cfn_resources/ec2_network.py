@@ -7,7 +7,9 @@ GetAtt Subnet.AvailabilityZone, and its SubnetRouteTableAssociation associates
 nothing. The handlers call moto's EC2 backend as the matching EC2 operations
 would, so DescribeVpcs, DescribeVpcAttribute,
 DescribeSubnets, DescribeRouteTables, DescribeNatGateways, DescribeAddresses and
-DescribeVpcEndpoints read back what the template said.
+DescribeVpcEndpoints read back what the template said. An interface endpoint with private DNS is refused
+where the VPC has one for its service already, as EC2 refuses it ("private-dns-enabled cannot be set because
+there is already a conflicting DNS domain for ... in the VPC", e.g. fortinet/fortigate-autoscale-aws#43).
 """
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ import json
 from typing import Any
 
 from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, flag, items, refuse, tag_dict
-from eb_tools.cloud.moto_internals import ec2_backends
+from eb_tools.cloud.moto_internals import ServiceException, ec2_backends
+
+
+class InvalidParameter(ServiceException):
+    code = "InvalidParameter"
 
 
 def _ec2(place: Place) -> Any:
@@ -205,6 +211,8 @@ class VPCEndpoint(Handler):
     @classmethod
     def create(cls, name: str, properties: dict[str, Any], place: Place) -> Resource:
         policy = properties.get("PolicyDocument")
+        if flag(properties.get("PrivateDnsEnabled", False)):
+            _check_private_dns(place, str(cls.required(properties, "VpcId")), str(properties.get("ServiceName")))
         endpoint = _ec2(place).create_vpc_endpoint(
             vpc_id=cls.required(properties, "VpcId"), service_name=cls.required(properties, "ServiceName"),
             endpoint_type=properties.get("VpcEndpointType", "Gateway"),
@@ -218,6 +226,17 @@ class VPCEndpoint(Handler):
     @classmethod
     def delete(cls, resource: Resource) -> None:
         _ec2(resource.place).delete_vpc_endpoints([resource.physical_resource_id])
+
+
+def _check_private_dns(place: Place, vpc: str, service: str) -> None:
+    """One endpoint per service and VPC may answer for the service's own DNS name."""
+    taken = any(e.vpc_id == vpc and e.service_name == service and e.private_dns_enabled
+                for e in _ec2(place).vpc_end_points.values())
+    if taken:
+        parts = service.split(".")  # com.amazonaws.REGION.SERVICE
+        domain = f"{parts[-1]}.{parts[-2]}.amazonaws.com" if len(parts) >= 4 else service
+        raise InvalidParameter(f"private-dns-enabled cannot be set because there is already a conflicting DNS "
+                               f"domain for {domain} in the VPC {vpc}")
 
 
 HANDLERS: tuple[type[Handler], ...] = (VPC, Subnet, InternetGateway, VPCGatewayAttachment, RouteTable, Route,

@@ -1,17 +1,25 @@
-"""AWS::SecretsManager::Secret, which moto's CloudFormation skips (no secret, Ref to nothing).
+"""AWS::SecretsManager::Secret and ::SecretTargetAttachment, which moto's CloudFormation skips (no secret,
+Ref to nothing).
 
 The secret is created in moto's Secrets Manager backend with the value
 GenerateSecretString describes (moto's own GetRandomPassword generator, with AWS's
 defaults: 32 characters, each included type required), or with SecretString; Ref
 and GetAtt Id are its ARN, as in AWS.
+
+An attachment adds its DB instance's connection details to the secret's JSON with a PutSecretValue (a new
+AWSCURRENT version), and takes them out again when it is removed (CloudFormation template reference,
+SecretTargetAttachment): engine, host, port and dbInstanceIdentifier, what a rotation function reads ("JSON
+structure of Secrets Manager secrets"). A secret takes one target: a second is refused with AWS's words
+("Secret is already attached to a target.", aws/aws-cdk#11040).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from eb_tools.cloud.cfn_resources.base import Handler, Place, Resource, checked, flag, refuse, tag_dict
-from eb_tools.cloud.moto_internals import random_password, secretsmanager_backends
+from eb_tools.cloud.cfn_resources.base import Handler, Place, Refused, Resource, checked, flag, refuse, tag_dict
+from eb_tools.cloud.moto_internals import random_password, rds_backends, secretsmanager_backends
 
 SECRET = "AWS::SecretsManager::Secret"
 GENERATE_OPTIONS = frozenset({"ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers", "ExcludePunctuation",
@@ -77,4 +85,56 @@ class Secret(Handler):
             resource.physical_resource_id, recovery_window_in_days=None, force_delete_without_recovery=True)
 
 
-HANDLERS: tuple[type[Handler], ...] = (Secret,)
+ATTACHMENT = "AWS::SecretsManager::SecretTargetAttachment"
+CONNECTION = ("engine", "host", "port", "dbInstanceIdentifier")
+
+
+class SecretTargetAttachment(Handler):
+    type_name = ATTACHMENT
+    properties = frozenset({"SecretId", "TargetId", "TargetType"})
+    attributes = frozenset({"Id"})
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], place: Place) -> Resource:
+        if cls.required(properties, "TargetType") != "AWS::RDS::DBInstance":
+            refuse(ATTACHMENT, f"TargetType {properties['TargetType']} is not emulated: only AWS::RDS::DBInstance")
+        backend = place.backend(secretsmanager_backends)
+        secret = backend.describe_secret(cls.required(properties, "SecretId"))
+        target = str(cls.required(properties, "TargetId"))
+        if getattr(secret, "local_target", None) not in (None, target):
+            raise Refused("Secret is already attached to a target.")
+        database = place.backend(rds_backends).databases.get(target)
+        if database is None:
+            raise Refused(f"DB instance {target} not found")
+        _put(backend, secret.arn, lambda values: values | {
+            "engine": database.engine, "host": database.address, "port": int(database.port),
+            "dbInstanceIdentifier": target})
+        secret.local_target = target
+        return Resource(cls, secret.arn, place, {"Id": secret.arn})
+
+    @classmethod
+    def update(cls, resource: Resource, name: str, properties: dict[str, Any]) -> Resource:
+        """Another target: the details of the new one replace the old one's."""
+        cls.delete(resource)
+        return cls.create(name, properties, resource.place)
+
+    @classmethod
+    def delete(cls, resource: Resource) -> None:
+        backend = resource.place.backend(secretsmanager_backends)
+        secret = backend.secrets.get(resource.physical_resource_id)
+        if secret is None or secret.is_deleted():
+            return
+        _put(backend, secret.arn, lambda values: {k: v for k, v in values.items() if k not in CONNECTION})
+        secret.local_target = None
+
+
+def _put(backend: Any, arn: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """PutSecretValue of the current JSON, changed."""
+    values = json.loads(backend.get_secret_value(arn, None, "AWSCURRENT")["SecretString"])
+    if not isinstance(values, dict):
+        raise Refused(f"The secret {arn} is not a JSON object: no connection details can be added to it")
+    backend.put_secret_value(secret_id=arn, secret_string=json.dumps(change(values)), secret_binary=None,
+                             client_request_token=None, version_stages=["AWSCURRENT"])
+
+
+HANDLERS: tuple[type[Handler], ...] = (Secret, SecretTargetAttachment)

@@ -18,6 +18,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from eb_tools.cloud.cfn_stacks import transforms
 from eb_tools.cloud.cfn_stacks.changes import POLICY_ATTRIBUTES
 from eb_tools.cloud.cfn_stacks.events import (
     StackOperationError,
@@ -68,9 +69,10 @@ def _emulated(resource_type: str) -> Any:
     return model
 
 
-def _create(stack: Stack, resources: ResourceMap, name: str) -> Any:
+def _create(stack: Stack, resources: ResourceMap, name: str, capabilities: list[str]) -> Any:
     """Create one resource of `resources` (its dependencies exist already), as moto's ResourceMap.create
-    would, EC2 tags included."""
+    would, EC2 tags included; one the template's transform expands needs the change set's acknowledgement."""
+    transforms.check_expanded(template_resources(resources)[name], capabilities)
     _emulated(template_resources(resources)[name]["Type"])
     instance = resources[name]
     if isinstance(instance, TaggedEC2Resource):
@@ -157,7 +159,12 @@ def _message(error: Exception) -> str:
     return str(getattr(error, "message", None) or error)
 
 
-def _create_in_order(stack: Stack, resources: ResourceMap) -> tuple[list[str], str | None]:
+def _capabilities(change_set: ChangeSet) -> list[str]:
+    """What the change set's creator acknowledged (models.create_change_set keeps it)."""
+    return list(getattr(change_set, "capabilities", []))
+
+
+def _create_in_order(stack: Stack, resources: ResourceMap, capabilities: list[str]) -> tuple[list[str], str | None]:
     """Create every resource, dependencies first, up to the first failure: the names created, and the
     one that failed."""
     created: list[str] = []
@@ -165,7 +172,7 @@ def _create_in_order(stack: Stack, resources: ResourceMap) -> tuple[list[str], s
         resource = template_resources(resources)[name]
         resource_event(stack, name, resource["Type"], "CREATE_IN_PROGRESS", properties=resource.get("Properties"))
         try:
-            instance = _create(stack, resources, name)
+            instance = _create(stack, resources, name, capabilities)
         except Exception as error:
             resource_event(stack, name, resource["Type"], "CREATE_FAILED",
                            reason=failure_reason(error, resource["Type"]))
@@ -183,7 +190,7 @@ def create(stack: Stack, change_set: ChangeSet) -> bool:
     _commit(stack, change_set, resources)
     stack.output_map = _outputs(stack, _empty_map(stack), {})
     stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
-    created, failed = _create_in_order(stack, resources)
+    created, failed = _create_in_order(stack, resources, _capabilities(change_set))
     if failed is None:
         try:
             stack.output_map = _outputs(stack, resources, change_set.template_dict)
@@ -269,7 +276,7 @@ class _Update:
         properties = resource.get("Properties")
         if name not in self.old_resources:
             self._event(name, "CREATE_IN_PROGRESS", properties=properties)
-            instance = _create(self.stack, self.new, name)
+            instance = _create(self.stack, self.new, name, _capabilities(self.change_set))
             self.steps.append(_Step("created", name))
             self._event(name, "CREATE_IN_PROGRESS", physical_id(instance), "Resource creation Initiated", properties)
             self._event(name, "CREATE_COMPLETE", physical_id(instance))
@@ -298,7 +305,7 @@ class _Update:
         self._event(name, "UPDATE_IN_PROGRESS", physical_id(previous), REPLACING)
         created_resources(self.new).pop(name, None)
         try:
-            _create(self.stack, self.new, name)
+            _create(self.stack, self.new, name, _capabilities(self.change_set))
         except Exception:
             created_resources(self.new)[name] = previous
             raise

@@ -3,7 +3,7 @@ errors and state changes (responses.py only translates requests into these calls
 
 Beyond the execution itself (execution.py): a change set is found by stack and name (moto takes the last of
 that name in the region, whatever its stack); the template is checked when the change set is created, as
-AWS checks it (unknown types, missing IAM capabilities, cycles, parameters); a CREATE change set for a stack
+AWS checks it (unknown types, transforms, missing IAM capabilities, cycles, parameters); a CREATE change set for a stack
 that exists, or an UPDATE of a stack that cannot be updated, is refused with AWS's words; an unchanged
 UPDATE is a FAILED change set, not moto's "No updates are to be performed." error; executing a change set
 makes the stack's others OBSOLETE.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eb_tools.cloud.cfn_stacks import execution
+from eb_tools.cloud.cfn_stacks import execution, transforms
 from eb_tools.cloud.cfn_stacks.changes import Side, parameter_values, resource_changes
 from eb_tools.cloud.cfn_stacks.events import physical_id, stack_event
 from eb_tools.cloud.cfn_stacks.schema import is_known
@@ -114,6 +114,7 @@ def _check_template(template: Any, parameters: dict[str, Any], capabilities: lis
     """What AWS checks in a submitted template before it plans anything."""
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict) or not template["Resources"]:
         raise ValidationError(message="Template format error: At least one Resources member must be defined.")
+    transforms.check(template)
     unknown = sorted({str(resource.get("Type")) for resource in template["Resources"].values()
                       if not is_known(str(resource.get("Type")), region)})
     if unknown:
@@ -122,6 +123,15 @@ def _check_template(template: Any, parameters: dict[str, Any], capabilities: lis
     if undeclared:
         raise ValidationError(message=f"Parameters: [{', '.join(undeclared)}] do not exist in the template")
     _check_capabilities(template["Resources"], capabilities)
+
+
+def check_stack_request(body: Any, capabilities: list[str]) -> None:
+    """What CreateStack and UpdateStack check beyond moto: the template's transforms, and that the caller
+    acknowledged them (a change set is checked when it is created, and when it runs: execution.py)."""
+    template = Stack.parse_template(body)
+    transforms.check(template)
+    if not transforms.acknowledged(template, capabilities):
+        raise InsufficientCapabilities(transforms.REQUIRES)
 
 
 def _parameters(given: list[dict[str, Any]], previous: dict[str, str]) -> dict[str, str]:

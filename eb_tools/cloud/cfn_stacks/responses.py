@@ -1,10 +1,12 @@
 """Wire format of the change-set operations that differ from moto's, and of drift detection, which it lacks:
 each reads the request's parameters, makes one call to models.py (drift.py) and answers in moto's
-ActionResult. Installed on moto's CloudFormationResponse by `register()`."""
+ActionResult; CreateStack and UpdateStack are moto's, after the checks moto lacks (transforms). Installed on
+moto's CloudFormationResponse by `register()`."""
 from __future__ import annotations
 
 from eb_tools.cloud.cfn_stacks import drift, models
 from eb_tools.cloud.moto_internals import (
+    TYPE_RESPONSE,
     ActionResult,
     CloudFormationResponse,
     EmptyResult,
@@ -68,9 +70,31 @@ def describe_stack_resource_drifts(self: CloudFormationResponse) -> ActionResult
         self._get_param("StackResourceDriftStatusFilters", []))})
 
 
-RESPONSES = {"create_change_set": create_change_set, "describe_change_set": describe_change_set,
-             "delete_change_set": delete_change_set, "list_change_sets": list_change_sets,
-             "execute_change_set": execute_change_set}
+_MOTO_CREATE_STACK, _MOTO_UPDATE_STACK = CloudFormationResponse.create_stack, CloudFormationResponse.update_stack
+
+
+def _checked_template(self: CloudFormationResponse) -> None:
+    """The submitted template's transforms and their acknowledgement (models.check_stack_request)."""
+    body = self._get_param("TemplateBody")
+    if self._get_param("TemplateURL") and not body:
+        body = template_from_s3(self, self._get_param("TemplateURL"))
+    if body:
+        models.check_stack_request(body, self._get_param("Capabilities", []))
+
+
+def create_stack(self: CloudFormationResponse) -> TYPE_RESPONSE | ActionResult:
+    _checked_template(self)
+    return _MOTO_CREATE_STACK(self)
+
+
+def update_stack(self: CloudFormationResponse) -> TYPE_RESPONSE | ActionResult:
+    _checked_template(self)
+    return _MOTO_UPDATE_STACK(self)
+
+
+RESPONSES = {"create_stack": create_stack, "update_stack": update_stack, "create_change_set": create_change_set,
+             "describe_change_set": describe_change_set, "delete_change_set": delete_change_set,
+             "list_change_sets": list_change_sets, "execute_change_set": execute_change_set}
 ADDED = {"detect_stack_drift": detect_stack_drift,  # operations moto lacks
          "describe_stack_drift_detection_status": describe_stack_drift_detection_status,
          "describe_stack_resource_drifts": describe_stack_resource_drifts}
