@@ -65,6 +65,7 @@ class Report:
         return {"stage": self.stage, "source": self.plan.source, "instance": self.plan.instance,
                 "steps": [{"step": name, "seconds": round(seconds, 1)} for name, seconds in self.steps],
                 "total_seconds": round(self.total, 1), "goal_minutes": self.plan.goal_minutes,
+                "read": self.plan.reader.describe(),
                 "within_goal": self.within_goal, "compared": self.compared, "problems": self.problems,
                 "kept": self.plan.keep, "passed": self.passed}
 

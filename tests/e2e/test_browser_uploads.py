@@ -145,7 +145,8 @@ def test_eb_logs_of_the_local_stage_are_its_processes_logs(local_run, tmp_path):
 def operate(local_run: LocalRun, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`eb_tools ARGS` against the module's local stage, as an operator runs it with the cloud's exports."""
     env = {**os.environ, "AWS_ENDPOINT_URL": local_run.cloud, "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY}
+           "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
+           "EB_TOOLS_POLL_SECONDS": "0.2"}
     return subprocess.run([str(Path(sys.executable).parent / "eb_tools"), *args], cwd=ROOT, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120)
 
@@ -168,6 +169,18 @@ def test_run_and_shell_reach_an_instance_through_systems_manager(local_run):
     session = operate(local_run, "shell", "local", stdin='pwd\necho "role=$APP_ROLE"\nexit\n')
     assert session.returncode == 0, session.stderr
     assert "\n/var/app/current\n" in session.stdout and "\nrole=worker\n" in session.stdout  # CR LF read as text
+
+
+def test_the_data_verbs_read_the_private_database_through_a_worker_instance(local_run, account):
+    """In AWS the database and a drill's copy answer only inside the VPC: the snapshot's figures and the
+    drill's verification are read on a worker instance through Run Command, with the app's secret."""
+    taken = operate(local_run, "db", "snapshot", "local")
+    assert taken.returncode == 0, taken.stderr
+    assert "its figures read through worker instance i-" in taken.stdout, taken.stdout
+    drilled = operate(local_run, "db", "restore", "local", "--drill", "--output", "json")
+    report = json.loads(drilled.stdout)
+    assert drilled.returncode == 0 and report["passed"] and report["compared"], drilled.stdout + drilled.stderr
+    assert report["read"].startswith("through worker instance i-")
 
 
 def test_run_refuses_bad_input_in_one_line(local_run):
