@@ -75,6 +75,18 @@ class Drilled:
             "DB_SECRET_ARN": outputs["DbSecretArn"], "AWS_ENDPOINT_URL": self.cloud.url, "SECRET_KEY": "k",
             "AWS_REGION": "us-east-1"}))
 
+    def hold_the_lock(self) -> None:
+        """The stage's release lock, as a deploy running elsewhere holds it."""
+        bucket = self.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
+        now = datetime.datetime.now(datetime.UTC)
+        self.client("s3").put_object(Bucket=bucket, Key=f"eb_tools/oppima/{self.name}/release.lock", Body=json.dumps(
+            {"what": "deploy v9", "by": "ci", "since": now.isoformat(),
+             "until": (now + datetime.timedelta(minutes=5)).isoformat()}).encode())
+
+    def release_the_lock(self) -> None:
+        bucket = self.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
+        self.client("s3").delete_object(Bucket=bucket, Key=f"eb_tools/oppima/{self.name}/release.lock")
+
     def sign_up(self, database: db.Database, *emails: str) -> None:
         with database.write() as session:
             session.add_all(User(email=email, password_hash="x") for email in emails)
@@ -244,6 +256,26 @@ def test_restore_into_bad_input_is_one_line(stage: Drilled, words: tuple[str, ..
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and expected in result.output, result.output
     assert {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]} == before
+
+
+@pytest.mark.parametrize("words", [("secrets", "rotate", "{stage}", "database"),
+                                   ("db", "restore", "{stage}", "--into", "{stage}", "--yes")],
+                         ids=["rotate", "restore-into"])
+def test_a_rotation_or_a_restore_while_a_release_holds_the_lock_is_one_line(stage: Drilled,
+                                                                              words: tuple[str, ...]) -> None:
+    secret = stage.client("secretsmanager").get_secret_value(SecretId=stage.outputs()["DbSecretArn"])
+    instances = {d["DBInstanceIdentifier"] for d in stage.client("rds").describe_db_instances()["DBInstances"]}
+    stage.hold_the_lock()
+    try:
+        result = stage.eb_tools(*(w.format(stage=stage.name) for w in words))
+    finally:
+        stage.release_the_lock()
+    assert result.exit_code == 1 and "another release is running (deploy v9" in result.output, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Error:")] == \
+        [result.output.splitlines()[-1]]
+    after = stage.client("secretsmanager").get_secret_value(SecretId=stage.outputs()["DbSecretArn"])
+    assert after["VersionId"] == secret["VersionId"]
+    assert {d["DBInstanceIdentifier"] for d in stage.client("rds").describe_db_instances()["DBInstances"]} == instances
 
 
 def test_a_poll_interval_that_is_not_seconds_is_one_line(stage: Drilled) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymysql
@@ -77,10 +76,10 @@ def test_destroy_keeps_the_data_and_its_final_snapshot_restores(stage: Drilled) 
     assert f"keep the network: {neighbour} still use(s) it" in dry.output
     unconfirmed = _answering(stage, "n\n", "destroy", stage.name, "--yes", "--delete-data")
     assert unconfirmed.exit_code == 1 and "not confirmed" in unconfirmed.output and _stack_names(stage) == before
-    _hold_the_lock(stage)
+    stage.hold_the_lock()
     locked = stage.eb_tools("destroy", stage.name, "--yes")
     assert locked.exit_code == 1 and "another release is running (deploy v9" in locked.output, locked.output
-    _release_the_lock(stage)
+    stage.release_the_lock()
 
     done = stage.eb_tools("destroy", stage.name, "--yes")
     assert done.exit_code == 0, done.output
@@ -110,18 +109,6 @@ def _emails(stage: Drilled, endpoint: dict[str, Any], secret: str) -> list[str]:
             connection.cursor() as cursor:
         cursor.execute("SELECT email FROM users ORDER BY email")
         return [row[0] for row in cursor.fetchall()]
-
-
-def _hold_the_lock(stage: Drilled) -> None:
-    bucket = stage.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
-    until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    stage.client("s3").put_object(Bucket=bucket, Key=f"eb_tools/oppima/{stage.name}/release.lock", Body=json.dumps(
-        {"what": "deploy v9", "by": "ci", "since": datetime.now(UTC).isoformat(), "until": until}).encode())
-
-
-def _release_the_lock(stage: Drilled) -> None:
-    bucket = stage.client("elasticbeanstalk").create_storage_location()["S3Bucket"]
-    stage.client("s3").delete_object(Bucket=bucket, Key=f"eb_tools/oppima/{stage.name}/release.lock")
 
 
 def _restored_emails(stage: Drilled, snapshot: str, secret: str) -> list[str]:
