@@ -160,9 +160,12 @@ def run(into: StageTarget, plan: IntoPlan, echo: Echo, timeout: float, restart: 
     for replica in plan.replicas:
         step(f"replica {replica.identifier}", functools.partial(_replace_replica, into, plan, replica, echo, timeout))
     step("restart", lambda: restart(into, echo, timeout))
+    protected = " (its deletion protection off first: aws rds modify-db-instance --no-deletion-protection)" \
+        if plan.kept_settings["DeletionProtection"] else ""
     echo(f"stage {into.name}: database restored from {plan.source.source} in {sum(s for _, s in steps):.1f} s; "
-         f"the previous one is kept as {plan.replaced}: delete it when satisfied (aws rds delete-db-instance "
-         f"--db-instance-identifier {plan.replaced} --final-db-snapshot-identifier {plan.replaced}-final)")
+         f"the previous one is kept as {plan.replaced}: delete it when satisfied{protected} (aws rds "
+         f"delete-db-instance --db-instance-identifier {plan.replaced} --final-db-snapshot-identifier "
+         f"{plan.replaced}-final)")
     return steps
 
 
