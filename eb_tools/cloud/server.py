@@ -24,6 +24,7 @@ from eb_tools.cloud import (
     cfn_resources,
     cfn_stacks,
     elasticache_auth,
+    logs_filter_patterns,
     moto_api_data,
     moto_internals,
     rds_backups,
@@ -212,6 +213,7 @@ class LocalCloud:
         rds_renames.register()  # a renamed DB instance answers at its new name's endpoint, its replicas following
         rds_read_replicas.register()  # a read replica made through the API is a server following its source
         secret_versions.register()  # a secret's value is its AWSCURRENT version's, wherever the label moves
+        logs_filter_patterns.register()  # FilterLogEvents matches JSON and term patterns as CloudWatch Logs does
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's
