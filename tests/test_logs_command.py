@@ -56,9 +56,11 @@ class Stages:
                             logEvents=[{"timestamp": at, "message": message} for at, message in lines])
 
 
-def app_line(at: int, tier: str, instance: str, message: str, **fields: Any) -> tuple[int, str]:
+def app_line(at: int, tier: str, instance: str, message: str, shipped: int | None = None,
+             **fields: Any) -> tuple[int, str]:
+    """An app's JSON line written at `at` (ms), as its instance shipped it at `shipped` (default: at once)."""
     when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at / 1000)) + f".{at % 1000:03d}Z"
-    return at, json.dumps({"time": when, "level": fields.pop("level", "INFO"), "logger": f"{tier}.app",
+    return shipped or at, json.dumps({"time": when, "level": fields.pop("level", "INFO"), "logger": f"{tier}.app",
                            "message": message, "tier": tier, "instance": instance, **fields})
 
 
@@ -92,13 +94,15 @@ def stages(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Itera
     made.put("on", "web", "i-web2", (t + 500, "[2026-11-25 01:02:03 +0000] [42] [INFO] Booting worker with pid: 42"),
              app_line(t + 2500, "web", "i-web2", "unhandled error on POST /uploads", level="ERROR", trace_id=SECOND,
                       exception="Traceback (most recent call last):\nValueError: bad"))
-    made.put("on", "worker", "i-wrk1",
-             app_line(t + 1000, "worker", "i-wrk1", "email.send done", request_id="m-1", trace_id=FIRST,
-                      task="email.send", idempotency_key="k1"))
+    shipped, line = app_line(t + 1000, "worker", "i-wrk1", "email.send done", shipped=t + 3000, request_id="m-1",
+                             trace_id=FIRST, task="email.send", idempotency_key="k1")
+    made.put("on", "worker", "i-wrk1", (shipped, f"Dec  7 23:16:26 ip-10-0-2-7 web: {line}"))  # rsyslog's, on AL2
     yield made
 
 
 def test_both_tiers_interleaved_by_time_each_line_prefixed_by_tier_and_instance(stages):
+    """By the time each line was written: the worker's line, shipped in a later batch, takes its place; its JSON is
+    read after the prefix the platform's rsyslog writes on Amazon Linux 2."""
     shown = stages.eb_tools("on")
     assert shown.exit_code == 0, shown.output
     rows = shown.output.splitlines()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from eb_tools.errors import LogsError
 from eb_tools.names import TIERS
@@ -24,17 +25,21 @@ class Query:
 
     @property
     def pattern(self) -> str:
-        """The filter pattern CloudWatch Logs applies: the trace's JSON field, else the text as a quoted phrase
-        (when it can be one; `keeps` applies the text in any case)."""
+        """The filter pattern CloudWatch Logs applies: the trace id, else the text, as a quoted phrase (when the
+        text can be one). Not a JSON pattern on the trace_id field: on the platform a line may carry rsyslog's
+        prefix before its JSON (see reading.py), and a JSON pattern matches only events that are JSON whole.
+        `keeps` then checks each line found."""
         if self.trace:
-            return f'{{ $.trace_id = "{self.trace}" }}'
+            return f'"{self.trace}"'
         if self.grep and not {'"', "\\"} & set(self.grep):
             return f'"{self.grep}"'
         return ""
 
-    def keeps(self, message: str) -> bool:
-        """Whether a line passes --grep: the text, case sensitive, anywhere in the line."""
-        return self.grep is None or self.grep in message
+    def keeps(self, message: str, fields: dict[str, Any] | None) -> bool:
+        """Whether a line passes --grep (the text, case sensitive, anywhere in it) and --trace (its JSON's
+        trace_id is the id: a line that merely mentions the id is not of the trace)."""
+        return ((self.grep is None or self.grep in message)
+                and (self.trace is None or (fields or {}).get("trace_id") == self.trace))
 
 
 def parse(tier: str | None, since: str, grep: str | None, trace: str | None) -> Query:

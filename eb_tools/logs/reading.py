@@ -4,13 +4,18 @@ FilterLogEvents page by page and interleaved by time; or followed, polling.
 
 EB streams /var/log/web.stdout.log to /aws/elasticbeanstalk/ENVIRONMENT/var/log/web.stdout.log while the
 environment's aws:elasticbeanstalk:cloudwatch:logs StreamLogs is true (developer guide, AWSHowTo.cloudwatchlogs).
+On Amazon Linux 2 the platform's rsyslog writes that file with its traditional prefix before each line
+(`Feb  6 20:16:28 ip-172-31-21-148 web: {...}`: awsdocs/elastic-beanstalk-samples#149,
+meteor-up/mup-aws-beanstalk#155): an app's JSON is read after such a prefix too.
 """
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +26,7 @@ from eb_tools.stage.target import StageTarget
 
 APP_LOG = "/var/log/web.stdout.log"  # the Procfile process's stdout and stderr: the apps' JSON lines, gunicorn's
 LOGS = "aws:elasticbeanstalk:cloudwatch:logs"
+SYSLOG_PREFIX = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s:]+: ?")  # rsyslog's traditional format
 LOOKBACK_MS = 30_000  # a follow asks again for this much before the newest line seen: lines shipped late
 ENABLE = ("turn it on with StreamLogs: true in namespace aws:elasticbeanstalk:cloudwatch:logs (this bundle's "
           ".ebextensions/03_health_and_logs.config sets it: deploy a version that has it), or `eb logs "
@@ -47,19 +53,28 @@ class Event:
 
     @cached_property
     def fields(self) -> dict[str, Any] | None:
-        """The line as a JSON object (the apps' lines), or None (gunicorn's, a traceback printed raw...)."""
-        if not self.message.startswith("{"):
+        """The line as a JSON object (the apps' lines, after rsyslog's prefix if any), or None (gunicorn's own
+        lines, a traceback printed raw...)."""
+        prefix = SYSLOG_PREFIX.match(self.message)
+        text = self.message[prefix.end():] if prefix else self.message
+        if not text.startswith("{"):
             return None
         try:
-            parsed = json.loads(self.message)
+            parsed = json.loads(text)
         except ValueError:
             return None
         return parsed if isinstance(parsed, dict) else None
 
-    def order(self) -> tuple[int, str]:
-        """By CloudWatch's time, then by the line's own (lines shipped in one batch share a timestamp)."""
+    def order(self) -> tuple[int, int]:
+        """By the time the app wrote on the line, else by CloudWatch's: an instance ships its lines in batches,
+        each event stamped when it was shipped, so a tier's lines can reach CloudWatch after later ones of the
+        other."""
         own = (self.fields or {}).get("time")
-        return self.timestamp, own if isinstance(own, str) else ""
+        try:
+            written = int(datetime.fromisoformat(str(own).replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            written = self.timestamp
+        return written, self.timestamp
 
 
 class Reader:
@@ -89,7 +104,7 @@ class Reader:
     def read(self, since_ms: int) -> list[Event]:
         """Every line from `since_ms` on that passes the filters, both tiers interleaved by time."""
         events = [event for source in self.sources for event in self._events(source, since_ms)
-                  if self.query.keeps(event.message)]
+                  if self.query.keeps(event.message, event.fields)]
         return sorted(events, key=Event.order)
 
     def _events(self, source: Source, since_ms: int) -> Iterator[Event]:
