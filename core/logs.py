@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 # Their INFO lines are about credentials, pools and plugins loaded at start.
 NOISY = ("botocore", "boto3", "urllib3", "s3transfer", "alembic.runtime.plugins")
@@ -33,7 +33,6 @@ INSTANCE_DATA = Path("/run/cloud-init/instance-data.json")
 # The Root of the ALB's X-Amzn-Trace-Id: version 1, the epoch second in 8 hex digits, 24 hex digits
 # (ELB guide, "Request tracing for your Application Load Balancer").
 TRACE_ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-f]{8}-[0-9a-f]{24})\s*(?:;|$)")
-CONTEXT_FIELDS = ("request_id", "trace_id", "task", "idempotency_key")
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 _context: ContextVar[dict[str, str]] = ContextVar("log_context")
@@ -84,7 +83,8 @@ def instance_id(source: Path = INSTANCE_DATA) -> str | None:
         data = json.loads(source.read_text())
     except (OSError, ValueError):
         return None
-    found = data.get("v1", {}).get("instance_id") if isinstance(data, dict) else None
+    v1 = data.get("v1") if isinstance(data, dict) else None
+    found = v1.get("instance_id") if isinstance(v1, dict) else None
     return found if isinstance(found, str) else None
 
 
@@ -104,14 +104,14 @@ class JsonFormatter(logging.Formatter):
         line.update((k, v) for k, v in vars(record).items() if k not in _RECORD_FIELDS and k not in line)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return json.dumps(line, default=str)  # ASCII: whatever the locale's encoding, a lone surrogate too
 
 
-def configure(level: str, tier: str, stream: IO[str] | None = None) -> None:
-    """JSON lines at `level` on `stream` (stdout: the Procfile process's output, which the platform logs)."""
+def configure(level: str, tier: str) -> None:
+    """JSON lines at `level` on stdout: the Procfile process's output, which the platform logs."""
     root = logging.getLogger()
     if not root.handlers:  # a test runner or a host that set up logging keeps its own
-        handler = logging.StreamHandler(stream or sys.stdout)
+        handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(JsonFormatter(tier, instance_id()))
         root.addHandler(handler)
         root.setLevel(level)

@@ -62,6 +62,9 @@ def test_a_record_is_one_json_line_with_its_fields_and_its_traceback(lines):
 def test_the_instance_id_is_read_from_cloud_inits_cache(tmp_path):
     cache = tmp_path / "instance-data.json"
     assert logs.instance_id(cache) is None  # off an instance
+    for unreadable in ("{", '{"v1": "i-0abc"}', "[]"):
+        cache.write_text(unreadable)
+        assert logs.instance_id(cache) is None
     cache.write_text(json.dumps({"v1": {"cloud_name": "aws", "instance_id": "i-0abc"}}))
     assert logs.instance_id(cache) == "i-0abc"
 
