@@ -78,6 +78,8 @@ def test_the_trace_is_the_load_balancers_root_or_a_new_id_of_its_form():
 
 
 def test_a_web_requests_trace_reaches_the_workers_lines_through_the_envelope(make_app, lines):
+    """The load balancer's Root names the request's lines, its answer and the envelope it queues; the worker's
+    lines for the task carry it, with the task, its key and sqsd's message id."""
     web, worker = make_app(), make_app(APP_ROLE="worker")
     browser = web.test_client()
     email = f"trace-{uuid.uuid4().hex[:8]}@example.com"
@@ -97,11 +99,8 @@ def test_a_web_requests_trace_reaches_the_workers_lines_through_the_envelope(mak
     task_line = next(line for line in parsed(lines) if line["message"] == "email.send done")
     assert (task_line["trace_id"], task_line["task"], task_line["idempotency_key"], task_line["request_id"]) == (
         ROOT_ID, "email.send", envelope.idempotency_key, msgid)
-
-
-def test_a_request_without_the_header_gets_an_id_of_its_own_echoed(make_app, lines):
-    answer = make_app().test_client().get("/healthz")
-    assert re.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}", answer.headers["X-Request-Id"])
+    unnamed = browser.get("/healthz").headers["X-Request-Id"]  # no header: an id of its own, of the Root's form
+    assert re.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}", unnamed) and unnamed != ROOT_ID
 
 
 def test_an_envelope_without_a_trace_id_still_runs_under_a_trace_of_its_own(make_app, lines):
