@@ -12,7 +12,8 @@ group. Here, as the CloudWatch Logs guide's "Filter pattern syntax" describes:
 A malformed pattern is refused with InvalidParameterException ("If a filter pattern starts with '{' it must end
 with '}'", "Invalid filter pattern", AWS's texts as users report them: jorgebastida/awslogs#210,
 aws/aws-toolkit-jetbrains#3219); space-delimited patterns (`[ip, user, ...]`) are not emulated and refused
-saying so. FilterLogEvents' `interleaved` is ignored, as AWS has ignored it since 2019: events are interleaved.
+saying so. FilterLogEvents' `interleaved` is ignored, as AWS ignores it (API reference: "Starting on June 17,
+2019, this parameter will be ignored and the value will be assumed to be true"): events are interleaved.
 """
 from __future__ import annotations
 
