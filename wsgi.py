@@ -14,7 +14,7 @@ WORKER_BOOT_ERROR = 3
 
 def build() -> Flask:
     settings = Settings.from_env()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.role)
     if settings.role == "worker":
         from worker import create_app
     else:

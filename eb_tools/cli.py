@@ -280,6 +280,42 @@ def cost(stage: str, stage_file: Path, output: str) -> None:
 
 
 @main.command()
+@click.argument("stage")
+@STAGE_FILE
+@click.option("--tier", help="web or worker [default: both].")
+@click.option("--since", default="1h", show_default=True, help="How far back: 30s, 15m, 1h, 2d.")
+@click.option("--follow", is_flag=True, help="Keep showing new lines, polling, until Ctrl-C.")
+@click.option("--grep", metavar="TEXT", help="Only the lines containing TEXT (case sensitive).")
+@click.option("--trace", metavar="ID", help="One trace across both tiers: the lines whose trace_id is ID.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one array of lines; with --follow, one JSON object per line.")
+def logs(stage: str, stage_file: Path, tier: str | None, since: str, follow: bool, grep: str | None,
+         trace: str | None, output: str) -> None:
+    """STAGE's app log lines from CloudWatch Logs, both tiers interleaved by time, each prefixed by tier and
+    instance."""
+    from eb_tools.logs import reading, render
+    from eb_tools.logs.query import parse
+
+    query = parse(tier, since, grep, trace)
+    [where] = _stages(stage_file, [stage])
+    with where.naming_errors():
+        reader = reading.Reader(where.verify(), query)
+        start = reading.since_ms(query)
+        if output == "json" and not follow:
+            click.echo(json.dumps([render.as_json(event) for event in reader.read(start)], indent=2))
+            return
+        shown = render.json_line if output == "json" else render.text
+        try:
+            if follow:
+                reader.follow(start, lambda event: click.echo(shown(event)), where.target.poll_seconds)
+            else:
+                for event in reader.read(start):
+                    click.echo(shown(event))
+        except KeyboardInterrupt:  # Ctrl-C: how a follow ends, not an error
+            return
+
+
+@main.command()
 @click.option("--stage", "stage", help="The stage whose application to list [default: every stage's].")
 @STAGE_FILE
 @click.option("--prune", is_flag=True, help="Delete old versions, keeping --keep and every label in use.")

@@ -51,6 +51,10 @@ class OperationFailed(EbToolsError):
     """An Elastic Beanstalk operation ended with errors; the message names it and EB's first reason."""
 
 
+class LogsError(EbToolsError):
+    """`eb_tools logs`: an option it cannot read, or a stage whose environments stream no logs."""
+
+
 class LocalStageError(EbToolsError):
     """The local stage cannot start, or its kept state cannot be read."""
 

@@ -5,11 +5,12 @@ What is proved: a good bundle ends healthy, its /healthz (through the instance's
 migrations applied by the predeploy hook through get-config; an unchanged requirements set reuses its
 virtualenv (times printed); each real failure (the app cannot import, a missing dependency, a failing hook,
 container command or migration, an app that never answers) fails the Job with EB's instruction and words and
-the cause; a failed predeploy leaves the old version serving; hooks and commands see EB's paths; stop leaves
-no process behind, also in the middle of a deployment.
+the cause; a failed predeploy leaves the old version serving; hooks and commands see EB's paths and cloud-init's
+instance data; stop leaves no process behind, also in the middle of a deployment.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -243,12 +244,14 @@ def test_hooks_and_commands_see_elastic_beanstalk_paths(runtime: InstanceRuntime
              "/opt/elasticbeanstalk/bin/get-config environment -k NOT_THERE || echo no-such-key; "
              "ls /var/app; } >> /var/log/paths.log\n")
     hooks = {f".platform/hooks/{phase}/01_probe.sh": probe for phase in ("prebuild", "predeploy", "postdeploy")}
-    config = "commands:\n  01_where:\n    command: pwd >> /var/log/paths.log\n"
+    config = ("commands:\n  01_where:\n    command: pwd >> /var/log/paths.log\n"
+              "  02_who:\n    command: cat /run/cloud-init/instance-data.json >> /var/log/paths.log\n")
     job = finished(runtime.deploy("i-web8", "WebServer", "v-paths", small_bundle(
         {**hooks, ".ebextensions/01.config": config}, frozenset(hooks)), app_environment))
     assert job.healthy, job.failure
     lines = (runtime.log_folder("i-web8") / "paths.log").read_text().splitlines()
     assert lines[0] == app_environment["HOME"]  # cfn-init runs `commands` in the root user's home
+    assert json.loads(lines[1])["v1"]["instance_id"] == "i-web8"  # cloud-init's cache, as on an EC2 instance
     for phase, folder in (("prebuild", "staging"), ("predeploy", "staging"), ("postdeploy", "current")):
         at = lines.index(f".platform/hooks/{phase}/01_probe.sh in /var/app/{folder}")
         venv = [] if phase == "prebuild" else ["/var/app/venv/staging-LQM1lest/bin"]  # a new instance's: none yet

@@ -702,26 +702,27 @@ def test_rebuild_restores_a_terminated_environment(eb: Any, cloud: LocalCloud, a
 
 def test_published_logs_stream_to_cloudwatch_while_stream_logs_is_on(eb: Any, cloud: LocalCloud, app: str,
                                                                      tmp_path: Any) -> None:
-    """As EB's instances do with StreamLogs true: a group per log file under /aws/elasticbeanstalk/ENV, the
-    first instance's stream, the environment's retention; nothing while StreamLogs is false (the default)."""
+    """As EB's instances do with StreamLogs true: a group per log file under /aws/elasticbeanstalk/ENV, a stream
+    per instance named by its id, the environment's retention; nothing while StreamLogs is false (the default)."""
     eb.create_environment(ApplicationName=app, EnvironmentName=f"{app}-cw", SolutionStackName=STACK, Tier=WORKER)
     wait_ready(eb, f"{app}-cw")
     sqsd_log = tmp_path / "sqsd.log"
     sqsd_log.write_text("one\ntwo\nhalf a line")
+    instance = eb.describe_environment_resources(EnvironmentName=f"{app}-cw")["EnvironmentResources"]["Instances"][0]
+    files = {instance["Id"]: {"/var/log/aws-sqsd/default.log": sqsd_log}}
     streamer = LogStreamer(cloud.url)  # not started: each ship() below is one round of the agent
-    assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 0
+    assert streamer.ship(f"{app}-cw", "us-east-1", files) == 0
     eb.update_environment(EnvironmentName=f"{app}-cw", OptionSettings=[
         {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "StreamLogs", "Value": "true"},
         {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "RetentionInDays", "Value": "30"}])
     wait_until(lambda: option_values(eb, app, f"{app}-cw")[("aws:elasticbeanstalk:cloudwatch:logs",
                                                             "StreamLogs")] == "true", 10, "StreamLogs on")
-    assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 2
+    assert streamer.ship(f"{app}-cw", "us-east-1", files) == 2
     with sqsd_log.open("a") as more:
         more.write(" finished\n")
-    assert streamer.ship(f"{app}-cw", "us-east-1", {"/var/log/aws-sqsd/default.log": sqsd_log}) == 1
+    assert streamer.ship(f"{app}-cw", "us-east-1", files) == 1
     logs = aws_client(cloud, "logs")
     group = f"/aws/elasticbeanstalk/{app}-cw/var/log/aws-sqsd/default.log"
-    instance = eb.describe_environment_resources(EnvironmentName=f"{app}-cw")["EnvironmentResources"]["Instances"][0]
     events = logs.get_log_events(logGroupName=group, logStreamName=instance["Id"])["events"]
     assert [e["message"] for e in events] == ["one", "two", "half a line finished"]
     described = logs.describe_log_groups(logGroupNamePrefix=f"/aws/elasticbeanstalk/{app}-cw/")["logGroups"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -10,9 +11,11 @@ import sys
 from pathlib import Path
 
 import requests
+from click.testing import CliRunner
 from PIL import Image
 
 from eb_tools.aws import wait_until
+from eb_tools.cli import main
 from eb_tools.cloud.server import free_port
 from tests.cloud_clients import local_client
 from tests.local_stage import (
@@ -41,6 +44,15 @@ def sent_emails(cloud: str) -> list[dict]:
     """What the emulated SES has sent, from moto's model-data endpoint."""
     data = requests.get(f"{cloud}/moto-api/data.json", timeout=5).json()
     return data.get("ses", {}).get("Message", [])
+
+
+def traced_lines(cloud: str, trace: str, wanted: set[str]) -> list[dict]:
+    """`eb_tools logs local --trace TRACE --output json`, once it shows a line starting with each of `wanted`."""
+    shown = CliRunner().invoke(main, ["logs", "local", "--trace", trace, "--output", "json", "--file",
+                                      str(ROOT / "eb_tools.yaml")], env={"AWS_ENDPOINT_URL": cloud})
+    lines = json.loads(shown.output) if shown.exit_code == 0 else []  # until both tiers' groups exist
+    found = {line["line"]["message"] for line in lines if isinstance(line["line"], dict)}
+    return lines if all(any(m.startswith(w) for m in found) for w in wanted) else []
 
 
 def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.RequestsCookieJar, dict[str, str]]:
@@ -88,7 +100,8 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
             return browser.get(f"{base}/uploads/{created['id']}", headers={"Accept": "application/json"},
                                timeout=5).json()
 
-        done = complete().json()
+        completing = complete()
+        done, trace = completing.json(), completing.headers["X-Request-Id"]  # the load balancer's trace Root
         assert (done["id"], done["state"], done["size"], done["url"]) == (created["id"], "uploaded",
                                                                           len(image.getvalue()), None)
         assert (complete().status_code, state()["state"]) == (409, "uploaded")  # a second one queues nothing
@@ -115,6 +128,12 @@ def run_the_product_once(tmp_path) -> tuple[str, bytes, requests.cookies.Request
         assert s3.get_object(Bucket=backups, Key=key)["Body"].read() == image.getvalue()
         wait_until(lambda: any(m.get("subject") == "Your image was received" and "local@example.com" in str(m)
                                for m in sent_emails(cloud)), 60, "the upload's email")
+        # The completion's trace, from the web request through SQS into the worker's tasks, as both tiers'
+        # instances streamed their JSON lines to CloudWatch Logs, each in its own instance's stream.
+        wanted = {f"upload {done['id']} completed", "image.variants done", "email.send done"}
+        traced = wait_until(lambda: traced_lines(cloud, trace, wanted), 30, "the upload's trace")
+        assert all(line["line"]["tier"] == line["tier"] and line["line"]["instance"] == line["instance"]
+                   for line in traced), traced
 
         # The local stage is an EB application with both environments on the bundle's version.
         eb = local_client("elasticbeanstalk", cloud)

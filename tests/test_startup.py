@@ -1,6 +1,7 @@
 """Start-up as Elastic Beanstalk does it: the Procfile's gunicorn, wsgi.py, APP_ROLE."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -97,18 +98,22 @@ def test_production_stage_requires_a_secret_key_parameter(env):
     ]
 
 
-def test_app_info_logs_reach_stderr(env):
-    """An upload's or a task's INFO line must be written: EB streams stderr to CloudWatch."""
+def test_app_info_logs_are_json_lines_on_stdout_at_log_level(env):
+    """An upload's or a task's INFO line must be written, as one JSON object (README, "Logs"): the platform writes
+    the Procfile process's stdout to /var/log/web.stdout.log and streams it to CloudWatch; the AWS SDK's INFO
+    lines are held back, and LOG_LEVEL=WARNING keeps the INFO ones out."""
     code = "import logging, wsgi; logging.getLogger('web.uploads').info('upload 7 completed'); " \
            "logging.getLogger('botocore.credentials').info('Found credentials')"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env(env), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "[INFO] web.uploads: upload 7 completed" in result.stderr
-    assert "Found credentials" not in result.stderr
+    (line,) = [line for line in map(json.loads, result.stdout.splitlines()) if line["logger"] == "web.uploads"]
+    assert {k: line[k] for k in ("level", "logger", "message", "tier", "instance")} == {
+        "level": "INFO", "logger": "web.uploads", "message": "upload 7 completed", "tier": "web", "instance": None}
+    assert "Found credentials" not in result.stdout + result.stderr
     quiet = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env(env, LOG_LEVEL="WARNING"),
                            capture_output=True, text=True, timeout=60)
-    assert "upload 7 completed" not in quiet.stderr
+    assert quiet.returncode == 0 and "upload 7 completed" not in quiet.stdout + quiet.stderr
 
 
 def test_a_process_past_its_memory_bound_is_replaced_after_the_request(env):

@@ -15,7 +15,7 @@ from core import db, redis_client
 from core.secrets import app_secret_keys
 from core.settings import Settings
 from core.version import running_label
-from web import auth, errors, health, security_headers, sessions, throttle, uploads
+from web import auth, errors, health, security_headers, sessions, throttle, tracing, uploads
 from web.converters import IdConverter
 from web.json_provider import BoundedJSONProvider
 
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, database: db.Database | None = 
     """Build the web app; tests pass their own settings (and may share a Database)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    tracing.init(app)  # first: every other hook's log lines carry the request's trace
     app.json = BoundedJSONProvider(app)
     app.url_map.converters["int"] = IdConverter  # before any route is added: every <int:…> is bounded
     store = _redis(settings)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
+from core import logs
 from core.models import TaskLedger
 from core.queue import Envelope, EnvelopeError
 from worker import ledger
@@ -35,7 +36,15 @@ def only_sqsd() -> None:
     if message is None:
         abort(403, "Only the sqsd daemon may call the worker.")
     g.sqsd = message
+    g.log_context = logs.bind(request_id=message.msgid)  # every line of the delivery names the SQS message
     return None
+
+
+@bp.teardown_app_request
+def unbind(_: BaseException | None) -> None:
+    token = g.pop("log_context", None)
+    if token is not None:
+        logs.unbind(token)
 
 
 @bp.get("/healthz")
@@ -82,6 +91,13 @@ def _periodic_task(name: str, message: SqsdMessage) -> BoundTask:
 def _execute(
     key: str, task: str, trace_id: str | None, bind: Callable[[], BoundTask]
 ) -> Response | tuple[Response, int]:
+    """The task under its log context: the trace its envelope carries (a periodic run starts one), which every
+    task it queues carries on."""
+    with logs.bound(task=task, idempotency_key=key, trace_id=trace_id or logs.new_trace_id()):
+        return _run(key, task, bind)
+
+
+def _run(key: str, task: str, bind: Callable[[], BoundTask]) -> Response | tuple[Response, int]:
     settings = current_app.extensions["settings"]
     database = current_app.extensions["database"]
     try:
@@ -99,7 +115,7 @@ def _execute(
         return jsonify(status="duplicate", previous=claimed.value)
     if claimed is ledger.Claim.BUSY:
         return jsonify(status="busy", reason="another delivery of this key is running"), 409
-    context = TaskContext(settings, database, g.sqsd, key, trace_id, owner)
+    context = TaskContext(settings, database, g.sqsd, key, logs.current("trace_id"), owner)
     try:
         result = handler.run(context)
     except ledger.LeaseLost:
@@ -114,4 +130,5 @@ def _execute(
         ledger.finish(database, key, owner, TaskLedger.FAILED, f"{type(exc).__name__}: {exc}")
         return jsonify(status="failed", error=type(exc).__name__), 500
     ledger.finish(database, key, owner, TaskLedger.DONE, result)
+    log.info("%.100s done", task)
     return jsonify(status="done", result=result)

@@ -88,6 +88,12 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.moto_api._internal.responses:MotoAPIResponse.model_data",
         "moto.core.model_instances:model_data",
     ),
+    "eb_tools/cloud/logs_filter_patterns.py": (
+        "moto.logs.models:EventMessageFilter",
+        "moto.logs.models:LogsBackend.filter_log_events",
+        "moto.logs.models:LogStream.filter_log_events",
+        "moto.logs.exceptions:InvalidParameterException",
+    ),
     "eb_tools/cloud/sqs_receive.py": (
         "moto.sqs.models:SQSBackend.receive_message",
         "moto.sqs.models:SQSBackend.get_queue",
@@ -704,7 +710,9 @@ from moto.iam import access_control, policy_conditions  # noqa: E402
 from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: E402
 from moto.iam.exceptions import NotFoundException as IAMNotFound  # noqa: E402
 from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy, iam_backends  # noqa: E402
-from moto.logs.models import logs_backends  # noqa: E402
+from moto.logs import models as logs_models  # noqa: E402
+from moto.logs.exceptions import InvalidParameterException as LogsInvalidParameter  # noqa: E402
+from moto.logs.models import LogsBackend, logs_backends  # noqa: E402
 from moto.moto_api._internal.responses import MotoAPIResponse  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
@@ -751,7 +759,7 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
     "DEFAULT_ACCOUNT_ID", "Dimension", "ElastiCacheResponse",
     "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
-    "IAMBackend", "IAMNotFound",
+    "IAMBackend", "IAMNotFound", "LogsBackend", "LogsInvalidParameter", "logs_models",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "MessageRejectedError", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket",
     "MotoAPIResponse",

@@ -24,6 +24,7 @@ from eb_tools.cloud import (
     cfn_resources,
     cfn_stacks,
     elasticache_auth,
+    logs_filter_patterns,
     moto_api_data,
     moto_internals,
     rds_backups,
@@ -42,7 +43,7 @@ from eb_tools.cloud.data_stores import host as data_stores
 from eb_tools.cloud.elasticbeanstalk import persistence
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
 from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, applied, serving_with
-from eb_tools.cloud.elasticbeanstalk.log_streaming import LogStreamer, Published
+from eb_tools.cloud.elasticbeanstalk.log_streaming import Files, LogStreamer, Published
 from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
 from eb_tools.cloud.instances.hosting import Hosting
@@ -219,6 +220,7 @@ class LocalCloud:
         secret_versions.register()  # a secret's value is its AWSCURRENT version's, wherever the label moves
         ssm.register()  # Run Command and Session Manager on the instances this cloud runs, for real
         secret_rotation.register()  # RotateSecret runs a hosted rotation function for real; schedules fall due
+        logs_filter_patterns.register()  # FilterLogEvents matches JSON and term patterns as CloudWatch Logs does
         seed_elastic_beanstalk_policies()
         # CORS outermost: S3 sets its CORS headers on every answer to a browser, refusals of a form included.
         # Every request is served with this cloud's settings of the emulated EB and its SES account (moto's
@@ -240,16 +242,33 @@ class LocalCloud:
 
     def publish_instance_logs(self, environment: str, files: Mapping[str, Path], region: str) -> None:
         """From now on the emulated EB environment's instance logs are `files`: {path on an instance, e.g.
-        /var/log/web.stdout.log: the file on this machine}; `eb logs` fetches them (RequestEnvironmentInfo),
-        and they stream to CloudWatch Logs while the environment's StreamLogs is true, as on EB."""
+        /var/log/web.stdout.log: the file on this machine}, the first instance's; `eb logs` fetches them
+        (RequestEnvironmentInfo), and they stream to CloudWatch Logs while the environment's StreamLogs is true,
+        as on EB. A file in the /var/log of an instance this cloud runs stands for that path on every instance
+        it runs: each streams its own."""
         self._eb(region).publish_logs(environment, files)
         self._log_regions.add(region)
         if self._log_streaming is None:
             self._log_streaming = LogStreamer(self.url, published=self._published_instance_logs).start()
 
     def _published_instance_logs(self) -> Published:
-        return {environment: (region, files) for region in sorted(self._log_regions)
+        return {environment: (region, self._instances_files(environment, region, files))
+                for region in sorted(self._log_regions)
                 for environment, files in self._eb(region).published_logs().items()}
+
+    def _instances_files(self, environment: str, region: str, files: Mapping[str, Path]) -> Files:
+        """{instance id: its files} of an environment's instances (see publish_instance_logs)."""
+        ids = self._instance_ids(environment, region)
+        hosting = self.eb_settings.hosting
+        folders = {i: folder for i in ids if hosting is not None and (folder := hosting.log_folder(i)) is not None}
+        own = {path: file.relative_to(folder) for path, file in files.items() for folder in folders.values()
+               if file.is_relative_to(folder)}
+        found: Files = {}
+        for number, instance in enumerate(ids):
+            found[instance] = {path: file for path, file in files.items() if path not in own} if number == 0 else {}
+            if instance in folders:
+                found[instance] |= {path: folders[instance] / relative for path, relative in own.items()}
+        return found
 
     # -- What the local stage keeps between runs, which no AWS API reads or writes ------------------------------
     def export_records(self, region: str) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def chaos_app() -> Flask:
     from core.settings import Settings
     folder = Path(os.environ[MARKERS])
     settings = Settings.from_env()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.role)
     faults = os.open(folder / "faults", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     calls = os.open(folder / "calls", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 

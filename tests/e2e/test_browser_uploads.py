@@ -118,9 +118,8 @@ def test_an_image_goes_straight_to_s3_and_is_shown_from_the_cdn(local_run, accou
 def test_eb_logs_of_the_local_stage_are_its_processes_logs(local_run, tmp_path):
     """`eb logs` against `eb_tools local` (`make up`): the bundle streams its logs (StreamLogs true in
     .ebextensions), so the eb CLI reads CloudWatch Logs, where the local stage's real web.stdout.log (the
-    gunicorn tier's output) and nginx access log arrive as the environment's first instance's. (Here, on the
-    module's local stage, where it needs nothing of its own, before the tests that replace instances: the
-    local stage streams its environment's first instance's logs only.)"""
+    gunicorn tier's output) and nginx access log arrive, each instance's in its own stream. (Here, on the
+    module's local stage, where it needs nothing of its own.)"""
     work = tmp_path / "project"
     work.mkdir()
     env = {**os.environ, "HOME": str(tmp_path), "AWS_ENDPOINT_URL": local_run.cloud, "AWS_DEFAULT_REGION": "us-east-1",
@@ -133,7 +132,7 @@ def test_eb_logs_of_the_local_stage_are_its_processes_logs(local_run, tmp_path):
         assert done.returncode == 0 or "log group does not exist" in done.stdout, done.stdout + done.stderr
         return done.stdout
 
-    for _ in range(6):  # the load balancer spreads them: the instance whose logs are published gets some
+    for _ in range(6):  # the load balancer spreads them over the instances, each streaming its own access log
         assert requests.get(f"{local_run.base}/healthz?from=eb-logs-test", timeout=5).status_code == 200
     eb("init", "-p", "python-3.11", "oppima", "--region", "us-east-1")
     wait_until(lambda: "Booting worker" in eb("logs", "oppima-local-web", "--log-group", "/var/log/web.stdout.log"),

@@ -1,12 +1,13 @@
-"""The emulated instances' CloudWatch Logs agent: published log files streamed as EB's instances stream theirs.
+"""The emulated instances' CloudWatch Logs agent: their log files streamed as EB's instances stream theirs.
 
 With aws:elasticbeanstalk:cloudwatch:logs StreamLogs true, EB's instances send their log files to CloudWatch
-Logs, a group per file named /aws/elasticbeanstalk/ENVIRONMENT/var/log/FILE and a stream per instance, kept
-RetentionInDays (developer guide, AWSHowTo.cloudwatchlogs; the eb CLI reads
+Logs, a group per file named /aws/elasticbeanstalk/ENVIRONMENT/var/log/FILE and a stream per instance named by
+its id, kept RetentionInDays (developer guide, AWSHowTo.cloudwatchlogs; the eb CLI reads
 /aws/elasticbeanstalk/ENVIRONMENT/var/log/eb-engine.log by default on Amazon Linux 2023). For the files
-published for an environment (LocalCloud.publish_instance_logs) the emulation does the same, from a thread of its own
-and through the cloud's own CloudWatch Logs API, as the agent does: new lines every `interval` seconds, as
-the first instance's stream, while the environment's effective StreamLogs is true.
+published for an environment (LocalCloud.publish_instance_logs, which resolves them per instance) the emulation
+does the same, from a thread of its own and through the cloud's own CloudWatch Logs API, as the agent does: new
+lines every `interval` seconds, each instance's in its own stream, while the environment's effective StreamLogs
+is true.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eb_tools.aws import client, local_session
 from eb_tools.cloud.elasticbeanstalk import instance_logs
 
-Published = dict[str, tuple[str, dict[str, Path]]]  # environment -> (region, {path on an instance: file})
+Files = dict[str, dict[str, Path]]  # instance id -> {path on the instance: the file on this machine}
+Published = dict[str, tuple[str, Files]]  # environment -> (region, its instances' files)
 LOGS = "aws:elasticbeanstalk:cloudwatch:logs"
 BATCH = 1000  # lines per PutLogEvents call (CloudWatch Logs accepts up to 10,000)
 
@@ -32,7 +34,7 @@ class LogStreamer:
 
     def __init__(self, endpoint: str, interval: float = 2.0, published: Callable[[], Published] = dict) -> None:
         self.endpoint, self.interval, self.published = endpoint, interval, published
-        self._offsets: dict[tuple[str, str], int] = {}  # (environment, path on the instance) -> bytes shipped
+        self._offsets: dict[tuple[str, str, str], int] = {}  # (environment, instance, path) -> bytes shipped
         self._sessions: dict[str, boto3.session.Session] = {}  # by region: the local cloud's credentials
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eb-log-streaming", daemon=True)
@@ -59,8 +61,8 @@ class LogStreamer:
                 except (BotoCoreError, ClientError):
                     continue  # the environment is gone or the cloud is stopping: try again next time
 
-    def ship(self, environment: str, region: str, files: dict[str, Any]) -> int:
-        """Send `environment`'s new lines when it streams its logs; how many lines were sent."""
+    def ship(self, environment: str, region: str, files: Files) -> int:
+        """Send the new lines of `environment`'s instances' files when it streams its logs; how many lines."""
         eb = self._client("elasticbeanstalk", region)
         found = eb.describe_environments(EnvironmentNames=[environment], IncludeDeleted=False)["Environments"]
         if not found:
@@ -68,35 +70,37 @@ class LogStreamer:
         settings = eb.describe_configuration_settings(ApplicationName=found[0]["ApplicationName"],
                                                       EnvironmentName=environment)["ConfigurationSettings"][0]
         options = {(o["Namespace"], o["OptionName"]): o.get("Value") for o in settings["OptionSettings"]}
-        instances = eb.describe_environment_resources(EnvironmentName=environment)["EnvironmentResources"][
-            "Instances"]
-        if options.get((LOGS, "StreamLogs")) != "true" or not instances:
+        if options.get((LOGS, "StreamLogs")) != "true":
             return 0
-        logs, sent, stream = self._client("logs", region), 0, instances[0]["Id"]
+        logs, sent = self._client("logs", region), 0
         platform_files = instance_logs.PLATFORM_FILES[found[0]["Tier"]["Name"]]
-        for path in sorted({*platform_files, *files}):  # the platform's files exist, even empty
-            group = f"/aws/elasticbeanstalk/{environment}{path}"
-            if (environment, path) not in self._offsets:
-                self._ensure(logs, group, stream, options.get((LOGS, "RetentionInDays")))
-                self._offsets[(environment, path)] = 0
-            if path not in files:
-                continue
-            try:
-                with open(files[path], "rb") as handle:
-                    handle.seek(self._offsets[(environment, path)])
-                    data = handle.read()
-            except OSError:
-                continue  # not written yet
-            complete = data[:data.rfind(b"\n") + 1]  # whole lines only; the rest goes with the next batch
-            lines = [line for line in complete.decode(errors="replace").splitlines() if line]
-            if lines:
-                now = int(time.time() * 1000)
-                for start in range(0, len(lines), BATCH):
-                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
-                        {"timestamp": now, "message": line} for line in lines[start:start + BATCH]])
-                sent += len(lines)
-            self._offsets[(environment, path)] += len(complete)
+        for instance, own in files.items():
+            for path in sorted({*platform_files, *own}):  # the platform's files exist, even empty
+                if (environment, instance, path) not in self._offsets:
+                    self._ensure(logs, f"/aws/elasticbeanstalk/{environment}{path}", instance,
+                                 options.get((LOGS, "RetentionInDays")))
+                    self._offsets[(environment, instance, path)] = 0
+                if path in own:
+                    sent += self._send(logs, (environment, instance, path), own[path])
         return sent
+
+    def _send(self, logs: Any, where: tuple[str, str, str], file: Path) -> int:
+        """The whole lines `file` gained since the last round, to the instance's stream of the path's group."""
+        environment, instance, path = where
+        try:
+            with open(file, "rb") as handle:
+                handle.seek(self._offsets[where])
+                data = handle.read()
+        except OSError:
+            return 0  # not written yet
+        complete = data[:data.rfind(b"\n") + 1]  # whole lines only; the rest goes with the next batch
+        lines = [line for line in complete.decode(errors="replace").splitlines() if line]
+        now = int(time.time() * 1000)
+        for start in range(0, len(lines), BATCH):
+            logs.put_log_events(logGroupName=f"/aws/elasticbeanstalk/{environment}{path}", logStreamName=instance,
+                                logEvents=[{"timestamp": now, "message": line} for line in lines[start:start + BATCH]])
+        self._offsets[where] += len(complete)
+        return len(lines)
 
     @staticmethod
     def _ensure(logs: Any, group: str, stream: str, retention: str | None) -> None:

@@ -1,7 +1,10 @@
 """A web environment's Application Load Balancer, as nginx: an HTTP listener, an HTTPS one when the
 environment has one (aws:elbv2:listener:443 with an ACM certificate: nginx terminates TLS with that
 certificate and its key, under the TLS 1.2 and 1.3 of ELBSecurityPolicy-TLS13-1-2-2021-06), the environment's
-healthy instances as its targets, and the headers an ALB adds (X-Forwarded-For, -Proto, -Port).
+healthy instances as its targets, and the headers an ALB adds (X-Forwarded-For, -Proto, -Port, and
+X-Amzn-Trace-Id: a Root when the request has none, else a Self put first, replacing one already there; ELB
+guide, "Request tracing for your Application Load Balancer". nginx cannot write the epoch second in hex, so
+the 8 digits for the time are random here: the app uses the whole Root as an id, never its time).
 
 Targets change as instances pass or fail their health checks (hosting.py decides): the configuration is
 written anew and nginx reloaded, so requests in flight finish and new ones go to the healthy instances only; a
@@ -40,6 +43,12 @@ http {{
     # it (a browser's host-resolver rule or a proxy: the Host names none, the scheme's default is meant).
     map $scheme $scheme_port {{ https 443; default 80; }}
     map $http_host $addressed_port {{ "~:(?<port>[0-9]+)$" $port; default $scheme_port; }}
+    map $request_id $trace_new {{ "~^(?<time>[0-9a-f]{{8}})(?<id>[0-9a-f]{{24}})$" "1-$time-$id"; }}
+    map $http_x_amzn_trace_id $amzn_trace_id {{
+        "~^Self=[^;]*;(?<kept>.*Root=.*)$" "Self=$trace_new;$kept";
+        "~(^|;)Root=" "Self=$trace_new;$http_x_amzn_trace_id";
+        default "Root=$trace_new";
+    }}
 {servers_blocks}
 }}
 """
@@ -54,6 +63,7 @@ SERVER = """\
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Port $addressed_port;
+            proxy_set_header X-Amzn-Trace-Id $amzn_trace_id;
             proxy_next_upstream error timeout http_502;
         }}
     }}

@@ -7,10 +7,13 @@ hook, pip, gunicorn, nginx) starts in a mount namespace of its own (util-linux `
 folders at those paths and then runs the process: /var and /opt are shadowed by a tmpfs holding their
 entries bound back from the host (so /var/lib, /var/tmp and the rest stay as they are), then /var/app,
 /var/log and /opt/elasticbeanstalk are the instance's, /var/app/venv the virtualenv of its requirements, and
-/etc/nginx its nginx prefix. The network is the machine's: each instance listens on ports of its own.
+/etc/nginx its nginx prefix, and /run/cloud-init its cloud-init cache (instance-data.json: the instance id an
+app reads without calling the metadata service; /run is shadowed as /var is). The network is the machine's:
+each instance listens on ports of its own.
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -36,14 +39,16 @@ shadow() {{  # a tmpfs over $1 holding $1's entries, bound back from $2 (where $
     [ -e "$entry" ] || [ -L "$entry" ] || continue
     name=${{entry##*/}}
     if [ -L "$entry" ]; then ln -s "$(readlink "$entry")" "$1/$name"
-    elif [ -d "$entry" ]; then mkdir "$1/$name"; mount --rbind "$entry" "$1/$name"
+    elif [ -d "$entry" ]; then mkdir -p "$1/$name"; mount --rbind "$entry" "$1/$name"
     else touch "$1/$name"; mount --bind "$entry" "$1/$name"; fi
   done
 }}
 shadow /var {keep_var}
 shadow /opt {keep_opt}
-mkdir -p /var/app /opt/elasticbeanstalk
+shadow /run {keep_run}
+mkdir -p /var/app /opt/elasticbeanstalk /run/cloud-init
 mount --bind {app} /var/app
+mount --bind {cloud_init} /run/cloud-init
 mount --bind {log} /var/log
 mount --bind {opt} /opt/elasticbeanstalk
 if [ -d {nginx} ] && [ -d /etc/nginx ]; then mount --bind {nginx} /etc/nginx; fi
@@ -76,6 +81,11 @@ class Layout:
         return self.folder / "opt-elasticbeanstalk"
 
     @property
+    def cloud_init(self) -> Path:
+        """/run/cloud-init: instance-data.json."""
+        return self.folder / "cloud-init"
+
+    @property
     def nginx(self) -> Path:
         """/etc/nginx of a web instance."""
         return self.folder / "nginx"
@@ -83,12 +93,20 @@ class Layout:
     def create(self) -> None:
         """The folders, and the script that mounts them (the host's /var and /opt stay reachable under ns/)."""
         for folder in (self.app / "venv", self.log / "nginx", self.opt / "bin", self.opt / "deployment",
-                       self.folder / "ns" / "var", self.folder / "ns" / "opt"):
+                       self.cloud_init, *(self.folder / "ns" / name for name in ("var", "opt", "run"))):
             folder.mkdir(parents=True, exist_ok=True)
         quoted = {name: shlex.quote(str(path)) for name, path in (
             ("app", self.app), ("log", self.log), ("opt", self.opt), ("nginx", self.nginx),
-            ("keep_var", self.folder / "ns" / "var"), ("keep_opt", self.folder / "ns" / "opt"))}
+            ("cloud_init", self.cloud_init), *((f"keep_{name}", self.folder / "ns" / name)
+                                               for name in ("var", "opt", "run")))}
         (self.folder / "ns" / "enter.sh").write_text(ENTER.format(**quoted))
+
+    def identify(self, instance_id: str) -> None:
+        """cloud-init's cache of what the metadata service told it at boot: of its standardized v1 keys (cloud-init
+        docs, "Instance metadata": /run/cloud-init/instance-data.json, world-readable), those naming the cloud and
+        the instance."""
+        v1 = {"cloud_name": "aws", "platform": "ec2", "instance_id": instance_id}
+        (self.cloud_init / "instance-data.json").write_text(json.dumps({"v1": v1, **v1}) + "\n")
 
     def command(self, argv: list[str], cwd: str = "/", venv: Path | None = None) -> list[str]:
         """`argv` run at `cwd` (an instance path) in a namespace of this instance's paths, with `venv` (a

@@ -65,6 +65,7 @@ class InstanceRuntime:
             if instance is None:
                 layout = namespace.Layout(self.folder / "instances" / instance_id)
                 layout.create()
+                layout.identify(instance_id)
                 port = free_port(self._ports)
                 proxy = free_port(self._ports) if tier == "WebServer" else None
                 instance = self._instances[instance_id] = Instance(instance_id, tier, layout, port, proxy)
