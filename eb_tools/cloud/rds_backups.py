@@ -41,6 +41,7 @@ from eb_tools.cloud.moto_internals import (
     once,
     replace,
 )
+from eb_tools.cloud.rds_background import available_after
 from eb_tools.errors import CloudError
 
 
@@ -228,25 +229,17 @@ def _restore_window(self: Any) -> dict[str, datetime.datetime] | None:
 
 def _start(database: Any, stores: DataStores, fill: Callable[[MariaDB], object]) -> None:
     """Run the restored instance's server in the background: "creating" until it answers, loaded."""
-    database.status = "creating"
     database.local_endpoint_address = None  # moto copied the source's record, the source's endpoint with it
     identifier, backend = database.db_instance_identifier, database.backend
 
-    def run() -> None:
-        try:
-            host, port = stores.start_restored(identifier, database.port, fill)
-            with BACKENDS:
-                pending = _undumped(backend, identifier, stores)
-            server = stores.database(identifier)
-            for folder in pending:  # its first automated backup, as RDS takes one of a new instance
-                if server is not None:
-                    backups.take(server, folder)
-            status = "available"
-        except CloudError:
-            status = "incompatible-restore"
+    def start() -> tuple[str, int]:
+        endpoint = stores.start_restored(identifier, database.port, fill)
         with BACKENDS:
-            if status == "available":
-                database.local_endpoint_address, database.port = host, port
-            database.status = status
+            pending = _undumped(backend, identifier, stores)
+        server = stores.database(identifier)
+        for folder in pending:  # its first automated backup, as RDS takes one of a new instance
+            if server is not None:
+                backups.take(server, folder)
+        return endpoint
 
-    threading.Thread(target=run, daemon=True, name=f"restore-{identifier}").start()
+    available_after(database, "creating", "incompatible-restore", start)

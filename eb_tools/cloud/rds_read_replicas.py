@@ -8,13 +8,12 @@ A stack's replica is started by its resource (cfn_resources/rds.py), which calls
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from eb_tools.cloud.data_stores import host as data_stores
-from eb_tools.cloud.moto_internals import BACKENDS, RDSResponse, once, replace
-from eb_tools.errors import CloudError
+from eb_tools.cloud.moto_internals import RDSResponse, once, replace
+from eb_tools.cloud.rds_background import available_after
 
 
 def register() -> None:
@@ -37,19 +36,7 @@ def _replicating(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _start(replica: Any, stores: data_stores.DataStores, source: str) -> None:
-    replica.status = "creating"
     replica.local_endpoint_address = None  # moto copied its source's record, the source's endpoint with it
     identifier = replica.db_instance_identifier
-
-    def run() -> None:
-        try:
-            host, port = stores.start_replica(identifier, identifier, replica.port, source)
-            status = "available"
-        except CloudError:
-            status = "incompatible-replica"
-        with BACKENDS:
-            if status == "available":
-                replica.local_endpoint_address, replica.port = host, port
-            replica.status = status
-
-    threading.Thread(target=run, daemon=True, name=f"replica-{identifier}").start()
+    available_after(replica, "creating", "incompatible-replica",
+                    lambda: stores.start_replica(identifier, identifier, replica.port, source))

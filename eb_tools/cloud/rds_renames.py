@@ -11,13 +11,12 @@ a restored copy behind its endpoint.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from eb_tools.cloud.data_stores import host as data_stores
-from eb_tools.cloud.moto_internals import BACKENDS, RDSBackend, RDSClientError, once, replace
-from eb_tools.errors import CloudError
+from eb_tools.cloud.moto_internals import RDSBackend, RDSClientError, once, replace
+from eb_tools.cloud.rds_background import available_after
 
 
 def register() -> None:
@@ -61,17 +60,4 @@ def _follow(backend: Any, database: Any, old: str, new: str) -> None:
 
 def _restart(database: Any, stores: data_stores.DataStores, old: str, new: str) -> None:
     """Reboot the instance's server at its new name's endpoint in the background, "renaming" meanwhile."""
-    database.status = "renaming"
-
-    def run() -> None:
-        try:
-            host, port = stores.rename(old, new)
-            status = "available"
-        except CloudError:
-            status = "failed"
-        with BACKENDS:
-            if status == "available":
-                database.local_endpoint_address, database.port = host, port
-            database.status = status
-
-    threading.Thread(target=run, daemon=True, name=f"rename-{new}").start()
+    available_after(database, "renaming", "failed", lambda: stores.rename(old, new))
