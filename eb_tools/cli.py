@@ -239,6 +239,28 @@ def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, tim
 
 
 @main.command()
+@click.argument("stage")
+@STAGE_FILE
+@click.option("--for", "for_", metavar="DURATION",
+              help="Back to sleep after DURATION (2h, 90m, 1h30m, 1d), unless that falls inside the awake hours.")
+@DRY_RUN
+@click.option("--timeout", type=click.FloatRange(1), default=1800, show_default=True,
+              help="Seconds to wait for both tiers to have instances in service.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def wake(stage: str, stage_file: Path, for_: str | None, dry_run: bool, timeout: float, output: str) -> None:
+    """Bring STAGE, asleep by its schedule, up now: both tiers at their min until the schedule's next sleep
+    (or DURATION)."""
+    from eb_tools.release import wake as waking
+
+    length = waking.duration(for_) if for_ is not None else None
+    [where] = _stages(stage_file, [stage])
+    report = waking.wake(where, click.echo if output == "text" else _silent, for_=length, dry_run=dry_run,
+                         timeout=timeout)
+    if output == "json":
+        click.echo(json.dumps(report, indent=2))
+
+
+@main.command()
 @click.argument("stage", required=False)
 @STAGE_FILE
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -8,9 +8,11 @@ application, platform) applied.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import types
+import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -30,6 +32,7 @@ from pydantic import (
 
 from eb_tools import wheelhouse
 from eb_tools.errors import StageFileError
+from eb_tools.formats import awake_hours
 
 PRODUCTION = "production"
 
@@ -222,6 +225,43 @@ class Redis(_Model):
     replicas: int = Field(default=0, ge=0, le=5)
 
 
+def _time_zone(value: str) -> str:
+    """An IANA time zone this machine's time zone database knows (zoneinfo)."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(value, sorted(zoneinfo.available_timezones()), n=1, cutoff=0.7)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"is not a time zone this machine's time zone database knows{hint}: give an IANA name "
+                         "such as Europe/Helsinki") from None
+    return value
+
+
+def _awake(value: str) -> str:
+    try:
+        awake_hours.parse(value)
+    except awake_hours.AwakeHoursError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+class Schedule(_Model):
+    """Off-hours: outside the `awake` hours (formats/awake_hours.py) of `time_zone`, both tiers run no instance
+    (EB scheduled actions, stage/schedule.py). A production stage takes it only with `allow_production: true`."""
+
+    time_zone: Annotated[Text, AfterValidator(_time_zone)]
+    awake: Annotated[Text, AfterValidator(_awake)]
+    allow_production: bool = False
+
+    @property
+    def hours(self) -> awake_hours.AwakeHours:
+        return awake_hours.parse(self.awake)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
 class Domain(_Model):
     name: DomainName
     certificate_arn: CertificateArn
@@ -260,6 +300,7 @@ class StageSettings(_Model):
     mail: Mail | None = None  # required: `_tiers` names it with an example rather than pydantic's bare "required"
     alarm_email: Email
     bundle: BundleSettings = BundleSettings()
+    schedule: Schedule | None = None  # off-hours: no instances outside the awake hours
 
     @model_validator(mode="after")
     def _tiers(self) -> StageSettings:
@@ -313,6 +354,17 @@ class Network(_Model):
     secrets_endpoint: bool = False
 
 
+def _check_schedule(name: str, stage: StageSettings) -> None:
+    """Production (the stage of that name, or its isolation group: StageTarget.is_production) sleeps only when
+    the stage file says so outright."""
+    schedule = stage.schedule
+    if schedule is not None and not schedule.allow_production and PRODUCTION in (name, stage.isolation):
+        raise Problem(("stages", name, "schedule"), schedule.awake,
+                      f"refused for a production stage (named {PRODUCTION} or in its isolation group): outside "
+                      "these hours its instances would be stopped; add allow_production: true to the schedule if "
+                      "that is meant")
+
+
 class StageFile(_Model):
     application: ApplicationName
     region: Region
@@ -339,6 +391,7 @@ class StageFile(_Model):
                     wheelhouse.target_for(self.platform, (stage.web.instance_type, stage.worker.instance_type))
                 except ValueError as error:
                     raise Problem(("stages", name, "bundle", "wheelhouse"), True, str(error)) from None
+            _check_schedule(name, stage)
             first = first_in_group.setdefault(stage.isolation, name)
             if first != name:
                 self._check_shares_network(name, first)

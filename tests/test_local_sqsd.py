@@ -173,3 +173,16 @@ def test_fifo_queues_have_no_periodic_tasks(queues):
     fifo = sqs.create_queue(QueueName=f"w-{uuid.uuid4().hex[:6]}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     daemon = Sqsd(sqs, fifo, "http://127.0.0.1:1", cron=[CronTask("x", "/x", Schedule.parse("* * * * *"))])
     assert daemon.fire_due(datetime.now(UTC)) == []
+
+
+def test_no_periodic_task_is_queued_while_no_worker_instance_is_in_service(queues):
+    """EB's cron leader is one of the worker instances: a worker scaled to none (asleep by its schedule) queues
+    no cron.yaml task; one back in service does."""
+    sqs, queue, _ = queues
+    instance = {"url": None}
+    cron = [CronTask("reconcile", "/periodic/reconcile", Schedule.parse("*/5 * * * *"))]
+    daemon = Sqsd(sqs, queue, lambda: instance["url"], SqsdOptions(wait_time_seconds=1), cron=cron)
+    due = datetime(2026, 11, 25, 7, 5, tzinfo=UTC)
+    assert daemon.lead(due) == [] and count(sqs, queue) == 0
+    instance["url"] = "http://127.0.0.1:1"
+    assert daemon.lead(due) == ["reconcile"] and count(sqs, queue) == 1

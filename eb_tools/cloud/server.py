@@ -13,6 +13,7 @@ import io
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,11 @@ from eb_tools.cloud.cdn import CdnStandIn, distributions
 from eb_tools.cloud.data_stores import host as data_stores
 from eb_tools.cloud.elasticbeanstalk import persistence
 from eb_tools.cloud.elasticbeanstalk import register as register_elasticbeanstalk
+from eb_tools.cloud.elasticbeanstalk.clock import ScheduleClock
 from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, applied, serving_with
 from eb_tools.cloud.elasticbeanstalk.log_streaming import Files, LogStreamer, Published
 from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
+from eb_tools.cloud.elasticbeanstalk.schedule_ticker import ScheduleTicker
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
 from eb_tools.cloud.instances.hosting import Hosting
 from eb_tools.cloud.moto_internals import (
@@ -121,13 +124,16 @@ class LocalCloud:
     distributions (cdn.py, on a port of its own); `start()` returns once both listen. Its emulated EB takes
     `eb_transition_seconds` per simulated step (a launch, a deployment batch, a termination), which may
     change while it runs; another cloud in the same process has its own. Given a `data_dir`, its RDS instances
-    and ElastiCache groups are real servers keeping their data there (data_stores); without one, records."""
+    and ElastiCache groups are real servers keeping their data there (data_stores); without one, records. Its
+    environments' scheduled actions are applied when due by `schedule_clock` (default: the time it is; a test
+    makes it start elsewhere and run faster, so that a night passes in seconds), without API calls."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0, eb_settings: EmulationSettings | None = None,
                  data_dir: Path | None = None, hosting: Hosting | None = None,
-                 ses_production_access: bool = False, rotation_day_seconds: float = 86_400.0) -> None:
+                 ses_production_access: bool = False, rotation_day_seconds: float = 86_400.0,
+                 schedule_clock: ScheduleClock | None = None) -> None:
         self.host = host
         # SES's sandbox, as for a new AWS account, unless the cloud stands for one that left it (every region).
         self.ses_account = ses_sandbox.SesAccount(production_access=ses_production_access)
@@ -137,6 +143,8 @@ class LocalCloud:
         # The emulated EB's settings, changeable while it runs; `eb_transition_seconds` is the usual one.
         self.eb_settings = eb_settings or EmulationSettings(transition_seconds=eb_transition_seconds)
         self.eb_settings.hosting = hosting  # real instances, or (None) instances as records only
+        if schedule_clock is not None:
+            self.eb_settings.schedule_clock = schedule_clock
         self.port = port or free_port(host)
         self.cdn_port = cdn_port or free_port(host, exclude=frozenset({self.port}))
         self.credentials = credentials
@@ -144,6 +152,7 @@ class LocalCloud:
         self._threads: list[threading.Thread] = []
         self._log_streaming: LogStreamer | None = None
         self._log_regions: set[str] = set()  # where instance logs were published
+        self._ticker = ScheduleTicker(self.account, self.eb_settings)
 
     @property
     def account(self) -> str:
@@ -163,6 +172,20 @@ class LocalCloud:
     def eb_transition_seconds(self, seconds: float) -> None:
         """From now on (the steps scheduled from now on), each simulated EB step takes `seconds`."""
         self.eb_settings.transition_seconds = seconds
+
+    @property
+    def schedule_clock(self) -> ScheduleClock:
+        """The clock this cloud's scheduled actions are judged by."""
+        return self.eb_settings.schedule_clock
+
+    @schedule_clock.setter
+    def schedule_clock(self, clock: ScheduleClock) -> None:
+        """From the next tick on, scheduled actions are judged by `clock` (a test's: starting where it needs, fast)."""
+        self.eb_settings.schedule_clock = clock
+
+    def schedule_now(self) -> datetime:
+        """The time by the clock this cloud's scheduled actions are judged by (`schedule_clock`)."""
+        return self.eb_settings.schedule_clock.now()
 
     @property
     def trusted_ca(self) -> Path | None:
@@ -238,6 +261,7 @@ class LocalCloud:
             thread.start()
             self._servers.append(server)
             self._threads.append(thread)
+        self._ticker.start()
         return self
 
     def publish_instance_logs(self, environment: str, files: Mapping[str, Path], region: str) -> None:
@@ -280,8 +304,12 @@ class LocalCloud:
 
     def restore_records(self, region: str, records: dict[str, Any]) -> None:
         """Put records `export_records` gave (an earlier cloud's) into this cloud's EB in `region`, which must
-        hold none yet; a CloudError (one line) names what cannot be rebuilt."""
-        persistence.restore(self._eb(region), records)
+        hold none yet; a CloudError (one line) names what cannot be rebuilt. This cloud serves them from then on
+        (its ticker applies their scheduled actions)."""
+        backend = self._eb(region)
+        persistence.restore(backend, records)
+        with backend.lock:
+            backend.served_by.update(dict.fromkeys(backend.environments, self.eb_settings))
 
     def queued_messages(self, region: str, queue_url: str) -> list[tuple[str, dict[str, Any]]] | None:
         """Every message of the queue, those in flight or waiting for a retry too (which no receive would
@@ -359,6 +387,7 @@ class LocalCloud:
             self.eb_settings.hosting.stop_all()
 
     def stop(self) -> None:
+        self._ticker.stop()
         self.stop_instances()
         if self._log_streaming is not None:
             self._log_streaming.stop()

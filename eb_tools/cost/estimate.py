@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from eb_tools.cost import resources
+from eb_tools.cost import resources, saving
 from eb_tools.cost.assumptions import DEFAULTS, Assumptions
 from eb_tools.cost.prices import Prices, load
+from eb_tools.cost.saving import Saving
 from eb_tools.names import web_environments
 from eb_tools.provision.templates import network_template, stage_template
 from eb_tools.stage_file import Stage, StageFile
@@ -42,6 +43,7 @@ class Estimate:
     prices: Prices
     assumptions: Assumptions
     items: list[Item] = field(default_factory=list)
+    saving: Saving | None = None  # what the stage's schedule saves (none without one)
 
     @property
     def total(self) -> tuple[float, float]:
@@ -54,7 +56,8 @@ class Estimate:
                 "items": [asdict(i) | {"monthly": {"min": round(i.monthly[0], 2), "max": round(i.monthly[1], 2)}}
                           for i in self.items],
                 "assumptions": self.assumptions.as_dict(),
-                "prices": {"date": self.prices.date, "source": self.prices.source}}
+                "prices": {"date": self.prices.date, "source": self.prices.source},
+                **({"schedule": self.saving.as_dict()} if self.saving else {})}
 
 
 def estimate(file: StageFile, name: str, assumptions: Assumptions = DEFAULTS) -> Estimate:
@@ -73,6 +76,8 @@ def estimate(file: StageFile, name: str, assumptions: Assumptions = DEFAULTS) ->
                      for kind, n in resources.cache_nodes(template).items()]
     result.items += _storage_and_cdn(template, prices, assumptions)
     result.items += _messaging(template, prices, assumptions)
+    if stage.schedule is not None:
+        result.saving = saving.of(stage.schedule, result.items, result.total)
     return result
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eb_tools.cost.estimate import Estimate, Item, estimate
+from eb_tools.cost.saving import KEEP_RUNNING, Saving
 from eb_tools.errors import EbToolsError
 from eb_tools.stage.tables import table
 from eb_tools.stage_file import StageFile
@@ -20,9 +21,20 @@ def render(result: Estimate, echo: Callable[[str], None]) -> None:
     rows.append(("total", "", "", _money(low), _money(high), ""))
     for line in table(rows, HEADER):
         echo(f"  {line}")
+    if result.saving is not None:
+        _render_saving(result.saving, echo)
     assumed = ", ".join(f"{name} {_number(value)}" for name, value in result.assumptions.as_dict().items())
     echo(f"assumptions: {assumed}")
     echo(f"prices: dated {result.prices.date}; {result.prices.source}")
+
+
+def _render_saving(saved: Saving, echo: Callable[[str], None]) -> None:
+    awake, asleep = saved.instance_hours
+    echo(f"schedule: awake {saved.awake}, {saved.awake_share:.0%} of the week: at min {_number(round(awake))} "
+         f"instance hours a month awake, {_number(round(asleep))} asleep")
+    echo(f"  saves {_money(saved.monthly[0])}/month at min, {_money(saved.monthly[1])} at max: with the schedule "
+         f"{_money(saved.total[0])} at min, {_money(saved.total[1])} at max")
+    echo(f"  only the instances sleep: {KEEP_RUNNING}")
 
 
 def _row(item: Item) -> tuple[str, ...]:
@@ -53,5 +65,7 @@ def brief(file: StageFile, name: str) -> dict[str, Any]:
     except EbToolsError as error:
         return {"error": str(error), "line": f"cost: no estimate: {error}"}
     low, high = result.total
+    scheduled = f"; with its schedule {_money(result.saving.total[0])} at min" if result.saving else ""
     return {"min": round(low, 2), "max": round(high, 2), "currency": "USD", "prices_date": result.prices.date,
-            "line": f"cost: about {_money(low)}/month at min, {_money(high)} at max (eb_tools cost {name})"}
+            **({"with_schedule": result.saving.as_dict()["with_schedule"]} if result.saving else {}),
+            "line": f"cost: about {_money(low)}/month at min, {_money(high)} at max{scheduled} (eb_tools cost {name})"}

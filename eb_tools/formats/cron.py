@@ -1,15 +1,17 @@
-"""Five-field cron expressions, as cron.yaml uses them: parsed once, checked, matched.
+"""Five-field cron expressions, as cron.yaml and EB's scheduled actions use them: parsed once, checked, matched.
 
-Shared by `eb_tools check` (is the schedule valid?) and the local cloud's cron
-emulator (is it due this minute?). Fields: minute hour day-of-month month
-day-of-week; `*`, numbers, names (JAN-DEC, SUN-SAT), ranges, lists, `/step`.
-As in cron, when both day fields are restricted a day matching either is due.
+Shared by `eb_tools check` (is the schedule valid?), the local cloud's cron
+emulator (is it due this minute?) and its scheduled actions, and `eb_tools`'s
+off-hours (when does an action first and last run within a stretch of time?).
+Fields: minute hour day-of-month month day-of-week; `*`, numbers, names
+(JAN-DEC, SUN-SAT), ranges, lists, `/step`. As in cron, when both day fields are
+restricted a day matching either is due.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
@@ -50,13 +52,49 @@ class Schedule:
                    fields[2] != "*", fields[4] != "*", " ".join(fields))
 
     def matches(self, when: datetime) -> bool:
-        if when.minute not in self.minutes or when.hour not in self.hours or when.month not in self.months:
+        if when.minute not in self.minutes or when.hour not in self.hours:
             return False
-        day_ok = when.day in self.days
-        weekday_ok = (when.isoweekday() % 7) in self.weekdays
+        return self._day_matches(when.date())
+
+    def _day_matches(self, day: date) -> bool:
+        if day.month not in self.months:
+            return False
+        day_ok = day.day in self.days
+        weekday_ok = (day.isoweekday() % 7) in self.weekdays
         if self.days_restricted and self.weekdays_restricted:
             return day_ok or weekday_ok
         return day_ok and weekday_ok
+
+    def _times(self, day: date, like: datetime) -> list[datetime]:
+        """The day's due minutes, in order, in `like`'s time zone."""
+        if not self._day_matches(day):
+            return []
+        return [datetime(day.year, day.month, day.day, hour, minute, tzinfo=like.tzinfo)
+                for hour in sorted(self.hours) for minute in sorted(self.minutes)]
+
+    def first(self, since: datetime, before: datetime) -> datetime | None:
+        """The first due minute at or after `since` and before `before` (None: none), a day at a time."""
+        day = since.date()
+        while day <= before.date():
+            for moment in self._times(day, since):
+                if moment >= before:
+                    return None
+                if moment >= since:
+                    return moment
+            day += timedelta(days=1)
+        return None
+
+    def last(self, until: datetime, after: datetime) -> datetime | None:
+        """The last due minute at or before `until` and after `after` (None: none), a day at a time."""
+        day = until.date()
+        while day >= after.date():
+            for moment in reversed(self._times(day, until)):
+                if moment <= after:
+                    return None
+                if moment <= until:
+                    return moment
+            day -= timedelta(days=1)
+        return None
 
 
 def _field(text: str, label: str, low: int, high: int, names: dict[str, int]) -> frozenset[int]:

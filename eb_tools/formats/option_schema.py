@@ -62,6 +62,12 @@ def split_resource(key: str) -> tuple[str, str | None]:
     return (namespace, resource) if dot and namespace.startswith("aws:") else (key, None)
 
 
+def join_resource(namespace: str, resource: str | None) -> str:
+    """The key of a resource's namespace, `Name.aws:autoscaling:scheduledaction` (split_resource's inverse): how
+    settings of several resources of one namespace are told apart wherever settings are keyed by namespace."""
+    return f"{resource}.{namespace}" if resource else namespace
+
+
 def value_error(kind: str, value: object) -> str | None:
     """Why `value` does not fit the type `kind`, or None when it does."""
     if isinstance(value, dict) or (isinstance(value, str) and FUNCTION.match(value.strip())):

@@ -167,7 +167,8 @@ def text(value: object) -> str | None:
 
 def from_bundle(data: bytes, label: str = "") -> tuple[list[tuple[str, str, object]], list[str]]:
     """The option_settings of a source bundle's .ebextensions (the version `label`), in the order EB applies the
-    files, and EB's words for what it refuses in them: a file that is not YAML, a setting that is not a map."""
+    files (a resource's namespace keyed `RESOURCE.namespace`: option_schema.join_resource), and EB's words for
+    what it refuses in them: a file that is not YAML, a setting that is not a map."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -189,5 +190,5 @@ def from_bundle(data: bytes, label: str = "") -> tuple[list[tuple[str, str, obje
             # EB's words: awsdocs/aws-elastic-beanstalk-developer-guide#93 (an `eb deploy` refused so)
             errors.append(f"Each option setting in configuration file {where} must be a map. Update each option "
                           "setting in the configuration file.")
-        settings.extend((s.namespace, s.option, s.value) for s in parsed.settings)
+        settings.extend((schema.join_resource(s.namespace, s.resource), s.option, s.value) for s in parsed.settings)
     return settings, errors

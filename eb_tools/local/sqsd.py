@@ -143,8 +143,15 @@ class Sqsd:
             minute = self.clock().replace(second=0, microsecond=0)
             if minute != last_minute:
                 if last_minute is not None:  # not the minute we started in: it may be half over
-                    self.fire_due(minute)
+                    self.lead(minute)
                 last_minute = minute
+
+    def lead(self, minute: datetime) -> list[str]:
+        """The cron leader's minute: the tasks due queued (fire_due), but none while no worker instance is in
+        service, since the leader is one of them (EB guide, worker environments: "Elastic Beanstalk uses leader
+        election to determine which instance in your worker environment queues the periodic task"): at no
+        instance, scaled to zero by a schedule or its one instance in a deployment, no periodic task is queued."""
+        return self.fire_due(minute) if self.app_url() is not None else []
 
     def _poll_loop(self) -> None:
         while not self._stop.is_set():

@@ -18,7 +18,7 @@ from typing import Any
 
 from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names, web_environments
-from eb_tools.stage import ebenv
+from eb_tools.stage import ebenv, schedule
 from eb_tools.stage.desired import Setting, desired_settings
 from eb_tools.stage_file import Stage
 
@@ -33,6 +33,7 @@ class EnvironmentPlan:
     action: str  # create | update | none
     settings: list[Setting]  # the whole desired set
     changed: list[Setting] = field(default_factory=list)  # what differs from the live environment
+    removed: list[tuple[str, str]] = field(default_factory=list)  # eb_tools' scheduled actions no longer wanted
 
 
 @dataclass
@@ -54,23 +55,27 @@ def web_origins(stage: Stage) -> list[str]:
 
 
 def plan_application(eb: Any, stage: Stage, outputs: dict[str, str] | None,
-                     version: str | None = None) -> ApplicationPlan:
+                     version: str | None = None, now: datetime | None = None) -> ApplicationPlan:
     """Read-only: what creating or updating the application and both environments would do.
     `outputs` None means the stage stack does not exist yet: its environments will be created.
-    `version`: a registered label new environments start on (as `eb create --version`)."""
+    `version`: a registered label new environments start on (as `eb create --version`); `now`: when the
+    schedule's actions are planned from (default: the time it is)."""
+    now = now or datetime.now(UTC)
     create = not eb.describe_applications(ApplicationNames=[stage.application])["Applications"]
     live = {} if create else {e["EnvironmentName"]: e for e in eb.describe_environments(
         ApplicationName=stage.application, IncludeDeleted=False)["Environments"]}
     plans = []
     names = [("web", name) for name in web_environments(stage.application, stage.name, stage.web.blue_green)]
     for tier, name in [*names, ("worker", environment_names(stage.application, stage.name)["worker"])]:
-        desired = desired_settings(stage, tier, outputs) if outputs is not None else []
+        desired = desired_settings(stage, tier, outputs, now) if outputs is not None else []
         if name not in live:
             plans.append(EnvironmentPlan(tier, name, "create", desired, desired))
             continue
         current = ebenv.settings(eb, stage.application, name)
         changed = [s for s in desired if current.get((s[0], s[1])) != s[2]]
-        plans.append(EnvironmentPlan(tier, name, "update" if changed else "none", desired, changed))
+        removed = schedule.stale(current, desired, now) if outputs is not None else []
+        plans.append(EnvironmentPlan(tier, name, "update" if changed or removed else "none", desired, changed,
+                                     removed))
     return ApplicationPlan(stage.application, create, plans, version)
 
 
@@ -94,7 +99,7 @@ def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], 
     started = datetime.now(UTC)
     arn = platform_arn(eb, stage.platform, stage.source) if any(e.action == "create" for e in plan.environments) else ""
     for env in plan.environments:
-        options = [{"Namespace": n, "OptionName": o, "Value": v} for n, o, v in env.changed]
+        options = ebenv.option_settings(env.changed)
         if env.action == "create":
             answer = eb.create_environment(ApplicationName=plan.name, EnvironmentName=env.name, Tier=TIERS[env.tier],
                                            PlatformArn=arn, OptionSettings=options,
@@ -102,7 +107,8 @@ def execute(eb: Any, stage: Stage, plan: ApplicationPlan, echo: Callable[[str], 
                                            **({"CNAMEPrefix": env.name} if env.tier == "web" else {}))
         elif env.action == "update":
             answer = eb.update_environment(ApplicationName=plan.name, EnvironmentName=env.name,
-                                           OptionSettings=options)
+                                           OptionSettings=options,
+                                           OptionsToRemove=ebenv.options_to_remove(env.removed))
         else:
             continue
         requests[env.name] = answer["ResponseMetadata"]["RequestId"]

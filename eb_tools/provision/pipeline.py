@@ -110,7 +110,7 @@ def render(plan: Plan, echo: Echo) -> None:
     rows = []
     for env in app.environments:
         detail = "settings from the stage stack's outputs" if not env.settings else \
-            f"{len(env.changed)} setting(s) differ" if env.action != "none" else "up to date"
+            f"{len(env.changed) + len(env.removed)} setting(s) differ" if env.action != "none" else "up to date"
         if env.action == "create":
             detail += f", on version {app.version}" if app.version else ", on EB's sample application"
         rows.append((env.action, env.name, env.tier, detail))
@@ -120,6 +120,8 @@ def render(plan: Plan, echo: Echo) -> None:
         if env.action == "update":
             for namespace, option, value in env.changed:
                 echo(f"    {env.name}: {namespace} {option} = {value}")
+            for namespace, option in env.removed:
+                echo(f"    {env.name}: {namespace} {option} removed")
 
 
 def refuse_data_loss(plan: Plan, allow_replace: bool) -> None:

@@ -4,8 +4,9 @@ its stage file and templates say it should be.
 Two stages: every option someone chose (EB's defaults set aside), property, environmentsecret, platform,
 label, and of the running bundle the lock's digest, the schema revision its code expects and cron.yaml's
 tasks, per tier. A difference is explained
-when each side's value is exactly what `provision` would set for that stage (stage/desired.py): sizes,
-names, endpoints and ARNs that differ because the stage file or the stacks' outputs do. Anything else is
+when each side's value is exactly what `provision` would set for that stage (stage/desired.py), or is unset
+where provision sets nothing: sizes, names, endpoints, ARNs and scheduled actions that differ because the
+stage file or the stacks' outputs do. Anything else is
 unexplained: someone changed it by hand, or it never came from the stage file.
 
 One stage: each option against what provision sets, else what the running bundle's .ebextensions set,
@@ -97,10 +98,15 @@ def compare(source: StageView, destination: StageView) -> list[Difference]:
         left, right = source.runs.get(key), destination.runs.get(key)
         if left == right or not (source.chosen(key) or destination.chosen(key)):
             continue
-        explained = key in source.desired and key in destination.desired and \
-            (source.desired[key], destination.desired[key]) == (left, right)
+        explained = _as_provisioned(source, key, left) and _as_provisioned(destination, key, right)
         found.append(Difference(*key, left, right, explained))
     return found
+
+
+def _as_provisioned(view: StageView, key: Key, value: str | None) -> bool:
+    """Whether the stage runs what provision sets for it: that value, or nothing where provision sets nothing
+    (the other stage's stage file explains its side: a schedule's scheduled actions, a domain's listener)."""
+    return view.desired[key] == value if key in view.desired else value is None
 
 
 def against(view: StageView) -> list[Difference]:

@@ -3,18 +3,21 @@
 Per tier: label, status, health and its causes, instances by version, URL, the schema revision its code
 expects and the one the database is at (as the stage's release history recorded them: the database itself
 is inside the stage's network; its instances' /healthz/deep reads it), and the last events; then the
-stage's mail (mail_status.py): its SES identity until verified, and the account's SES sandbox. A stage is
-consistent when both tiers name one label and every instance runs it; the command exits non-zero when one
-is not. A stage that cannot be read (not provisioned, no credentials) is reported, not fatal.
+stage's off-hours (schedule_status.py): each tier awake or asleep by its scheduled actions, and a warning
+when the schedule needs provisioning again; and its mail (mail_status.py): its SES identity until verified,
+and the account's SES sandbox. A stage is consistent when both tiers name one label and every instance runs it
+(a tier its schedule put to sleep has none); the command exits non-zero when one is not. A stage that cannot
+be read (not provisioned, no credentials) is reported, not fatal.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools.errors import EbToolsError, aws_message
-from eb_tools.release import mail_status, tier_state
+from eb_tools.release import mail_status, schedule_status, tier_state
 from eb_tools.release.execute import Echo
 from eb_tools.stage import history
 from eb_tools.stage.target import StageTarget
@@ -22,13 +25,14 @@ from eb_tools.stage.target import StageTarget
 EVENTS = 3  # per environment
 
 
-def stage_status(where: StageTarget) -> dict[str, Any]:
-    """One stage as a JSON-ready dict."""
+def stage_status(where: StageTarget, now: datetime | None = None) -> dict[str, Any]:
+    """One stage as a JSON-ready dict; its schedule judged at `now` (default: the time it is)."""
     result: dict[str, Any] = {"stage": where.name, "application": where.application, "region": where.target.region}
     try:
         where.verify()
         eb = where.client("elasticbeanstalk")
-        states = tier_state.read(eb, where.application, where.live(), causes=True)
+        environments = where.live()
+        states = tier_state.read(eb, where.application, environments, causes=True)
         tiers = {}
         for tier, state in states.items():
             tiers[tier] = state.as_dict()
@@ -36,6 +40,8 @@ def stage_status(where: StageTarget) -> dict[str, Any]:
                 {"date": e["EventDate"].isoformat(), "severity": e["Severity"], "message": e["Message"]}
                 for e in eb.describe_events(ApplicationName=where.application, EnvironmentName=state.environment,
                                             MaxRecords=EVENTS)["Events"]]
+        existing = {tier: name for tier, name in environments.items() if states[tier].exists}
+        result["schedule"] = schedule_status.read(where, eb, existing, now)
     except (ClientError, BotoCoreError) as error:
         result.update(error=aws_message(error, f"stage {where.name}", where.stage.profile), consistent=False)
         return result
@@ -45,7 +51,9 @@ def stage_status(where: StageTarget) -> dict[str, Any]:
     labels = {s.label for s in states.values()}
     _add_schema(where, tiers)
     result["tiers"] = tiers
-    result["consistent"] = all(s.exists and s.uniform for s in states.values()) and len(labels) == 1
+    # a tier its schedule put to sleep has no instance, which is no inconsistency
+    result["consistent"] = all(s.exists and (s.uniform or (not s.instances and schedule_status.asleep(
+        result["schedule"], tier))) for tier, s in states.items()) and len(labels) == 1
     result["label"] = labels.pop() if result["consistent"] else None
     result["mail"] = mail_status.read(where)
     return result
@@ -82,6 +90,7 @@ def render(report: dict[str, Any], echo: Echo) -> None:
             echo(f"         cause: {cause}")
         for event in tier["events"]:
             echo(f"         {event['date'][:19]} {event['severity']:<5} {event['message']}")
+    schedule_status.render(report.get("schedule"), echo)
     if "mail" in report:
         mail_status.render(report["mail"], report["region"], echo)
 

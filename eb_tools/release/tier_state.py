@@ -24,6 +24,7 @@ class TierState:
     cname: str = ""
     instances: dict[str, int] = field(default_factory=dict)  # {label an instance runs: how many}
     causes: tuple[str, ...] = ()
+    healthy: int = 0  # instances whose health is Ok
 
     @property
     def uniform(self) -> bool:
@@ -66,5 +67,6 @@ def _tier(eb: Any, tier: str, name: str, env: dict[str, Any] | None, causes: boo
                           .get("Causes", []))
         except ClientError:
             found = ()  # health not yet reported (launching): nothing to say
+    healthy = sum(1 for i in listed if i.get("HealthStatus") == "Ok")
     return TierState(tier, name, True, env.get("VersionLabel"), env["Status"], env.get("Health", ""),
-                     env.get("HealthStatus", ""), env.get("CNAME", ""), dict(running), found)
+                     env.get("HealthStatus", ""), env.get("CNAME", ""), dict(running), found, healthy)

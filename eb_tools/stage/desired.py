@@ -6,6 +6,9 @@ it (what differs from it was changed by someone else, or by nobody who wrote it 
 """
 from __future__ import annotations
 
+from datetime import datetime
+
+from eb_tools.stage import schedule
 from eb_tools.stage.ebenv import PROPERTIES, SECRETS
 from eb_tools.stage_file import Stage
 
@@ -16,8 +19,9 @@ SQSD = {"HttpPath": "/", "MimeType": "application/json", "HttpConnections": "10"
         "VisibilityTimeout": "300", "ErrorVisibilityTimeout": "60", "MaxRetries": "10"}
 
 
-def desired_settings(stage: Stage, tier: str, outputs: dict[str, str]) -> list[Setting]:
-    """Every option eb_tools owns for this tier, from the stage file and the stage stack's outputs."""
+def desired_settings(stage: Stage, tier: str, outputs: dict[str, str], now: datetime | None = None) -> list[Setting]:
+    """Every option eb_tools owns for this tier, from the stage file and the stage stack's outputs; the
+    schedule's actions as planned at `now` (default: the time it is)."""
     spec = stage.web if tier == "web" else stage.worker
     subnets = outputs["PrivateSubnetIds"] if stage.nat else outputs["PublicSubnetIds"]
     settings: list[Setting] = [
@@ -43,6 +47,7 @@ def desired_settings(stage: Stage, tier: str, outputs: dict[str, str]) -> list[S
         (SECRETS, "SECRET_KEY", outputs["SecretKeySecretArn"]),
         *([(SECRETS, "REDIS_AUTH_TOKEN", outputs["RedisAuthSecretArn"])] if "RedisAuthSecretArn" in outputs else []),
         *((PROPERTIES, name, value) for name, value in sorted(properties(stage, tier, outputs).items())),
+        *schedule.tier_settings(stage, tier, now),  # off-hours: scheduled actions (stage/schedule.py)
     ]
     if tier == "web":
         settings += [

@@ -15,6 +15,7 @@ from typing import Any
 
 from eb_tools.aws import WaitTimeout, wait_until
 from eb_tools.errors import OperationFailed
+from eb_tools.formats.option_schema import join_resource, split_resource
 
 APPLICATION_DESCRIPTION = "eb_tools: one application per repository, its stages' environments"
 PROPERTIES = "aws:elasticbeanstalk:application:environment"  # the namespaces of what an environment's apps get
@@ -113,10 +114,27 @@ def watch(eb: Any, application: str, requests: dict[str, str], started: datetime
 
 
 def settings(eb: Any, application: str, environment: str) -> dict[tuple[str, str], str]:
-    """An environment's options, {(namespace, option): value}, as DescribeConfigurationSettings answers."""
+    """An environment's options, {(namespace, option): value}, as DescribeConfigurationSettings answers; a
+    resource's (a scheduled action's) under `RESOURCE.namespace` (option_schema.join_resource)."""
     described = eb.describe_configuration_settings(ApplicationName=application, EnvironmentName=environment)
-    return {(s["Namespace"], s["OptionName"]): s.get("Value", "")
+    return {(join_resource(s["Namespace"], s.get("ResourceName")), s["OptionName"]): s.get("Value", "")
             for s in described["ConfigurationSettings"][0]["OptionSettings"]}
 
 
-__all__ = ["EventFeed", "OperationFailed", "WaitTimeout", "describe", "follow", "settings", "watch"]
+def option_settings(settings: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """Settings keyed as `settings` keys them, as UpdateEnvironment's OptionSettings carry them."""
+    return [{**_where(namespace, option), "Value": value} for namespace, option, value in settings]
+
+
+def options_to_remove(keys: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """(namespace, option) keys as UpdateEnvironment's OptionsToRemove carry them."""
+    return [_where(namespace, option) for namespace, option in keys]
+
+
+def _where(key: str, option: str) -> dict[str, str]:
+    namespace, resource = split_resource(key)
+    return {**({"ResourceName": resource} if resource else {}), "Namespace": namespace, "OptionName": option}
+
+
+__all__ = ["EventFeed", "OperationFailed", "WaitTimeout", "describe", "follow", "option_settings", "options_to_remove",
+           "settings", "watch"]

@@ -49,6 +49,10 @@ class EBBackendCore(BaseBackend):
         self.events: list[Event] = []
         self.clock = SimulatedClock()
         self.lock = threading.RLock()
+        # The settings of the cloud each environment is served by (its instances' hosting, its schedule's clock):
+        # moto's backends are one per process, and each cloud ticks the schedules of its own environments.
+        self.served_by: dict[str, emulation_settings.EmulationSettings] = {}
+        self._bundles: dict[tuple[str, str, datetime], list[options.Setting]] = {}  # parsed .ebextensions options
 
     @property
     def transition_seconds(self) -> float:
@@ -118,11 +122,20 @@ class EBBackendCore(BaseBackend):
 
     def _merged(self, env: Environment) -> dict[options.Key, str | None]:
         """Every option of `env` as EB merges them (options.merged), the defaults of its kind of environment."""
-        bundle: list[options.Setting] = []
-        app = self.applications.get(env.application)
-        version = app.versions.get(env.version) if app and env.version else None
-        data = services.read_object(self.account_id, version.bucket, version.key) if version else None
-        if data is not None:
-            bundle = option_settings.from_bundle(data)[0]
+        bundle = self._bundle_settings(env)
         chosen = options.effective(options.merged(env.settings, bundle, {}))
         return options.merged(env.settings, bundle, catalogue.defaults(catalogue.Kind.of(env.tier, chosen)))
+
+    def _bundle_settings(self, env: Environment) -> list[options.Setting]:
+        """The option settings of the .ebextensions of the version `env` runs, parsed once per version."""
+        app = self.applications.get(env.application)
+        version = app.versions.get(env.version) if app and env.version else None
+        if version is None:
+            return []
+        key = (version.bucket, version.key, version.created)
+        if key not in self._bundles:
+            data = services.read_object(self.account_id, version.bucket, version.key)
+            if data is None:
+                return []
+            self._bundles[key] = option_settings.from_bundle(data)[0]
+        return self._bundles[key]

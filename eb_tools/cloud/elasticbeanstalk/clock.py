@@ -1,11 +1,15 @@
-"""The simulated clock: EB's slow operations complete when their time comes, without threads.
+"""The emulation's clocks. The simulated clock: EB's slow operations complete when their time comes, without
+threads. The schedule's clock: when scheduled actions are due.
 
 An operation schedules its completion some seconds ahead; `advance()`, which the
 backend runs before every API operation, applies what is due in order, so the
-state is a function of the calls and the clock.
+state is a function of the calls and the clock. Scheduled actions are judged by
+the schedule's clock, the time it is unless a test makes it start elsewhere and
+run faster (ScheduleClock), so that a night passes in seconds.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -47,3 +51,17 @@ class SimulatedClock:
                 return
             self._due.pop(0)
             action(when)
+
+
+class ScheduleClock:
+    """The time scheduled actions are judged by: `start` (default: the time it is) when the clock is made,
+    running `speed` times as fast as time does. A test facility: at speed 1 from now it is the time it is."""
+
+    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError(f"a schedule clock's speed must be above 0, not {speed}")
+        self.start, self.speed = start or datetime.now(UTC), speed
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._began) * self.speed)

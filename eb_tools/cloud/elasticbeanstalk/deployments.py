@@ -15,7 +15,7 @@ from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, 
 from eb_tools.cloud.elasticbeanstalk.hosted import POLL
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
 from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
-from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
+from eb_tools.cloud.elasticbeanstalk.scheduled_scaling import ScheduledScaling
 from eb_tools.cloud.instances.jobs import Failure
 
 # Options only EB itself reads (how it deploys and updates): changing them alone leaves the instances serving as
@@ -45,7 +45,7 @@ ROLLING_BACK = "Rolling back to the previous configuration."
 TERMINATING_NEW = "Terminating the instance(s) this deployment launched; the others are unchanged."
 
 
-class Deployments(SavedConfigurations, OperationSteps):
+class Deployments(SavedConfigurations, ScheduledScaling):
     @operation
     def update_environment(self, env_id: str | None, name: str | None, version: str | None,
                            settings: list[options.Setting], remove: list[tuple[str, str]],
@@ -59,7 +59,8 @@ class Deployments(SavedConfigurations, OperationSteps):
                                         "operation. Must be Ready.")
         if version:
             self._version(env.application, version)
-        problems = options.validate(settings, env.tier)
+        refusal = self._schedule_refusal(env, settings)  # Auto Scaling's, of the scheduled actions set
+        problems = options.validate(settings, env.tier) + ([refusal] if refusal else [])
         if problems:
             raise ConfigurationValidation("Configuration validation exception: " + problems[0])
         now = self.clock.now()
@@ -82,6 +83,7 @@ class Deployments(SavedConfigurations, OperationSteps):
         for key in op.remove:
             env.settings.pop(key, None)
         env.settings.update({(n, o): v for n, o, v in op.settings})
+        self._settings_applied(env, op.settings)
         if env.queue_url and env.settings.get(("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")):
             env.queue_url = str(env.settings[("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")])
         if op.description is not None:
@@ -98,7 +100,7 @@ class Deployments(SavedConfigurations, OperationSteps):
             return
         fails = self._fails(env, label)
         batches = policy.batches(env.instances)
-        if policy.name == "RollingWithAdditionalBatch":
+        if policy.name == "RollingWithAdditionalBatch" and batches:  # none at no instance (scheduled to sleep)
             additional = [self._new_instance(env, when) for _ in range(len(batches[0]))]
             op.launched = [i.id for i in additional]
             self._event(f"Added {self._named(additional)} to your environment.", env=env, when=when)

@@ -8,9 +8,10 @@ they are EmulationSettings' defaults; the cloud applies its settings itself arou
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from eb_tools.cloud.elasticbeanstalk.clock import ScheduleClock
 from eb_tools.cloud.per_request import PerRequest
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class EmulationSettings:
     transition_seconds: float = 2.0  # how long a simulated launch, update or termination step takes
     max_application_versions: int = 1000  # EB's default quota per account and region; a test may lower it
     hosting: Hosting | None = None  # real instances (instances/hosting.py); None: instances are records only
+    schedule_clock: ScheduleClock = field(default_factory=ScheduleClock)  # when scheduled actions are due
 
 
 _SETTINGS: PerRequest[EmulationSettings] = PerRequest("eb_emulation_settings", EmulationSettings)

@@ -8,6 +8,7 @@ from datetime import datetime
 from eb_tools.cloud.elasticbeanstalk import arns, platforms
 from eb_tools.cloud.elasticbeanstalk import health as enhanced
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
+from eb_tools.formats.option_schema import split_resource
 
 TIERS = {"WebServer": {"Name": "WebServer", "Type": "Standard", "Version": "1.0"},
          "Worker": {"Name": "Worker", "Type": "SQS/HTTP", "Version": "1.0"}}
@@ -90,6 +91,14 @@ class Operation:
 
 
 @dataclass(kw_only=True)
+class Capacity:
+    """The Auto Scaling group's sizes as the last scheduled action left them (EB's options no longer rule)."""
+    min: int
+    max: int
+    desired: int
+
+
+@dataclass(kw_only=True)
 class Environment:
     id: str
     name: str
@@ -114,6 +123,8 @@ class Environment:
     operation: Operation | None = None
     reported_health: str = "Pending"  # the status the last health transition event announced
     info: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # RequestEnvironmentInfo's, by type
+    capacity: Capacity | None = None  # set by scheduled actions (scheduled_scaling.py); None: the options rule
+    schedule_checked: datetime | None = None  # scheduled actions are applied up to this time (the schedule's clock)
 
     @property
     def arn(self) -> str:
@@ -145,9 +156,11 @@ class Environment:
             activity = self.operation.activity
         started = self.operation.started if self.operation else self.updated
         running_for = int(((now or started) - started).total_seconds())
-        wrong = sum(1 for i in self.instances if i.deployment != self.deployment)
+        # an instance still booting (a scheduled scale-out's) has no version yet: it is not on a wrong one
+        wrong = sum(1 for i in self.instances if i.deployment != self.deployment and i.health != "Pending")
         instances = [self.instance_health(i) for i in self.instances]
-        return enhanced.environment(self.status, activity, running_for, instances, wrong, self.version, self.deployment)
+        return enhanced.environment(self.status, activity, running_for, instances, wrong, self.version, self.deployment,
+                                    self.capacity.desired if self.capacity else None)
 
     @property
     def health_status(self) -> str:
@@ -229,10 +242,13 @@ class Environment:
 
 
 def option_settings(options: Mapping[tuple[str, str], object]) -> list[dict[str, object]]:
-    """OptionSettings as EB lists them: by namespace, then option name; no Value for an option without one."""
+    """OptionSettings as EB lists them: by namespace, then option name; no Value for an option without one; a
+    resource's (a scheduled action's, keyed `RESOURCE.namespace`) with its ResourceName."""
     listed: list[dict[str, object]] = []
-    for (namespace, option), value in sorted(options.items()):
-        entry: dict[str, object] = {"Namespace": namespace, "OptionName": option}
+    for (key, option), value in sorted(options.items()):
+        namespace, resource = split_resource(key)
+        entry: dict[str, object] = {**({"ResourceName": resource} if resource else {}), "Namespace": namespace,
+                                    "OptionName": option}
         if value is not None:
             entry["Value"] = str(value)
         listed.append(entry)

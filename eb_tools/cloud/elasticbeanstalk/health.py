@@ -18,6 +18,12 @@ FAILED_CHECKS = "Instance did not pass health check after command execution."
 NOT_DEPLOYED = "No application version was deployed: the environment refused it."  # the emulation's own
 DEPLOYING = "Performing application deployment."
 BOOTING = "Performing initialization."
+# An environment scaled to no instance: EB shows No Data, Grey (users' reports, e.g. backspace-academy/aws-nodejs-eb#10:
+# "No Data" with the cause "No Instances"); the cause in EB's words for an environment without instances (developer
+# guide, health-enhanced-status: "There are no instances. Auto Scaling group desired capacity is set to 1."), with the
+# group's desired capacity. The pairing of the two is the emulation's.
+NO_INSTANCES = "There are no instances. Auto Scaling group desired capacity is set to {desired}."
+SHOWN = {"NoData": "No Data"}  # how a status reads in an event's text
 
 Health = tuple[str, list[str]]  # a status and its causes
 
@@ -49,9 +55,10 @@ def instance(health: str, causes: Sequence[str], label: str, deployment: int | N
 
 
 def environment(status: str, activity: str | None, running_for: int, instances: Sequence[Health], wrong: int,
-                expected_label: str | None, expected_deployment: int | None) -> Health:
+                expected_label: str | None, expected_deployment: int | None, desired: int | None = None) -> Health:
     """The environment's health from its `instances` (`wrong` of them not on the expected version), or
-    from the `activity` in progress ("Application update", "Configuration update", "Terminate")."""
+    from the `activity` in progress ("Application update", "Configuration update", "Terminate"); `desired`:
+    the Auto Scaling group's desired capacity when a scheduled action set it."""
     if status == "Terminated":
         return "Unknown", []
     if status == "Launching":
@@ -60,7 +67,9 @@ def environment(status: str, activity: str | None, running_for: int, instances: 
         return "Info", [f"{activity} in progress (running for {running_for} seconds)."]
     total = len(instances)
     if not total:
-        return "Unknown", []
+        return "NoData", [NO_INSTANCES.format(desired=desired or 0)]
+    if all(status_ == "Pending" for status_, _ in instances):  # every one booting (a scheduled scale-out)
+        return "Pending", []
     if wrong:
         return ("Severe" if wrong == total else "Degraded"), \
             [f"Incorrect application version found on {_on(wrong, total)}. "
@@ -73,4 +82,5 @@ def environment(status: str, activity: str | None, running_for: int, instances: 
 
 def transition(before: str, after: str, causes: Sequence[str]) -> str:
     """The event EB logs when the environment's health changes."""
-    return " ".join([f"Environment health has transitioned from {before} to {after}.", *causes])
+    return " ".join([f"Environment health has transitioned from {SHOWN.get(before, before)} to "
+                     f"{SHOWN.get(after, after)}.", *causes])

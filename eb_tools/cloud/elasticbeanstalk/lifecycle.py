@@ -6,7 +6,7 @@ import random
 import string
 from datetime import datetime
 
-from eb_tools.cloud.elasticbeanstalk import options, platforms, policies, services
+from eb_tools.cloud.elasticbeanstalk import emulation_settings, options, platforms, policies, services
 from eb_tools.cloud.elasticbeanstalk.backend_core import TRANSITION, Steps, operation
 from eb_tools.cloud.elasticbeanstalk.entities import TIERS, Application, Environment, Instance, Operation
 from eb_tools.cloud.elasticbeanstalk.exceptions import ConfigurationValidation, InvalidParameterValue
@@ -14,12 +14,12 @@ from eb_tools.cloud.elasticbeanstalk.health import NOT_DEPLOYED
 from eb_tools.cloud.elasticbeanstalk.hosted import POLL
 from eb_tools.cloud.elasticbeanstalk.request_context import current_request_id
 from eb_tools.cloud.elasticbeanstalk.saved_configs import SavedConfigurations
-from eb_tools.cloud.elasticbeanstalk.steps import OperationSteps
+from eb_tools.cloud.elasticbeanstalk.scheduled_scaling import ScheduledScaling
 
 INSTANCE_PROFILE = ("aws:autoscaling:launchconfiguration", "IamInstanceProfile")
 
 
-class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
+class EnvironmentLifecycle(SavedConfigurations, ScheduledScaling):
     # -- applications ------------------------------------------------------------------------------
     @operation
     def create_application(self, name: str, description: str) -> Application:
@@ -92,6 +92,8 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
                           description=description, settings={(n, o): v for n, o, v in settings}, tags=tags,
                           created=created, updated=created)
         self.environments[env_id] = env
+        self.served_by[env_id] = emulation_settings.current()  # the cloud whose ticker applies its schedule
+        self._settings_applied(env, settings)
         self._event("createEnvironment is starting.", env=env)
         if tier == "Worker":
             env.queue_url = str(env.settings.get(("aws:elasticbeanstalk:sqsd", "WorkerQueueURL")) or "") or \
@@ -122,7 +124,8 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
                                         else "No platform or solution stack was specified.")
         if version:
             self._version(app_name, version)
-        problems = options.validate(settings, tier)
+        refusal = self._schedule_refusal(None, settings)  # Auto Scaling's, of the scheduled actions set
+        problems = options.validate(settings, tier) + ([refusal] if refusal else [])
         if problems:
             raise ConfigurationValidation("Configuration validation exception: " + problems[0])
         return platform
@@ -213,7 +216,7 @@ class EnvironmentLifecycle(SavedConfigurations, OperationSteps):
     def _relaunch(self, env: Environment, activity: str) -> Environment:
         """New instances for `env`, launched and given its version as a creation does."""
         now = self.clock.now()
-        env.status, env.updated, env.instances = "Launching", now, []
+        env.status, env.updated, env.instances, env.capacity = "Launching", now, [], None  # a new group: options rule
         self._event(f"{activity} is starting.", env=env)  # EB's words for restore ('eb restore' transcripts)
         for _ in range(policies.min_size(self._options(env))):
             self._new_instance(env, now)

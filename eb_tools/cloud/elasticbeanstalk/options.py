@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from eb_tools.cloud.elasticbeanstalk import catalogue
+from eb_tools.formats import cron, option_settings, scheduled_actions
 from eb_tools.formats import option_schema as schema
-from eb_tools.formats import option_settings
 
 Setting = tuple[str, str, object]  # namespace, option name, value
 Key = tuple[str, str]
@@ -35,8 +35,9 @@ def validate(settings: Iterable[Setting], tier: str) -> list[str]:
     """EB's messages for the settings it would refuse in an environment of `tier` (WebServer/Worker)."""
     tier_name = "worker" if tier == "Worker" else "web"
     messages = []
-    for namespace, option, value in settings:
-        problem = schema.check_option(namespace, option, value, tier_name)
+    for key, option, value in settings:
+        namespace = schema.split_resource(key)[0]
+        problem = schema.check_option(namespace, option, value, tier_name) or _scheduled(namespace, option, value)
         where = f"(Namespace: '{namespace}', OptionName: '{option}')"
         listed = catalogue.known(namespace, option)
         if problem is not None and problem.kind in ("namespace", "option") and listed is not None:
@@ -57,14 +58,32 @@ def validate(settings: Iterable[Setting], tier: str) -> list[str]:
     return messages
 
 
+def _scheduled(namespace: str, option: str, value: object) -> schema.Problem | None:
+    """A scheduled action's time that is no ISO 8601 timestamp, or recurrence that is no cron expression (the
+    schema knows them as strings; EB guide, aws:autoscaling:scheduledaction)."""
+    if namespace != scheduled_actions.NAMESPACE or value is None:
+        return None
+    if option in ("StartTime", "EndTime") and scheduled_actions.timestamp(str(value)) is None:
+        return schema.Problem("value", detail="not an ISO 8601 timestamp such as 2015-04-28T04:07:02Z")
+    if option == "Recurrence":
+        try:
+            cron.Schedule.parse(str(value))
+        except cron.CronError as error:
+            return schema.Problem("value", detail=f"not a cron expression: it {error}")
+    return None
+
+
 def from_api(option_settings: list[dict[str, str]] | None) -> list[Setting]:
-    """OptionSettings as the API carries them (Namespace, OptionName, Value)."""
-    return [(s.get("Namespace", ""), s.get("OptionName", ""), s.get("Value")) for s in option_settings or []]
+    """OptionSettings as the API carries them (ResourceName, Namespace, OptionName, Value), a resource's
+    namespace keyed `RESOURCE.namespace` (option_schema.join_resource)."""
+    return [(schema.join_resource(s.get("Namespace", ""), s.get("ResourceName")), s.get("OptionName", ""),
+             s.get("Value")) for s in option_settings or []]
 
 
 def keys_from_api(options_to_remove: list[dict[str, str]] | None) -> list[tuple[str, str]]:
-    """OptionsToRemove as the API carries them (Namespace, OptionName)."""
-    return [(o.get("Namespace", ""), o.get("OptionName", "")) for o in options_to_remove or []]
+    """OptionsToRemove as the API carries them (ResourceName, Namespace, OptionName)."""
+    return [(schema.join_resource(o.get("Namespace", ""), o.get("ResourceName")), o.get("OptionName", ""))
+            for o in options_to_remove or []]
 
 
 def describe_option(namespace: str, option: str, default: str | None) -> dict[str, object]:

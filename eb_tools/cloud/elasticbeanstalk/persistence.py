@@ -36,7 +36,8 @@ from eb_tools.errors import CloudError
 RECORDS: dict[str, Any] = {"applications": dict[str, Application], "environments": dict[str, Environment],
                            "events": list[Event]}  # the backend's attributes kept, with their types
 TRANSIENT = {"clock", "lock", "region_name", "account_id", "partition",  # the backend's attributes not kept
-             "log_files"}  # published anew by each run
+             "log_files",  # published anew by each run
+             "served_by", "_bundles"}  # the cloud that restores the records serves them; parsed anew
 SETTLED = ("Ready", "Terminated")
 MAX_STEPS = 10_000  # transitions run at export before giving up on an operation that never ends
 DATE, PAIRS = "$date", "$pairs"  # a datetime; a dict whose keys are not strings (settings by namespace, option)

@@ -32,6 +32,10 @@ def min_size(option: Option) -> int:
     return _number(option("aws:autoscaling:asg", "MinSize"), 1)
 
 
+def max_size(option: Option) -> int:
+    return _number(option("aws:autoscaling:asg", "MaxSize"), 4)  # EB's default MaxSize
+
+
 @dataclass(frozen=True)
 class DeploymentPolicy:
     name: str  # one of POLICIES

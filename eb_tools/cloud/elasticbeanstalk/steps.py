@@ -40,10 +40,15 @@ class OperationSteps(HostedInstances):
         if instances:
             self._event(f"Removed {self._named(instances)} from your environment.", env=env, when=when)
 
+    def _size(self, env: Environment) -> int:
+        """How many instances the environment keeps: the desired capacity a scheduled action set, else the
+        effective MinSize (the emulation scales by no load)."""
+        return env.capacity.desired if env.capacity is not None else policies.min_size(self._options(env))
+
     def _fit(self, env: Environment, when: datetime, spare: list[Instance] | None = None) -> None:
-        """Back to the effective MinSize: surplus instances terminated (`spare` ones first, in their order, then
-        the latest launched), missing ones launched on the expected version."""
-        target = policies.min_size(self._options(env))
+        """Back to the environment's size (_size): surplus instances terminated (`spare` ones first, in their
+        order, then the latest launched), missing ones launched on the expected version."""
+        target = self._size(env)
         spare_ids = [i.id for i in spare or []]
         order = [i for i in spare or [] if i in env.instances] + \
             [i for i in reversed(env.instances) if i.id not in spare_ids]

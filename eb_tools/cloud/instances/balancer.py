@@ -54,7 +54,10 @@ http {{
 """
 SERVER = """\
     server {{
-        listen {listen};{tls}
+        listen {listen};{tls}{routes}
+    }}
+"""
+ROUTES = """
         location / {{
             proxy_pass http://targets;
             proxy_http_version 1.1;
@@ -66,7 +69,6 @@ SERVER = """\
             proxy_set_header X-Amzn-Trace-Id $amzn_trace_id;
             proxy_next_upstream error timeout http_502;
         }}
-    }}
 """
 TLS = """
         ssl_certificate {folder}/tls/certificate.pem;
@@ -74,6 +76,14 @@ TLS = """
         ssl_protocols TLSv1.2 TLSv1.3;"""
 WORKERS = 1  # nginx worker processes
 NO_TARGET = "        server 127.0.0.1:9 down;  # no healthy instance: 502, as an ALB with no healthy target"
+# No registered target at all (an environment scaled to no instance): an ALB answers 503 ("The target groups for
+# the load balancer have no registered targets", ELB guide, load-balancer-troubleshooting, HTTP 503); nginx's own
+# page reads "503 Service Temporarily Unavailable", as the ALB's does.
+UNAVAILABLE = """
+        location / {
+            return 503;
+        }
+"""
 
 
 class Balancer:
@@ -83,6 +93,7 @@ class Balancer:
         self.folder, self.listen, self.tls_listen = folder, listen, tls_listen
         self.certificate: tuple[bytes, bytes] | None = None  # the HTTPS listener's (certificate chain, key)
         self.targets: tuple[tuple[str, int], ...] = ()
+        self.registered = True  # whether any target is registered (else 503 to every request)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Balancer:
@@ -93,11 +104,12 @@ class Balancer:
                                        self.folder / "nginx.out")
         return self
 
-    def route_to(self, targets: list[tuple[str, int]]) -> None:
-        """From now on, `targets` only (new requests; those in flight finish where they are)."""
-        if tuple(targets) == self.targets:
+    def route_to(self, targets: list[tuple[str, int]], registered: bool = True) -> None:
+        """From now on, `targets` only (new requests; those in flight finish where they are); with none
+        `registered`, 503 to every request."""
+        if (tuple(targets), registered) == (self.targets, self.registered):
             return
-        self.targets = tuple(targets)
+        self.targets, self.registered = tuple(targets), registered
         with (self.folder / "targets.log").open("a") as log:  # when each target came and went, for a reader
             log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(f'{h}:{p}' for h, p in targets) or '-'}\n")
         self._write()
@@ -120,14 +132,16 @@ class Balancer:
 
     def _write(self) -> None:
         servers = "\n".join(f"        server {host}:{port} max_fails=0;" for host, port in self.targets)
-        blocks = [SERVER.format(listen=self.listen, tls="")]
+        routes = ROUTES.format() if self.registered else UNAVAILABLE
+        blocks = [SERVER.format(listen=self.listen, tls="", routes=routes)]
         if self.certificate is not None and self.tls_listen is not None:
             folder = self.folder / "tls"
             folder.mkdir(exist_ok=True)
             (folder / "certificate.pem").write_bytes(self.certificate[0])
             (folder / "key.pem").write_bytes(self.certificate[1])
             (folder / "key.pem").chmod(0o600)
-            blocks.append(SERVER.format(listen=f"{self.tls_listen} ssl", tls=TLS.format(folder=self.folder)))
+            blocks.append(SERVER.format(listen=f"{self.tls_listen} ssl", tls=TLS.format(folder=self.folder),
+                                        routes=routes))
         (self.folder / "nginx.conf").write_text(CONF.format(
             user=nginx_conf.workers_user(), folder=self.folder, servers=servers or NO_TARGET, workers=WORKERS,
             servers_blocks="".join(blocks), log_format=nginx_conf.LOG_FORMAT))

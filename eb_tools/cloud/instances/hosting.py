@@ -182,11 +182,20 @@ class Hosting:
             watched = list(self._members.items())
         with self._routing:
             for environment, members in watched:
-                targets = self._in_service[environment] = self._targets(members())
+                instance_ids = members()
+                targets = self._in_service[environment] = self._targets(instance_ids)
                 balancer = self._balancers.get(environment)
                 if balancer is not None:
                     with contextlib.suppress(CloudError):
-                        balancer.route_to(targets)
+                        balancer.route_to(targets, registered=self._registered(instance_ids))
+
+    def _registered(self, instance_ids: list[str]) -> bool:
+        """Whether the load balancer has targets registered at all: instances not deregistered (leaving before a
+        deployment or a termination) nor stopped. An environment scaled to none has none."""
+        with self._lock:
+            draining = set(self._draining)
+        return any(i not in draining and (h := self.health(i)) is not None and h.state != "stopped"
+                   for i in instance_ids)
 
     def _targets(self, instance_ids: list[str]) -> list[tuple[str, int]]:
         """Where a load balancer routes now: its targets in service (healthy once, listening, and fewer than
