@@ -3,7 +3,8 @@
 pydantic checks every value and names its key path; this module turns the first
 problem into one line — file, key path, value, what is allowed — so a bad value
 stops `provision` before any AWS call, without a traceback. `load(path)` reads
-the file; `StageFile.stage(name)` gives one stage with the file's defaults (region,
+the file, `parse(text, source)` the text of one not written yet (`eb_tools init`);
+`StageFile.stage(name)` gives one stage with the file's defaults (region,
 application, platform) applied.
 """
 from __future__ import annotations
@@ -446,6 +447,11 @@ def load(path: Path) -> StageFile:
         raise StageFileError(f"{source}: not found (the stage file; see the README)") from None
     except OSError as exc:
         raise StageFileError(f"{source}: cannot read: {exc.strerror}") from None
+    return parse(text, source)
+
+
+def parse(text: str, source: str) -> StageFile:
+    """Validate a stage file's text (`load`'s checks, for a file not written yet); `source` names it in errors."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
