@@ -42,6 +42,41 @@ def main() -> None:
 
 
 @main.command()
+@click.option("--file", "stage_file", type=click.Path(dir_okay=False, path_type=Path), default="eb_tools.yaml",
+              show_default=True, help="The stage file to write.")
+@click.option("--application", help="The EB application's name  [default: this folder's name]")
+@click.option("--region", help="The stages' AWS region  [default: AWS_REGION, else eu-west-1]")
+@click.option("--stages", help="Comma-separated stage names  [default: local,staging,production]")
+@click.option("--alarm-email", help="Where the stages' alarms are mailed.")
+@click.option("--mail-from", help="The address the AWS stages' mail comes from  [default: no-reply@ the stage's "
+                                  "domain]")
+@click.option("--domain", help="Production's domain; the other AWS stages get STAGE.DOMAIN.")
+@click.option("--account", help="The AWS account id the stages live in (provision refuses any other).")
+@click.option("--force", is_flag=True, help="Replace an existing stage file.")
+@click.option("--yes", is_flag=True, help="Ask nothing: take the default of whatever no option gives.")
+def init(stage_file: Path, application: str | None, region: str | None, stages: str | None,
+         alarm_email: str | None, mail_from: str | None, domain: str | None, account: str | None, force: bool,
+         yes: bool) -> None:
+    """Write a stage file of your own, asking for what no option gives."""
+    from collections.abc import Callable
+
+    from eb_tools.init import command
+
+    def ask(question: str, default: str | None, check: Callable[[str], str]) -> str:
+        def checked(value: str) -> str:
+            try:
+                return check(value)
+            except ValueError as error:  # click asks again
+                raise click.UsageError(str(error)) from None
+
+        return str(click.prompt(question, default=default, show_default=bool(default), value_proc=checked))
+
+    given = command.Given(application=application, region=region, stages=stages, alarm_email=alarm_email,
+                          mail_from=mail_from, domain=domain, account=account)
+    command.init(stage_file, given, None if yes else ask, click.echo, force=force)
+
+
+@main.command()
 @click.option("--root", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".",
               show_default=True, help="The application repository.")
 @click.option("--stage", default="local", show_default=True,
