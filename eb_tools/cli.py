@@ -45,7 +45,7 @@ def main() -> None:
 @click.option("--file", "stage_file", type=click.Path(dir_okay=False, path_type=Path), default="eb_tools.yaml",
               show_default=True, help="The stage file to write.")
 @click.option("--application", help="The EB application's name  [default: this folder's name]")
-@click.option("--region", help="The stages' AWS region  [default: AWS_REGION, else eu-west-1]")
+@click.option("--region", help="The stages' AWS region  [default: AWS_REGION or AWS_DEFAULT_REGION, else eu-west-1]")
 @click.option("--stages", help="Comma-separated stage names  [default: local,staging,production]")
 @click.option("--alarm-email", help="Where the stages' alarms are mailed.")
 @click.option("--mail-from", help="The address the AWS stages' mail comes from  [default: no-reply@ the stage's "

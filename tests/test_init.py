@@ -51,6 +51,17 @@ def test_options_and_yes_write_a_file_the_loader_accepts_with_the_users_values(t
     assert result.output.splitlines()[-1] == "next: eb_tools provision staging --dry-run"
 
 
+def test_stages_of_other_names_are_shaped_like_staging_and_share_its_network(tmp_path: Path) -> None:
+    path = tmp_path / "eb_tools.yaml"
+    result = init(path, *OPTIONS, "--stages", "qa, staging", "--yes")
+    assert result.exit_code == 0, result.output
+    written = stages.load(path)
+    assert list(written.stages) == ["qa", "staging"]
+    assert written.network("nonprod").stages == ("qa", "staging")
+    assert written.stage("qa").domain is None and "#   name: qa.shop.fi\n" in path.read_text()
+    assert "no local stage: eb_tools local and make up run the stage named local" in result.output
+
+
 def test_every_key_keeps_its_comment(tmp_path: Path) -> None:
     path = tmp_path / "eb_tools.yaml"
     assert init(path, *OPTIONS, "--yes").exit_code == 0
