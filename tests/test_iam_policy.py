@@ -15,12 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from eb_tools import cli
-from eb_tools.aws import local_session
+from eb_tools.aws import local_session, wait_until
 from eb_tools.cloud.iam_authorization import judge
 from eb_tools.cloud.server import LocalCloud
 from eb_tools.iam.policy import document
+from eb_tools.logs.reading import APP_LOG
 from eb_tools.provision import command
 from eb_tools.release.deploy import Built, deliver, prepare
+from eb_tools.release.promote import promote
 from eb_tools.release.rollback import rollback
 from eb_tools.release.status import stage_status
 from eb_tools.stage.target import StageTarget, resolve
@@ -38,6 +40,13 @@ stages:
     worker: {instance_type: t3.micro, min: 1, max: 1}
     plain_http: true
     mail: {from: no-reply@ci.iamapp.example.com}
+    alarm_email: ops@example.com
+  qa:
+    isolation: qa
+    web: {instance_type: t3.micro, min: 1, max: 1}
+    worker: {instance_type: t3.micro, min: 1, max: 1}
+    plain_http: true
+    mail: {from: no-reply@qa.iamapp.example.com}
     alarm_email: ops@example.com
   made:
     isolation: made
@@ -97,8 +106,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (work / "eb_tools.yaml").write_text(STAGES)
     cloud = LocalCloud(eb_transition_seconds=0.05, enforce_iam=True).start()
     try:
-        command.provision(work / "eb_tools.yaml", "ci", yes=True, echo=lambda _: None, session=local_session(),
-                          endpoint_url=cloud.url, poll_seconds=0.05)
+        for name in ("ci", "qa"):
+            command.provision(work / "eb_tools.yaml", name, yes=True, echo=lambda _: None, session=local_session(),
+                              endpoint_url=cloud.url, poll_seconds=0.05)
         yield World(cloud, repository_copy(work), work / "eb_tools.yaml", work)
     finally:
         cloud.stop()
@@ -116,9 +126,32 @@ def test_the_deployer_releases_its_stage_and_nothing_more(world):
     listed = world.cli(credentials, "versions", "--stage", "ci", "--output", "json")
     assert listed.exit_code == 0, listed.output
     assert {first.label, second.label} <= {row["label"] for row in json.loads(listed.output)}
+    _stream_logs(world, ["iamapp-ci-web", "iamapp-ci-worker"])
+    logs = world.cli(credentials, "logs", "ci", "--since", "5m", "--output", "json")
+    assert logs.exit_code == 0, logs.output
     # the same user may not touch another stage's environments
     with pytest.raises(Exception, match="not authorized to perform: elasticbeanstalk:UpdateEnvironment"):
         ci.client("elasticbeanstalk").update_environment(ApplicationName="iamapp", EnvironmentName="iamapp-made-web")
+
+
+def _stream_logs(world: World, environments: list[str]) -> None:
+    """The administrator turns on the environments' log streaming (which the deployer may read, not set), and
+    their instances' groups are there (the cloud's instances here are records, which log nothing)."""
+    eb, logs = local_client("elasticbeanstalk", world.cloud.url), local_client("logs", world.cloud.url)
+    for name in environments:
+        logs.create_log_group(logGroupName=f"/aws/elasticbeanstalk/{name}{APP_LOG}")
+        eb.update_environment(ApplicationName="iamapp", EnvironmentName=name, OptionSettings=[
+            {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "StreamLogs", "Value": "true"}])
+    wait_until(lambda: {e["Status"] for e in eb.describe_environments(
+        ApplicationName="iamapp", EnvironmentNames=environments)["Environments"]} == {"Ready"}, 30, "Ready", 0.05)
+
+
+def test_the_destination_s_deployer_promotes_a_release_of_another_stage(world):
+    label = stage_status(world.stage("ci", world.user("ci-reader", "deployer", "ci")))["label"]
+    qa = world.stage("qa", world.user("qa-deployer", "deployer", "qa"))
+    assert promote(world.stage("ci", world.user("qa-source", "deployer", "qa")), qa, lambda _: None, timeout=60,
+                   smoke="") == label
+    assert stage_status(qa)["label"] == label
 
 
 def test_a_deployer_without_one_permission_is_refused_that_call_in_one_line(world):

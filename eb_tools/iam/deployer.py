@@ -17,7 +17,7 @@ from eb_tools.iam.scope import Scope
 EB_READS = ["elasticbeanstalk:DescribeApplications", "elasticbeanstalk:DescribeApplicationVersions",
             "elasticbeanstalk:DescribeEnvironments", "elasticbeanstalk:DescribeEvents",
             "elasticbeanstalk:DescribeConfigurationSettings", "elasticbeanstalk:DescribeEnvironmentHealth",
-            "elasticbeanstalk:DescribeInstancesHealth"]
+            "elasticbeanstalk:DescribeInstancesHealth", "elasticbeanstalk:DescribeConfigurationOptions"]
 
 
 def statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
@@ -50,7 +50,9 @@ def statements(scope: Scope) -> list[dict[str, Any]]:
         statement("WriteTheStageRecords", ["s3:PutObject", "s3:DeleteObject"], [f"{records}/{scope.stage.name}/*"]),
         # a missing record is 404 (not 403) only with ListBucket (S3 API reference, GetObject)
         statement("ListTheStorageBucket", ["s3:ListBucket"], [bucket]),
-        statement("ReadTheStageStacks", ["cloudformation:DescribeStacks"], scope.stacks),
+        # status reads the stage's stack outputs; a promote its source stage's too
+        statement("ReadTheApplicationsStacks", ["cloudformation:DescribeStacks"],
+                  [scope.arn("cloudformation", f"stack/{app}-*/*")]),
         statement("FindLogGroups", ["logs:DescribeLogGroups"], [scope.arn("logs", "log-group:*")]),
         statement("ReadTheStageLogs", ["logs:FilterLogEvents"],
                   [scope.arn("logs", f"log-group:/aws/elasticbeanstalk/{name}/*") for name in scope.environments]),
