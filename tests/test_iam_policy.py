@@ -114,7 +114,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         cloud.stop()
 
 
-def test_the_deployer_releases_its_stage_and_nothing_more(world):
+def test_the_deployers_release_and_promote_their_stages_and_nothing_more(world):
     credentials = world.user("ci-deployer", "deployer", "ci")
     ci = world.stage("ci", credentials)
     first, second = world.build("one"), world.build("two")
@@ -131,7 +131,12 @@ def test_the_deployer_releases_its_stage_and_nothing_more(world):
     assert logs.exit_code == 0, logs.output
     # the same user may not touch another stage's environments
     with pytest.raises(Exception, match="not authorized to perform: elasticbeanstalk:UpdateEnvironment"):
-        ci.client("elasticbeanstalk").update_environment(ApplicationName="iamapp", EnvironmentName="iamapp-made-web")
+        ci.client("elasticbeanstalk").update_environment(ApplicationName="iamapp", EnvironmentName="iamapp-qa-web")
+    # the next stage's deployer alone promotes ci's release onto it (reading ci, changing only qa)
+    qa_deployer = world.user("qa-deployer", "deployer", "qa")
+    qa = world.stage("qa", qa_deployer)
+    assert promote(world.stage("ci", qa_deployer), qa, lambda _: None, timeout=60, smoke="") == first.label
+    assert stage_status(qa)["label"] == first.label
 
 
 def _stream_logs(world: World, environments: list[str]) -> None:
@@ -144,14 +149,6 @@ def _stream_logs(world: World, environments: list[str]) -> None:
             {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "StreamLogs", "Value": "true"}])
     wait_until(lambda: {e["Status"] for e in eb.describe_environments(
         ApplicationName="iamapp", EnvironmentNames=environments)["Environments"]} == {"Ready"}, 30, "Ready", 0.05)
-
-
-def test_the_destination_s_deployer_promotes_a_release_of_another_stage(world):
-    label = stage_status(world.stage("ci", world.user("ci-reader", "deployer", "ci")))["label"]
-    qa = world.stage("qa", world.user("qa-deployer", "deployer", "qa"))
-    assert promote(world.stage("ci", world.user("qa-source", "deployer", "qa")), qa, lambda _: None, timeout=60,
-                   smoke="") == label
-    assert stage_status(qa)["label"] == label
 
 
 def test_a_deployer_without_one_permission_is_refused_that_call_in_one_line(world):
