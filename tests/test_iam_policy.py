@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
 from eb_tools import cli
@@ -149,6 +150,27 @@ def _stream_logs(world: World, environments: list[str]) -> None:
             {"Namespace": "aws:elasticbeanstalk:cloudwatch:logs", "OptionName": "StreamLogs", "Value": "true"}])
     wait_until(lambda: {e["Status"] for e in eb.describe_environments(
         ApplicationName="iamapp", EnvironmentNames=environments)["Environments"]} == {"Ready"}, 30, "Ready", 0.05)
+
+
+@pytest.mark.parametrize(("service", "call", "code", "action", "resource"), [
+    ("logs", lambda c: c.filter_log_events(logGroupName="/aws/elasticbeanstalk/iamapp-qa-web/x"),
+     "AccessDeniedException", "logs:FilterLogEvents", "log-group:/aws/elasticbeanstalk/iamapp-qa-web/x:*"),
+    ("sesv2", lambda c: c.get_email_identity(EmailIdentity="qa.iamapp.example.com"),
+     "AccessDeniedException", "ses:GetEmailIdentity", "identity/qa.iamapp.example.com"),
+    ("cloudformation", lambda c: c.describe_stacks(StackName="other-app-resources"),
+     "AccessDenied", "cloudformation:DescribeStacks", "stack/other-app-resources/*"),
+    ("s3", lambda c: c.get_object(Bucket=f"elasticbeanstalk-us-east-1-{ACCOUNT}", Key="other/x.zip"),
+     "AccessDenied", "s3:GetObject", f"s3:::elasticbeanstalk-us-east-1-{ACCOUNT}/other/x.zip"),
+])
+def test_a_refusal_is_in_the_shape_of_the_service_s_protocol(world, service, call, code, action, resource):
+    """JSON (CloudWatch Logs), REST-JSON (SESv2), query (CloudFormation) and S3's XML: botocore reads each."""
+    ci = world.stage("ci", world.user(f"ci-{service}", "deployer", "ci"))
+    with pytest.raises(ClientError) as refused:
+        call(ci.client(service))
+    error = refused.value.response["Error"]
+    assert error["Code"] == code
+    assert f"user/ci-{service} is not authorized to perform: {action} on resource: arn:aws:" in error["Message"]
+    assert f"{resource} because no identity-based policy allows the {action} action" in error["Message"]
 
 
 def test_a_deployer_without_one_permission_is_refused_that_call_in_one_line(world):
