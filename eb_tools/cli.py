@@ -336,6 +336,23 @@ def cost(stage: str, stage_file: Path, output: str) -> None:
         render(result, click.echo)
 
 
+@main.command("iam-policy")
+@click.argument("stages", metavar="[STAGE]...", nargs=-1)
+@click.option("--role", type=click.Choice(["deployer", "provisioner"]), required=True,
+              help="deployer: what deploy, promote, rollback, status, versions and logs call (for CI); "
+                   "provisioner: what provision calls and its stacks create.")
+@STAGE_FILE
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the document indented; json: on one line.")
+def iam_policy(stages: tuple[str, ...], role: str, stage_file: Path, output: str) -> None:
+    """The least-privilege IAM policy document of ROLE for STAGE (every stage of the file when none is named).
+    Offline: no AWS call."""
+    from eb_tools.iam.policy import document
+
+    found = document(stage_file, role, list(stages))
+    click.echo(json.dumps(found, separators=(",", ":")) if output == "json" else json.dumps(found, indent=2))
+
+
 @main.command()
 @click.argument("stage")
 @STAGE_FILE

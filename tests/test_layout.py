@@ -8,7 +8,7 @@ import sys
 VERBS = ("eb_tools.cli", "eb_tools.check", "eb_tools.provision.command", "eb_tools.release.deploy",
          "eb_tools.release.promote", "eb_tools.release.rollback", "eb_tools.release.status",
          "eb_tools.release.versions", "eb_tools.cost.estimate", "eb_tools.remote.run", "eb_tools.remote.shell",
-         "eb_tools.logs.reading", "eb_tools.logs.render")
+         "eb_tools.logs.reading", "eb_tools.logs.render", "eb_tools.iam.policy")
 
 
 def _loaded(statements: str) -> list[str]:

@@ -220,6 +220,17 @@ USES: dict[str, tuple[str, ...]] = {
         "moto.iam.access_control:PermissionResult.PERMITTED",
         "moto.utilities.utils:get_partition",
     ),
+    "eb_tools/cloud/iam_authorization.py": (
+        "moto.iam.access_control:IAMUserAccessKey",  # finds the user of an access key, and its policies
+        "moto.iam.access_control:IAMUserAccessKey.collect_policies",
+        "moto.iam.access_control:IAMUserAccessKey.arn",
+        "moto.iam.access_control:CreateAccessKeyFailure",
+        "moto.iam.models:PolicyVersion().document",
+        "moto.iam.models:PolicyVersion().is_default",
+        "moto.cloudformation.models:cloudformation_backends",  # a change set's stack, by the change set's ARN
+        "moto.cloudformation.models:CloudFormationBackend().change_sets",
+        "moto.cloudformation.models:ChangeSet().stack_id",
+    ),
     "eb_tools/cloud/ssm/operations.py": (
         "moto.ssm.models:SimpleSystemManagerBackend.send_command",
         "moto.ssm.models:SimpleSystemManagerBackend.get_command_invocation",
@@ -707,6 +718,7 @@ from moto.elasticache.models import elasticache_backends  # noqa: E402
 from moto.elasticache.responses import ElastiCacheResponse  # noqa: E402
 from moto.elasticbeanstalk.responses import EBResponse  # noqa: E402
 from moto.iam import access_control, policy_conditions  # noqa: E402
+from moto.iam.access_control import CreateAccessKeyFailure, IAMUserAccessKey  # noqa: E402
 from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: E402
 from moto.iam.exceptions import NotFoundException as IAMNotFound  # noqa: E402
 from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy, iam_backends  # noqa: E402
@@ -759,7 +771,8 @@ __all__ = [  # this module's own, then moto's names the local cloud's modules ta
     "CloudFormationError", "CloudFormationResponse", "CloudFrontException", "CrossLocationLoggingProhibited",
     "DEFAULT_ACCOUNT_ID", "Dimension", "ElastiCacheResponse",
     "DomainDispatcherApplication", "EBResponse", "EmptyResult", "FakeBucket",
-    "IAMBackend", "IAMNotFound", "LogsBackend", "LogsInvalidParameter", "logs_models",
+    "CreateAccessKeyFailure", "IAMBackend", "IAMNotFound", "IAMUserAccessKey", "LogsBackend", "LogsInvalidParameter",
+    "logs_models",
     "InvalidParameterCombinationException", "InvalidParameterValueException", "InvalidTargetBucketForLogging",
     "ManagedPolicy", "MessageRejectedError", "Metric", "MetricDataQuery", "MetricStat", "MissingBucket",
     "MotoAPIResponse",

@@ -137,7 +137,7 @@ def _judged(answer: Callable[..., Any], objects: bool) -> Callable[..., Any]:
             return answer(self, request, full_url)
         bucket_name = self.parse_bucket_name_from_url(request, full_url)
         key_name = self.parse_key_name() if objects else None
-        action = _object_action(method, query) if key_name else _bucket_action(method, query)
+        action = object_action(method, query) if key_name else bucket_action(method, query)
         if not bucket_name:
             return _access_denied(method)  # ListBuckets
         try:
@@ -243,7 +243,7 @@ def _names(principal: Any, kind: str) -> set[str]:
 
 
 
-def _object_action(method: str, query: Mapping[str, Any]) -> str:
+def object_action(method: str, query: Mapping[str, Any]) -> str:
     verb = VERBS.get(method, method.title())
     for subresource, name in (("acl", "Acl"), ("tagging", "Tagging")):
         if subresource in query:
@@ -255,7 +255,7 @@ def _object_action(method: str, query: Mapping[str, Any]) -> str:
     return f"s3:{verb}Object"
 
 
-def _bucket_action(method: str, query: Mapping[str, Any]) -> str:
+def bucket_action(method: str, query: Mapping[str, Any]) -> str:
     if "versions" in query:
         return "s3:ListBucketVersions"
     if "uploads" in query:

@@ -49,6 +49,7 @@ from eb_tools.cloud.elasticbeanstalk.log_streaming import Files, LogStreamer, Pu
 from eb_tools.cloud.elasticbeanstalk.models import LocalEBBackend, eb_local_backends
 from eb_tools.cloud.elasticbeanstalk.schedule_ticker import ScheduleTicker
 from eb_tools.cloud.iam import seed_elastic_beanstalk_policies
+from eb_tools.cloud.iam_authorization import IamEnforcement
 from eb_tools.cloud.instances.hosting import Hosting
 from eb_tools.cloud.moto_internals import (
     BACKENDS,
@@ -126,15 +127,20 @@ class LocalCloud:
     change while it runs; another cloud in the same process has its own. Given a `data_dir`, its RDS instances
     and ElastiCache groups are real servers keeping their data there (data_stores); without one, records. Its
     environments' scheduled actions are applied when due by `schedule_clock` (default: the time it is; a test
-    makes it start elsewhere and run faster, so that a night passes in seconds), without API calls."""
+    makes it start elsewhere and run faster, so that a night passes in seconds), without API calls. With
+    `enforce_iam`, requests signed by an IAM user's access key are judged by that user's policies as IAM judges
+    them (iam_authorization.py); without it, as by moto, every request is allowed."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  credentials: Mapping[str, str] = LOCAL_CREDENTIALS, eb_transition_seconds: float = 2.0,
                  cdn_port: int = 0, eb_settings: EmulationSettings | None = None,
                  data_dir: Path | None = None, hosting: Hosting | None = None,
                  ses_production_access: bool = False, rotation_day_seconds: float = 86_400.0,
-                 schedule_clock: ScheduleClock | None = None) -> None:
+                 schedule_clock: ScheduleClock | None = None, enforce_iam: bool = False) -> None:
         self.host = host
+        # IAM users' requests judged by their policies, as AWS does (iam_authorization.py); off: moto's way,
+        # every request allowed.
+        self.enforce_iam = enforce_iam
         # SES's sandbox, as for a new AWS account, unless the cloud stands for one that left it (every region).
         self.ses_account = ses_sandbox.SesAccount(production_access=ses_production_access)
         self.data_stores = data_stores.DataStores(data_dir) if data_dir else None
@@ -252,7 +258,9 @@ class LocalCloud:
                                                      self.eb_settings), self.data_stores)
         moto = ses_sandbox.serving_with(moto, self.ses_account)
         moto = secret_rotation.serving_with(moto, self.rotation_clock)
-        app = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
+        s3 = S3CorsMiddleware(S3PostPolicyMiddleware(moto, self.credentials))
+        # IAM in front of all: a refused request reaches no extension
+        app: Any = IamEnforcement(s3, own_keys=self.credentials) if self.enforce_iam else s3
         access_key, secret_key = next(iter(self.credentials.items()))
         cdn = CdnStandIn(app, distributions(self.url, access_key, secret_key))
         for name, port, served in (("local-cloud", self.port, app), ("local-cdn", self.cdn_port, cdn)):
