@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from eb_tools.aws import wait_until
+from eb_tools.aws import QUIET_SECONDS, wait_until
 from eb_tools.errors import ReleaseError
 from eb_tools.release import execute, rotate_database
 from eb_tools.stage import ebenv, runner
@@ -171,7 +171,7 @@ def _token(rotation: Rotation, token: str, strategy: str, echo: Echo, timeout: f
         nonlocal last_said
         status = elasticache.describe_replication_groups(ReplicationGroupId=rotation.group)[
             "ReplicationGroups"][0]["Status"]
-        if status != "available" and time.monotonic() - last_said >= ebenv.QUIET_SECONDS:
+        if status != "available" and time.monotonic() - last_said >= QUIET_SECONDS:
             last_said = time.monotonic()
             echo(f"  ElastiCache {rotation.group}: {status} ({last_said - started:.0f} s)")
         return status == "available"

@@ -27,9 +27,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.aws import QUIET_SECONDS, WaitTimeout, wait_until
 from eb_tools.errors import ReleaseError
-from eb_tools.stage import ebenv
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.target import StageTarget
 
@@ -107,7 +106,7 @@ def rotate_hosted(where: StageTarget, secret_arn: str, function_arn: str, echo: 
             raise ReleaseError(f"stage {where.name}: the database secret's rotation failed: {failure}; its "
                                f"AWSPENDING version stays, and the next rotation reattempts it; see the function's "
                                f"logs: {function_logs(function_arn)}")
-        if time.monotonic() - last_said >= ebenv.QUIET_SECONDS:
+        if time.monotonic() - last_said >= QUIET_SECONDS:
             last_said = time.monotonic()
             echo(f"  version {version}: {', '.join(stages) or 'not staged yet'} ({time.time() - started:.0f} s)")
         return False
