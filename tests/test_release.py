@@ -319,6 +319,13 @@ def test_a_bundle_with_check_findings_is_refused_before_anything_changes(world):
     assert _states(dev) == before
 
 
+def _cli_against(world: World, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The command line against the module's cloud, polling as fast as the module's own calls do."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    monkeypatch.setenv("EB_TOOLS_POLL_SECONDS", "0.05")
+    return CliRunner()
+
+
 def _released(document: dict[str, Any], stage: str, label: str, dry_run: bool) -> dict[str, Any]:
     """The schema of deploy's, promote's and rollback's JSON document; its tiers."""
     assert set(document) == {"stage", "application", "region", "label", "dry_run", "tiers"}
@@ -332,9 +339,8 @@ def _released(document: dict[str, Any], stage: str, label: str, dry_run: bool) -
 def test_promote_puts_the_source_label_on_the_destination(world, monkeypatch):
     dev, qa = world.stage("dev"), world.stage("qa")
     good = _good(world, dev, "to-promote")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
-    result = CliRunner().invoke(cli.main, ["promote", "dev", "qa", "--file", str(world.stage_file), "--timeout", "60",
-                                           "--output", "json"])
+    result = _cli_against(world, monkeypatch).invoke(cli.main, ["promote", "dev", "qa", "--file", str(world.stage_file),
+                                                                "--timeout", "60", "--output", "json"])
     assert result.exit_code == 0, result.output
     tiers = _released(json.loads(result.stdout), "qa", good, False)
     assert all(t["on_label"] and t["instances"] == {good: t["instances"][good]} for t in tiers.values())
@@ -420,9 +426,8 @@ def test_rollback_goes_back_to_the_previous_label(world, monkeypatch):
     dev = world.stage("dev")
     first = _good(world, dev, "rollback-1")
     _good(world, dev, "rollback-2")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
-    result = CliRunner().invoke(cli.main, ["rollback", "dev", "--file", str(world.stage_file), "--timeout", "60",
-                                           "--output", "json"])
+    result = _cli_against(world, monkeypatch).invoke(cli.main, ["rollback", "dev", "--file", str(world.stage_file),
+                                                                "--timeout", "60", "--output", "json"])
     assert result.exit_code == 0, result.output
     assert all(t["on_label"] for t in _released(json.loads(result.stdout), "dev", first, False).values())
     _settled(dev, first)
