@@ -197,12 +197,12 @@ class _SlowStack:
         status = "CREATE_COMPLETE" if self.polls > 3 else "CREATE_IN_PROGRESS"
         return {"Stacks": [{"StackName": StackName, "StackStatus": status, "Outputs": []}]}
 
-    def get_paginator(self, _name: str) -> Any:
-        return SimpleNamespace(paginate=lambda **_: [{"StackEvents": []}])
-
-    def describe_stack_resources(self, StackName: str) -> dict[str, Any]:  # noqa: N803
-        return {"StackResources": [{"LogicalResourceId": "Database", "ResourceType": "AWS::RDS::DBInstance",
-                                    "ResourceStatus": "CREATE_IN_PROGRESS"}]}
+    def get_paginator(self, name: str) -> Any:
+        pages = {"describe_stack_events": [{"StackEvents": []}], "list_stack_resources": [{"StackResourceSummaries": [
+            {"LogicalResourceId": "Database", "ResourceType": "AWS::RDS::DBInstance",
+             "ResourceStatus": "CREATE_IN_PROGRESS"},
+            {"LogicalResourceId": "Queue", "ResourceType": "AWS::SQS::Queue", "ResourceStatus": "CREATE_COMPLETE"}]}]}
+        return SimpleNamespace(paginate=lambda **_: pages[name])
 
 
 def test_a_quiet_stack_wait_says_what_it_waits_for(monkeypatch):

@@ -147,10 +147,12 @@ def execute(cfn: Any, plan: StackPlan, echo: Callable[[str], None], interval: fl
 
 
 def _pending(cfn: Any, stack: str, status: str | None) -> str:
-    """The stack's status and the resources still in progress, for a progress line."""
-    resources = cfn.describe_stack_resources(StackName=stack)["StackResources"] if status else []
-    busy = [f"{r['LogicalResourceId']} ({r['ResourceType']})" for r in resources
-            if str(r.get("ResourceStatus", "")).endswith("_IN_PROGRESS")]
+    """The stack's status and the resources still in progress (a ResourceStatus ending in _IN_PROGRESS:
+    CloudFormation API reference, StackResourceSummary), for a progress line. ListStackResources, since
+    DescribeStackResources answers with the first 100 resources only."""
+    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack) if status else []
+    busy = [f"{r['LogicalResourceId']} ({r['ResourceType']})" for page in pages
+            for r in page["StackResourceSummaries"] if str(r.get("ResourceStatus", "")).endswith("_IN_PROGRESS")]
     return f"{status or 'gone'}" + (f", in progress: {', '.join(busy)}" if busy else "")
 
 
