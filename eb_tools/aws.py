@@ -4,7 +4,8 @@ The endpoint follows boto3's own configuration (AWS_ENDPOINT_URL, profiles,
 AWS_DEFAULT_REGION), so a command works unchanged against AWS and against the
 local cloud; code that runs the local cloud itself passes its URL explicitly.
 Every wait in eb_tools and its tests goes through `wait_until`, so each one has a
-deadline and says what it was waiting for when it gives up.
+deadline and says what it was waiting for when it gives up; a long one says what it
+waits for at least every QUIET_SECONDS meanwhile (`Progress`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,30 @@ CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
 # Between describe calls while waiting: AWS takes minutes; a local cloud answers in moments.
 POLL_SECONDS = 2.0
 POLL_ENV = "EB_TOOLS_POLL_SECONDS"
+
+
+QUIET_SECONDS = 15.0  # a long wait says what it waits for at least this often
+
+
+class Progress:
+    """A long wait's progress: when QUIET_SECONDS pass with no news (no event printed), one line saying how
+    long it has waited, for what, and where that stands, so no wait is silent for longer."""
+
+    def __init__(self, echo: Callable[[str], None], what: str) -> None:
+        self.echo, self.what = echo, what
+        self.began = self.last = time.monotonic()
+
+    def news(self, count: int) -> None:
+        """`count` lines of news were printed (none: nothing changes)."""
+        if count:
+            self.last = time.monotonic()
+
+    def quiet(self, state: Callable[[], str]) -> None:
+        """After QUIET_SECONDS without news or a progress line: a progress line, with `state()`."""
+        now = time.monotonic()
+        if now - self.last >= QUIET_SECONDS:
+            self.last = now
+            self.echo(f"  ... {now - self.began:.0f}s waiting for {self.what}: {state()}")
 
 
 def poll_seconds() -> float:

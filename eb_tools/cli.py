@@ -1,7 +1,8 @@
 """The eb_tools command line: parse, call, print. The work lives in the subpackages.
 
 This is the toolkit's single error boundary: whatever a command raises as an `EbToolsError` (and AWS's
-refusals that no stage named) becomes one line on stderr and exit status 1, never a traceback.
+refusals that no stage named) becomes one line on stderr (one per problem, for a stage file with several) and
+exit status 1, never a traceback. Exit status 2 is click's, for usage errors.
 """
 from __future__ import annotations
 
@@ -21,6 +22,24 @@ if TYPE_CHECKING:
 LOCAL_EXTRA = frozenset({"moto", "werkzeug"})  # what `pip install 'eb-tools[local]'` adds (pyproject.toml)
 
 
+class _ErrorLines(click.ClickException):
+    """An error shown as `Error: ` lines: one, or one per problem (a stage file's several problems)."""
+
+    def format_message(self) -> str:
+        return self.message.replace("\n", "\nError: ")
+
+
+class _Aliased(click.Option):
+    """An option whose later names are former spellings: they keep working, and the help shows the first."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        names, self.opts = self.opts, self.opts[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = names
+
+
 class _OneLineErrors(click.Group):
     """The group whose commands' errors become one line (see the module docstring)."""
 
@@ -30,7 +49,7 @@ class _OneLineErrors(click.Group):
         try:
             return super().invoke(ctx)
         except EbToolsError as error:
-            raise click.ClickException(str(error)) from None
+            raise _ErrorLines(str(error)) from None
         except (ClientError, BotoCoreError) as error:
             raise click.ClickException(aws_message(error) or str(error)) from None
 
@@ -38,7 +57,10 @@ class _OneLineErrors(click.Group):
 @click.group(cls=_OneLineErrors)
 @click.version_option(package_name="eb-tools")
 def main() -> None:
-    """Check, bundle, provision, deploy and run locally an Elastic Beanstalk web + worker app."""
+    """Check, bundle, provision, release, operate and run locally an Elastic Beanstalk web + worker app.
+
+    Exit status: 0 ok, 1 failed or differences found, 2 usage error.
+    """
 
 
 @main.command()
@@ -119,22 +141,38 @@ def local(root: Path, stage: str, data_dir: Path | None, port: int, cloud_port: 
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before changing anything.")
 @click.option("--allow-replace", is_flag=True, help="Allow changes that replace a database, bucket, queue or secret.")
-@click.option("--version-label", help="A registered version new environments start on [default: EB's sample app].")
+@click.option("--label", "--version-label", "label", cls=_Aliased,
+              help="A registered version new environments start on [default: EB's sample app].")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON document (the plan, and the outputs), the progress lines left out.")
 def provision(stage_file: Path, stage: str, template: bool, dry_run: bool, yes: bool, allow_replace: bool,
-              version_label: str | None) -> None:
-    """Create or update STAGE: its network and stage stacks, the EB application and both environments."""
+              label: str | None, output: str) -> None:
+    """Create or update STAGE: stacks, application, environments.
+
+    Its network and stage stacks, the EB application and both environments.
+    """
     from eb_tools.provision import command
 
-    command.provision(stage_file, stage, template=template, dry_run=dry_run, yes=yes, allow_replace=allow_replace,
-                      echo=click.echo, confirm=click.confirm, version=version_label)
+    as_json = output == "json" and not template  # --template prints JSON already
+    plans: list[dict[str, Any]] = []
+    outputs = command.provision(stage_file, stage, template=template, dry_run=dry_run, yes=yes,
+                                allow_replace=allow_replace, echo=_silent if as_json else click.echo,
+                                confirm=lambda question: click.confirm(question, err=as_json), version=label,
+                                on_plan=lambda plan: plans.append(plan.as_dict()))
+    if as_json:
+        click.echo(json.dumps({"stage": stage, "dry_run": dry_run, "plan": plans[-1] if plans else None,
+                               "outputs": outputs}, indent=2))
 
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path), default=".")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(path: Path, output: str) -> None:
-    """Validate the source bundle at PATH (a folder, or a bundle's zip) offline. Exit 0 when it has no errors
-    (warnings alone pass), 1 with errors."""
+    """Validate a source bundle (folder or zip) offline.
+
+    Validate the source bundle at PATH (a folder, or a bundle's zip). Exit 0 when it has no errors (warnings
+    alone pass), 1 with errors.
+    """
     from eb_tools.check import report, run, run_archive
 
     findings = run_archive(path) if path.is_file() else run(path.resolve())
@@ -159,6 +197,8 @@ FORCE = click.option("--force", is_flag=True, help="Go ahead although the label'
                                                  "database's migrations (the plan says which).")
 SMOKE = click.option("--smoke-url", help="A URL that must answer 200 after the update ('' for none) "
                                          "[default: /healthz/deep through the web environment's URL].")
+OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="json: one JSON document on stdout, the progress lines left out.")
 
 
 @main.command()
@@ -169,14 +209,20 @@ SMOKE = click.option("--smoke-url", help="A URL that must answer 200 after the u
 @click.option("--stage", help="Bundle for this stage of the stage file: with the wheelhouse for its platform when "
                               "it sets bundle: {wheelhouse: true} [default: the lock only].")
 @STAGE_FILE
-def bundle(path: Path, working_tree: bool, output_dir: Path | None, stage: str | None, stage_file: Path) -> None:
-    """Build the source bundle zip as `eb deploy` would, reproducibly."""
+@OUTPUT
+def bundle(path: Path, working_tree: bool, output_dir: Path | None, stage: str | None, stage_file: Path,
+           output: str) -> None:
+    """Build the source bundle zip reproducibly, as eb deploy does."""
     from eb_tools.bundle import build
     from eb_tools.stage_file import load
 
     root = path.resolve()
     target = load(stage_file).stage(stage).wheelhouse_target() if stage else None
     built = build(root, output_dir or root / ".elasticbeanstalk" / "app_versions", working_tree, target)
+    if output == "json":
+        click.echo(json.dumps({"bundle": str(built.path), "size": built.size, "files": built.files,
+                               "label": built.label}, indent=2))
+        return
     click.echo(f"bundle:  {built.path}")
     click.echo(f"size:    {built.size} bytes, {built.files} files")
     click.echo(f"version: {built.label}")
@@ -202,16 +248,31 @@ def _stages(stage_file: Path, names: list[str]) -> list[StageTarget]:
 @TIMEOUT
 @SMOKE
 @FORCE
+@OUTPUT
 def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_tree: bool, dry_run: bool,
-           timeout: float, smoke_url: str | None, force: bool) -> None:
-    """Check, build and put the bundle at PATH on STAGE's web and worker together; roll both back on failure."""
+           timeout: float, smoke_url: str | None, force: bool, output: str) -> None:
+    """Build PATH and put it on STAGE's web and worker together.
+
+    Check, build and put the bundle at PATH on STAGE's web and worker together; roll both back on failure.
+    """
     from eb_tools.release.deploy import deliver, prepare
 
     root = path.resolve()
     [where] = _stages(stage_file, [stage])
+    echo = click.echo if output == "text" else _silent
     built = prepare(root, root / ".elasticbeanstalk" / "app_versions", label=label, working_tree=working_tree,
-                    echo=click.echo, target=where.stage.wheelhouse_target())
-    deliver(where, built, click.echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url, force=force)
+                    echo=echo, target=where.stage.wheelhouse_target())
+    _released(where, deliver(where, built, echo, dry_run=dry_run, timeout=timeout, smoke=smoke_url, force=force),
+              dry_run, output)
+
+
+def _released(where: StageTarget, label: str, dry_run: bool, output: str) -> None:
+    """A release verb's JSON document: each tier of the stage as it is after the verb (release/execute.py)."""
+    from eb_tools.release import execute
+
+    if output == "json":
+        with where.naming_errors():
+            click.echo(json.dumps(execute.summary(where, label, dry_run), indent=2))
 
 
 @main.command()
@@ -224,14 +285,19 @@ def deploy(stage: str, path: Path, stage_file: Path, label: str | None, working_
 @TIMEOUT
 @SMOKE
 @FORCE
+@OUTPUT
 def promote(source: str, destination: str, stage_file: Path, strategy: str, dry_run: bool, timeout: float,
-            smoke_url: str | None, force: bool) -> None:
-    """Put the label SOURCE runs (tested, Green) on DESTINATION's web and worker, with no rebuild."""
+            smoke_url: str | None, force: bool, output: str) -> None:
+    """Put the label SOURCE runs on DESTINATION, with no rebuild.
+
+    The label SOURCE runs (tested, Green) goes on DESTINATION's web and worker.
+    """
     from eb_tools.release.promote import promote as run_promote
 
     src, dst = _stages(stage_file, [source, destination])
-    run_promote(src, dst, click.echo, strategy=strategy, dry_run=dry_run, timeout=timeout, smoke=smoke_url,
-                force=force)
+    label = run_promote(src, dst, click.echo if output == "text" else _silent, strategy=strategy, dry_run=dry_run,
+                        timeout=timeout, smoke=smoke_url, force=force)
+    _released(dst, label, dry_run, output)
 
 
 @main.command()
@@ -239,9 +305,12 @@ def promote(source: str, destination: str, stage_file: Path, strategy: str, dry_
 @STAGE_FILE
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff(stages: tuple[str, ...], stage_file: Path, output: str) -> None:
-    """How SRC and DST differ (apart: what their stage-file entries explain), or with one stage, how it differs
+    """Show how two stages, or a stage and its stage file, differ.
+
+    How SRC and DST differ (apart: what their stage-file entries explain), or with one stage, how it differs
     from what its stage file and templates say (EB settings, CloudFormation drift). Exit 1 when unexplained
-    differences exist."""
+    differences exist.
+    """
     from eb_tools.release import diff as diffs
 
     if len(stages) > 2:
@@ -259,18 +328,22 @@ def diff(stages: tuple[str, ...], stage_file: Path, output: str) -> None:
 @main.command()
 @click.argument("stage")
 @STAGE_FILE
-@click.option("--to", "label", help="The label to go back to [default: the one STAGE ran before].")
+@click.option("--label", "--to", "label", cls=_Aliased,
+              help="The label to go back to [default: the one STAGE ran before].")
 @DRY_RUN
 @TIMEOUT
 @SMOKE
 @FORCE
+@OUTPUT
 def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, timeout: float,
-             smoke_url: str | None, force: bool) -> None:
+             smoke_url: str | None, force: bool, output: str) -> None:
     """Put STAGE's web and worker back on an earlier label."""
     from eb_tools.release.rollback import rollback as run_rollback
 
     [where] = _stages(stage_file, [stage])
-    run_rollback(where, click.echo, to=label, dry_run=dry_run, timeout=timeout, smoke=smoke_url, force=force)
+    label = run_rollback(where, click.echo if output == "text" else _silent, to=label, dry_run=dry_run,
+                         timeout=timeout, smoke=smoke_url, force=force)
+    _released(where, label, dry_run, output)
 
 
 @main.command()
@@ -283,8 +356,10 @@ def rollback(stage: str, stage_file: Path, label: str | None, dry_run: bool, tim
               help="Seconds to wait for both tiers to have instances in service.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def wake(stage: str, stage_file: Path, for_: str | None, dry_run: bool, timeout: float, output: str) -> None:
-    """Bring STAGE, asleep by its schedule, up now: both tiers at their min until the schedule's next sleep
-    (or DURATION)."""
+    """Bring STAGE, asleep by its schedule, up now.
+
+    Both tiers at their min until the schedule's next sleep (or DURATION).
+    """
     from eb_tools.release import wake as waking
 
     length = waking.duration(for_) if for_ is not None else None
@@ -300,10 +375,13 @@ def wake(stage: str, stage_file: Path, for_: str | None, dry_run: bool, timeout:
 @STAGE_FILE
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status(stage: str | None, stage_file: Path, output: str) -> None:
-    """What every stage (or STAGE) runs: labels, health, instances by version, and its monthly estimate. Exit 1
-    when a stage's tiers differ."""
+    """Show what every stage (or STAGE) runs, its health and cost.
+
+    Labels, health, instances by version, and the monthly estimate. Exit 1 when a stage's tiers run different
+    labels or a stage cannot be read; a stage never provisioned is said so and is no failure.
+    """
     from eb_tools.cost.report import brief
-    from eb_tools.release.status import render, stage_status
+    from eb_tools.release.status import failed, render, stage_status
     from eb_tools.stage_file import load
 
     file = load(stage_file)
@@ -315,7 +393,7 @@ def status(stage: str | None, stage_file: Path, output: str) -> None:
         for report in reports:
             render(report, click.echo)
             click.echo(f"  {report['cost']['line']}")
-    sys.exit(0 if all(r["consistent"] for r in reports) else 1)
+    sys.exit(1 if any(failed(r) for r in reports) else 0)
 
 
 @main.command()
@@ -323,8 +401,11 @@ def status(stage: str | None, stage_file: Path, output: str) -> None:
 @STAGE_FILE
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def cost(stage: str, stage_file: Path, output: str) -> None:
-    """STAGE's monthly estimate at its environments' min and max, from its templates, its stage-file entry, the
-    shipped price table and the stated assumptions. Offline: no AWS call."""
+    """Estimate STAGE's monthly cost, offline.
+
+    At its environments' min and max, from its templates, its stage-file entry, the shipped price table and
+    the stated assumptions. No AWS call.
+    """
     from eb_tools.cost.estimate import estimate
     from eb_tools.cost.report import render
     from eb_tools.stage_file import load
@@ -365,8 +446,10 @@ def iam_policy(stages: tuple[str, ...], role: str, stage_file: Path, output: str
               help="json: one array of lines; with --follow, one JSON object per line.")
 def logs(stage: str, stage_file: Path, tier: str | None, since: str, follow: bool, grep: str | None,
          trace: str | None, output: str) -> None:
-    """STAGE's app log lines from CloudWatch Logs, both tiers interleaved by time, each prefixed by tier and
-    instance."""
+    """Show STAGE's app log lines, both tiers by time.
+
+    From CloudWatch Logs, both tiers interleaved by time, each prefixed by tier and instance.
+    """
     from eb_tools.logs import reading, render
     from eb_tools.logs.query import parse
 
@@ -390,34 +473,34 @@ def logs(stage: str, stage_file: Path, tier: str | None, since: str, follow: boo
 
 
 @main.command()
-@click.option("--stage", "stage", help="The stage whose application to list [default: every stage's].")
+@click.argument("stage", required=False)
+@click.option("--stage", "stage_option", hidden=True, help="The STAGE argument's former spelling.")
 @STAGE_FILE
 @click.option("--prune", is_flag=True, help="Delete old versions, keeping --keep and every label in use.")
 @click.option("--keep", type=click.IntRange(1), default=20, show_default=True, help="Newest versions kept.")
 @DRY_RUN
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_run: bool, output: str) -> None:
-    """List the application's versions and which stage runs which; --prune removes old ones safely."""
-    from eb_tools.release import versions as store
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+@OUTPUT
+def versions(stage: str | None, stage_option: str | None, stage_file: Path, prune: bool, keep: int, dry_run: bool,
+             yes: bool, output: str) -> None:
+    """List the application's versions; --prune deletes old ones.
 
-    groups = store.groups(_stages(stage_file, []))  # every stage: a label any of them needs is kept
+    Every application of the stage file (or STAGE's): its versions and what needs each. --prune shows which
+    it would delete and asks (--yes does not). Exit 1 when an application cannot be read.
+    """
+    from eb_tools.release import version_report
+
+    if stage and stage_option and stage != stage_option:
+        raise click.UsageError(f"versions: stage {stage} or {stage_option}, not both")
+    stage = stage or stage_option
     if stage:
-        groups = [g for g in groups if stage in {w.name for w in g}]
-        if not groups:
-            raise EbToolsError(f"{stage_file}: no stage {stage}")
-    for group in groups:
-        with group[0].naming_errors():
-            rows = store.survey(group, keep if prune else None)
-            if output == "json":
-                click.echo(json.dumps(rows, indent=2))
-            else:
-                click.echo(f"application {group[0].application} ({group[0].target.region}): {len(rows)} versions")
-                for row in rows:
-                    mark = "  (pruned)" if row["pruned"] else ""
-                    click.echo(f"  {row['label']:<28} {row['created'][:16]}  {', '.join(row['used_by'])}{mark}")
-            doomed = [row["label"] for row in rows if row["pruned"]]
-            if doomed and not dry_run:
-                store.delete(group[0], doomed, click.echo if output == "text" else _silent)
+        _stages(stage_file, [stage])  # an unknown stage is one line naming the defined ones
+    report = version_report.report(_stages(stage_file, []), stage, keep if prune else None,
+                                   click.echo if output == "text" else _silent, dry_run=dry_run, yes=yes,
+                                   ask=lambda question: click.confirm(question, err=True))
+    if output == "json":
+        click.echo(json.dumps(report, indent=2))
+    sys.exit(1 if any("error" in entry for entry in report["applications"]) else 0)
 
 
 @main.command()
@@ -430,8 +513,11 @@ def versions(stage: str | None, stage_file: Path, prune: bool, keep: int, dry_ru
               help="Also empty and delete the buckets the stack keeps, after a second question.")
 def destroy(stage: str, stage_file: Path, dry_run: bool, yes: bool, confirm_name: str | None,
             delete_data: bool) -> None:
-    """Destroy STAGE: terminate its environments, delete its stack (keeping its buckets and a final database
-    snapshot, by the template's DeletionPolicy) and its network when no other stage uses it."""
+    """Destroy STAGE: its environments, stack and unused network.
+
+    Terminate its environments, delete its stack (keeping its buckets and a final database snapshot, by the
+    template's DeletionPolicy) and its network when no other stage uses it.
+    """
     from eb_tools.provision import destroy as destroying
     from eb_tools.stage import runner
 
@@ -443,7 +529,7 @@ def destroy(stage: str, stage_file: Path, dry_run: bool, yes: bool, confirm_name
 
 @main.group()
 def db() -> None:
-    """A stage's database: snapshots, and the restore drill that proves them."""
+    """Snapshot and restore a stage's database, or drill a restore."""
 
 
 VIA = click.option("--via", type=click.Choice(["auto", "worker", "direct"]), default="auto", show_default=True,
@@ -459,8 +545,10 @@ VIA = click.option("--via", type=click.Choice(["auto", "worker", "direct"]), def
 @click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True,
               help="Seconds to wait for the snapshot to be available.")
 def db_snapshot(stage: str, stage_file: Path, dry_run: bool, via: str, timeout: float) -> None:
-    """Take a manual snapshot of STAGE's database, named from its label and the time, recording what a drill
-    verifies."""
+    """Take a manual snapshot of STAGE's database.
+
+    Named from its label and the time, recording what a drill verifies.
+    """
     from eb_tools.data import snapshots
     from eb_tools.stage import runner
 
@@ -504,8 +592,11 @@ def db_snapshots(stage: str, stage_file: Path, output: str) -> None:
 def db_restore(stage: str, stage_file: Path, drill: bool, into: str | None, snapshot: str | None, at: str | None,
                keep: bool, yes: bool, confirm_name: str | None, dry_run: bool, via: str, timeout: float,
                output: str) -> None:
-    """Restore STAGE's database: as a drill (exit 1 when verification fails or the stage's goal is missed), or
-    --into a stage, replacing its database behind its endpoint (planned, then confirmed)."""
+    """Restore STAGE's database as a drill, or --into a stage.
+
+    As a drill (exit 1 when verification fails or the stage's goal is missed), or --into a stage, replacing
+    its database behind its endpoint (planned, then confirmed).
+    """
     if drill == (into is not None):
         raise EbToolsError("db restore: give --drill (a new instance, verified, then deleted) or --into TARGET "
                            "(replace TARGET's database), one of them")
@@ -536,7 +627,8 @@ def _restore_into(stage: str, into: str, stage_file: Path, snapshot: str | None,
     source, target = _stages(stage_file, [stage, into]) if stage != into else _stages(stage_file, [stage]) * 2
     echo = click.echo if output == "text" else _silent
     op = restore_into.operation(source, target, snapshot, at, echo, confirm_name=confirm_name, yes=yes,
-                                ask=click.confirm, timeout=timeout, restart=execute.refresh, via=via)
+                                ask=lambda question: click.confirm(question, err=output == "json"), timeout=timeout,
+                                restart=execute.refresh, via=via)
     steps = runner.carry_out(op, echo, dry_run=dry_run)
     if output == "json":
         click.echo(json.dumps({"stage": target.name, "dry_run": dry_run, "steps": [
@@ -545,7 +637,7 @@ def _restore_into(stage: str, into: str, stage_file: Path, snapshot: str | None,
 
 @main.group()
 def secrets() -> None:
-    """The secrets a stage generated: rotated with no request or task failing."""
+    """Rotate the secrets a stage generated, with no failed request."""
 
 
 @secrets.command()
@@ -555,9 +647,12 @@ def secrets() -> None:
 @DRY_RUN
 @TIMEOUT
 def rotate(stage: str, secret: tuple[str, ...], stage_file: Path, dry_run: bool, timeout: float) -> None:
-    """Rotate STAGE's SECRET(s): each new one is valid everywhere before the old one stops, and both tiers are
-    redeployed on the versions they run so that every process reads them (EB hands secrets over at
-    deployment); several secrets share the redeployments."""
+    """Rotate STAGE's SECRET(s), with no request or task failing.
+
+    Each new one is valid everywhere before the old one stops, and both tiers are redeployed on the versions
+    they run so that every process reads them (EB hands secrets over at deployment); several secrets share
+    the redeployments.
+    """
     from eb_tools.release.rotate import rotate as run_rotate
 
     [where] = _stages(stage_file, [stage])
@@ -582,9 +677,12 @@ INSTANCE = click.option("--instance", "instance_id", metavar="ID",
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def run(stage: str, command: tuple[str, ...], stage_file: Path, tier: str, instance_id: str | None, timeout: int,
         output: str) -> None:
-    """Run COMMAND once on an instance of STAGE's tier, in the app's directory and environment (Systems
-    Manager's Run Command), and exit with its exit status. One argument is a shell line (pipes, $NAMES);
-    several are a program and its arguments. Put -- before the command."""
+    """Run COMMAND once on an instance of STAGE's tier.
+
+    In the app's directory and environment (Systems Manager's Run Command), and exit with its exit status.
+    One argument is a shell line (pipes, $NAMES); several are a program and its arguments. Put -- before the
+    command.
+    """
     from eb_tools.remote import run as remote
 
     [where] = _stages(stage_file, [stage])
@@ -606,8 +704,10 @@ def run(stage: str, command: tuple[str, ...], stage_file: Path, tier: str, insta
 @TIER
 @INSTANCE
 def shell(stage: str, stage_file: Path, tier: str, instance_id: str | None) -> None:
-    """Open an interactive shell on an instance of STAGE's tier, in the app's directory and environment
-    (Session Manager; needs AWS's session-manager-plugin)."""
+    """Open a shell on an instance of STAGE's tier.
+
+    In the app's directory and environment (Session Manager; needs AWS's session-manager-plugin).
+    """
     from eb_tools.remote.shell import open_shell
 
     [where] = _stages(stage_file, [stage])

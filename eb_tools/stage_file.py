@@ -1,10 +1,11 @@
 """The stage file, `eb_tools.yaml`: the stages eb_tools provisions, typed and validated.
 
-pydantic checks every value and names its key path; this module turns the first
+pydantic checks every value and names its key path; this module turns each
 problem into one line — file, key path, value, what is allowed — so a bad value
-stops `provision` before any AWS call, without a traceback. `load(path)` reads
-the file, `parse(text, source)` the text of one not written yet (`eb_tools init`);
-`StageFile.stage(name)` gives one stage with the file's defaults (region,
+stops `provision` before any AWS call, without a traceback, and a file with
+several problems shows them all at once. `load(path)` reads the file, `parse(text,
+source)` the text of one not written yet (`eb_tools init`); `StageFile.stage(name)`
+gives one stage with the file's defaults (region,
 application, platform) applied.
 """
 from __future__ import annotations
@@ -439,7 +440,7 @@ class StageFile(_Model):
 
 
 def load(path: Path) -> StageFile:
-    """Read and validate the stage file; any problem is a StageFileError of one line."""
+    """Read and validate the stage file; its problems are a StageFileError of one line each."""
     source = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -465,7 +466,7 @@ def parse(text: str, source: str) -> StageFile:
     try:
         stage_file = StageFile.model_validate(data)
     except ValidationError as exc:
-        raise StageFileError(_first_problem(source, exc)) from None
+        raise StageFileError(_problems(source, exc)) from None
     stage_file._source = source
     return stage_file
 
@@ -486,24 +487,25 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 _MISSING = object()
 
 
-def _first_problem(source: str, exc: ValidationError) -> str:
-    errors = exc.errors()
-    first = errors[0]
-    loc = tuple(str(part) for part in first["loc"])
-    value: object = first.get("input", _MISSING)
-    error = first.get("ctx", {}).get("error")
-    if isinstance(error, Problem):
-        loc, value, message = loc + error.key, error.value, str(error)
+def _problems(source: str, exc: ValidationError) -> str:
+    """Every problem pydantic found, one line each with its key path (a line said twice, once)."""
+    return "\n".join(dict.fromkeys(_problem(source, error) for error in exc.errors()))
+
+
+def _problem(source: str, error: Mapping[str, Any]) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    value: object = error.get("input", _MISSING)
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, Problem):
+        loc, value, message = loc + cause.key, cause.value, str(cause)
     elif loc and loc[-1] == "[key]":  # a mapping key (a stage name) failed its own check
         loc, value = loc[:-1], loc[-2]
-        message = _message(first, loc)
+        message = _message(error, loc)
     else:
-        message = _message(first, loc)
-        if first["type"] in ("missing", "model_type", "dict_type"):
+        message = _message(error, loc)
+        if error["type"] in ("missing", "model_type", "dict_type"):
             value = _MISSING
-    more = len(errors) - 1
-    line = _line(source, loc, value, message)
-    return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more else line
+    return _line(source, loc, value, message)
 
 
 def _message(error: Mapping[str, Any], loc: tuple[str, ...]) -> str:

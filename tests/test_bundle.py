@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -11,7 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from eb_tools import cli
 from eb_tools.bundle import BundleError, build
 
 BUNDLES = Path(__file__).resolve().parent / "bundles"
@@ -73,6 +76,16 @@ def test_same_tree_same_bytes(repo, tmp_path):
     assert digest(first.path) == digest(second.path)
     worktree = build(repo, tmp_path / "c", working_tree=True)
     assert worktree.label == first.label and digest(worktree.path) == digest(first.path)
+
+
+def test_bundle_output_json_is_one_document_naming_the_zip(repo, tmp_path):
+    result = CliRunner().invoke(cli.main, ["bundle", str(repo), "--output-dir", str(tmp_path / "j"), "--output",
+                                           "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"bundle", "size", "files", "label"}
+    assert Path(document["bundle"]).stat().st_size == document["size"] and isinstance(document["files"], int)
+    assert document["label"] == build(repo, tmp_path / "again").label
 
 
 def test_uncommitted_changes_go_only_into_a_dirty_working_tree_bundle(repo, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pymysql
@@ -15,9 +16,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from core import migrate
+from eb_tools import aws
 from eb_tools.aws import wait_until
 from eb_tools.cli import main
 from eb_tools.names import network_stack_name, stage_stack_name
+from eb_tools.provision import destroy
 from tests.test_db_drill import ROOT, Drilled, provisioned
 
 
@@ -148,3 +151,29 @@ def test_delete_data_empties_the_buckets_and_the_last_stage_takes_its_network(tm
         assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] in kept]
         assert _stack_names(alone) & {stage_stack_name("oppima", alone.name),
                                       network_stack_name("oppima", alone.name)} == set()
+
+
+class _SlowTermination:
+    """Elastic Beanstalk whose environment stays Terminating, its status unchanged, for three polls."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def terminate_environment(self, **_: Any) -> None:
+        pass
+
+    def describe_environments(self, **_: Any) -> dict[str, Any]:
+        self.polls += 1
+        return {"Environments": [{"EnvironmentName": "app-s-web", "Status": "Terminating"}] if self.polls <= 3
+                else []}
+
+
+def test_a_quiet_termination_says_what_it_waits_for(monkeypatch):
+    monkeypatch.setattr(aws, "QUIET_SECONDS", 0.0)  # a line at every quiet poll instead of every 15 s
+    eb, lines = _SlowTermination(), []
+    where = SimpleNamespace(client=lambda _service: eb, application="app", target=SimpleNamespace(poll_seconds=0.01))
+    destroy._terminate(where, ["app-s-web"], lines.append)
+    assert lines[0].startswith("  app-s-web: Terminating (") and lines[-1].startswith("  app-s-web: Terminated (")
+    waiting = [line for line in lines if "waiting for" in line]
+    assert len(waiting) == 3 and all(re.fullmatch(r"  \.\.\. \d+s waiting for app-s-web to terminate: "
+                                                  r"app-s-web Terminating", line) for line in waiting), lines

@@ -167,7 +167,10 @@ def test_after_a_promote_the_two_stages_differ_only_where_their_stage_file_entri
     alone = _cli(env, "diff", "qa", "--output", "json")
     assert alone.exit_code == 0, alone.output
     document = json.loads(alone.output)
+    assert set(document) == {"stages", "unexplained", "explained", "notes"}
     assert document["unexplained"] == [] and document["stages"] == ["qa"]
+    two = json.loads(_cli(env, "diff", "dev", "qa", "--output", "json").output)
+    assert {"tier", "kind", "name", "source", "destination"} <= set(two["explained"][0])
     assert any("diffapp-qa-resources: IN_SYNC" in note for note in document["notes"]), document["notes"]
 
 

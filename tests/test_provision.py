@@ -5,19 +5,24 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from eb_tools import aws, cli
 from eb_tools.cloud.server import LocalCloud, free_port
 from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_names, stage_stack_name
 from eb_tools.provision import command, pipeline
+from eb_tools.provision import stacks as stack_changes
 from eb_tools.release import mail_status
 from eb_tools.release.status import render, stage_status
 from eb_tools.stage.target import resolve
@@ -162,6 +167,54 @@ def test_a_second_run_changes_nothing(staging):
         StackName=stage_stack_name("oppima", "staging"))["StackEvents"]) == events
 
 
+def test_provision_output_json_is_the_plan_and_the_outputs(staging, monkeypatch):
+    cloud, _, _ = staging
+    monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.url)
+    result = CliRunner().invoke(cli.main, ["provision", "staging", "--yes", "--output", "json", "--file",
+                                           str(STAGE_FILE)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"stage", "dry_run", "plan", "outputs"} and document["stage"] == "staging"
+    assert document["outputs"] == _outputs(cloud) and document["dry_run"] is False
+    plan = document["plan"]
+    assert [(s["name"], s["action"], s["changes"]) for s in plan["stacks"]] == [
+        ("oppima-nonprod-network", "update", []), ("oppima-staging-resources", "update", [])]
+    assert plan["application"] == {"name": "oppima", "action": "none", "version": None}
+    assert [(e["tier"], e["action"]) for e in plan["environments"]] == [("web", "none"), ("worker", "none")]
+
+
+class _SlowStack:
+    """A CloudFormation whose stack stays CREATE_IN_PROGRESS, with no new event, for three polls."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def execute_change_set(self, **_: Any) -> None:
+        pass
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:  # noqa: N803 (boto3's keyword)
+        self.polls += 1
+        status = "CREATE_COMPLETE" if self.polls > 3 else "CREATE_IN_PROGRESS"
+        return {"Stacks": [{"StackName": StackName, "StackStatus": status, "Outputs": []}]}
+
+    def get_paginator(self, name: str) -> Any:
+        pages = {"describe_stack_events": [{"StackEvents": []}], "list_stack_resources": [{"StackResourceSummaries": [
+            {"LogicalResourceId": "Database", "ResourceType": "AWS::RDS::DBInstance",
+             "ResourceStatus": "CREATE_IN_PROGRESS"},
+            {"LogicalResourceId": "Queue", "ResourceType": "AWS::SQS::Queue", "ResourceStatus": "CREATE_COMPLETE"}]}]}
+        return SimpleNamespace(paginate=lambda **_: pages[name])
+
+
+def test_a_quiet_stack_wait_says_what_it_waits_for(monkeypatch):
+    monkeypatch.setattr(aws, "QUIET_SECONDS", 0.0)  # a line at every quiet poll instead of every 15 s
+    lines: list[str] = []
+    plan = stack_changes.StackPlan("db-stack", {}, {}, exists=False, change_set="arn:change-set")
+    stack_changes.execute(_SlowStack(), plan, lines.append, interval=0.01)
+    assert len(lines) == 3, lines
+    assert all(re.fullmatch(r"  \.\.\. \d+s waiting for stack db-stack: CREATE_IN_PROGRESS, in progress: "
+                            r"Database \(AWS::RDS::DBInstance\)", line) for line in lines), lines
+
+
 def _changed_template(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
     original = pipeline.stage_template
 
@@ -204,7 +257,7 @@ def test_a_failing_resource_rolls_back_and_is_named(staging, monkeypatch):
 
 def test_an_unregistered_start_version_is_refused_before_anything_changes(staging):
     cloud, _, _ = staging
-    with pytest.raises(ProvisionError, match="--version-label v-none: no such version in application oppima"):
+    with pytest.raises(ProvisionError, match="--label v-none: no such version in application oppima"):
         command.provision(STAGE_FILE, "staging", yes=True, endpoint_url=cloud.url, echo=lambda _: None,
                           version="v-none")
 

@@ -70,6 +70,7 @@ stages:
     mail: {{from: no-reply@mig.example.com}}
     alarm_email: ops@example.com
   unprovisioned:
+    region: us-west-2  # no application there: versions and status say so in its entry
     isolation: unprovisioned
     web: {{instance_type: t3.micro, min: 1, max: 1}}
     worker: {{instance_type: t3.micro, min: 1, max: 1}}
@@ -318,13 +319,33 @@ def test_a_bundle_with_check_findings_is_refused_before_anything_changes(world):
     assert _states(dev) == before
 
 
-def test_promote_puts_the_source_label_on_the_destination(world):
+def _cli_against(world: World, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The command line against the module's cloud, polling as fast as the module's own calls do."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    monkeypatch.setenv("EB_TOOLS_POLL_SECONDS", "0.05")
+    return CliRunner()
+
+
+def _released(document: dict[str, Any], stage: str, label: str, dry_run: bool) -> dict[str, Any]:
+    """The schema of deploy's, promote's and rollback's JSON document; its tiers."""
+    assert set(document) == {"stage", "application", "region", "label", "dry_run", "tiers"}
+    assert (document["stage"], document["label"], document["dry_run"]) == (stage, label, dry_run)
+    assert set(document["tiers"]) == {"web", "worker"}
+    for tier in document["tiers"].values():
+        assert {"environment", "exists", "label", "status", "health", "instances", "on_label"} <= set(tier)
+    return dict(document["tiers"])
+
+
+def test_promote_puts_the_source_label_on_the_destination(world, monkeypatch):
     dev, qa = world.stage("dev"), world.stage("qa")
     good = _good(world, dev, "to-promote")
-    lines = Lines()
-    assert promote(dev, qa, lines, timeout=60, smoke="") == good
+    result = _cli_against(world, monkeypatch).invoke(cli.main, ["promote", "dev", "qa", "--file", str(world.stage_file),
+                                                                "--timeout", "60", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    tiers = _released(json.loads(result.stdout), "qa", good, False)
+    assert all(t["on_label"] and t["instances"] == {good: t["instances"][good]} for t in tiers.values())
     _settled(qa, good)
-    assert not any("copying" in line for line in lines)  # one application: the label is there already
+    assert "copying" not in result.output  # one application: the label is there already
     assert history.read(qa)[-1] == {**history.read(qa)[-1], "label": good, "by": "promote from dev"}
 
 
@@ -401,11 +422,14 @@ def test_promote_of_a_label_whose_bundle_is_gone_says_so(world):
     assert _states(other) == before
 
 
-def test_rollback_goes_back_to_the_previous_label(world):
+def test_rollback_goes_back_to_the_previous_label(world, monkeypatch):
     dev = world.stage("dev")
     first = _good(world, dev, "rollback-1")
     _good(world, dev, "rollback-2")
-    assert rollback(dev, Lines(), timeout=60, smoke="") == first
+    result = _cli_against(world, monkeypatch).invoke(cli.main, ["rollback", "dev", "--file", str(world.stage_file),
+                                                                "--timeout", "60", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    assert all(t["on_label"] for t in _released(json.loads(result.stdout), "dev", first, False).values())
     _settled(dev, first)
     with pytest.raises(ReleaseError, match="rollback: no version nope in application relapp"):
         rollback(dev, Lines(), to="nope")
@@ -436,23 +460,58 @@ def test_status_json_is_complete_and_flags_a_stage_whose_tiers_differ(world, mon
     assert f"stages.other.account: {OTHER_ACCOUNT}: the credentials in use belong to account 123456789012" in \
         reports["other"]["error"]
     text = runner.invoke(cli.main, ["status", "dev", "--file", str(world.stage_file)])
-    assert "INCONSISTENT" in text.output and f"instances: 2 on {other.label}" in text.output
+    assert "INCONSISTENT" in text.output and f"  2 on {other.label}\n" in text.output
+    assert reports["unprovisioned"]["provisioned"] is False and reports["dev"]["provisioned"] is True
+    never = runner.invoke(cli.main, ["status", "unprovisioned", "--file", str(world.stage_file)])
+    assert never.exit_code == 0, never.output
+    assert "stage unprovisioned (relapp, us-west-2): not provisioned (eb_tools provision unprovisioned creates it)" \
+        in never.output and "INCONSISTENT" not in never.output
 
 
-def test_prune_keeps_every_label_a_stage_runs_or_may_roll_back_to(world, monkeypatch):
+def test_prune_shows_its_plan_asks_and_keeps_every_label_a_stage_runs_or_may_roll_back_to(world, monkeypatch):
     dev = world.stage("dev")
     older = _good(world, dev, "prune-1")
     current = _good(world, dev, "prune-2")
-    for n in range(3):
-        spare = world.build(f"spare-{n}")
+    spares = [world.build(f"spare-{n}") for n in range(3)]
+    for spare in spares:
         versions.register(dev, spare.label, spare.data, "spare")
     monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
-    result = CliRunner().invoke(cli.main, ["versions", "--stage", "dev", "--file", str(world.stage_file),
-                                           "--prune", "--keep", "1", "--output", "json"])
+    runner = CliRunner()
+    prune = ["versions", "dev", "--file", str(world.stage_file), "--prune", "--keep", "1"]
+    declined = runner.invoke(cli.main, prune, input="n\n")
+    assert declined.exit_code == 1 and "Delete the versions marked pruned from application relapp" in declined.output
+    assert f"{spares[0].label}  " in declined.output
+    assert "nothing changed: the plan was not confirmed" in declined.output
+
+    def labels() -> set[str]:
+        return {v["VersionLabel"] for v in _eb(dev).describe_application_versions(
+            ApplicationName="relapp")["ApplicationVersions"]}
+
+    assert {s.label for s in spares} <= labels()
+    result = runner.invoke(cli.main, [*prune, "--yes", "--output", "json"])
     assert result.exit_code == 0, result.output
-    left = {v["VersionLabel"] for v in _eb(dev).describe_application_versions(
-        ApplicationName="relapp")["ApplicationVersions"]}
-    assert {older, current} <= left and not {world.build(f"spare-{n}").label for n in range(2)} & left
+    [entry] = json.loads(result.stdout)["applications"]  # one JSON document
+    assert entry["application"] == "relapp" and {"dev", "qa", "mig"} <= set(entry["stages"]) and entry["exists"]
+    assert {spares[0].label, spares[1].label} <= set(entry["deleted"]) and not {older, current} & set(entry["deleted"])
+    assert {older, current, spares[2].label} <= labels() and not {spares[0].label, spares[1].label} & labels()
+    row = entry["versions"][0]
+    assert set(row) == {"label", "created", "used_by", "pruned"} and isinstance(row["used_by"], list)
+
+
+def test_versions_of_every_stage_say_which_application_does_not_exist_yet(world, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
+    result = CliRunner().invoke(cli.main, ["versions", "--file", str(world.stage_file), "--output", "json"])
+    assert result.exit_code == 1  # stage other's credentials belong to another account
+    entries = {tuple(e["stages"]): e for e in json.loads(result.stdout)["applications"]}
+    assert entries[("unprovisioned",)] == {"application": "relapp", "region": "us-west-2", "stages": ["unprovisioned"],
+                                            "exists": False, "versions": [], "deleted": []}
+    assert "belong to account 123456789012" in entries[("other",)]["error"]
+    assert entries[("dev", "qa", "mig")]["versions"]
+    text = CliRunner().invoke(cli.main, ["versions", "unprovisioned", "--file", str(world.stage_file)])
+    assert text.exit_code == 0 and text.output == \
+        "application relapp (us-west-2): not created yet (eb_tools provision unprovisioned creates it)\n"
+    legacy = CliRunner().invoke(cli.main, ["versions", "--stage", "unprovisioned", "--file", str(world.stage_file)])
+    assert legacy.output == text.output
 
 
 def test_the_version_limit_is_answered_with_the_way_out(world, monkeypatch):
@@ -471,6 +530,7 @@ def test_missing_credentials_and_unknown_stages_are_one_line(world, monkeypatch,
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ENDPOINT_URL", world.cloud.url)
     runner = CliRunner()
+    # --to: --label's former name, still accepted
     result = runner.invoke(cli.main, ["rollback", "dev", "--file", str(world.stage_file), "--to", "x"])
     assert result.exit_code == 1 and result.output.strip().endswith(
         "configure them (aws configure, AWS_PROFILE, or stages.<name>.profile in the stage file)"), result.output
@@ -493,6 +553,13 @@ def test_deploy_dry_run_prints_the_plan_and_changes_nothing(world, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "relapp-dev-web" in result.output and good in result.output and "-> nogit-" in result.output
     assert "dry run: nothing uploaded, nothing changed" in result.output
+    as_json = CliRunner().invoke(cli.main, ["deploy", "dev", str(world.root), "--working-tree", "--dry-run",
+                                            "--file", str(world.stage_file), "--output", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    label = json.loads(as_json.stdout)["label"]
+    tiers = _released(json.loads(as_json.stdout), "dev", label, True)
+    assert label.startswith("nogit-") and not any(t["on_label"] for t in tiers.values())
+    assert {t["label"] for t in tiers.values()} == {good}
     after = (_states(dev), len(_eb(dev).describe_application_versions(ApplicationName="relapp")[
         "ApplicationVersions"]))
     assert after == before

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from eb_tools import cli
 from eb_tools import stage_file as stages
 from eb_tools.stage_file import StageFileError
 
@@ -241,8 +243,17 @@ def test_relative_paths_are_shown_as_given(tmp_path, monkeypatch):
     assert error_of(Path("eb_tools.yaml")).startswith("eb_tools.yaml: stages.staging.web.min: 7: ")
 
 
-def test_more_problems_are_counted_on_the_same_line(tmp_path):
+def test_every_problem_is_shown_on_a_line_of_its_own_with_its_key_path(tmp_path):
     data = with_value("stages.staging.web.min", "many")
     data["stages"]["staging"]["worker"]["max"] = "lots"
-    assert error_of(write(tmp_path, data)).endswith(
-        ": stages.staging.web.min: 'many': must be a whole number (and 1 more problem)")
+    data["stages"]["production"]["colour"] = "blue"
+    path = write(tmp_path, data)
+    lines = error_of(path).splitlines()
+    assert lines[:2] == [f"{path}: stages.staging.web.min: 'many': must be a whole number",
+                         f"{path}: stages.staging.worker.max: 'lots': must be a whole number"]
+    assert len(lines) == 3 and lines[2].startswith(f"{path}: stages.production.colour: 'blue': unknown key (allowed: ")
+    result = CliRunner().invoke(cli.main, ["status", "staging", "--file", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert [line.split(": ")[2] for line in result.output.splitlines()] == [
+        "stages.staging.web.min", "stages.staging.worker.max", "stages.production.colour"]
+    assert all(line.startswith(f"Error: {path}: ") for line in result.output.splitlines())

@@ -27,10 +27,11 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
               yes: bool = False, allow_replace: bool = False, echo: Callable[[str], None] = print,
               confirm: Callable[[str], bool] = lambda _: False, endpoint_url: str | None = None,
               session: boto3.session.Session | None = None, web_origin: str | None = None,
-              poll_seconds: float = 2.0, version: str | None = None) -> dict[str, str]:
+              poll_seconds: float = 2.0, version: str | None = None,
+              on_plan: Callable[[pipeline.Plan], None] | None = None) -> dict[str, str]:
     """Provision `stage_name` of `stage_file`; return the stage stack's outputs ({} for --template and
     --dry-run). `session` None takes boto3's, with the stage's profile and region; `version`, a registered
-    label, is what new environments start on."""
+    label, is what new environments start on; `on_plan` is given the plan as it is shown (`--output json`)."""
     file = load(stage_file)
     stage = file.stage(stage_name)
     if template:
@@ -55,11 +56,16 @@ def provision(stage_file: Path, stage_name: str, *, template: bool = False, dry_
         """A stage with nothing to change: the outputs it has; a dry run of changes: {}."""
         return (stack_outputs(cfn, ready.resources.name) or {}) if ready.empty else {}
 
+    def render(ready: pipeline.Plan, shown: Callable[[str], None]) -> None:
+        if on_plan is not None:
+            on_plan(ready)
+        pipeline.render(ready, shown)
+
     def discard(ready: pipeline.Plan) -> None:
         for stack in (ready.network, ready.resources):
             stacks.discard(cfn, stack)
 
     return runner.carry_out(runner.Operation(
-        where, f"provision {stage.name}", plan=plan, render=pipeline.render, execute=execute, unchanged=unchanged,
+        where, f"provision {stage.name}", plan=plan, render=render, execute=execute, unchanged=unchanged,
         refuse=lambda ready: pipeline.refuse_data_loss(ready, allow_replace), discard=discard,
         empty_note="nothing to change", confirm=None if yes else confirm), echo, dry_run=dry_run)

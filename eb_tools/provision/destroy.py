@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eb_tools.aws import wait_until
+from eb_tools.aws import Progress, wait_until
 from eb_tools.errors import ProvisionError
 from eb_tools.names import environment_name, network_stack_name, stage_stack_name, web_environments
 from eb_tools.provision import stacks
@@ -171,12 +171,14 @@ def refuse(made: Plan) -> None:
 
 
 def _terminate(where: StageTarget, names: list[str], echo: Echo) -> None:
-    """TerminateEnvironment each, then wait until none is live, a line each time one's status changes."""
+    """TerminateEnvironment each, then wait until none is live, a line each time one's status changes and a
+    progress line when none changed for aws.QUIET_SECONDS."""
     eb = where.client("elasticbeanstalk")
     for name in names:
         eb.terminate_environment(EnvironmentName=name)
     said: dict[str, str] = {}
     started = time.monotonic()
+    progress = Progress(echo, f"{', '.join(names)} to terminate")
 
     def gone() -> bool:
         live = {e["EnvironmentName"]: e["Status"] for e in eb.describe_environments(
@@ -186,7 +188,11 @@ def _terminate(where: StageTarget, names: list[str], echo: Echo) -> None:
             if said.get(name) != status:
                 echo(f"  {name}: {status} ({time.monotonic() - started:.0f} s)")
                 said[name] = status
-        return all(live.get(name, "Terminated") == "Terminated" for name in names)
+                progress.news(1)
+        done = all(live.get(name, "Terminated") == "Terminated" for name in names)
+        if not done:
+            progress.quiet(lambda: ", ".join(f"{name} {status}" for name, status in said.items()))
+        return done
 
     wait_until(gone, TERMINATE_TIMEOUT, f"{', '.join(names)} to terminate", interval=where.target.poll_seconds)
 

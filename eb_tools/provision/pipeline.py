@@ -2,7 +2,7 @@
 
 The stage runner (eb_tools/stage/runner.py) calls these steps in order, after the
 stage file (typed, one-line errors) and the credentials' account are checked.
-1. Check that a start version (`--version-label`) is registered.
+1. Check that a start version (`--label`) is registered.
 2. Plan, read-only: the network stack of the stage's isolation group, then the
    stage stack (fed the network's outputs), each as its change set would change
    it; then the EB application and both environments, compared with their live
@@ -52,12 +52,24 @@ class Plan:
         return not (self.network.changes or self.resources.changes or self.application.create
                     or any(e.action != "none" for e in self.application.environments))
 
+    def as_dict(self) -> dict[str, Any]:
+        """The plan for `provision --output json`: each stack's changes, the application, each environment."""
+        app = self.application
+        return {"stacks": [{"name": stack.name, "action": "update" if stack.exists else "create",
+                            "changes": [{"action": c.action, "resource": c.resource, "type": c.type,
+                                         "replacement": c.replacement, "replaces_data": c.replaces_data}
+                                        for c in stack.changes]} for stack in (self.network, self.resources)],
+                "application": {"name": app.name, "action": "create" if app.create else "none",
+                                "version": app.version},
+                "environments": [{"name": env.name, "tier": env.tier, "action": env.action,
+                                  "changed": len(env.changed) + len(env.removed)} for env in app.environments]}
+
 
 def check_version(target: Target, stage: Stage, version: str | None) -> None:
     """A start version must be registered in the stage's application already."""
     if version and not target.client("elasticbeanstalk").describe_application_versions(
             ApplicationName=stage.application, VersionLabels=[version])["ApplicationVersions"]:
-        raise ProvisionError(f"--version-label {version}: no such version in application {stage.application}; "
+        raise ProvisionError(f"--label {version}: no such version in application {stage.application}; "
                              "register it first (eb deploy, or eb_tools local), or leave the option out")
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.aws import Progress, WaitTimeout, wait_until
 from eb_tools.errors import ProvisionError
 from eb_tools.provision.changes import Change
 from eb_tools.stage.stacks import describe, stack_outputs
@@ -126,11 +126,15 @@ def execute(cfn: Any, plan: StackPlan, echo: Callable[[str], None], interval: fl
     cfn.execute_change_set(ChangeSetName=plan.change_set)
     plan.change_set = None
     echo_new = _event_printer(cfn, plan.name, started, echo)
+    progress = Progress(echo, f"stack {plan.name}")
 
     def finished() -> str:
-        echo_new()
+        progress.news(echo_new())
         status = _status(cfn, plan.name)
-        return status if status in SUCCESS | FAILED else ""
+        if status in SUCCESS | FAILED:
+            return str(status)
+        progress.quiet(lambda: _pending(cfn, plan.name, status))
+        return ""
 
     try:
         status = wait_until(finished, STACK_TIMEOUT, f"stack {plan.name} to settle", interval=interval)
@@ -142,17 +146,31 @@ def execute(cfn: Any, plan: StackPlan, echo: Callable[[str], None], interval: fl
     return stack_outputs(cfn, plan.name) or {}
 
 
-def _event_printer(cfn: Any, stack: str, started: float, echo: Callable[[str], None]) -> Callable[[], None]:
-    """A function that prints the stack's (name or id) events since `started` it has not printed yet."""
+def _pending(cfn: Any, stack: str, status: str | None) -> str:
+    """The stack's status and the resources still in progress (a ResourceStatus ending in _IN_PROGRESS:
+    CloudFormation API reference, StackResourceSummary), for a progress line. ListStackResources, since
+    DescribeStackResources answers with the first 100 resources only."""
+    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack) if status else []
+    busy = [f"{r['LogicalResourceId']} ({r['ResourceType']})" for page in pages
+            for r in page["StackResourceSummaries"] if str(r.get("ResourceStatus", "")).endswith("_IN_PROGRESS")]
+    return f"{status or 'gone'}" + (f", in progress: {', '.join(busy)}" if busy else "")
+
+
+def _event_printer(cfn: Any, stack: str, started: float, echo: Callable[[str], None]) -> Callable[[], int]:
+    """A function that prints the stack's (name or id) events since `started` it has not printed yet, and
+    says how many it printed."""
     seen: set[str] = set()
 
-    def print_new() -> None:
+    def print_new() -> int:
+        new = 0
         for event in reversed(_events_since(cfn, stack, started)):
             if event["EventId"] not in seen:
                 seen.add(event["EventId"])
+                new += 1
                 reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
                 echo(f"  {event['Timestamp']:%H:%M:%S}  {event['ResourceStatus']:<28} "
                      f"{event['LogicalResourceId']} ({event.get('ResourceType', '')}){reason}")
+        return new
 
     return print_new
 
@@ -163,11 +181,15 @@ def delete(cfn: Any, stack_id: str, echo: Callable[[str], None], interval: float
     started = time.time()
     cfn.delete_stack(StackName=stack_id)
     echo_new = _event_printer(cfn, stack_id, started, echo)
+    progress = Progress(echo, f"stack {stack_id}")
 
     def finished() -> str:
-        echo_new()
+        progress.news(echo_new())
         status = _status(cfn, stack_id)
-        return status if status in ("DELETE_COMPLETE", "DELETE_FAILED") else ""
+        if status in ("DELETE_COMPLETE", "DELETE_FAILED"):
+            return str(status)
+        progress.quiet(lambda: _pending(cfn, stack_id, status))
+        return ""
 
     try:
         status = wait_until(finished, STACK_TIMEOUT, f"stack {stack_id} to be deleted", interval=interval)

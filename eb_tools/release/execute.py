@@ -35,6 +35,7 @@ from eb_tools.release.tier_state import TierState
 from eb_tools.stage import ebenv, history
 from eb_tools.stage.ebenv import EventFeed, describe
 from eb_tools.stage.runner import Echo, Operation
+from eb_tools.stage.tables import table
 from eb_tools.stage.target import StageTarget
 
 LOCK_MARGIN = 600.0  # a release's lock outlives its timeout by this much (the put-back takes time too)
@@ -142,6 +143,15 @@ def operation(where: StageTarget, title: str, how: str, label: str, carry: Calla
                      dry_run_note=dry_run_note)
 
 
+def summary(where: StageTarget, label: str, dry_run: bool) -> dict[str, Any]:
+    """A release verb's `--output json`, read after it: each tier's state now and whether it runs `label` on
+    every instance, Ready and Green (after a dry run, the tiers that would move are those that do not)."""
+    states = tier_state.read(where.client("elasticbeanstalk"), where.application, where.live())
+    return {"stage": where.name, "application": where.application, "region": where.target.region, "label": label,
+            "dry_run": dry_run, "tiers": {tier: state.as_dict() | {"on_label": state.settled_on == label}
+                                          for tier, state in states.items()}}
+
+
 def smoke_url(release: Plan, override: str | None) -> str | None:
     """Where to smoke-test: `override` ("" for nowhere), else /healthz/deep through the web CNAME; nowhere
     against another endpoint than AWS's (the local cloud), whose CNAMEs are AWS's names for somebody else's."""
@@ -156,11 +166,11 @@ def smoke_url(release: Plan, override: str | None) -> str | None:
 def render(release: Plan, echo: Echo) -> None:
     echo(f"stage {release.where.name} ({release.where.application}, {release.where.target.region}): "
          f"version {release.label}")
-    for tier, state in release.states.items():
-        running = tier_state.running(state.instances)
-        moving = any(m.tier == tier for m in release.moves)
-        echo(f"  {tier:<6} {state.environment:<32} {state.label or '-':<24} {state.health or '-':<6} "
-             f"({running})  {'-> ' + release.label if moving else 'stays'}")
+    moving = {m.tier for m in release.moves}
+    rows = [(tier, state.environment, state.label or "-", state.health or "-", tier_state.running(state.instances),
+             f"-> {release.label}" if tier in moving else "stays") for tier, state in release.states.items()]
+    for line in table(rows, ("tier", "environment", "label", "health", "instances", "")):
+        echo(f"  {line}")
 
 
 def run(release: Plan, echo: Echo, timeout: float = DEFAULT_TIMEOUT, smoke_url: str | None = None,
@@ -218,7 +228,7 @@ def _put_back(release: Plan, echo: Echo, timeout: float) -> str:
     if cause is None:
         return f"rolled back: {everything}, every instance, health Green"
     return (f"ROLLBACK FAILED ({cause}); the stage may run mixed versions: see eb_tools status {where.name}, "
-            f"then eb_tools rollback {where.name} --to {release.moves[0].before.label}")
+            f"then eb_tools rollback {where.name} --label {release.moves[0].before.label}")
 
 
 def _apply(where: StageTarget, moves: tuple[Move, ...], echo: Echo, deadline: float) -> str | None:

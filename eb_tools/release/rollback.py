@@ -1,6 +1,6 @@
-"""`eb_tools rollback STAGE [--to LABEL]`: both tiers back on an earlier label, through the same release.
+"""`eb_tools rollback STAGE [--label LABEL]`: both tiers back on an earlier label, through the same release.
 
-Without `--to`, the label the stage ran before its current one, from the stage's release history. A
+Without `--label`, the label the stage ran before its current one, from the stage's release history. A
 rollback that fails is not itself rolled back (what ran before was the version being left): it says so and
 leaves the stage for `eb_tools status`.
 """
@@ -22,7 +22,7 @@ def target_label(where: StageTarget, to: str | None) -> str:
         to = history.previous(where, web.label)
         if to is None:
             raise ReleaseError(f"rollback: no earlier release of stage {where.name} is recorded; name one with "
-                               "--to LABEL (eb_tools versions lists them)")
+                               "--label LABEL (eb_tools versions lists them)")
     if versions.find(where, to) is None:
         raise ReleaseError(f"rollback: no version {to} in application {where.application} "
                            f"({where.target.region}); eb_tools versions lists them")

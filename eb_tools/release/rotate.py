@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from eb_tools.aws import wait_until
+from eb_tools.aws import Progress, wait_until
 from eb_tools.errors import ReleaseError
 from eb_tools.release import execute, rotate_database
 from eb_tools.stage import ebenv, runner
@@ -165,15 +165,14 @@ def _token(rotation: Rotation, token: str, strategy: str, echo: Echo, timeout: f
     elasticache.modify_replication_group(ReplicationGroupId=rotation.group, AuthToken=token,
                                          AuthTokenUpdateStrategy=strategy, ApplyImmediately=True)
     echo(f"  ElastiCache {rotation.group}: {strategy} requested")
-    started = last_said = time.monotonic()
+    started = time.monotonic()
+    progress = Progress(echo, f"ElastiCache {rotation.group} to be available")
 
     def available() -> bool:
-        nonlocal last_said
         status = elasticache.describe_replication_groups(ReplicationGroupId=rotation.group)[
             "ReplicationGroups"][0]["Status"]
-        if status != "available" and time.monotonic() - last_said >= ebenv.QUIET_SECONDS:
-            last_said = time.monotonic()
-            echo(f"  ElastiCache {rotation.group}: {status} ({last_said - started:.0f} s)")
+        if status != "available":
+            progress.quiet(lambda: str(status))
         return status == "available"
 
     wait_until(available, timeout, f"ElastiCache {rotation.group} available",

@@ -27,9 +27,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.aws import Progress, WaitTimeout, wait_until
 from eb_tools.errors import ReleaseError
-from eb_tools.stage import ebenv
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.target import StageTarget
 
@@ -95,10 +94,9 @@ def rotate_hosted(where: StageTarget, secret_arn: str, function_arn: str, echo: 
             raise
         version = _pending(manager.describe_secret(SecretId=secret_arn))
         echo(f"  a rotation that did not finish is reattempted (version {version})")
-    last_said = time.monotonic()
+    progress = Progress(echo, f"the secret's version {version} to become current")
 
     def current() -> bool:
-        nonlocal last_said
         stages = manager.describe_secret(SecretId=secret_arn).get("VersionIdsToStages", {}).get(version, [])
         if "AWSCURRENT" in stages:
             return True
@@ -107,9 +105,7 @@ def rotate_hosted(where: StageTarget, secret_arn: str, function_arn: str, echo: 
             raise ReleaseError(f"stage {where.name}: the database secret's rotation failed: {failure}; its "
                                f"AWSPENDING version stays, and the next rotation reattempts it; see the function's "
                                f"logs: {function_logs(function_arn)}")
-        if time.monotonic() - last_said >= ebenv.QUIET_SECONDS:
-            last_said = time.monotonic()
-            echo(f"  version {version}: {', '.join(stages) or 'not staged yet'} ({time.time() - started:.0f} s)")
+        progress.quiet(lambda: ", ".join(stages) or "not staged yet")
         return False
 
     try:

@@ -6,8 +6,9 @@ is inside the stage's network; its instances' /healthz/deep reads it), and the l
 stage's off-hours (schedule_status.py): each tier awake or asleep by its scheduled actions, and a warning
 when the schedule needs provisioning again; and its mail (mail_status.py): its SES identity until verified,
 and the account's SES sandbox. A stage is consistent when both tiers name one label and every instance runs it
-(a tier its schedule put to sleep has none); the command exits non-zero when one is not. A stage that cannot
-be read (not provisioned, no credentials) is reported, not fatal.
+(a tier its schedule put to sleep has none); the command exits non-zero when a provisioned one is not. A stage
+never provisioned (neither environment exists) says so and is no failure; one that cannot be read (no
+credentials, another account) is reported in its row and fails the command, not the other rows.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from eb_tools.errors import EbToolsError, aws_message
 from eb_tools.release import mail_status, schedule_status, tier_state
 from eb_tools.release.execute import Echo
 from eb_tools.stage import history
+from eb_tools.stage.tables import table
 from eb_tools.stage.target import StageTarget
 
 EVENTS = 3  # per environment
@@ -51,6 +53,7 @@ def stage_status(where: StageTarget, now: datetime | None = None) -> dict[str, A
     labels = {s.label for s in states.values()}
     _add_schema(where, tiers)
     result["tiers"] = tiers
+    result["provisioned"] = any(s.exists for s in states.values())
     # a tier its schedule put to sleep has no instance, which is no inconsistency
     result["consistent"] = all(s.exists and (s.uniform or (not s.instances and schedule_status.asleep(
         result["schedule"], tier))) for tier, s in states.items()) and len(labels) == 1
@@ -69,30 +72,56 @@ def _add_schema(where: StageTarget, tiers: dict[str, dict[str, Any]]) -> None:
         tier["schema"] = {"code": expects.get(tier["label"]), "database": database}
 
 
+def failed(report: dict[str, Any]) -> bool:
+    """What makes `status` exit 1: a stage that cannot be read, or a provisioned one whose tiers or instances
+    run different labels (a stage never provisioned is no failure)."""
+    return "error" in report or (report["provisioned"] and not report["consistent"])
+
+
+def _headline(report: dict[str, Any]) -> str:
+    if "error" in report:
+        return str(report["error"])
+    if not report["provisioned"]:
+        return f"not provisioned (eb_tools provision {report['stage']} creates it)"
+    return f"{report['label']} on both tiers" if report["consistent"] else "INCONSISTENT"
+
+
 def render(report: dict[str, Any], echo: Echo) -> None:
-    echo(f"stage {report['stage']} ({report['application']}, {report['region']}): " + (
-        f"{report['label']} on both tiers" if report["consistent"] else "INCONSISTENT" if "tiers" in report
-        else report["error"]))
-    for tier in report.get("tiers", {}).values():
-        if not tier["exists"]:
-            echo(f"  {tier['tier']:<6} {tier['environment']}: not provisioned")
-            continue
-        running = tier_state.running(tier["instances"])
-        echo(f"  {tier['tier']:<6} {tier['environment']:<32} {tier['label'] or '-':<24} {tier['status']:<10} "
-             f"{tier['health']:<6} {tier['health_status']:<9} instances: {running}")
-        if tier["url"]:
-            echo(f"         url: http://{tier['url']}")
-        schema = tier["schema"]
-        if schema["code"] or schema["database"]:
-            echo(f"         schema: code expects {schema['code'] or '?'}, database at {schema['database'] or '?'} "
-                 "(as the releases recorded)")
-        for cause in tier["causes"]:
-            echo(f"         cause: {cause}")
-        for event in tier["events"]:
-            echo(f"         {event['date'][:19]} {event['severity']:<5} {event['message']}")
+    echo(f"stage {report['stage']} ({report['application']}, {report['region']}): {_headline(report)}")
+    if not report.get("provisioned", True):
+        return
+    tiers = list(report.get("tiers", {}).values())
+    header, *rows = table([_row(tier) for tier in tiers], ("tier", "environment", "label", "status", "health", "",
+                                                           "instances"))
+    if tiers:
+        echo(f"  {header}")
+    for tier, row in zip(tiers, rows, strict=True):
+        echo(f"  {row}")
+        for line in _details(tier):
+            echo(f"         {line}")
     schedule_status.render(report.get("schedule"), echo)
     if "mail" in report:
         mail_status.render(report["mail"], report["region"], echo)
 
 
-__all__ = ["render", "stage_status"]
+def _row(tier: dict[str, Any]) -> tuple[str, ...]:
+    if not tier["exists"]:
+        return tier["tier"], tier["environment"], "not provisioned", "", "", "", ""
+    return (tier["tier"], tier["environment"], tier["label"] or "-", tier["status"], tier["health"],
+            tier["health_status"], tier_state.running(tier["instances"]))
+
+
+def _details(tier: dict[str, Any]) -> list[str]:
+    """The lines under a tier's row: its URL, schema, health causes and last events."""
+    if not tier["exists"]:
+        return []
+    lines = [f"url: http://{tier['url']}"] if tier["url"] else []
+    schema = tier["schema"]
+    if schema["code"] or schema["database"]:
+        lines.append(f"schema: code expects {schema['code'] or '?'}, database at {schema['database'] or '?'} "
+                     "(as the releases recorded)")
+    lines += [f"cause: {cause}" for cause in tier["causes"]]
+    return lines + [f"{e['date'][:19]} {e['severity']:<5} {e['message']}" for e in tier["events"]]
+
+
+__all__ = ["failed", "render", "stage_status"]

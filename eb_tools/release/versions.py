@@ -22,7 +22,7 @@ from eb_tools.stage import ebenv, history
 from eb_tools.stage.target import StageTarget
 
 DESCRIPTION_LIMIT = 200  # EB's limit on a version's description
-HISTORY_KEPT = 3  # releases per stage whose labels prune keeps: what rollback --to reaches for in practice
+HISTORY_KEPT = 3  # releases per stage whose labels prune keeps: what rollback --label reaches for in practice
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,12 @@ instances Ok, each on the environment's label), with progress. `provision` remov
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eb_tools.aws import wait_until
+from eb_tools.aws import Progress, wait_until
 from eb_tools.errors import OperationFailed, ReleaseError, WaitTimeout
 from eb_tools.formats import scheduled_actions
 from eb_tools.formats.option_schema import join_resource
@@ -28,13 +27,13 @@ from eb_tools.release.tier_state import TierState
 from eb_tools.stage import ebenv, runner, schedule
 from eb_tools.stage.runner import Echo
 from eb_tools.stage.schedule import SLEEP_AFTER_WAKE, WAKE_NOW, Setting
+from eb_tools.stage.tables import table
 from eb_tools.stage.target import StageTarget
 from eb_tools.stage_file import Schedule, WebTier, WorkerTier
 
 LEAD = timedelta(minutes=2)  # wake-now starts this far ahead (the next whole minute after it)
 SHORTEST, LONGEST = timedelta(minutes=10), timedelta(days=7)  # what --for takes
 DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
-QUIET_SECONDS = 15.0  # a progress line after this long without news
 Clock = Callable[[], datetime]
 Tier = WebTier | WorkerTier
 
@@ -156,11 +155,13 @@ def render(ready: WakePlan, echo: Echo) -> None:
     schedule_of = ready.where.stage.schedule
     assert schedule_of is not None  # wake() refuses a stage without one
     echo(f"stage {ready.where.name}: awake hours {schedule_of.awake} ({schedule_of.time_zone})")
+    rows = []
     for tier, name in ready.environments.items():
         state, spec = ready.before[tier], _spec(ready.where, tier)
-        echo(f"  {tier:<6} {name:<32} now {tier_state.running(state.instances)} ({state.health} "
-             f"{state.health_status}); {WAKE_NOW}: {spec.min} instance(s) (max {spec.max}) from "
-             f"{_local(schedule_of, ready.start)}")
+        rows.append((tier, name, f"{tier_state.running(state.instances)} ({state.health} {state.health_status})",
+                     f"{WAKE_NOW}: {spec.min} instance(s) (max {spec.max}) from {_local(schedule_of, ready.start)}"))
+    for line in table(rows, ("tier", "environment", "now", "")):
+        echo(f"  {line}")
     for note in ready.notes:
         echo(f"  {note}")
 
@@ -188,27 +189,23 @@ def _in_service(where: StageTarget, environments: dict[str, str], requests: set[
                 echo: Echo, timeout: float) -> dict[str, TierState]:
     """Wait until every tier is in service (in_service); print the environments'
     events as they come (those of the update `requests` were printed already), and a progress line after
-    QUIET_SECONDS without any."""
+    aws.QUIET_SECONDS without any (aws.Progress)."""
     eb, seen = where.client("elasticbeanstalk"), set()
     width = max(len(name) for name in environments.values())
     found: dict[str, TierState] = {}
-    last_news = began = time.monotonic()
+    progress = Progress(echo, "both tiers to have instances in service")
 
     def up() -> bool:
-        nonlocal last_news
         events = eb.describe_events(ApplicationName=where.application, StartTime=started)["Events"]
         for event in reversed(events):
             key = (event.get("EnvironmentName"), str(event["EventDate"]), event["Message"])
             if key[0] in environments.values() and key not in seen and event.get("RequestId") not in requests:
                 seen.add(key)
-                last_news = time.monotonic()
+                progress.news(1)
                 echo(f"  {event['EventDate']:%H:%M:%S}  {key[0]:<{width}}  {event['Severity']:<5} {event['Message']}")
         found.update(tier_state.read(eb, where.application, environments))
-        if time.monotonic() - last_news >= QUIET_SECONDS:
-            last_news = time.monotonic()
-            echo(f"  ... {time.monotonic() - began:.0f}s: " + ", ".join(
-                f"{tier} {tier_state.running(state.instances)} ({state.health_status or state.status})"
-                for tier, state in found.items()))
+        progress.quiet(lambda: ", ".join(f"{tier} {tier_state.running(state.instances)} "
+                                         f"({state.health_status or state.status})" for tier, state in found.items()))
         return all(in_service(state, _spec(where, tier).min) for tier, state in found.items())
 
     wait_until(up, timeout, f"{', '.join(environments.values())} in service", interval=where.target.poll_seconds)

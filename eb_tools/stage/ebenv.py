@@ -8,19 +8,17 @@ ERROR events, as the eb CLI reads it (`ebcli/operations/commonops.py`).
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from eb_tools.aws import WaitTimeout, wait_until
+from eb_tools.aws import Progress, WaitTimeout, wait_until
 from eb_tools.errors import OperationFailed
 from eb_tools.formats.option_schema import join_resource, split_resource
 
 APPLICATION_DESCRIPTION = "eb_tools: one application per repository, its stages' environments"
 PROPERTIES = "aws:elasticbeanstalk:application:environment"  # the namespaces of what an environment's apps get
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
-QUIET_SECONDS = 15.0  # print a progress line after this long without events
 
 
 class EventFeed:
@@ -72,26 +70,23 @@ def follow(eb: Any, application: str, feed: EventFeed, names: dict[str, str], ti
            until: Callable[[Envs], bool] | None = None, what: str = "Ready") -> Envs:
     """The one wait for environments to settle: poll `feed` and the environments `names` ({environment: what
     progress lines call it}) until every one is Ready (and `until` holds of them, when given), and return
-    them. A progress line comes after QUIET_SECONDS without events. Once the feed holds an ERROR, the abort
-    hook `on_error` is called once with the environments as they are. WaitTimeout, naming `what`, past
-    `timeout` (the operations go on in EB)."""
+    them. A progress line comes after aws.QUIET_SECONDS without events (aws.Progress). Once the feed holds an
+    ERROR, the abort hook `on_error` is called once with the environments as they are. WaitTimeout, naming
+    `what`, past `timeout` (the operations go on in EB)."""
     aborted = False
-    last_news = began = time.monotonic()
+    progress = Progress(feed.echo, f"{', '.join(names.values())} {what}")
     found: Envs = {}
 
     def settled() -> bool:
-        nonlocal aborted, last_news
-        if feed.poll():
-            last_news = time.monotonic()
+        nonlocal aborted
+        progress.news(feed.poll())
         found.clear()
         found.update(describe(eb, application, list(names)))
         if feed.errors and not aborted and on_error is not None:
             aborted = True
             on_error(found)
-        if time.monotonic() - last_news >= QUIET_SECONDS:
-            last_news = time.monotonic()
-            states = ", ".join(f"{label} {found.get(name, {}).get('Status', 'gone')}" for name, label in names.items())
-            feed.echo(f"  ... {time.monotonic() - began:.0f}s: {states}")
+        progress.quiet(lambda: ", ".join(f"{label} {found.get(name, {}).get('Status', 'gone')}"
+                                         for name, label in names.items()))
         ready = all(found.get(name, {}).get("Status") == "Ready" for name in names)
         return ready and (until is None or until(found))
 

@@ -43,7 +43,7 @@ def test_an_expand_contract_cycle_deploys_rolls_back_and_forward_under_each_depl
     assert served_version(local_run) == expand and _revision(local_run) == "0007"  # migrations never run back
     deep = requests.get(f"{local_run.base}/healthz/deep", timeout=10).json()
     assert deep["schema"] == {"code": "0006", "database": "0007"}, deep
-    refused = _eb_tools(local_run, ["rollback", "local", "--to", original])
+    refused = _eb_tools(local_run, ["rollback", "local", "--label", original])
     assert refused.returncode == 1 and "predates 0006, the expand step that contract migration" in refused.stderr
     assert "--force" in refused.stderr and served_version(local_run) == expand, refused.stdout + refused.stderr
     _release(local_run, cookies, ("TrafficSplitting", "AllAtOnce", "new"),
