@@ -79,7 +79,7 @@ def main() -> None:
 def init(stage_file: Path, application: str | None, region: str | None, stages: str | None,
          alarm_email: str | None, mail_from: str | None, domain: str | None, account: str | None, force: bool,
          yes: bool) -> None:
-    """Write a stage file of your own, asking for what no option gives."""
+    """Write a stage file of your own, asking what no option gives."""
     from collections.abc import Callable
 
     from eb_tools.init import command
@@ -426,8 +426,9 @@ def cost(stage: str, stage_file: Path, output: str) -> None:
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: the document indented; json: on one line.")
 def iam_policy(stages: tuple[str, ...], role: str, stage_file: Path, output: str) -> None:
-    """The least-privilege IAM policy document of ROLE for STAGE (every stage of the file when none is named).
-    Offline: no AWS call."""
+    """Print ROLE's least-privilege IAM policy for STAGE (offline).
+
+    Every stage of the file when none is named; no AWS call."""
     from eb_tools.iam.policy import document
 
     found = document(stage_file, role, list(stages))

@@ -124,9 +124,10 @@ def test_the_deployers_release_and_promote_their_stages_and_nothing_more(world):
     assert rollback(ci, lambda _: None, timeout=60, smoke="") == first.label
     report = stage_status(ci)
     assert report["consistent"] and report["label"] == first.label, report
-    listed = world.cli(credentials, "versions", "--stage", "ci", "--output", "json")
+    listed = world.cli(credentials, "versions", "ci", "--output", "json")
     assert listed.exit_code == 0, listed.output
-    assert {first.label, second.label} <= {row["label"] for row in json.loads(listed.output)}
+    [application] = json.loads(listed.output)["applications"]
+    assert {first.label, second.label} <= {row["label"] for row in application["versions"]}
     _stream_logs(world, ["iamapp-ci-web", "iamapp-ci-worker"])
     logs = world.cli(credentials, "logs", "ci", "--since", "5m", "--output", "json")
     assert logs.exit_code == 0, logs.output
