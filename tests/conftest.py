@@ -39,8 +39,9 @@ LONGEST_FIRST = ("tests/e2e/test_browser_uploads.py", "tests/chaos/test_database
                  "tests/chaos/test_worker_faults.py", "tests/e2e/test_release_cycle.py", "tests/e2e/test_https.py",
                  "tests/test_destroy.py", "tests/test_local_data_stores.py", "tests/chaos/test_storage_faults.py",
                  "tests/chaos/test_redis_faults.py", "tests/test_release.py", "tests/test_db_drill.py",
-                 "tests/chaos/test_web_faults.py", "tests/test_eb_cli.py", "tests/test_diff.py",
-                 "tests/test_worker_crash.py")
+                 "tests/chaos/test_web_faults.py", "tests/test_iam_policy.py", "tests/test_eb_cli.py",
+                 "tests/test_diff.py", "tests/test_off_hours.py", "tests/test_worker_crash.py",
+                 "tests/test_local_secret_rotation.py", "tests/test_local_ssm.py", "tests/test_logs_command.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
