@@ -190,12 +190,10 @@ class Hosting:
                         balancer.route_to(targets, registered=self._registered(instance_ids))
 
     def _registered(self, instance_ids: list[str]) -> bool:
-        """Whether the load balancer has targets registered at all: instances not deregistered (leaving before a
-        deployment or a termination) nor stopped. An environment scaled to none has none."""
-        with self._lock:
-            draining = set(self._draining)
-        return any(i not in draining and (h := self.health(i)) is not None and h.state != "stopped"
-                   for i in instance_ids)
+        """Whether the environment has instances for its load balancer at all (else 503, as an ALB with no
+        registered target answers): an environment scaled to none has none. An instance out of the targets
+        for a deployment still counts: an all-at-once deployment's restarts are 502s, not 503s."""
+        return any((h := self.health(i)) is not None and h.state != "stopped" for i in instance_ids)
 
     def _targets(self, instance_ids: list[str]) -> list[tuple[str, int]]:
         """Where a load balancer routes now: its targets in service (healthy once, listening, and fewer than
