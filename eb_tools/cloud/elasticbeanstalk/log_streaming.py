@@ -11,7 +11,6 @@ is true.
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from eb_tools.aws import client, local_session
 from eb_tools.cloud.elasticbeanstalk import instance_logs
+from eb_tools.cloud.elasticbeanstalk.periodic import Periodic
 
 Files = dict[str, dict[str, Path]]  # instance id -> {path on the instance: the file on this machine}
 Published = dict[str, tuple[str, Files]]  # environment -> (region, its instances' files)
@@ -36,30 +36,26 @@ class LogStreamer:
         self.endpoint, self.interval, self.published = endpoint, interval, published
         self._offsets: dict[tuple[str, str, str], int] = {}  # (environment, instance, path) -> bytes shipped
         self._sessions: dict[str, boto3.session.Session] = {}  # by region: the local cloud's credentials
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="eb-log-streaming", daemon=True)
+        self._thread = Periodic("eb-log-streaming", interval, self._round)
 
     def start(self) -> LogStreamer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._thread.stop()
 
     def _client(self, service: str, region: str) -> Any:
         if region not in self._sessions:
             self._sessions[region] = local_session(region)
         return client(self._sessions[region], service, self.endpoint)
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            for environment, (region, files) in self.published().items():
-                try:
-                    self.ship(environment, region, files)
-                except (BotoCoreError, ClientError):
-                    continue  # the environment is gone or the cloud is stopping: try again next time
+    def _round(self) -> None:
+        for environment, (region, files) in self.published().items():
+            try:
+                self.ship(environment, region, files)
+            except (BotoCoreError, ClientError):
+                continue  # the environment is gone or the cloud is stopping: try again next time
 
     def ship(self, environment: str, region: str, files: Files) -> int:
         """Send the new lines of `environment`'s instances' files when it streams its logs; how many lines."""

@@ -8,10 +8,10 @@ lock and the backend's, under the cloud's emulation settings (its instances' hos
 from __future__ import annotations
 
 import logging
-import threading
 
 from eb_tools.cloud.elasticbeanstalk.emulation_settings import EmulationSettings, applied
 from eb_tools.cloud.elasticbeanstalk.models import eb_local_backends
+from eb_tools.cloud.elasticbeanstalk.periodic import Periodic
 from eb_tools.cloud.moto_internals import BACKENDS
 
 LOG = logging.getLogger(__name__)
@@ -20,17 +20,14 @@ LOG = logging.getLogger(__name__)
 class ScheduleTicker:
     def __init__(self, account: str, settings: EmulationSettings, interval: float = 0.5) -> None:
         self.account, self.settings, self.interval = account, settings, interval
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="eb-scheduled-actions", daemon=True)
+        self._thread = Periodic("eb-scheduled-actions", interval, self._round)
 
     def start(self) -> ScheduleTicker:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._thread.stop()
 
     def tick(self) -> None:
         """Apply what is due now in every region."""
@@ -38,9 +35,8 @@ class ScheduleTicker:
             for backend in list(dict.values(eb_local_backends[self.account])):
                 backend.tick_schedules(self.settings)
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:  # a tick that fails is logged and the next one tries again: the thread lives on
-                LOG.exception("applying scheduled actions failed")
+    def _round(self) -> None:
+        try:
+            self.tick()
+        except Exception:  # a tick that fails is logged and the next one tries again: the thread lives on
+            LOG.exception("applying scheduled actions failed")
