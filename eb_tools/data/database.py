@@ -82,10 +82,16 @@ def endpoint_of(described: dict[str, Any]) -> Endpoint:
     return Endpoint(str(endpoint.get("Address", "")), int(endpoint.get("Port", 0)))
 
 
+def master_credentials(where: StageTarget, database: StageDatabase) -> dict[str, Any]:
+    """The stage's database secret: {"username", "password", ...} as its current version holds them."""
+    found: dict[str, Any] = json.loads(where.client("secretsmanager").get_secret_value(
+        SecretId=database.secret_arn)["SecretString"])
+    return found
+
+
 def connect(where: StageTarget, database: StageDatabase, endpoint: Endpoint) -> pymysql.Connection:
     """A connection to `endpoint` (the writer, or a restored copy) as the master user of the stage's secret."""
-    secret = where.client("secretsmanager").get_secret_value(SecretId=database.secret_arn)["SecretString"]
-    credentials = json.loads(secret)
+    credentials = master_credentials(where, database)
     try:
         return pymysql.connect(host=endpoint.host, port=endpoint.port, user=credentials["username"],
                                password=credentials["password"], database=database.name or None,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,13 +96,7 @@ def _check_fit(source: StageTarget, into: StageTarget, chosen: drill.DrillPlan, 
 
 
 def _username(where: StageTarget, database: StageDatabase) -> str:
-    return str(_credentials(where, database)["username"])
-
-
-def _credentials(where: StageTarget, database: StageDatabase) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(where.client("secretsmanager").get_secret_value(
-        SecretId=database.secret_arn)["SecretString"])
-    return found
+    return str(stage_database.master_credentials(where, database)["username"])
 
 
 def render(plan: IntoPlan, echo: Echo) -> None:
@@ -176,7 +169,7 @@ def _restore(into: StageTarget, plan: IntoPlan, echo: Echo, timeout: float) -> N
     try:
         into.client("rds").modify_db_instance(
             DBInstanceIdentifier=plan.restored, ApplyImmediately=True,
-            MasterUserPassword=_credentials(into, plan.target)["password"], **plan.kept_settings)
+            MasterUserPassword=stage_database.master_credentials(into, plan.target)["password"], **plan.kept_settings)
         restoring.available(into, plan.restored, echo, timeout)
         _verify(into, plan, endpoint)
     except Exception:
